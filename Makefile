@@ -1,0 +1,41 @@
+# direkt — two commands: `make run` serves the product, `make test` runs the suite.
+# Both create .venv and install the project when needed; nothing is installed by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint typecheck unit bench clean
+
+run: $(STAMP)
+	$(BIN)/direkt serve --demo
+
+test: $(STAMP) lint typecheck
+	PYTHONSAFEPATH=1 $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	@rm -rf .typecheck && mkdir -p .typecheck/direkt
+	@for d in server queue triage signaling loadtests; do ln -s ../../$$d .typecheck/direkt/$$d; done
+	cd .typecheck && MYPYPATH=. ../$(BIN)/mypy --strict --explicit-package-bases -p direkt
+
+unit: $(STAMP)
+	PYTHONSAFEPATH=1 $(BIN)/python -m pytest tests/unit
+
+bench: $(STAMP)
+	$(BIN)/direkt bench queue
+	$(BIN)/direkt bench ws
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "direkt needs Python 3.11 or newer; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean:
+	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache .hypothesis var

@@ -1,0 +1,27 @@
+-- close: the holder ends the case with an outcome. Idempotent for the holder.
+-- KEYS[1] dk:{r}:case:<id>
+-- ARGV[4] case_id  [5] staff  [6] token  [7] outcome  [8] assessed (1/0)
+-- Returns 1 when closed now, 0 when this holder had already closed it.
+local case_id, staff, token = ARGV[4], ARGV[5], ARGV[6]
+local c = load(case_id)
+if c and c.state == 'closed' and c.holder == staff and c.token == token then return 0 end
+local err = check_holder(c, case_id, staff, token)
+if err then return err end
+redis.call('ZREM', key('leases'), case_id)
+redis.call('SREM', key('held', staff), case_id)
+redis.call('HSET', key('case', case_id), 'state', 'closed', 'closed_at', NOW, 'outcome', ARGV[7], 'lease_until', '0')
+if ARGV[7] == 'no_contact' then
+  redis.call('ZREM', key('g', 'sameday'), case_id)  -- contact was attempted; the citizen did not answer
+elseif c.first_contact == '' then
+  redis.call('HSET', key('case', case_id), 'first_contact', NOW)
+  settle('sameday', case_id, c.sameday_deadline, 'breach_sameday', 'sameday_breached')
+end
+if ARGV[8] == '1' then
+  redis.call('HSET', key('case', case_id), 'assessed', NOW)
+  settle('assess', case_id, c.assess_deadline, 'breach_assess', 'assess_breached')
+else
+  redis.call('ZREM', key('g', 'assess'), case_id)
+end
+count('closed')
+emit('closed', case_id, {unit = c.unit, skill = c.skill, staff = staff, outcome = ARGV[7]})
+return 1

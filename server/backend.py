@@ -1,0 +1,117 @@
+"""The server's live connection to Redis and its background work.
+
+Starts without Redis if it must (``/healthz`` answers, ``/readyz`` says why it
+is not ready), connects with backoff, loads the scripts, then runs the reaper:
+expired leases back to the queue, guarantee breaches counted, stuck moves
+finished. Losing Redis mid-run makes operations fail with ``RedisUnavailable``
+(fail closed) and readiness go red; nothing in Redis is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import structlog
+from redis.asyncio import RedisCluster
+
+from direkt.queue.waitroom import ReapReport, Waitroom
+from direkt.server.demo import seed_demo_cases
+from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.redisconn import connect, describe
+from direkt.server.region import RegionConfig
+from direkt.server.settings import Settings
+
+log = structlog.get_logger("direkt.backend")
+READY_TIMEOUT_S = 2.0
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    problem: str = ""
+
+
+class Backend:
+    def __init__(self, settings: Settings, config: RegionConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.waitroom: Waitroom | None = None
+        self.problem = f"connecting to Redis at {describe(settings.redis_url)}"
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="direkt-backend")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.waitroom is not None:
+            await self.waitroom.client.aclose()
+
+    async def readiness(self) -> Readiness:
+        """Redis reachable and every script loaded (reloaded if Redis lost them)."""
+        waitroom = self.waitroom
+        if waitroom is None:
+            return Readiness(False, self.problem)
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await waitroom.client.ping()
+                if not await waitroom.scripts.loaded():
+                    await waitroom.load_scripts()
+        except TimeoutError:
+            return Readiness(False, f"Redis did not answer within {READY_TIMEOUT_S:.0f} s")
+        except (DirektError, OSError) as exc:
+            return Readiness(False, getattr(exc, "message", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - redis-py errors: report, never crash the probe
+            return Readiness(False, f"Redis is unavailable: {exc or type(exc).__name__}")
+        return Readiness(True)
+
+    async def _run(self) -> None:
+        self.waitroom = await self._connect()
+        if self.waitroom is None:
+            return
+        if self.settings.demo_cases:
+            with contextlib.suppress(RedisUnavailable):
+                seeded = await seed_demo_cases(self.waitroom)
+                log.info("demo_cases", seeded=seeded)
+        await self._reap_forever(self.waitroom)
+
+    async def _connect(self) -> Waitroom | None:
+        """Connect with backoff until connected (or stopping: None)."""
+        url, delay = self.settings.redis_url, 0.2
+        while not self._stop.is_set():
+            try:
+                client = await connect(url)
+                waitroom = Waitroom(client, self.config.directory, lease_ms=int(self.settings.lease_seconds * 1000))
+                await waitroom.load_scripts()
+            except DirektError as exc:
+                self.problem = exc.message
+                log.warning("redis_unreachable", problem=exc.message, retry_in_s=delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            log.info("redis_connected", redis=describe(url), cluster=isinstance(client, RedisCluster))
+            self.problem = ""
+            return waitroom
+        return None
+
+    async def _reap_forever(self, waitroom: Waitroom) -> None:
+        while not self._stop.is_set():
+            try:
+                report = await waitroom.reap()
+                if report != ReapReport():
+                    log.info("reaped", **report.__dict__)
+            except RedisUnavailable as exc:
+                log.warning("reaper_paused", problem=exc.message)
+            await self._sleep(self.settings.reap_interval_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)

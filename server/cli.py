@@ -1,0 +1,151 @@
+"""The ``direkt`` command: serve, check configuration, inspect the waiting room, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.logs import configure_logging
+from direkt.server.region import load_region_config
+from direkt.server.settings import FSYNC_POLICIES, Settings
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args) or 0)
+    except DirektError as exc:
+        print(f"direkt: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE if exc.code == "config_invalid" else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="direkt", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="serve the product (embedded Redis unless REDIS_URL is set)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--redis-url", help="external Redis or Redis Cluster (default: embedded)")
+    serve.add_argument("--data-dir", type=Path, help="embedded Redis data directory (./var)")
+    serve.add_argument("--fsync", choices=FSYNC_POLICIES, help="embedded Redis appendfsync policy")
+    serve.add_argument("--config", type=Path, help="region configuration file (TOML)")
+    serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None, help="seed demo cases")
+    serve.set_defaults(run=_serve)
+
+    config = commands.add_parser("config", help="region configuration").add_subparsers(title="config commands")
+    check = config.add_parser("check", help="validate a region configuration file")
+    check.add_argument("path", type=Path, nargs="?")
+    check.set_defaults(run=_config_check)
+
+    queue = commands.add_parser("queue", help="the waiting room").add_subparsers(title="queue commands")
+    status = queue.add_parser("status", help="waiting cases per queue and guarantee counters")
+    status.add_argument("--redis-url")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_queue_status)
+
+    bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
+    bench.add_argument("name", choices=("queue", "ws"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=_bench)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return Settings.from_env(os.environ, **overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from direkt.server.serving import serve
+
+    settings = _settings(
+        args, host=args.host, port=args.port, workers=args.workers, redis_url=args.redis_url,
+        data_dir=args.data_dir, aof_fsync=args.fsync, region_config=args.config, demo_cases=args.demo,
+    )  # fmt: skip
+    configure_logging(settings.log_level)
+    load_region_config(settings.region_config)  # fail before anything starts
+    serve(settings)
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    path = args.path or _settings(args).region_config
+    config = load_region_config(path)
+    d = config.directory
+    print(
+        f"{path}: ok — {len(d.regions)} regions, {len(d.units)} units, {len(d.staff)} staff, "
+        f"{len(d.overflow)} overflow rules, {len(config.templates)} phrase templates"
+    )
+    return 0
+
+
+def _queue_status(args: argparse.Namespace) -> int:
+    from direkt.server.embedded_redis import EmbeddedRedis
+
+    settings = _settings(args, redis_url=args.redis_url)
+    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
+    try:
+        report = asyncio.run(_read_status(url, settings))
+    except RedisUnavailable as exc:
+        raise RedisUnavailable(f"{exc.message} (is `direkt serve` running? otherwise set REDIS_URL)") from None
+    if args.json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    for region, data in report.items():
+        stats = data["stats"]
+        print(f"{region}: " + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())) if stats else f"{region}:")
+        for queue, count in data["waiting"].items():
+            print(f"  {queue:<32} {count:>6} waiting")
+    return 0
+
+
+async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict[str, int]]]:
+    from direkt.queue.waitroom import Waitroom
+    from direkt.server.redisconn import connect
+
+    config = load_region_config(settings.region_config)
+    client = await connect(url)
+    try:
+        waitroom = Waitroom(client, config.directory)
+        depths = await waitroom.depths()
+        report: dict[str, dict[str, dict[str, int]]] = {}
+        for region in config.directory.regions:
+            waiting = {
+                f"{unit}:{skill}": n
+                for (unit, skill), n in sorted(depths.items())
+                if config.directory.units[unit].region == region
+            }
+            report[region] = {"stats": await waitroom.stats(region), "waiting": waiting}
+        return report
+    finally:
+        await client.aclose()
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.name == "queue":
+        from direkt.loadtests import queue_bench
+
+        return queue_bench.main(args.rest)
+    from direkt.loadtests import ws_bench
+
+    return ws_bench.main(args.rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

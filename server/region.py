@@ -1,0 +1,277 @@
+"""Region configuration: a TOML file describing regions, units, opening hours,
+overflow rules, staff and phrase templates; validated at start.
+
+The structure is checked by msgspec (types, unknown keys) and the meaning by
+the functions below (references, hours, placeholders). Every problem becomes a
+``ConfigError`` naming the file, the key (``units[2].hours.mon-fri``) and the
+problem, so an operator can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from direkt.queue.hours import SwedishHolidays, WeeklyHours, parse_weekly
+from direkt.queue.keys import ID_PATTERN
+from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
+from direkt.server.errors import ConfigError
+
+DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
+PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
+PROFESSIONS = frozenset(Skill) - {Skill.VACCINATION}
+STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+MAX_PARALLEL_CHATS = 12
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class RegionSpec(_Strict):
+    name: str
+
+
+class CalendarSpec(_Strict):
+    holidays: list[str] = msgspec.field(default_factory=lambda: ["public", "de_facto"])
+
+
+class UnitSpec(_Strict):
+    id: str
+    region: str
+    name: str
+    kind: UnitKind
+    skills: list[Skill]
+    hours: dict[str, str]
+    fallback: list[str] = msgspec.field(default_factory=list)
+    pick_from_list: bool = False
+
+
+class OverflowSpec(_Strict):
+    source: str = msgspec.field(name="from")
+    target: str = msgspec.field(name="to")
+    when: OverflowWhen
+    window: dict[str, str] | None = None
+    wait_over_min: int | None = None
+    skills: list[Skill] | None = None
+
+
+class StaffSpec(_Strict):
+    id: str
+    name: str
+    profession: Skill
+    units: list[str]
+    max_chats: int
+    skills: list[Skill] | None = None
+
+
+class TemplateText(_Strict):
+    sv: str
+    en: str
+
+
+class TemplateSpec(_Strict):
+    id: str
+    title: str
+    text: TemplateText
+    tags: list[str] = msgspec.field(default_factory=list)
+    unit: str | None = None
+    staff: str | None = None
+
+
+class RegionFile(_Strict):
+    regions: dict[str, RegionSpec]
+    units: list[UnitSpec]
+    staff: list[StaffSpec] = msgspec.field(default_factory=list)
+    overflow: list[OverflowSpec] = msgspec.field(default_factory=list)
+    templates: list[TemplateSpec] = msgspec.field(default_factory=list)
+    calendar: CalendarSpec = msgspec.field(default_factory=CalendarSpec)
+
+
+@dataclass(frozen=True)
+class PhraseTemplate:
+    """A ready-made text; ``unit`` None means every unit, ``staff`` set means personal."""
+
+    id: str
+    title: str
+    text_sv: str
+    text_en: str
+    tags: tuple[str, ...]
+    unit: str | None
+    staff: str | None
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    path: Path
+    directory: Directory
+    templates: tuple[PhraseTemplate, ...]
+
+
+def load_region_config(path: Path | str) -> RegionConfig:
+    """Read, decode and validate a region configuration file.
+
+    Raises:
+        ConfigError: naming the file, the key and the problem.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
+    return parse_region_config(raw, str(path))
+
+
+def parse_region_config(raw: bytes, source: str) -> RegionConfig:
+    """Validate configuration bytes; ``source`` names them in errors."""
+    try:
+        spec = msgspec.toml.decode(raw, type=RegionFile)
+    except msgspec.ValidationError as exc:
+        key, problem = _split_msgspec_error(str(exc))
+        raise ConfigError(source, key, problem) from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(source, "", f"not valid TOML ({exc})") from None
+    return _Validator(source).build(spec)
+
+
+def _split_msgspec_error(message: str) -> tuple[str, str]:
+    problem, sep, where = message.partition(" - at `$")
+    key = where.rstrip("`").lstrip(".") if sep else ""
+    return key, problem[:1].lower() + problem[1:]
+
+
+class _Validator:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.source, key, problem)
+
+    def build(self, spec: RegionFile) -> RegionConfig:
+        regions = self._regions(spec)
+        units = self._units(spec.units, regions)
+        overflow = tuple(self._overflow(i, o, units) for i, o in enumerate(spec.overflow))
+        staff = self._staff(spec.staff, units)
+        templates = tuple(self._template(i, t, units, staff) for i, t in enumerate(spec.templates))
+        self._unique("templates", [t.id for t in templates])
+        calendar = self._calendar(spec.calendar)
+        directory = Directory(regions=regions, units=units, staff=staff, overflow=overflow, calendar=calendar)
+        return RegionConfig(Path(self.source), directory, templates)
+
+    def _regions(self, spec: RegionFile) -> dict[str, Region]:
+        if not spec.regions:
+            raise self.fail("regions", "at least one region is required")
+        for region_id in spec.regions:
+            self._check_id(f"regions.{region_id}", region_id)
+        return {rid: Region(rid, r.name) for rid, r in spec.regions.items()}
+
+    def _units(self, specs: Sequence[UnitSpec], regions: dict[str, Region]) -> dict[str, Unit]:
+        if not specs:
+            raise self.fail("units", "at least one unit is required")
+        self._unique("units", [u.id for u in specs])
+        ids = {u.id for u in specs}
+        units = {}
+        for i, u in enumerate(specs):
+            at = f"units[{i}]"
+            self._check_id(f"{at}.id", u.id)
+            if u.region not in regions:
+                raise self.fail(f"{at}.region", f"unknown region {u.region!r}; regions are {sorted(regions)}")
+            if not u.skills:
+                raise self.fail(f"{at}.skills", "a unit serves at least one skill")
+            for j, target in enumerate(u.fallback):
+                if target not in ids:
+                    raise self.fail(f"{at}.fallback[{j}]", f"unknown unit {target!r}")
+            hours = self._hours(f"{at}.hours", u.hours)
+            if hours.always_closed:
+                raise self.fail(f"{at}.hours", "the unit is never open")
+            units[u.id] = Unit(
+                u.id, u.region, u.name, u.kind, frozenset(u.skills), hours, tuple(u.fallback), u.pick_from_list
+            )
+        return units
+
+    def _overflow(self, i: int, o: OverflowSpec, units: dict[str, Unit]) -> OverflowRule:
+        at = f"overflow[{i}]"
+        for name, unit_id in (("from", o.source), ("to", o.target)):
+            if unit_id not in units:
+                raise self.fail(f"{at}.{name}", f"unknown unit {unit_id!r}")
+        if o.source == o.target:
+            raise self.fail(at, "a unit cannot overflow to itself")
+        if o.when is OverflowWhen.BUSY and (o.wait_over_min is None or o.wait_over_min <= 0):
+            raise self.fail(f"{at}.wait_over_min", "a 'busy' rule needs wait_over_min > 0 (minutes)")
+        window = self._hours(f"{at}.window", o.window) if o.window is not None else None
+        skills = frozenset(o.skills) if o.skills is not None else None
+        return OverflowRule(o.source, o.target, o.when, window, (o.wait_over_min or 0) * 60_000, skills)
+
+    def _staff(self, specs: Sequence[StaffSpec], units: dict[str, Unit]) -> dict[str, Staff]:
+        self._unique("staff", [s.id for s in specs])
+        staff = {}
+        for i, s in enumerate(specs):
+            at = f"staff[{i}]"
+            if not STAFF_ID.match(s.id):
+                raise self.fail(f"{at}.id", f"{s.id!r} must be lowercase letters, digits, '.', '_' or '-'")
+            if s.profession not in PROFESSIONS:
+                raise self.fail(f"{at}.profession", f"{s.profession!s} is a skill, not a profession")
+            if not s.units:
+                raise self.fail(f"{at}.units", "a staff member serves at least one unit")
+            for j, unit_id in enumerate(s.units):
+                if unit_id not in units:
+                    raise self.fail(f"{at}.units[{j}]", f"unknown unit {unit_id!r}")
+            if not 1 <= s.max_chats <= MAX_PARALLEL_CHATS:
+                raise self.fail(f"{at}.max_chats", f"must be between 1 and {MAX_PARALLEL_CHATS}")
+            skills = frozenset(s.skills if s.skills is not None else [s.profession])
+            served = frozenset().union(*(units[u].skills for u in s.units))
+            if not skills & served:
+                raise self.fail(f"{at}.skills", "none of the staff member's units serves these skills")
+            staff[s.id] = Staff(s.id, s.name, s.profession, tuple(s.units), skills, s.max_chats)
+        return staff
+
+    def _template(self, i: int, t: TemplateSpec, units: dict[str, Unit], staff: dict[str, Staff]) -> PhraseTemplate:
+        at = f"templates[{i}]"
+        if t.unit is not None and t.unit not in units:
+            raise self.fail(f"{at}.unit", f"unknown unit {t.unit!r}")
+        if t.staff is not None and t.staff not in staff:
+            raise self.fail(f"{at}.staff", f"unknown staff member {t.staff!r}")
+        for lang, text in (("sv", t.text.sv), ("en", t.text.en)):
+            if not text.strip():
+                raise self.fail(f"{at}.text.{lang}", "the text is empty")
+            self._check_placeholders(f"{at}.text.{lang}", text)
+        return PhraseTemplate(t.id, t.title, t.text.sv, t.text.en, tuple(t.tags), t.unit, t.staff)
+
+    def _check_placeholders(self, key: str, text: str) -> None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            raise self.fail(key, f"broken placeholder ({exc})") from None
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            raise self.fail(key, f"unknown placeholder {{{sorted(unknown)[0]}}}; use {sorted(PLACEHOLDERS)}")
+
+    def _calendar(self, spec: CalendarSpec) -> SwedishHolidays:
+        allowed = ("public", "de_facto", "bank", "optional")
+        for i, category in enumerate(spec.holidays):
+            if category not in allowed:
+                raise self.fail(f"calendar.holidays[{i}]", f"unknown category {category!r}; use {list(allowed)}")
+        return SwedishHolidays(tuple(spec.holidays))
+
+    def _hours(self, key: str, spec: dict[str, str]) -> WeeklyHours:
+        try:
+            return parse_weekly(spec)
+        except ValueError as exc:
+            sub, _, problem = str(exc).partition(": ")
+            raise self.fail(f"{key}.{sub}", problem) from None
+
+    def _check_id(self, key: str, value: str) -> None:
+        if not ID_PATTERN.match(value):
+            raise self.fail(key, f"{value!r} must be lowercase letters, digits and '-' (at most 63)")
+
+    def _unique(self, key: str, ids: Sequence[str]) -> None:
+        seen: set[str] = set()
+        for i, value in enumerate(ids):
+            if value in seen:
+                raise self.fail(f"{key}[{i}].id", f"duplicate id {value!r}")
+            seen.add(value)

@@ -1,0 +1,55 @@
+"""The application in-process (Starlette TestClient runs the lifespan)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.testclient import TestClient
+from support import free_port, timeout
+
+from direkt.server.app import create_app
+from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.settings import Settings
+
+
+def wait_ready(client: TestClient) -> None:
+    deadline = time.monotonic() + timeout(10)
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.05)
+
+
+def test_health_and_readiness_with_redis(standalone_redis: EmbeddedRedis) -> None:
+    app = create_app(Settings(redis_url=standalone_redis.url))
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "alive"}
+        wait_ready(client)
+        assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_readiness_names_the_problem_when_redis_is_unreachable() -> None:
+    port = free_port()  # nothing listens here
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}"))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200  # alive, just not ready
+        time.sleep(0.3)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "not_ready"
+        assert f"127.0.0.1:{port}" in body["problem"]
+
+
+def test_readiness_recovers_when_redis_comes_back(tmp_path: object) -> None:
+    port = free_port()
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}", reap_interval_seconds=0.1))
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 503
+        from support import short_tmpdir
+
+        with EmbeddedRedis(short_tmpdir("dk-late-"), port=port):
+            wait_ready(client)
+            assert client.get("/readyz").json() == {"status": "ready"}
+        time.sleep(0.2)
+        response = client.get("/readyz")
+        assert response.status_code == 503 and "unavailable" in response.json()["problem"].lower()

@@ -1,0 +1,169 @@
+"""`direkt serve` as an operator runs it (what `make run` does), in real processes.
+
+- answers /readyz with the embedded Redis and the demo data;
+- SIGTERM and Ctrl-C (SIGINT) stop the server and its Redis, leaving no process;
+- data survives a restart;
+- if the server is killed outright, its Redis follows (no orphan);
+- a bad configuration, a busy data directory or an unreachable REDIS_URL give
+  a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from support import free_port, short_tmpdir, timeout, wait_http
+
+pytestmark = pytest.mark.slow
+DIREKT = [sys.executable, "-m", "direkt.server.cli"]
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}
+    return {**env, "DIREKT_DATA_DIR": str(data_dir), "PYTHONSAFEPATH": "1", **extra}
+
+
+class Server:
+    def __init__(self, data_dir: Path, *args: str, **env: str) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.log = data_dir / f"serve-{self.port}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*DIREKT, "serve", "--port", str(self.port), *args],
+                env=env_for(data_dir, **env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout(20))
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def redis_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "redis-server" in cmdline and str(data_dir) in cmdline:
+            found.append(process)
+    return found
+
+
+def queue_status(data_dir: Path) -> dict[str, dict[str, dict[str, int]]]:
+    done = subprocess.run(
+        [*DIREKT, "queue", "status", "--json"], env=env_for(data_dir), capture_output=True, check=True
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def waiting_total(status: dict[str, dict[str, dict[str, int]]]) -> int:
+    return sum(sum(region["waiting"].values()) for region in status.values())
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = short_tmpdir("dk-serve-")
+    yield path
+    for process in redis_processes(path):  # never leave one behind, even when a test fails
+        process.kill()
+
+
+def test_serve_is_ready_with_demo_data_and_stops_cleanly_on_sigterm(data_dir: Path) -> None:
+    server = Server(data_dir, "--demo")
+    try:
+        assert wait_http(server.url("/readyz"), 30)[1] == b'{"status":"ready"}'
+        assert len(redis_processes(data_dir)) == 1
+        status = queue_status(data_dir)
+        assert waiting_total(status) == 8  # the demo cases from server/data/cases.toml
+    finally:
+        code = server.stop(signal.SIGTERM)
+    assert code == 0
+    assert redis_processes(data_dir) == []
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    assert any(line.get("event") == "redis_connected" for line in lines)  # JSON-line logs
+
+
+def test_data_survives_a_restart_and_ctrl_c_stops_everything(data_dir: Path) -> None:
+    first = Server(data_dir, "--demo")
+    wait_http(first.url("/readyz"), 30)
+    time.sleep(0.5)  # the demo cases are written right after readiness
+    before = waiting_total(queue_status(data_dir))
+    assert first.stop(signal.SIGTERM) == 0
+
+    second = Server(data_dir)  # no --demo: only what was stored
+    try:
+        wait_http(second.url("/readyz"), 30)
+        assert waiting_total(queue_status(data_dir)) == before == 8
+    finally:
+        os.killpg(second.process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        second.process.wait(timeout(20))
+    assert redis_processes(data_dir) == []
+
+
+def test_a_killed_server_takes_its_redis_with_it(data_dir: Path) -> None:
+    server = Server(data_dir)
+    wait_http(server.url("/readyz"), 30)
+    (redis,) = redis_processes(data_dir)
+    server.process.kill()  # SIGKILL: no cleanup code runs
+    server.process.wait(timeout(10))
+    redis.wait(timeout(10))  # PR_SET_PDEATHSIG: the kernel stops it
+    assert redis_processes(data_dir) == []
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(data_dir: Path) -> None:
+    first = Server(data_dir)
+    try:
+        wait_http(first.url("/readyz"), 30)
+        second = Server(data_dir)
+        assert second.process.wait(timeout(20)) == 1
+        output = second.output()
+        assert "in use by another direkt server" in output and "Traceback" not in output
+    finally:
+        first.stop()
+
+
+def test_a_bad_region_config_names_file_key_and_problem(data_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "region.toml"
+    config.write_text('[regions.vm]\nname = "x"\n\n[[units]]\nid = "Bad Id"\n')
+    server = Server(data_dir, "--config", str(config))
+    assert server.process.wait(timeout(20)) == 2
+    output = server.output()
+    assert str(config) in output and "units[0]" in output and "Traceback" not in output
+    assert redis_processes(data_dir) == []  # nothing was started
+
+
+def test_unreachable_redis_url_is_reported_by_readyz(data_dir: Path) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}"
+    server = Server(data_dir, REDIS_URL=dead)
+    try:
+        assert wait_http(server.url("/healthz"), 30)[0] == 200
+        _, body = wait_http(server.url("/readyz"), 10, status=503)
+        assert dead.removeprefix("redis://") in json.loads(body)["problem"]
+        assert redis_processes(data_dir) == []  # no embedded Redis when REDIS_URL is set
+    finally:
+        assert server.stop() == 0
+
+
+def test_queue_status_without_a_server_says_what_to_do(data_dir: Path) -> None:
+    done = subprocess.run(
+        [*DIREKT, "queue", "status"], env=env_for(data_dir), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "cannot reach Redis at unix://" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,278 @@
+"""Helpers shared by the test tiers (imported as ``support``; see pytest ``pythonpath``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from direkt.queue.model import Directory
+from direkt.server.embedded_redis import EmbeddedRedis, redis_server_binary
+from direkt.server.region import parse_region_config
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# Every timeout in the suite scales from this one constant (slow CI machines).
+TIMEOUT_SCALE = float(os.environ.get("DIREKT_TEST_TIMEOUT_SCALE", "1"))
+
+
+def timeout(seconds: float) -> float:
+    return seconds * TIMEOUT_SCALE
+
+
+def cluster_port() -> int:
+    """A free port p <= 55535 whose cluster bus port p + 10000 is free too."""
+    for _ in range(200):
+        port = random.randint(20_000, 30_000)
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def short_tmpdir(prefix: str) -> Path:
+    """A short path: unix socket paths are limited to 108 bytes."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+class FakeClock:
+    """Milliseconds since the epoch, moved by the test."""
+
+    def __init__(self, now_ms: int) -> None:
+        self.now = now_ms
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> int:
+        self.now += ms
+        return self.now
+
+
+def at(text: str) -> int:
+    """Epoch ms of a Stockholm wall time, e.g. ``at("2026-11-23 10:00")``.
+
+    Ambiguous times (the autumn fall-back hour) mean the first occurrence.
+    """
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM).timestamp() * 1000)
+
+
+class Cluster:
+    """Three masters, no replicas, built by redis-cli --cluster create."""
+
+    def __init__(self, base: Path) -> None:
+        self.nodes = [
+            EmbeddedRedis(
+                base / f"n{i}",
+                port=cluster_port(),
+                extra={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000"},
+            )
+            for i in range(3)
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = redis_server_binary().with_name("redis-cli")
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [str(cli), "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=timeout(60),
+        )
+        self._wait_ok()
+
+    def _wait_ok(self) -> None:
+        deadline = time.monotonic() + timeout(30)
+        cli = redis_server_binary().with_name("redis-cli")
+        while time.monotonic() < deadline:
+            states = [
+                subprocess.run(
+                    [str(cli), "-p", str(n.port), "cluster", "info"], capture_output=True, text=True, check=False
+                ).stdout
+                for n in self.nodes
+            ]
+            if all("cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+TEST_REGIONS = b"""
+[regions.a]
+name = "Region A (test)"
+
+[regions.b]
+name = "Region B (test)"
+
+[[units]]
+id = "vc-a1"
+region = "a"
+name = "Vardcentral A1"
+kind = "primary_care"
+skills = ["nurse", "doctor", "administrator"]
+hours = { mon-fri = "08:00-16:00" }
+fallback = ["1177-a"]
+pick_from_list = true
+
+[[units]]
+id = "vc-a2"
+region = "a"
+name = "Vardcentral A2"
+kind = "primary_care"
+skills = ["nurse", "doctor"]
+hours = { mon-fri = "08:00-16:00" }
+fallback = ["1177-a"]
+
+[[units]]
+id = "1177-a"
+region = "a"
+name = "1177 A"
+kind = "1177"
+skills = ["nurse"]
+hours = { daily = "07:00-22:00", holidays = "07:00-22:00" }
+
+[[units]]
+id = "um-a"
+region = "a"
+name = "Ungdomsmottagning A"
+kind = "youth_clinic"
+skills = ["nurse", "midwife"]
+hours = { mon-fri = "09:00-16:00" }
+fallback = ["1177-a"]
+
+[[units]]
+id = "1177-b"
+region = "b"
+name = "1177 B"
+kind = "1177"
+skills = ["nurse"]
+hours = { daily = "00:00-24:00", holidays = "00:00-24:00" }
+
+[[units]]
+id = "vc-b1"
+region = "b"
+name = "Vardcentral B1"
+kind = "primary_care"
+skills = ["nurse"]
+hours = { mon-fri = "08:00-16:00" }
+fallback = ["1177-b"]
+
+[[overflow]]
+from = "1177-a"
+to = "1177-b"
+when = "closed"
+
+[[overflow]]
+from = "vc-a1"
+to = "vc-a2"
+when = "busy"
+wait_over_min = 60
+skills = ["nurse"]
+
+[[staff]]
+id = "nurse-a1"
+name = "Test Nurse A1"
+profession = "nurse"
+units = ["vc-a1"]
+max_chats = 3
+
+[[staff]]
+id = "nurse-a12"
+name = "Test Nurse A12"
+profession = "nurse"
+units = ["vc-a1", "vc-a2"]
+max_chats = 4
+
+[[staff]]
+id = "doc-a"
+name = "Test Doctor A"
+profession = "doctor"
+units = ["vc-a1", "vc-a2"]
+max_chats = 2
+
+[[staff]]
+id = "nurse-1177a"
+name = "Test Nurse 1177 A"
+profession = "nurse"
+units = ["1177-a"]
+max_chats = 6
+
+[[staff]]
+id = "nurse-ab"
+name = "Test Nurse A and B"
+profession = "nurse"
+units = ["1177-a", "1177-b"]
+max_chats = 5
+
+[[staff]]
+id = "nurse-b"
+name = "Test Nurse B"
+profession = "nurse"
+units = ["vc-b1", "1177-b"]
+max_chats = 4
+
+[[staff]]
+id = "admin-a"
+name = "Test Admin A"
+profession = "administrator"
+units = ["vc-a1"]
+max_chats = 8
+"""
+
+
+def make_directory() -> Directory:
+    return parse_region_config(TEST_REGIONS, "tests/support.py").directory
+
+
+def wait_http(url: str, seconds: float, *, status: int = 200) -> tuple[int, bytes]:
+    """Poll an HTTP endpoint until it answers with ``status`` (loopback only)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout(seconds)
+    last: tuple[int, bytes] = (0, b"")
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                last = (response.status, response.read())
+        except urllib.error.HTTPError as exc:
+            last = (exc.code, exc.read())
+        except OSError:
+            last = (0, b"")
+        if last[0] == status:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer {status} in time; last answer {last}")
