@@ -7,12 +7,13 @@ three ARGV, and a key of the region's slot as KEYS[1] (cluster routing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from direkt.server.errors import (
     AtCapacity,
@@ -81,9 +82,22 @@ def translate(exc: ResponseError) -> Exception:
     return QueueError(f"unexpected reply from Redis ({code})")
 
 
-def unavailable(exc: RedisError) -> RedisUnavailable:
+# What redis-py raises when Redis cannot serve; RedisClusterException is not a RedisError.
+REDIS_FAILURES = (RedisError, RedisClusterException)
+
+
+def unavailable(exc: Exception) -> RedisUnavailable:
     reason = str(exc) or type(exc).__name__
     return RedisUnavailable(f"Redis is unavailable: {reason}")
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Turn redis-py failures of plain commands into RedisUnavailable."""
+    try:
+        yield
+    except REDIS_FAILURES as exc:
+        raise unavailable(exc) from None
 
 
 class Scripts:
@@ -98,7 +112,7 @@ class Scripts:
         try:
             for script in self._scripts.values():
                 script.sha = await self._client.script_load(script.script)
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             raise unavailable(exc) from None
 
     async def loaded(self) -> bool:
@@ -106,7 +120,7 @@ class Scripts:
         shas = [s.sha for s in self._scripts.values()]
         try:
             found = await self._client.script_exists(*shas)
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             raise unavailable(exc) from None
         return all(found)
 
@@ -122,5 +136,5 @@ class Scripts:
             return await self._scripts[name](keys=[route_key], args=argv)
         except ResponseError as exc:
             raise translate(exc) from None
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             raise unavailable(exc) from None

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
-from redis.exceptions import RedisError
 
 from direkt.server.errors import AtCapacity, UnknownCase, UnknownQueue
 
@@ -30,7 +29,7 @@ from .ids import ulid
 from .keys import CASE_ID_PATTERN, RegionKeys, case_region, events_channel
 from .model import Directory, Skill, Staff, Unit
 from .routing import NoRoute, RouteReason, RouteRequest, reachable_units, route
-from .scripts import Moved, RedisClient, Scripts, unavailable
+from .scripts import Moved, RedisClient, Scripts, redis_errors
 from .urgency import Urgency, deadline_ms
 
 Clock = Callable[[], int]
@@ -324,7 +323,7 @@ class Waitroom:
         """The waiting cases of one queue, earliest deadline first."""
         unit = self._queue(unit_id, skill)
         keys = RegionKeys(unit.region)
-        try:
+        with redis_errors():
             members: Any = await self.client.zrange(keys.queue(unit.id, skill), 0, limit - 1, withscores=True)
             if not members:
                 return []
@@ -332,8 +331,6 @@ class Waitroom:
             for member, _ in members:
                 pipe.hmget(keys.case(member.decode()), "urgency", "submitted", "meta")
             details: Any = await pipe.execute()
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return [
             WaitingCase(
                 member.decode(), unit.id, skill, int(score), Urgency(int(urgency or 5)),
@@ -344,22 +341,18 @@ class Waitroom:
 
     async def stats(self, region: str) -> dict[str, int]:
         """Counters of a region: enqueued, claimed, breaches, …"""
-        try:
+        with redis_errors():
             raw: Any = await self.client.hgetall(RegionKeys(region).stats)
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return {k.decode(): int(v) for k, v in raw.items()}
 
     async def depths(self) -> dict[tuple[str, Skill], int]:
         """Number of waiting cases per (unit, skill) queue."""
         queues = [(u, s) for u in self.directory.units.values() for s in sorted(u.skills)]
-        try:
+        with redis_errors():
             pipe = self.client.pipeline(transaction=False)
             for unit, skill in queues:
                 pipe.zcard(RegionKeys(unit.region).queue(unit.id, skill))
             counts = await pipe.execute()
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return {(u.id, s): int(n) for (u, s), n in zip(queues, counts, strict=True)}
 
     async def events(self, regions: Iterable[str] | None = None) -> AsyncIterator[dict[str, Any]]:
@@ -367,14 +360,13 @@ class Waitroom:
         channels = [events_channel(r) for r in (regions or self.directory.regions)]
         pubsub = self.client.pubsub()
         try:
-            await pubsub.subscribe(*channels)
-            async for message in pubsub.listen():
-                if message["type"] == "message":
-                    event = msgpack.unpackb(message["data"])
-                    event["region"] = message["channel"].decode().rsplit(":", 1)[1]
-                    yield event
-        except RedisError as exc:
-            raise unavailable(exc) from None
+            with redis_errors():
+                await pubsub.subscribe(*channels)
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        event = msgpack.unpackb(message["data"])
+                        event["region"] = message["channel"].decode().rsplit(":", 1)[1]
+                        yield event
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
@@ -431,10 +423,8 @@ class Waitroom:
 
     async def _redrive_moves(self, region: str, now: int) -> int:
         keys = RegionKeys(region)
-        try:
+        with redis_errors():
             stuck: Any = await self.client.zrangebyscore(keys.outbox, "-inf", now - OUTBOX_REDRIVE_MS, start=0, num=100)
-        except RedisError as exc:
-            raise unavailable(exc) from None
         for member in stuck:
             case_id = member.decode()
             raw = await self._hgetall(keys.case(case_id))
@@ -443,43 +433,37 @@ class Waitroom:
         return len(stuck)
 
     async def _hgetall(self, key: str) -> dict[bytes, bytes]:
-        try:
+        with redis_errors():
             raw: Any = await self.client.hgetall(key)
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return dict(raw)
 
     async def _waits(self, units: list[Unit], skill: Skill) -> dict[tuple[str, Skill], int]:
         serving = [u for u in units if skill in u.skills]
         since = self.clock() - self.window_ms
-        try:
+        with redis_errors():
             pipe = self.client.pipeline(transaction=False)
             for unit in serving:
                 keys = RegionKeys(unit.region)
                 pipe.zcard(keys.queue(unit.id, skill))
                 pipe.zcount(keys.served(unit.id, skill), since, "+inf")
             replies = await pipe.execute()
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return {
             (unit.id, skill): queue_wait_ms(int(replies[2 * i]), ServiceRate(int(replies[2 * i + 1]), self.window_ms))
             for i, unit in enumerate(serving)
         }
 
     async def _held_counts(self, staff: Staff, groups: Mapping[str, list[str]]) -> dict[str, int]:
-        try:
+        with redis_errors():
             pipe = self.client.pipeline(transaction=False)
             for region in groups:
                 pipe.scard(RegionKeys(region).held(staff.id))
             counts = await pipe.execute()
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return dict(zip(groups, (int(n) for n in counts), strict=True))
 
     async def _regions_by_head(self, groups: Mapping[str, list[str]]) -> list[str]:
         """Regions ordered by their most urgent waiting case (peek, no claim)."""
         order: list[tuple[float, str]] = []
-        try:
+        with redis_errors():
             for region, queues in groups.items():
                 keys = RegionKeys(region)
                 pipe = self.client.pipeline(transaction=False)
@@ -488,8 +472,6 @@ class Waitroom:
                 heads = [top[0][1] for top in await pipe.execute() if top]
                 if heads:
                     order.append((min(heads), region))
-        except RedisError as exc:
-            raise unavailable(exc) from None
         return [region for _, region in sorted(order)]
 
     def _queues_by_region(self, staff: Staff) -> dict[str, list[str]]:

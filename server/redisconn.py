@@ -19,9 +19,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
-from direkt.queue.scripts import RedisClient
+from direkt.queue.scripts import REDIS_FAILURES, RedisClient
 from direkt.server.errors import RedisUnavailable
 
 SOCKET_TIMEOUT_S = 5.0
@@ -56,7 +55,7 @@ async def connect(url: str) -> RedisClient:
     client = Redis.from_url(url, **_options())
     try:
         info = await client.info("cluster")
-    except (RedisError, OSError) as exc:
+    except (*REDIS_FAILURES, OSError) as exc:
         await client.aclose()
         raise RedisUnavailable(f"cannot reach Redis at {describe(url)}: {exc or type(exc).__name__}") from None
     if not info.get("cluster_enabled"):
@@ -65,7 +64,7 @@ async def connect(url: str) -> RedisClient:
     cluster = RedisCluster.from_url(url, **_options())
     try:
         await cluster.initialize()
-    except (RedisError, OSError) as exc:
+    except (*REDIS_FAILURES, OSError) as exc:
         await cluster.aclose()
         raise RedisUnavailable(f"cannot use the Redis Cluster at {describe(url)}: {exc}") from None
     return cluster

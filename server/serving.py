@@ -4,7 +4,8 @@ WebSocket implementation: uvicorn's ``websockets-sansio``. It is the fastest
 of uvicorn's implementations on this stack and sends keepalive pings
 (``loadtests/ws_bench.py`` measures both, ``tests/server/test_ws_pings.py``
 proves the pings). Limits are set here rather than inherited: 64 KiB frames,
-no permessage-deflate (memory per socket, zip bombs).
+no permessage-deflate (memory per socket, zip bombs), 64 KiB request heads
+(``http_protocol.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.http_protocol import BoundedHttpToolsProtocol
 from direkt.server.settings import Settings
 
 WS_IMPLEMENTATION = "websockets-sansio"
@@ -30,7 +32,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.workers,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": BoundedHttpToolsProtocol,
         "ws": WS_IMPLEMENTATION,
         "ws_max_size": WS_MAX_FRAME,
         "ws_ping_interval": WS_PING_INTERVAL_S,

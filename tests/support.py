@@ -76,10 +76,11 @@ def at(text: str) -> int:
 class Cluster:
     """Three masters, no replicas, built by redis-cli --cluster create."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, fsync: str = "everysec") -> None:
         self.nodes = [
             EmbeddedRedis(
                 base / f"n{i}",
+                fsync=fsync,
                 port=cluster_port(),
                 extra={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000"},
             )
@@ -128,6 +129,17 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every node, as a power cut would."""
+        for node in self.nodes:
+            node.kill()
+
+    def restart(self) -> None:
+        """Start the nodes again on their directories; they remember the cluster."""
+        for node in self.nodes:
+            node.start()
+        self._wait_ok()
 
 
 TEST_REGIONS = b"""

@@ -167,3 +167,48 @@ def test_queue_status_without_a_server_says_what_to_do(data_dir: Path) -> None:
     )
     assert done.returncode == 1
     assert "cannot reach Redis at unix://" in done.stderr and "Traceback" not in done.stderr
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    import socket
+
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout(5)) as sock:
+        try:
+            sock.sendall(data)
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the server closed on us mid-request: what it said before is the answer
+    return b"".join(chunks)
+
+
+def test_bad_http_input_gets_a_clear_error_and_the_server_keeps_serving(data_dir: Path) -> None:
+    server = Server(data_dir)
+    try:
+        wait_http(server.url("/readyz"), 30)
+        port = server.port
+        answers = {
+            "wrong method": raw_request(
+                port, b"POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            ),
+            "unknown path": raw_request(port, b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            "garbage": raw_request(port, b"\x16\x03\x01 not http at all\r\n\r\n"),
+            "oversized header": raw_request(
+                port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\nConnection: close\r\n\r\n"
+            ),
+            "replayed": raw_request(
+                port,
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 3
+                + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
+        }
+        assert answers["wrong method"].startswith(b"HTTP/1.1 405")
+        assert answers["unknown path"].startswith(b"HTTP/1.1 404")
+        assert answers["garbage"].startswith(b"HTTP/1.1 400") or answers["garbage"] == b""
+        assert answers["oversized header"][:12] in (b"HTTP/1.1 400", b"")  # refused, never served
+        assert answers["replayed"].count(b'{"status":"alive"}') == 4  # idempotent, answered each time
+        assert wait_http(server.url("/readyz"), 5)[0] == 200  # still serving
+        assert "Traceback" not in server.output()
+    finally:
+        server.stop()
