@@ -20,7 +20,6 @@ from direkt.server.errors import (
     CaseConflict,
     DirektError,
     NotAllowed,
-    QueueError,
     RedisUnavailable,
     StaleToken,
     UnknownCase,
@@ -79,7 +78,8 @@ def translate(exc: ResponseError) -> Exception:
     if code in _MESSAGES:
         cls, template = _MESSAGES[code]
         return cls(template.format(detail=detail))
-    return QueueError(f"unexpected reply from Redis ({code})")
+    # Not a script refusal: Redis itself refused (OOM, READONLY, CLUSTERDOWN, …).
+    return RedisUnavailable(f"Redis refused the operation: {code} {detail}".strip())
 
 
 # What redis-py raises when Redis cannot serve; RedisClusterException is not a RedisError.

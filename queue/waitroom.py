@@ -15,12 +15,12 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import msgpack
 
-from direkt.server.errors import AtCapacity, UnknownCase, UnknownQueue
+from direkt.server.errors import AtCapacity, DirektError, UnknownCase, UnknownQueue
 
 from .estimate import SERVICE_WINDOW_MS, ServiceRate, estimate_wait_ms, queue_wait_ms
 from .guarantees import assessment_deadline_ms, same_day_deadline_ms
@@ -112,6 +112,9 @@ class ReapReport:
     sameday_breaches: int = 0
     assessment_breaches: int = 0
     moves_finished: int = 0
+
+    def __add__(self, other: ReapReport) -> ReapReport:
+        return ReapReport(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 class Waitroom:
@@ -213,6 +216,8 @@ class Waitroom:
         if len(groups) == 1:
             ((region, queues),) = groups.items()
             return await self._claim_next_in(region, staff, queues, staff.max_chats, request_id)
+        if request_id and (earlier := await self._earlier_reply(groups, request_id)) is not None:
+            return earlier
         held = await self._held_counts(staff, groups)
         if sum(held.values()) >= staff.max_chats:
             raise AtCapacity(f"{staff.id} already holds as many chats as allowed")
@@ -227,9 +232,12 @@ class Waitroom:
     async def claim(self, case_id: str, staff: Staff) -> Lease:
         """Lease one specific waiting case from a queue the staff member serves."""
         allowed = [f"{u.id}:{s}" for u, s in self.directory.queues_of(staff)]
-        reply = await self._on_case(
-            "claim", case_id, staff.id, self.lease_ms, staff.max_chats, self.window_ms, *allowed
-        )
+        groups = self._queues_by_region(staff)
+        cap = staff.max_chats
+        if len(groups) > 1:  # the script counts this region's cases; subtract the others'
+            held = await self._held_counts(staff, groups)
+            cap -= sum(n for region, n in held.items() if region != self._region_of(case_id))
+        reply = await self._on_case("claim", case_id, staff.id, self.lease_ms, cap, self.window_ms, *allowed)
         return _lease(reply)
 
     async def heartbeat(self, case_id: str, staff_id: str, token: int) -> int:
@@ -309,14 +317,19 @@ class Waitroom:
         """The queue record of a case, following moves between regions."""
         case_id = self._case_id(case_id)
         region = self._region_of(case_id)
+        in_transit: CaseRecord | None = None
         for _ in range(_MAX_HOPS):
             raw = await self._hgetall(RegionKeys(region).case(case_id))
             if not raw:
                 break
             record = CaseRecord.from_hash(raw)
-            if record.state != "moved":
+            if record.state not in ("moved", "moving"):
                 return record
+            if record.state == "moving":  # not adopted yet? then this is the truth for now
+                in_transit = record
             region = self._remember_move(case_id, record.moved_to)
+        if in_transit is not None:
+            return in_transit
         raise UnknownCase(f"no case {case_id}")
 
     async def waiting(self, unit_id: str, skill: Skill, limit: int = 500) -> list[WaitingCase]:
@@ -379,16 +392,24 @@ class Waitroom:
         """Return expired leases, count guarantee breaches, finish stuck moves.
 
         Safe to run from every server process at once: each step is atomic.
+        A region that fails does not stop the others; the first failure is
+        raised after all regions were tried.
         """
-        now = self.clock()
-        expired = sameday = assess = moves = 0
+        total, failure = ReapReport(), None
         for region in self.directory.regions:
-            keys = RegionKeys(region)
-            expired += int(await self.scripts.call("reap", keys, keys.leases, now, REAP_BATCH))
-            found = await self.scripts.call("sweep", keys, keys.sameday, now, REAP_BATCH)
-            sameday, assess = sameday + int(found[0]), assess + int(found[1])
-            moves += await self._redrive_moves(region, now)
-        return ReapReport(expired, sameday, assess, moves)
+            try:
+                total = total + await self._reap_region(region, self.clock())
+            except DirektError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return total
+
+    async def _reap_region(self, region: str, now: int) -> ReapReport:
+        keys = RegionKeys(region)
+        expired = int(await self.scripts.call("reap", keys, keys.leases, now, REAP_BATCH))
+        sameday, assess = await self.scripts.call("sweep", keys, keys.sameday, now, REAP_BATCH)
+        return ReapReport(expired, int(sameday), int(assess), await self._redrive_moves(region, now))
 
     # -- internals ---------------------------------------------------------------------
 
@@ -430,6 +451,9 @@ class Waitroom:
             raw = await self._hgetall(keys.case(case_id))
             if raw.get(b"state") == b"moving":
                 await self._finish_move(case_id, region, raw[b"moved_to"].decode(), raw[b"move_record"])
+            else:  # finished by someone else meanwhile
+                with redis_errors():
+                    await self.client.zrem(keys.outbox, case_id)
         return len(stuck)
 
     async def _hgetall(self, key: str) -> dict[bytes, bytes]:
@@ -451,6 +475,16 @@ class Waitroom:
             (unit.id, skill): queue_wait_ms(int(replies[2 * i]), ServiceRate(int(replies[2 * i + 1]), self.window_ms))
             for i, unit in enumerate(serving)
         }
+
+    async def _earlier_reply(self, groups: Mapping[str, list[str]], request_id: str) -> Lease | None:
+        """A retried cross-region claim: the lease an earlier attempt got, in any region."""
+        with redis_errors():
+            for region in groups:
+                keys = RegionKeys(region)
+                packed: Any = await self.client.get(f"{keys.prefix}req:{request_id}@{region}")
+                if packed and (reply := msgpack.unpackb(packed, raw=True)):
+                    return _lease(reply)
+        return None
 
     async def _held_counts(self, staff: Staff, groups: Mapping[str, list[str]]) -> dict[str, int]:
         with redis_errors():

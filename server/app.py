@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,8 +27,6 @@ class State(TypedDict):
 
 class OrjsonResponse(JSONResponse):
     def render(self, content: object) -> bytes:
-        import orjson
-
         return orjson.dumps(content)
 
 

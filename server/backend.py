@@ -108,8 +108,8 @@ class Backend:
                 report = await waitroom.reap()
                 if report != ReapReport():
                     log.info("reaped", **report.__dict__)
-            except RedisUnavailable as exc:
-                log.warning("reaper_paused", problem=exc.message)
+            except DirektError as exc:  # never let the reaper die: leases must keep expiring
+                log.warning("reaper_paused", problem=exc.message, code=exc.code)
             await self._sleep(self.settings.reap_interval_seconds)
 
     async def _sleep(self, seconds: float) -> None:

@@ -11,15 +11,16 @@ if c.state == 'waiting' then
 elseif c.state == 'claimed' then
   redis.call('ZREM', key('leases'), case_id)
   redis.call('SREM', key('held', c.holder), case_id)
-elseif c.state == 'moved' then
+elseif gone(c) then
   return fail('moved', c.moved_to)
 else
   return fail('case_conflict', c.state)
 end
 redis.call('HSET', key('case', case_id), 'state', 'abandoned', 'closed_at', NOW, 'lease_until', '0')
--- A citizen who withdrew is no longer owed contact: no breach is counted.
-redis.call('ZREM', key('g', 'sameday'), case_id)
-redis.call('ZREM', key('g', 'assess'), case_id)
+-- A citizen who withdrew is no longer owed contact; a guarantee already
+-- overdue when they left is still counted.
+settle(c, case_id, 'sameday')
+settle(c, case_id, 'assess')
 count('abandoned')
 emit('abandoned', case_id, {unit = c.unit, skill = c.skill, staff = c.holder})
 return 1

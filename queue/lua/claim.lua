@@ -7,7 +7,7 @@
 local case_id, staff = ARGV[4], ARGV[5]
 local c = load(case_id)
 if c == nil then return fail('unknown_case', case_id) end
-if c.state == 'moved' then return fail('moved', c.moved_to) end
+if gone(c) then return fail('moved', c.moved_to) end
 local allowed = false
 for i = 9, #ARGV do
   if ARGV[i] == c.unit .. ':' .. c.skill then allowed = true end

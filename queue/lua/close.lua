@@ -10,18 +10,14 @@ if err then return err end
 redis.call('ZREM', key('leases'), case_id)
 redis.call('SREM', key('held', staff), case_id)
 redis.call('HSET', key('case', case_id), 'state', 'closed', 'closed_at', NOW, 'outcome', ARGV[7], 'lease_until', '0')
-if ARGV[7] == 'no_contact' then
-  redis.call('ZREM', key('g', 'sameday'), case_id)  -- contact was attempted; the citizen did not answer
-elseif c.first_contact == '' then
+-- 'no_contact': contact was attempted and the citizen did not answer.
+if ARGV[7] ~= 'no_contact' and c.first_contact == '' then
   redis.call('HSET', key('case', case_id), 'first_contact', NOW)
-  settle('sameday', case_id, c.sameday_deadline, 'breach_sameday', 'sameday_breached')
 end
-if ARGV[8] == '1' then
-  redis.call('HSET', key('case', case_id), 'assessed', NOW)
-  settle('assess', case_id, c.assess_deadline, 'breach_assess', 'assess_breached')
-else
-  redis.call('ZREM', key('g', 'assess'), case_id)
-end
+if ARGV[8] == '1' then redis.call('HSET', key('case', case_id), 'assessed', NOW) end
+-- Either way the guarantees end here; one already overdue is counted.
+settle(c, case_id, 'sameday')
+settle(c, case_id, 'assess')
 count('closed')
 emit('closed', case_id, {unit = c.unit, skill = c.skill, staff = staff, outcome = ARGV[7]})
 return 1

@@ -44,9 +44,14 @@ end
 -- Invariant "no case held by two staff": only the current holder presenting
 -- the current fencing token may act. A refusal is counted and announced so
 -- that the hub can audit it.
+-- A case that moved (or is moving) to another region is answered there.
+local function gone(c)
+  return c.state == 'moved' or c.state == 'moving'
+end
+
 local function check_holder(c, case_id, staff, token)
   if c == nil then return fail('unknown_case', case_id) end
-  if c.state == 'moved' then return fail('moved', c.moved_to) end
+  if gone(c) then return fail('moved', c.moved_to) end
   if c.state ~= 'claimed' or c.holder ~= staff or c.token ~= token then
     count('stale_refused')
     emit('stale_refused', case_id, {staff = staff, token = token})
@@ -83,12 +88,20 @@ local function take(c, case_id, staff, lease_ms, window_ms)
   return {case_id, token, lease_until, tonumber(c.deadline), c.unit, c.skill}
 end
 
--- Settle a guarantee exactly once: whoever removes the member (contact, close
--- or the sweeper) decides whether it was a breach.
-local function settle(zset, case_id, deadline, stat, flag)
-  if redis.call('ZREM', key('g', zset), case_id) == 1 and NOW > tonumber(deadline) then
-    count(stat)
-    redis.call('HSET', key('case', case_id), flag, NOW)
+-- Settle a guarantee exactly once: whoever removes the member (contact,
+-- close, abandon or the sweeper) decides whether it was a breach, so an
+-- overdue guarantee is counted however it ends.
+local GUARANTEES = {
+  sameday = {deadline = 'sameday_deadline', stat = 'breach_sameday', flag = 'sameday_breached'},
+  assess = {deadline = 'assess_deadline', stat = 'breach_assess', flag = 'assess_breached'},
+}
+
+local function settle(c, case_id, zset)
+  local g = GUARANTEES[zset]
+  if redis.call('ZREM', key('g', zset), case_id) == 1 and NOW > tonumber(c[g.deadline]) then
+    count(g.stat)
+    redis.call('HSET', key('case', case_id), g.flag, NOW)
+    emit('breach', case_id, {guarantee = zset, unit = c.unit, skill = c.skill})
   end
 end
 

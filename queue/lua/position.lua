@@ -6,7 +6,7 @@
 local case_id = ARGV[4]
 local c = redis.call('HMGET', key('case', case_id), 'state', 'unit', 'skill', 'deadline', 'moved_to')
 if not c[1] then return fail('unknown_case', case_id) end
-if c[1] == 'moved' then return fail('moved', c[5]) end
+if c[1] == 'moved' or c[1] == 'moving' then return fail('moved', c[5]) end
 local queue = key('q', c[2], c[3])
 local served = redis.call('ZCOUNT', key('served', c[2], c[3]), NOW - tonumber(ARGV[5]), '+inf')
 local rank = 0

@@ -12,7 +12,7 @@ if c.state == 'claimed' then
   if err then return err end
 elseif c.state == 'waiting' then
   redis.call('ZADD', key('q', c.unit, c.skill), 'XX', ARGV[6], case_id)
-elseif c.state == 'moved' then
+elseif gone(c) then
   return fail('moved', c.moved_to)
 else
   return fail('case_conflict', c.state)

@@ -17,9 +17,11 @@ redis.call('ZREM', key('g', 'sameday'), case_id)
 redis.call('ZREM', key('g', 'assess'), case_id)
 c.region, c.unit, c.skill, c.urgency, c.deadline = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 c.state, c.holder, c.lease_until = 'waiting', '', '0'
+c.moved_to, c.move_record = nil, nil
+c.moves = (tonumber(c.moves) or 0) + 1  -- orders moves: adopt never takes an older one
 local record = cmsgpack.pack(c)
 redis.call('HSET', key('case', case_id), 'state', 'moving', 'holder', '', 'lease_until', '0',
-  'moved_to', ARGV[7], 'move_record', record)
+  'moved_to', ARGV[7], 'move_record', record, 'moves', c.moves)
 redis.call('ZADD', key('outbox'), NOW, case_id)
 count('transferred_out')
 emit('moving', case_id, {region = ARGV[7], unit = ARGV[8], skill = ARGV[9], staff = ARGV[5]})

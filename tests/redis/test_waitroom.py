@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
+from redis.asyncio import RedisCluster
 from support import FakeClock, at, timeout
 
 from direkt.queue.keys import RegionKeys
@@ -16,7 +18,15 @@ from direkt.queue.model import Directory, Skill
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import HOUR_MS, MINUTE_MS, Urgency, deadline_ms
 from direkt.queue.waitroom import CaseRequest, Waitroom
-from direkt.server.errors import AtCapacity, CaseConflict, NotAllowed, StaleToken, UnknownCase, UnknownQueue
+from direkt.server.errors import (
+    AtCapacity,
+    CaseConflict,
+    NotAllowed,
+    RedisUnavailable,
+    StaleToken,
+    UnknownCase,
+    UnknownQueue,
+)
 
 MONDAY_10 = at("2026-11-23 10:00")
 NURSE = Skill.NURSE
@@ -202,14 +212,16 @@ async def test_an_interrupted_move_is_finished_by_the_reaper(
     assert lease is not None
     keys = RegionKeys("a")
     # the first step only, as if the process died right after it
-    await room.scripts.call(
-        "transfer_out", keys, keys.case(case), clock(), case, "nurse-a1", lease.token, "b", "1177-b", "nurse", 3, 1
-    )
+    deadline = deadline_ms(MONDAY_10, Urgency.SOON)
+    args = (case, "nurse-a1", lease.token, "b", "1177-b", "nurse", int(Urgency.SOON), deadline)
+    await room.scripts.call("transfer_out", keys, keys.case(case), clock(), *args)
     assert (await room.get(case)).state == "moving"
     clock.advance(11_000)
     report = await room.reap()
     assert report.moves_finished == 1
-    assert [c.case_id for c in await room.waiting("1177-b", NURSE)] == [case]
+    (moved,) = await room.waiting("1177-b", NURSE)
+    assert (moved.case_id, moved.deadline_ms) == (case, deadline)
+    assert (await room.get(case)).region == "b"
     assert (await room.reap()).moves_finished == 0  # nothing left to re-drive
 
 
@@ -370,3 +382,70 @@ async def test_consoles_get_live_events_in_order(room: Waitroom, directory: Dire
     seqs = [int(e["seq"]) for e in received]  # type: ignore[call-overload]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     assert received[1]["staff"] == "nurse-a1" and received[0]["region"] == "a"
+
+
+async def test_a_guarantee_already_overdue_is_counted_however_the_case_ends(
+    room: Waitroom, directory: Directory, clock: FakeClock
+) -> None:
+    no_answer = await put(room, "R1", urgency=Urgency.DAYS)
+    withdrawn = await put(room, "R2", urgency=Urgency.DAYS)
+    clock.now = at("2026-11-24 09:00")  # Monday's same-day deadline has passed; no sweep has run
+    lease = await room.claim(no_answer, directory.staff["nurse-a1"])
+    await room.close(no_answer, "nurse-a1", lease.token, "no_contact", assessed=False)
+    await room.abandon(withdrawn)
+    assert (await room.stats("a"))["breach_sameday"] == 2
+    assert (await room.reap()).sameday_breaches == 0  # nothing left for the sweeper to count twice
+
+
+async def test_a_retried_cross_region_claim_gets_the_same_lease(room: Waitroom, directory: Directory) -> None:
+    await put(room, "X1", "1177-b", Urgency.URGENT)
+    await put(room, "Y1", "1177-a", Urgency.SOON)
+    nurse = replace(directory.staff["nurse-ab"], max_chats=1)  # serves 1177-a and 1177-b
+    first = await room.claim_next(nurse, request_id="req-9")
+    again = await room.claim_next(nurse, request_id="req-9")  # the first reply was lost
+    assert first is not None and first.case_id == "b.X1"
+    assert again == first
+    assert len(await room.waiting("1177-a", NURSE)) == 1
+
+
+async def test_claiming_from_the_list_counts_chats_held_in_other_regions(room: Waitroom, directory: Directory) -> None:
+    await put(room, "P1", "1177-a")
+    other = await put(room, "P2", "1177-b")
+    nurse = replace(directory.staff["nurse-ab"], max_chats=1)
+    assert await room.claim_next(nurse) is not None
+    with pytest.raises(AtCapacity):
+        await room.claim(other, nurse)
+
+
+async def test_a_late_redrive_of_an_old_move_neither_duplicates_nor_undoes(
+    room: Waitroom, directory: Directory, clock: FakeClock
+) -> None:
+    case = await put(room, "M1", "vc-a1", Urgency.SOON)
+    lease = await room.claim_next(directory.staff["nurse-a1"])
+    assert lease is not None
+    keys_a = RegionKeys("a")
+    deadline = deadline_ms(MONDAY_10, Urgency.SOON)
+    args = (case, "nurse-a1", lease.token, "b", "1177-b", "nurse", int(Urgency.SOON), deadline)
+    record = await room.scripts.call("transfer_out", keys_a, keys_a.case(case), clock(), *args)
+    keys_b = RegionKeys("b")
+    await room.scripts.call("adopt", keys_b, keys_b.case(case), clock(), case, record)  # then the process died
+    in_b = await room.claim_next(directory.staff["nurse-b"])
+    assert in_b is not None and in_b.case_id == case
+    await room.transfer(case, "nurse-b", in_b.token, "vc-a2", NURSE)  # back to region a, another unit
+    clock.advance(11_000)
+    await room.reap()  # re-drives nothing stale: the newer move already replaced it
+    assert [c.case_id for c in await room.waiting("vc-a2", NURSE)] == [case]
+    assert await room.waiting("1177-b", NURSE) == [] and await room.waiting("vc-a1", NURSE) == []
+    assert (await room.get(case)).unit == "vc-a2"
+
+
+async def test_redis_refusing_writes_is_reported_not_crashed(room: Waitroom, redis_client: RedisClient) -> None:
+    await put(room, "R1")
+    nodes = {"target_nodes": RedisCluster.PRIMARIES} if isinstance(redis_client, RedisCluster) else {}
+    await redis_client.config_set("maxmemory", 1, **nodes)
+    try:
+        with pytest.raises(RedisUnavailable, match="refused"):
+            await put(room, "R2")
+    finally:
+        await redis_client.config_set("maxmemory", 0, **nodes)
+    assert [c.case_id for c in await room.waiting("vc-a1", NURSE)] == ["a.R1"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from starlette.testclient import TestClient
-from support import free_port, timeout
+from support import free_port, short_tmpdir, timeout
 
 from direkt.server.app import create_app
 from direkt.server.embedded_redis import EmbeddedRedis
@@ -40,13 +40,11 @@ def test_readiness_names_the_problem_when_redis_is_unreachable() -> None:
         assert f"127.0.0.1:{port}" in body["problem"]
 
 
-def test_readiness_recovers_when_redis_comes_back(tmp_path: object) -> None:
+def test_readiness_recovers_when_redis_comes_back() -> None:
     port = free_port()
     app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}", reap_interval_seconds=0.1))
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 503
-        from support import short_tmpdir
-
         with EmbeddedRedis(short_tmpdir("dk-late-"), port=port):
             wait_ready(client)
             assert client.get("/readyz").json() == {"status": "ready"}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
-from support import free_port, timeout
+from support import free_port, timeout, wait_http
 
 from direkt.loadtests.wsclient import count_pings
 from direkt.server.serving import WS_IMPLEMENTATION, uvicorn_options
@@ -34,10 +35,6 @@ def echo_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(PING_INTERVAL)])
     try:
-        import time
-
-        from support import wait_http
-
         wait_http(f"http://127.0.0.1:{port}/nothing", 20, status=404)
         time.sleep(0.1)
         yield f"ws://127.0.0.1:{port}/echo"
