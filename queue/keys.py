@@ -18,6 +18,7 @@ to another region.
     dk:{r}:g:assess               zset  open 3-day medical-assessment guarantees
     dk:{r}:outbox                 zset  cases moving to another region, score = start
     dk:{r}:req:<request id>       str   reply of an idempotent claim request (short TTL)
+    dk:{r}:route:<ref>            str   "<case id>|<unit>" chosen for a submission (1 day)
     dk:{r}:stats                  hash  counters (enqueued, claimed, breaches, …)
     dk:events:<r>                 channel  live queue events (msgpack maps)
 """
@@ -51,6 +52,9 @@ class RegionKeys:
 
     def case(self, case_id: str) -> str:
         return f"{self.prefix}case:{case_id}"
+
+    def route(self, ref: str) -> str:
+        return f"{self.prefix}route:{ref}"
 
     def held(self, staff_id: str) -> str:
         return f"{self.prefix}held:{staff_id}"

@@ -36,6 +36,7 @@ Clock = Callable[[], int]
 DEFAULT_LEASE_MS = 60_000
 CLAIM_REPLY_TTL_MS = 120_000
 OUTBOX_REDRIVE_MS = 10_000
+ROUTE_MEMORY_MS = 24 * 3600_000
 REAP_BATCH = 500
 _MAX_HOPS = 4
 
@@ -142,8 +143,9 @@ class Waitroom:
     async def submit(self, request: CaseRequest) -> Queued:
         """Route a triaged case to a queue and enqueue it.
 
-        Routing happens at the submission instant, so a retry of the same
-        request lands in the same queue.
+        Routing happens at the submission instant. The decision is remembered
+        under the request's ref in the home region, so a retry lands in the
+        same queue under the same case id even if queue waits changed since.
 
         Raises:
             UnknownQueue: unknown home unit, or no unit serves the skill.
@@ -159,9 +161,12 @@ class Waitroom:
             )
         except NoRoute as exc:
             raise UnknownQueue(str(exc)) from None
+        case_id, unit_id = await self._remember_route(
+            home.region, request.ref, f"{chosen.unit.region}.{request.ref}", chosen.unit.id
+        )
         queued = await self.enqueue(
-            f"{chosen.unit.region}.{request.ref}",
-            chosen.unit.id,
+            case_id,
+            unit_id,
             request.skill,
             request.urgency,
             request.submitted_ms,
@@ -169,6 +174,16 @@ class Waitroom:
             meta=request.meta,
         )
         return Queued(queued.case_id, queued.unit, queued.skill, queued.deadline_ms, queued.created, chosen.reason)
+
+    async def _remember_route(self, region: str, ref: str, case_id: str, unit_id: str) -> tuple[str, str]:
+        """The first routing decision for ``ref`` wins; returns (case id, unit)."""
+        key = RegionKeys(region).route(ref)
+        with redis_errors():
+            if await self.client.set(key, f"{case_id}|{unit_id}", nx=True, px=ROUTE_MEMORY_MS):
+                return case_id, unit_id
+            stored: Any = await self.client.get(key)
+        remembered_case, _, remembered_unit = stored.decode().partition("|")
+        return remembered_case, remembered_unit
 
     async def enqueue(
         self,

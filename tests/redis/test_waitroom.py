@@ -449,3 +449,12 @@ async def test_redis_refusing_writes_is_reported_not_crashed(room: Waitroom, red
     finally:
         await redis_client.config_set("maxmemory", 0, **nodes)
     assert [c.case_id for c in await room.waiting("vc-a1", NURSE)] == ["a.R1"]
+
+
+async def test_a_retried_submission_keeps_its_first_route(room: Waitroom, clock: FakeClock) -> None:
+    first = await room.submit(CaseRequest("S1", "vc-a1", NURSE, Urgency.IMMEDIATE, clock()))
+    assert (first.case_id, first.unit, first.created) == ("a.S1", "vc-a1", True)
+    # the retry arrives with inputs that would now route elsewhere (night: region b)
+    again = await room.submit(CaseRequest("S1", "vc-a1", NURSE, Urgency.IMMEDIATE, at("2026-11-23 23:30")))
+    assert (again.case_id, again.unit, again.created) == ("a.S1", "vc-a1", False)
+    assert await room.waiting("1177-b", NURSE) == []
