@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_queue_status)
 
+    triage = commands.add_parser("triage", help="the triage knowledge base").add_subparsers(title="triage commands")
+    triage_check = triage.add_parser("check", help="validate the knowledge base and print its figures")
+    triage_check.add_argument("--json", action="store_true")
+    triage_check.set_defaults(run=_triage_check)
+    triage_run = triage.add_parser("run", help="an interactive session in the terminal, as a citizen answers")
+    triage_run.add_argument("--lang", choices=("sv", "en"), default="sv")
+    triage_run.set_defaults(run=_triage_run)
+    triage_replay = triage.add_parser("replay", help="replay scripted answer sets (JSON lines) and print each result")
+    triage_replay.add_argument("file", type=Path)
+    triage_replay.set_defaults(run=_triage_replay)
+    triage_graph = triage.add_parser("graph", help="one contact reason's flow as SVG for clinical review")
+    triage_graph.add_argument("reason")
+    triage_graph.add_argument("--out", type=Path, help="write here instead of standard output")
+    triage_graph.add_argument("--lang", choices=("sv", "en"), default="sv")
+    triage_graph.set_defaults(run=_triage_graph)
+
     bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
     bench.add_argument("name", choices=("queue", "ws"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -135,6 +151,34 @@ async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict
         return report
     finally:
         await client.aclose()
+
+
+def _triage_check(args: argparse.Namespace) -> int:
+    from direkt.triage import tools
+
+    return tools.check(sys.stdout, as_json=args.json)
+
+
+def _triage_run(args: argparse.Namespace) -> int:
+    from direkt.triage import loader, tools
+
+    return tools.run_interactive(loader.load(), input, sys.stdout, args.lang)
+
+
+def _triage_replay(args: argparse.Namespace) -> int:
+    from direkt.triage import loader, tools
+
+    try:
+        lines = args.file.read_text().splitlines()
+    except OSError as exc:
+        raise DirektError(f"cannot read {args.file}: {exc.strerror}") from None
+    return tools.replay(loader.load(), lines, sys.stdout)
+
+
+def _triage_graph(args: argparse.Namespace) -> int:
+    from direkt.triage import loader, tools
+
+    return tools.write_graph(loader.load(), args.reason, args.out, args.lang)
 
 
 def _bench(args: argparse.Namespace) -> int:

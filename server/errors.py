@@ -14,9 +14,14 @@ never carry personal data or internals.
         ├── UnknownCase        no such case
         ├── CaseConflict       the case is not in a state that allows this
         ├── StaleToken         fencing token or holder does not match
-        ├── LeaseExpired       the holder's lease ran out; the case went back
         ├── NotAllowed         the staff member does not serve that queue
         └── AtCapacity         the staff member already holds max_chats cases
+    ├── TriageError            a triage input was refused; the session is unchanged
+        ├── NotEligible        age or proxy rules exclude this entry (says what to do)
+        ├── NotAsked           an answer to a question that is not the current one
+        ├── InvalidAnswer      unknown option, out-of-range number, wrong type
+        └── StaleSession       the session was made by another knowledge-base version
+    └── KnowledgeBaseError     the triage knowledge base failed validation
 """
 
 from __future__ import annotations
@@ -72,13 +77,43 @@ class StaleToken(QueueError):
     code = "stale_token"
 
 
-class LeaseExpired(QueueError):
-    code = "lease_expired"
-
-
 class NotAllowed(QueueError):
     code = "not_allowed"
 
 
 class AtCapacity(QueueError):
     code = "at_capacity"
+
+
+class TriageError(DirektError):
+    """Triage refused an input; the session is unchanged."""
+
+    code = "triage_error"
+
+
+class NotEligible(TriageError):
+    """Age or proxy rules do not allow this entry; the message says what to do instead."""
+
+    code = "not_eligible"
+
+
+class NotAsked(TriageError):
+    code = "question_not_asked"
+
+
+class InvalidAnswer(TriageError):
+    code = "invalid_answer"
+
+
+class StaleSession(TriageError):
+    code = "stale_session"
+
+
+class KnowledgeBaseError(DirektError):
+    """The triage knowledge base is invalid; ``problems`` lists every finding."""
+
+    code = "knowledge_base_invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the triage knowledge base is invalid:\n" + "\n".join(f"- {p}" for p in problems))
+        self.problems = problems

@@ -1,0 +1,373 @@
+"""The triage engine: pure, deterministic session logic.
+
+A session is its inputs — knowledge-base version, entry, patient, and the
+answers in the order given — and everything else (the next question, the
+result) is computed from them by walking the knowledge base. No I/O, no
+clock, no randomness: the same answers give the same result for the life of
+a knowledge-base version.
+
+The walk: the red-flag screen (for medical entries), the choice of contact
+reason, then the reason's questions in reading order, each shown only if its
+conditions on earlier answers hold. Any red-flag answer ends the session at
+once with "call 112 now". The level of the result is the highest level any
+answer, the reason's base level or an age rule reaches: when in doubt,
+triage up.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import msgpack
+
+from direkt.queue.model import Skill
+from direkt.queue.urgency import Urgency
+from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
+from direkt.triage.model import (
+    CARE_LEVEL,
+    URGENCY,
+    CareLevel,
+    Condition,
+    ContactReason,
+    Effect,
+    Entry,
+    Kind,
+    KnowledgeBase,
+    Level,
+    Option,
+    Proxy,
+    Question,
+    Text,
+    VisitForm,
+)
+
+Answer = str | float | tuple[str, ...]
+REASON_QUESTION = "reason"
+MAX_TEXT = 2000
+PHOTO_REF = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SCREENED = frozenset({Entry.SEEK_CARE, Entry.YOUTH_CLINIC, Entry.CHILD_HEALTH})
+
+
+@dataclass(frozen=True)
+class Patient:
+    age: int
+    sex: str
+    proxy: Proxy = Proxy.SELF
+
+
+@dataclass(frozen=True)
+class Session:
+    version: str
+    entry: Entry
+    patient: Patient
+    answers: tuple[tuple[str, Answer], ...] = ()
+
+    def answer_to(self, question_id: str) -> Answer | None:
+        return next((value for qid, value in self.answers if qid == question_id), None)
+
+
+@dataclass(frozen=True)
+class Result:
+    reason_code: str
+    reason_label: Text
+    level: Level
+    care_level: CareLevel
+    urgency: Urgency | None
+    profession: Skill
+    visit: VisitForm
+    advice: Text | None
+    red_flag: Text | None
+    summary: tuple[tuple[Text, Text], ...]
+    version: str
+
+
+EMERGENCY_LABEL = Text("Akut tillstånd", "Emergency")
+
+
+# -- starting ----------------------------------------------------------------------
+
+
+def start(kb: KnowledgeBase, entry: Entry, patient: Patient) -> Session:
+    """Open a session after the age and proxy rules.
+
+    Raises:
+        NotEligible: with a message that says where to turn instead.
+    """
+    check_eligible(kb, entry, patient)
+    return Session(kb.version, entry, patient)
+
+
+def check_eligible(kb: KnowledgeBase, entry: Entry, patient: Patient) -> None:
+    age, proxy = patient.age, patient.proxy
+    if not 0 <= age <= 120:
+        raise NotEligible("age must be between 0 and 120 years")
+    if age < 1 and entry is not Entry.CHILD_HEALTH:
+        raise NotEligible(kb.refusal_under_one.sv + "\n" + kb.warning_signs.sv)
+    if entry is Entry.CHILD_HEALTH:
+        if proxy is not Proxy.GUARDIAN or age >= 6:
+            raise NotEligible("Barnhälsovården är för barn under 6 år, via vårdnadshavare.")
+    elif proxy is Proxy.GUARDIAN and not 1 <= age <= 12:
+        raise NotEligible("En vårdnadshavare kan bara svara för barn 1–12 år.")
+    elif proxy is Proxy.SELF and age < 13:
+        raise NotEligible("Barn under 13 år behöver en vårdnadshavare som svarar åt dem.")
+    if entry is Entry.YOUTH_CLINIC and not (13 <= age <= 23 and proxy is Proxy.SELF):
+        raise NotEligible("Ungdomsmottagningen är för dig som är 13–23 år.")
+
+
+# -- walking -----------------------------------------------------------------------
+
+
+def reason_question(kb: KnowledgeBase, session: Session) -> Question:
+    """The choice of contact reason, limited to what fits entry, age and sex."""
+    options = tuple(
+        Option(r.code, r.label)
+        for r in sorted(kb.reasons.values(), key=lambda r: r.label.sv)
+        if eligible_reason(r, session)
+    )
+    return Question(REASON_QUESTION, Kind.SINGLE, Text("Vad gäller det?", "What is it about?"), options)
+
+
+def eligible_reason(reason: ContactReason, session: Session) -> bool:
+    patient = session.patient
+    return (
+        session.entry in reason.entries
+        and reason.min_age <= patient.age <= reason.max_age
+        and patient.sex in reason.sexes
+    )
+
+
+def chosen_reason(kb: KnowledgeBase, session: Session) -> ContactReason | None:
+    code = session.answer_to(REASON_QUESTION)
+    return kb.reasons.get(code) if isinstance(code, str) else None
+
+
+def walk(kb: KnowledgeBase, session: Session) -> tuple[list[tuple[Question, Answer]], Question | None]:
+    """The answered questions in reading order, and the next question (None: done)."""
+    answered: list[tuple[Question, Answer]] = []
+    for question in _shown(kb, session):
+        value = session.answer_to(question.id)
+        if value is None:
+            return answered, question
+        answered.append((question, value))
+        if any(e.red_flag for e in effects(question, value)):
+            return answered, None
+    return answered, None
+
+
+def _shown(kb: KnowledgeBase, session: Session) -> Any:
+    """Generator of the questions shown, given the answers so far."""
+    if session.entry in SCREENED:
+        yield kb.red_flags
+    yield reason_question(kb, session)
+    reason = chosen_reason(kb, session)
+    if reason is None:
+        return
+    for question in reason.questions:
+        if all(_holds(c, session) for c in question.show_if):
+            yield question
+
+
+def _holds(condition: Condition, session: Session) -> bool:
+    value = session.answer_to(condition.question)
+    if value is None:
+        return False
+    if isinstance(value, float | int):
+        low_ok = condition.at_least is None or value >= condition.at_least
+        high_ok = condition.below is None or value < condition.below
+        return low_ok and high_ok and not condition.any_of
+    chosen = {value} if isinstance(value, str) else set(value)
+    return bool(chosen & condition.any_of)
+
+
+def next_question(kb: KnowledgeBase, session: Session) -> Question | None:
+    _check_version(kb, session)
+    return walk(kb, session)[1]
+
+
+# -- answering -----------------------------------------------------------------------
+
+
+def answer(kb: KnowledgeBase, session: Session, question_id: str, value: object) -> Session:
+    """Answer the current question.
+
+    Raises:
+        NotAsked: ``question_id`` is not the question being asked.
+        InvalidAnswer: the value does not fit the question.
+    """
+    current = next_question(kb, session)
+    if current is None or current.id != question_id:
+        asked = current.id if current else "nothing (the session is complete)"
+        raise NotAsked(f"question {question_id!r} is not being asked; the current question is {asked}")
+    return replace(session, answers=(*session.answers, (question_id, validate_answer(current, value))))
+
+
+def change(kb: KnowledgeBase, session: Session, question_id: str, value: object) -> Session:
+    """Go back and change an earlier answer; every later question re-evaluates.
+
+    Later answers are kept where their question is still asked, and dropped
+    where it no longer is.
+    """
+    _check_version(kb, session)
+    if session.answer_to(question_id) is None:
+        raise NotAsked(f"question {question_id!r} has not been answered, so it cannot be changed")
+    replayed = replace(session, answers=())
+    for qid, old in session.answers:
+        new = value if qid == question_id else old
+        current = next_question(kb, replayed)
+        if current is not None and current.id == qid:
+            replayed = answer(kb, replayed, qid, new)
+    return replayed
+
+
+def validate_answer(question: Question, value: object) -> Answer:
+    """The answer in canonical form, or InvalidAnswer saying what is wrong."""
+    kind = question.kind
+    if kind in (Kind.SINGLE, Kind.BODY, Kind.YESNO):
+        return _one_option(question, value)
+    if kind is Kind.MULTI:
+        return _many_options(question, value)
+    if kind is Kind.NUMBER:
+        return _number(question, value)
+    if kind is Kind.TEXT:
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise InvalidAnswer(f"{question.id}: expected text of at most {MAX_TEXT} characters")
+        return value
+    if not isinstance(value, str) or not (value == "skip" or PHOTO_REF.match(value)):
+        raise InvalidAnswer(f"{question.id}: expected a photo reference or 'skip'")
+    return value
+
+
+def _one_option(question: Question, value: object) -> str:
+    ids = [o.id for o in question.options]
+    if not isinstance(value, str) or value not in ids:
+        raise InvalidAnswer(f"{question.id}: unknown option {value!r}; choose one of {ids}")
+    return value
+
+
+def _many_options(question: Question, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise InvalidAnswer(f"{question.id}: choose one or more options")
+    chosen = tuple(_one_option(question, v) for v in value)
+    if len(set(chosen)) != len(chosen):
+        raise InvalidAnswer(f"{question.id}: an option was chosen twice")
+    exclusive = {o.id for o in question.options if o.exclusive}
+    if exclusive & set(chosen) and len(chosen) > 1:
+        raise InvalidAnswer(f"{question.id}: {sorted(exclusive & set(chosen))[0]!r} cannot be combined")
+    return tuple(o.id for o in question.options if o.id in chosen)  # knowledge-base order
+
+
+def _number(question: Question, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidAnswer(f"{question.id}: expected a number")
+    low, high = question.minimum, question.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidAnswer(f"{question.id}: {value} is outside {low}–{high}")
+    return float(value)
+
+
+def effects(question: Question, value: Answer) -> list[Effect]:
+    """What an answer does to the result."""
+    if question.kind is Kind.NUMBER and isinstance(value, float):
+        return [t.effect for t in question.thresholds if value >= t.at_least]
+    if question.kind.has_options:
+        chosen = (value,) if isinstance(value, str) else value
+        return [o.effect for o in question.options if isinstance(chosen, tuple) and o.id in chosen]
+    return []
+
+
+# -- the result ----------------------------------------------------------------------
+
+
+def result(kb: KnowledgeBase, session: Session) -> Result | None:
+    """The outcome, or None while questions remain."""
+    _check_version(kb, session)
+    answered, pending = walk(kb, session)
+    if pending is not None:
+        return None
+    found = [e for q, v in answered for e in effects(q, v)]
+    reason = chosen_reason(kb, session)
+    red = next((e for e in found if e.red_flag), None)
+    summary = tuple((q.text, _answer_text(q, v)) for q, v in answered)
+    if red is not None or reason is None:
+        code, label = (reason.code, reason.label) if reason else ("emergency", EMERGENCY_LABEL)
+        return Result(
+            code, label, Level.EMERGENCY, CareLevel.CALL_112, None, Skill.NURSE,
+            VisitForm.PHYSICAL, None, red.why if red else None, summary, kb.version,
+        )  # fmt: skip
+    level = max([reason.base, *(e.level for e in found), *_age_levels(reason, session.patient)])
+    return Result(
+        reason.code, reason.label, level, CARE_LEVEL[level], URGENCY[level],
+        _profession(reason, found), max([reason.visit, *(e.visit for e in found if e.visit is not None)]),
+        reason.advice if level is Level.SELF_CARE else None, None, summary, kb.version,
+    )  # fmt: skip
+
+
+def _age_levels(reason: ContactReason, patient: Patient) -> list[Level]:
+    return [r.level for r in reason.age_rules if r.minimum_age <= patient.age <= r.maximum_age]
+
+
+def _profession(reason: ContactReason, found: Sequence[Effect]) -> Skill:
+    """The override of the most urgent answer that names one, else the reason's profession."""
+    named = [e for e in found if e.profession is not None]
+    return max(named, key=lambda e: e.level).profession if named else reason.profession  # type: ignore[return-value]
+
+
+def _answer_text(question: Question, value: Answer) -> Text:
+    if isinstance(value, float):
+        unit = question.unit or Text("", "")
+        number = f"{value:g}"
+        return Text(f"{number} {unit.sv}".strip(), f"{number} {unit.en}".strip())
+    if isinstance(value, str) and not question.kind.has_options:
+        return Text(value, value)
+    chosen = (value,) if isinstance(value, str) else value
+    texts = [o.text for o in question.options if o.id in chosen]
+    return Text(", ".join(t.sv for t in texts), ", ".join(t.en for t in texts))
+
+
+# -- storage -----------------------------------------------------------------------
+
+
+def dump(session: Session) -> bytes:
+    """A compact msgpack value for Redis."""
+    patient = session.patient
+    answers = [[qid, list(v) if isinstance(v, tuple) else v] for qid, v in session.answers]
+    return msgpack.packb(  # type: ignore[no-any-return]
+        {
+            "v": session.version,
+            "e": session.entry.value,
+            "p": [patient.age, patient.sex, patient.proxy.value],
+            "a": answers,
+        }
+    )
+
+
+def load(kb: KnowledgeBase, blob: bytes) -> Session:
+    """Read a stored session; every answer is validated again on the current knowledge base.
+
+    Raises:
+        StaleSession: it was made with another knowledge-base version.
+        InvalidAnswer: the value is not a session.
+    """
+    try:
+        raw = msgpack.unpackb(blob)
+        version, entry, (age, sex, proxy), answers = raw["v"], Entry(raw["e"]), raw["p"], raw["a"]
+        patient = Patient(int(age), str(sex), Proxy(proxy))
+    except (ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
+        raise InvalidAnswer(f"not a stored triage session ({type(exc).__name__})") from None
+    if version != kb.version:
+        raise StaleSession(f"the session was made with knowledge base {version}; the current one is {kb.version}")
+    session = Session(version, entry, patient)
+    for qid, value in answers:
+        session = answer(kb, session, qid, value)
+    return session
+
+
+def _check_version(kb: KnowledgeBase, session: Session) -> None:
+    if session.version != kb.version:
+        raise StaleSession(
+            f"the session was made with knowledge base {session.version}; the current one is {kb.version}"
+        )
