@@ -83,6 +83,7 @@ class Result:
     red_flag: Text | None
     summary: tuple[tuple[Text, Text], ...]
     version: str
+    notes: tuple[Text, ...] = ()  # first aid and where to turn, from the answers, in reading order
 
 
 EMERGENCY_LABEL = Text("Akut tillstånd", "Emergency")
@@ -123,12 +124,18 @@ def check_eligible(kb: KnowledgeBase, entry: Entry, patient: Patient) -> None:
 
 def reason_question(kb: KnowledgeBase, session: Session) -> Question:
     """The choice of contact reason, limited to what fits entry, age and sex."""
+    key = (REASON_QUESTION, session.entry, session.patient.age, session.patient.sex)
+    cached = kb.memo.get(key)
+    if isinstance(cached, Question):
+        return cached
     options = tuple(
         Option(r.code, r.label)
         for r in sorted(kb.reasons.values(), key=lambda r: r.label.sv)
         if eligible_reason(r, session)
     )
-    return Question(REASON_QUESTION, Kind.SINGLE, Text("Vad gäller det?", "What is it about?"), options)
+    question = Question(REASON_QUESTION, Kind.SINGLE, Text("Vad gäller det?", "What is it about?"), options)
+    kb.memo[key] = question
+    return question
 
 
 def eligible_reason(reason: ContactReason, session: Session) -> bool:
@@ -172,15 +179,23 @@ def _shown(kb: KnowledgeBase, session: Session) -> Any:
 
 
 def _holds(condition: Condition, session: Session) -> bool:
+    if condition.patient == "sex":
+        return session.patient.sex in condition.any_of
+    if condition.patient == "age":
+        return _in_range(session.patient.age, condition)
     value = session.answer_to(condition.question)
     if value is None:
         return False
     if isinstance(value, float | int):
-        low_ok = condition.at_least is None or value >= condition.at_least
-        high_ok = condition.below is None or value < condition.below
-        return low_ok and high_ok and not condition.any_of
+        return _in_range(value, condition) and not condition.any_of
     chosen = {value} if isinstance(value, str) else set(value)
     return bool(chosen & condition.any_of)
+
+
+def _in_range(value: float, condition: Condition) -> bool:
+    low_ok = condition.at_least is None or value >= condition.at_least
+    high_ok = condition.below is None or value < condition.below
+    return low_ok and high_ok
 
 
 def next_question(kb: KnowledgeBase, session: Session) -> Question | None:
@@ -272,7 +287,7 @@ def _number(question: Question, value: object) -> float:
 def effects(question: Question, value: Answer) -> list[Effect]:
     """What an answer does to the result."""
     if question.kind is Kind.NUMBER and isinstance(value, float):
-        return [t.effect for t in question.thresholds if value >= t.at_least]
+        return [t.effect for t in question.thresholds if t.applies(value)]
     if question.kind.has_options:
         chosen = (value,) if isinstance(value, str) else value
         return [o.effect for o in question.options if isinstance(chosen, tuple) and o.id in chosen]
@@ -292,17 +307,18 @@ def result(kb: KnowledgeBase, session: Session) -> Result | None:
     reason = chosen_reason(kb, session)
     red = next((e for e in found if e.red_flag), None)
     summary = tuple((q.text, _answer_text(q, v)) for q, v in answered)
+    notes = tuple(dict.fromkeys(e.note for e in found if e.note is not None))
     if red is not None or reason is None:
         code, label = (reason.code, reason.label) if reason else ("emergency", EMERGENCY_LABEL)
         return Result(
             code, label, Level.EMERGENCY, CareLevel.CALL_112, None, Skill.NURSE,
-            VisitForm.PHYSICAL, None, red.why if red else None, summary, kb.version,
+            VisitForm.PHYSICAL, None, red.why if red else None, summary, kb.version, notes,
         )  # fmt: skip
     level = max([reason.base, *(e.level for e in found), *_age_levels(reason, session.patient)])
     return Result(
         reason.code, reason.label, level, CARE_LEVEL[level], URGENCY[level],
         _profession(reason, found), max([reason.visit, *(e.visit for e in found if e.visit is not None)]),
-        reason.advice if level is Level.SELF_CARE else None, None, summary, kb.version,
+        reason.advice if level is Level.SELF_CARE else None, None, summary, kb.version, notes,
     )  # fmt: skip
 
 

@@ -55,6 +55,7 @@ class EffectSpec(_Strict):
     why: TextSpec | None = None
     profession: Skill | None = None
     visit: str | None = None
+    note: TextSpec | None = None
 
 
 class OptionSpec(_Strict):
@@ -65,20 +66,24 @@ class OptionSpec(_Strict):
     why: TextSpec | None = None
     profession: Skill | None = None
     visit: str | None = None
+    note: TextSpec | None = None
     exclusive: bool = False
 
 
 class ThresholdSpec(_Strict):
-    at_least: float
+    at_least: float | None = None
+    below: float | None = None
     level: str = "self_care"
     red_flag: bool = False
     why: TextSpec | None = None
     profession: Skill | None = None
     visit: str | None = None
+    note: TextSpec | None = None
 
 
 class ConditionSpec(_Strict):
-    question: str
+    question: str = ""
+    patient: str = ""
     any_of: list[str] = msgspec.field(default_factory=list)
     at_least: float | None = None
     below: float | None = None
@@ -162,9 +167,9 @@ class _Builder:
         why = self.text(spec.why, f"{where}.why")
         if (spec.red_flag or level is Level.EMERGENCY) and why is None:
             self.problems.append(f"{where}: a 112 answer needs 'why' (the reason shown to the citizen)")
-        return Effect(
-            level, spec.red_flag or level is Level.EMERGENCY, why, spec.profession, self.visit(spec.visit, where)
-        )
+        note = self.text(spec.note, f"{where}.note")
+        visit = self.visit(spec.visit, where)
+        return Effect(level, spec.red_flag or level is Level.EMERGENCY, why, spec.profession, visit, note)
 
     def question(self, spec: QuestionSpec, where: str) -> Question:
         where = f"{where} question {spec.id}"
@@ -190,12 +195,18 @@ class _Builder:
             unit=self.text(spec.unit, f"{where}.unit"),
             minimum=spec.min,
             maximum=spec.max,
-            thresholds=tuple(
-                Threshold(t.at_least, self.effect(t, f"{where} threshold {t.at_least:g}")) for t in spec.thresholds
+            thresholds=tuple(self.threshold(t, where) for t in spec.thresholds),
+            show_if=tuple(
+                Condition(c.question, c.patient, frozenset(c.any_of), c.at_least, c.below) for c in spec.show_if
             ),
-            show_if=tuple(Condition(c.question, frozenset(c.any_of), c.at_least, c.below) for c in spec.show_if),
             help=self.text(spec.help, f"{where}.help"),
         )
+
+    def threshold(self, spec: ThresholdSpec, where: str) -> Threshold:
+        if (spec.at_least is None) == (spec.below is None):
+            self.problems.append(f"{where}: a threshold needs exactly one of at_least and below")
+        name = f"{where} threshold {spec.at_least if spec.at_least is not None else spec.below}"
+        return Threshold(self.effect(spec, name), spec.at_least, spec.below)
 
     def reason(self, spec: ReasonSpec, where: str) -> ContactReason:
         return ContactReason(

@@ -115,6 +115,7 @@ class Effect:
     why: Text | None = None
     profession: Skill | None = None
     visit: VisitForm | None = None
+    note: Text | None = None  # shown with the result whatever its level (first aid, where to turn)
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,28 @@ class Option:
 
 @dataclass(frozen=True)
 class Threshold:
-    at_least: float
+    """Applies when the number is at least ``at_least`` or below ``below`` (one of them)."""
+
     effect: Effect
+    at_least: float | None = None
+    below: float | None = None
+
+    def applies(self, value: float) -> bool:
+        if self.at_least is not None:
+            return value >= self.at_least
+        return self.below is not None and value < self.below
+
+    @property
+    def label(self) -> str:
+        return f">= {self.at_least:g}" if self.at_least is not None else f"< {self.below:g}"
 
 
 @dataclass(frozen=True)
 class Condition:
-    """Show a question only when an earlier answer matches."""
+    """Show a question only when an earlier answer (or the patient's sex or age) matches."""
 
-    question: str
+    question: str = ""  # an earlier question's id, or empty for a patient condition
+    patient: str = ""  # "sex" or "age"
     any_of: frozenset[str] = frozenset()
     at_least: float | None = None
     below: float | None = None
@@ -192,6 +206,9 @@ class KnowledgeBase:
     warning_signs: Text  # the 112 warning signs, shown when a session is refused
     refusal_under_one: Text
     sources: tuple[str, ...] = field(default=())
+    # Memo of derived values (the reason choice per entry, age and sex); pure
+    # functions of the fields above, so equality and hashing ignore it.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def questions(self) -> dict[str, Question]:
         found = {self.red_flags.id: self.red_flags}

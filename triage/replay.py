@@ -39,6 +39,7 @@ def outcome_fields(outcome: Result | None) -> dict[str, Any]:
         "visit": outcome.visit.name.lower(),
         "red_flag": outcome.red_flag is not None,
         "advice": outcome.advice is not None,
+        "notes": len(outcome.notes),
     }
 
 

@@ -133,6 +133,7 @@ def _describe(outcome: Any, lang: str) -> str:
         lines.append("RING 112 NU / CALL 112 NOW" + (f" — {outcome.red_flag.get(lang)}" if outcome.red_flag else ""))
     else:
         lines.append(f"{outcome.profession.value}, {outcome.visit.name.lower()}")
+    lines += [note.get(lang) for note in outcome.notes]
     if outcome.advice:
         lines.append(outcome.advice.get(lang))
     return "\n".join(lines) + "\n"
@@ -187,14 +188,15 @@ def _question_lines(question: Question, lang: str) -> list[tuple[str, str]]:
         rule = ", ".join(sorted(condition.any_of)) or (
             f">= {condition.at_least:g}" if condition.at_least is not None else f"< {condition.below:g}"
         )
-        lines.append((f"only if {condition.question} = {rule}", "#6a1b9a"))
+        subject = f"patient {condition.patient}" if condition.patient else condition.question
+        lines.append((f"only if {subject} = {rule}", "#6a1b9a"))
     for option in question.options:
         effect = option.effect
         mark = "112: " if effect.red_flag else ""
         lines.append((f"• {mark}{option.text.get(lang)} → {effect.level.name.lower()}", LEVEL_COLOURS[effect.level]))
     for threshold in question.thresholds:
         lines.append(
-            (f"≥ {threshold.at_least:g} → {threshold.effect.level.name.lower()}", LEVEL_COLOURS[threshold.effect.level])
+            (f"{threshold.label} → {threshold.effect.level.name.lower()}", LEVEL_COLOURS[threshold.effect.level])
         )
     return lines
 

@@ -15,7 +15,17 @@ import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from direkt.triage.engine import REASON_QUESTION, SCREENED, Patient, Session, answer, next_question, result
+from direkt.server.errors import NotEligible
+from direkt.triage.engine import (
+    REASON_QUESTION,
+    SCREENED,
+    Patient,
+    Session,
+    answer,
+    check_eligible,
+    next_question,
+    result,
+)
 from direkt.triage.model import ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -49,13 +59,40 @@ def sample_answers(question: Question) -> Sequence[object]:
         return [[o.id] if question.kind is Kind.MULTI else o.id for o in question.options]
     if question.kind is Kind.NUMBER:
         points = {question.minimum, question.maximum, *(t.at_least for t in question.thresholds)}
-        return sorted(p for p in points if p is not None)
+        return sorted(p for p in points if p is not None)  # 'below' thresholds: the minimum is below them
     return ["skip"] if question.kind is Kind.PHOTO else ["(fritext)"]
+
+
+def patients(kb: KnowledgeBase, reason: ContactReason) -> list[tuple[Entry, Patient]]:
+    """The patients whose walks together reach everything: every sex a condition
+    names, and every age where an age rule or an age condition starts."""
+    entry, typical = representative(reason)
+    conditions = [c for q in reason.questions for c in q.show_if if c.patient]
+    sexes = sorted(reason.sexes) if any(c.patient == "sex" for c in conditions) else [typical.sex]
+    bounds = {typical.age, *(r.minimum_age for r in reason.age_rules)}
+    for c in conditions:
+        if c.patient == "age":
+            bounds |= {int(x) for x in (c.at_least, c.below) if x is not None} | {int(c.below or 0) - 1}
+    found = []
+    for age in sorted(a for a in bounds if reason.min_age <= a <= reason.max_age):
+        for sex in sexes:
+            patient = Patient(age, sex, Proxy.GUARDIAN if age <= 12 else Proxy.SELF)
+            try:
+                check_eligible(kb, entry, patient)
+            except NotEligible:
+                continue
+            found.append((entry, patient))
+    return found or [(entry, typical)]
 
 
 def walk_reason(kb: KnowledgeBase, reason: ContactReason) -> Walk:
     found = Walk()
-    entry, patient = representative(reason)
+    for entry, patient in patients(kb, reason):
+        _walk_patient(kb, reason, entry, patient, found)
+    return found
+
+
+def _walk_patient(kb: KnowledgeBase, reason: ContactReason, entry: Entry, patient: Patient, found: Walk) -> None:
     session = Session(kb.version, entry, patient)
     if entry in SCREENED:
         session = answer(kb, session, kb.red_flags.id, ["none"])
@@ -66,7 +103,6 @@ def walk_reason(kb: KnowledgeBase, reason: ContactReason) -> Walk:
         found.levels.add(outcome.level)
         found.lengths.append(len(final.answers))
         found.missing_advice |= outcome.level is Level.SELF_CARE and outcome.advice is None
-    return found
 
 
 def _paths(kb: KnowledgeBase, session: Session, found: Walk) -> Iterator[Session]:
@@ -150,6 +186,9 @@ def _check_question(reason: ContactReason, q: Question, earlier: dict[str, Quest
     if q.kind is Kind.NUMBER:
         problems += _check_number(q, where)
     for condition in q.show_if:
+        if condition.patient:
+            problems += _check_patient_condition(condition.patient, condition.any_of, where)
+            continue
         source = earlier.get(condition.question)
         if source is None:
             problems.append(
@@ -162,13 +201,23 @@ def _check_question(reason: ContactReason, q: Question, earlier: dict[str, Quest
     return problems
 
 
+def _check_patient_condition(field_name: str, any_of: frozenset[str], where: str) -> list[str]:
+    if field_name == "sex":
+        unknown = any_of - {"female", "male", "other"}
+        return [f"{where}: show_if on sex names {sorted(unknown)}; use female, male, other"] if unknown else []
+    if field_name == "age":
+        return [f"{where}: show_if on age takes at_least/below, not any_of"] if any_of else []
+    return [f"{where}: show_if patient must be 'sex' or 'age'"]
+
+
 def _check_number(q: Question, where: str) -> list[str]:
     if q.minimum is None or q.maximum is None or q.minimum >= q.maximum:
         return [f"{where}: a number question needs min < max"]
     problems = [] if q.unit else [f"{where}: a number question needs a unit"]
     for t in q.thresholds:
-        if not q.minimum <= t.at_least <= q.maximum:
-            problems.append(f"{where}: threshold {t.at_least:g} is outside {q.minimum:g}-{q.maximum:g}")
+        bound = t.at_least if t.at_least is not None else t.below
+        if bound is not None and not q.minimum <= bound <= q.maximum:
+            problems.append(f"{where}: threshold {bound:g} is outside {q.minimum:g}-{q.maximum:g}")
     return problems
 
 
