@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from direkt.server.errors import NotEligible
 from direkt.triage.engine import (
@@ -25,6 +25,7 @@ from direkt.triage.engine import (
     check_eligible,
     next_question,
     result,
+    validate_answer,
 )
 from direkt.triage.model import ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
 
@@ -117,7 +118,9 @@ def _paths(kb: KnowledgeBase, session: Session, found: Walk) -> Iterator[Session
     for value in sample_answers(question):
         if found.truncated:
             return
-        yield from _paths(kb, answer(kb, session, question.id, value), found)
+        # the sample values are valid by construction: append without re-walking to the current question
+        answered = (*session.answers, (question.id, validate_answer(question, value)))
+        yield from _paths(kb, replace(session, answers=answered), found)
 
 
 def validate(kb: KnowledgeBase) -> list[str]:

@@ -15,16 +15,16 @@ from direkt.triage import engine
 from direkt.triage.engine import REASON_QUESTION, Patient, Session, answer, change, next_question, result, start
 from direkt.triage.loader import load
 from direkt.triage.model import CareLevel, ContactReason, Entry, Kind, Level, Proxy, Question
-from direkt.triage.validate import report, representative, sample_answers
+from direkt.triage.validate import patients, report, representative, sample_answers
 
 KB = load()
 REASONS = sorted(KB.reasons.values(), key=lambda r: r.code)
 SCREENED = [r for r in REASONS if set(r.entries) & engine.SCREENED]
 
 
-def opened(reason: ContactReason) -> Session:
+def opened(reason: ContactReason, who: tuple[Entry, Patient] | None = None) -> Session:
     """A session that has passed the red-flag screen and chosen ``reason``."""
-    entry, patient = representative(reason)
+    entry, patient = who or representative(reason)
     session = start(KB, entry, patient)
     if entry in engine.SCREENED:
         session = answer(KB, session, KB.red_flags.id, ["none"])
@@ -54,7 +54,8 @@ def paths_to(reason: ContactReason, target: str) -> Iterator[Session]:
             if result(KB, nxt) is None or next_question(KB, nxt) is not None:
                 yield from walk(nxt)
 
-    yield from walk(opened(reason))
+    for who in patients(KB, reason):  # every patient a condition or age rule singles out
+        yield from walk(opened(reason, who))
 
 
 # -- safety ------------------------------------------------------------------------
