@@ -49,7 +49,9 @@ class TextSpec(_Strict):
     en: str
 
 
-class EffectSpec(_Strict):
+class EffectSpec(_Strict, kw_only=True):
+    """What an answer does; options and thresholds carry the same fields."""
+
     level: str = "self_care"
     red_flag: bool = False
     why: TextSpec | None = None
@@ -58,27 +60,15 @@ class EffectSpec(_Strict):
     note: TextSpec | None = None
 
 
-class OptionSpec(_Strict):
+class OptionSpec(EffectSpec, kw_only=True):
     id: str
     text: TextSpec
-    level: str = "self_care"
-    red_flag: bool = False
-    why: TextSpec | None = None
-    profession: Skill | None = None
-    visit: str | None = None
-    note: TextSpec | None = None
     exclusive: bool = False
 
 
-class ThresholdSpec(_Strict):
+class ThresholdSpec(EffectSpec, kw_only=True):
     at_least: float | None = None
     below: float | None = None
-    level: str = "self_care"
-    red_flag: bool = False
-    why: TextSpec | None = None
-    profession: Skill | None = None
-    visit: str | None = None
-    note: TextSpec | None = None
 
 
 class ConditionSpec(_Strict):
@@ -162,7 +152,7 @@ class _Builder:
             self.problems.append(f"{where}: unknown visit form {name!r}; use chat, video or physical")
             return VisitForm.PHYSICAL
 
-    def effect(self, spec: EffectSpec | OptionSpec | ThresholdSpec, where: str) -> Effect:
+    def effect(self, spec: EffectSpec, where: str) -> Effect:
         level = Level.EMERGENCY if spec.red_flag else self.level(spec.level, where)
         why = self.text(spec.why, f"{where}.why")
         if (spec.red_flag or level is Level.EMERGENCY) and why is None:
