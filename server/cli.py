@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     triage = commands.add_parser("triage", help="the triage knowledge base").add_subparsers(title="triage commands")
     triage_check = triage.add_parser("check", help="validate the knowledge base and print its figures")
     triage_check.add_argument("--json", action="store_true")
+    triage_check.add_argument("--kb", type=Path, help="a knowledge-base folder to check (default: the built-in one)")
     triage_check.set_defaults(run=_triage_check)
     triage_run = triage.add_parser("run", help="an interactive session in the terminal, as a citizen answers")
     triage_run.add_argument("--lang", choices=("sv", "en"), default="sv")
@@ -155,8 +156,9 @@ async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict
 
 def _triage_check(args: argparse.Namespace) -> int:
     from direkt.triage import tools
+    from direkt.triage.loader import KB_DIR
 
-    return tools.check(sys.stdout, as_json=args.json)
+    return tools.check(sys.stdout, as_json=args.json, kb_dir=args.kb or KB_DIR)
 
 
 def _triage_run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import orjson
 
 from direkt.server.errors import DirektError, KnowledgeBaseError
 from direkt.triage.engine import Patient, Session, answer, next_question, result, start
-from direkt.triage.loader import read
+from direkt.triage.loader import KB_DIR, read
 from direkt.triage.model import CareLevel, ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
@@ -33,11 +33,11 @@ LEVEL_COLOURS = {
 }
 
 
-def check(out: IO[str], *, as_json: bool) -> int:
+def check(out: IO[str], *, as_json: bool, kb_dir: Path = KB_DIR) -> int:
     """Validate the knowledge base; exit status 1 with every problem when invalid."""
-    kb, problems = read()
-    if kb is not None and not problems:
-        problems = validate(kb)
+    kb, problems = read(kb_dir)
+    if kb is not None:
+        problems += validate(kb)
     if problems or kb is None:
         if as_json:
             out.write(orjson.dumps({"valid": False, "problems": problems}).decode() + "\n")

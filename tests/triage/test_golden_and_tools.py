@@ -88,8 +88,9 @@ def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     assert "dead.toml.label: the en text is empty" in joined
     assert "a choice needs at least two options" in joined
     assert "names options ['missing']" in joined
-    out = io.StringIO()
-    assert tools.check(out, as_json=False) == 0  # the real one is fine
+    done = direkt("triage", "check", "--json", "--kb", str(broken))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert json.loads(done.stdout) == {"valid": False, "problems": problems}
 
 
 def test_replay_prints_each_result_and_fails_on_a_difference(tmp_path: Path) -> None:
