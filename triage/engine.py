@@ -29,6 +29,7 @@ from direkt.queue.urgency import Urgency
 from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage.model import (
     CARE_LEVEL,
+    SEXES,
     URGENCY,
     CareLevel,
     Condition,
@@ -48,6 +49,7 @@ from direkt.triage.model import (
 Answer = str | float | tuple[str, ...]
 REASON_QUESTION = "reason"
 MAX_TEXT = 2000
+MAX_STORED_ANSWERS = 64
 PHOTO_REF = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SCREENED = frozenset({Entry.SEEK_CARE, Entry.YOUTH_CLINIC, Entry.CHILD_HEALTH})
 
@@ -104,8 +106,10 @@ def start(kb: KnowledgeBase, entry: Entry, patient: Patient) -> Session:
 
 def check_eligible(kb: KnowledgeBase, entry: Entry, patient: Patient) -> None:
     age, proxy = patient.age, patient.proxy
-    if not 0 <= age <= 120:
-        raise NotEligible("age must be between 0 and 120 years")
+    if type(age) is not int or not 0 <= age <= 120:
+        raise NotEligible("age must be a whole number of years between 0 and 120")
+    if patient.sex not in SEXES:
+        raise NotEligible(f"sex must be one of {sorted(SEXES)}")
     if age < 1 and entry is not Entry.CHILD_HEALTH:
         raise NotEligible(kb.refusal_under_one.sv + "\n" + kb.warning_signs.sv)
     if entry is Entry.CHILD_HEALTH:
@@ -276,12 +280,19 @@ def _many_options(question: Question, value: object) -> tuple[str, ...]:
 
 
 def _number(question: Question, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         raise InvalidAnswer(f"{question.id}: expected a number")
     low, high = question.minimum, question.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         raise InvalidAnswer(f"{question.id}: {value} is outside {low}–{high}")
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def effects(question: Question, value: Answer) -> list[Effect]:
@@ -306,6 +317,8 @@ def result(kb: KnowledgeBase, session: Session) -> Result | None:
     found = [e for q, v in answered for e in effects(q, v)]
     reason = chosen_reason(kb, session)
     red = next((e for e in found if e.red_flag), None)
+    if red is None and reason is None:  # never silently: a finished session has a reason or a red flag
+        raise InvalidAnswer("the chosen contact reason does not exist in this knowledge base")
     summary = tuple((q.text, _answer_text(q, v)) for q, v in answered)
     notes = tuple(dict.fromkeys(e.note for e in found if e.note is not None))
     if red is not None or reason is None:
@@ -371,13 +384,18 @@ def load(kb: KnowledgeBase, blob: bytes) -> Session:
     try:
         raw = msgpack.unpackb(blob)
         version, entry, (age, sex, proxy), answers = raw["v"], Entry(raw["e"]), raw["p"], raw["a"]
-        patient = Patient(int(age), str(sex), Proxy(proxy))
-    except (ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
+        patient = Patient(age, sex, Proxy(proxy))
+        if not isinstance(answers, list) or len(answers) > MAX_STORED_ANSWERS:
+            raise ValueError("answers")
+        pairs = [(qid, value) for qid, value in answers]
+    except (ValueError, TypeError, KeyError, OverflowError, msgpack.UnpackException) as exc:
         raise InvalidAnswer(f"not a stored triage session ({type(exc).__name__})") from None
     if version != kb.version:
         raise StaleSession(f"the session was made with knowledge base {version}; the current one is {kb.version}")
-    session = Session(version, entry, patient)
-    for qid, value in answers:
+    session = start(kb, entry, patient)  # the age and proxy rules hold for stored sessions too
+    for qid, value in pairs:
+        if not isinstance(qid, str):
+            raise InvalidAnswer("not a stored triage session (question id)")
         session = answer(kb, session, qid, value)
     return session
 

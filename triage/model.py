@@ -92,6 +92,9 @@ class Entry(enum.StrEnum):
     ADMIN = "admin"
 
 
+SEXES = frozenset({"female", "male", "other"})
+
+
 class Proxy(enum.StrEnum):
     SELF = "self"
     GUARDIAN = "guardian"
@@ -195,7 +198,7 @@ class ContactReason:
     sources: tuple[str, ...]
     advice: Text | None = None
     age_rules: tuple[AgeRule, ...] = ()
-    sexes: frozenset[str] = frozenset({"female", "male", "other"})
+    sexes: frozenset[str] = SEXES
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ class KnowledgeBase:
     sources: tuple[str, ...] = field(default=())
     # Memo of derived values (the reason choice per entry, age and sex); pure
     # functions of the fields above, so equality and hashing ignore it.
-    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[object, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def questions(self) -> dict[str, Question]:
         found = {self.red_flags.id: self.red_flags}

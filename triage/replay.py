@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from direkt.server.errors import InvalidAnswer
 from direkt.triage.engine import Patient, Result, answer, result, start
 from direkt.triage.model import Entry, KnowledgeBase, Proxy
 
 
 def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Result | None:
     """Answer a scripted case; None when its answers stop before the end."""
-    patient = Patient(int(case["age"]), str(case.get("sex", "female")), Proxy(case.get("proxy", "self")))
+    if not isinstance(case, Mapping):
+        raise InvalidAnswer("a case is a JSON object")
+    patient = Patient(case["age"], case.get("sex", "female"), Proxy(case.get("proxy", "self")))
     session = start(kb, Entry(case.get("entry", "seek_care")), patient)
     for question_id, value in case["answers"]:
         session = answer(kb, session, question_id, value)
@@ -47,6 +50,8 @@ def check(kb: KnowledgeBase, case: Mapping[str, Any]) -> list[str]:
     """Differences between a case's expectation and what the engine gives."""
     got = outcome_fields(run_case(kb, case))
     expect = case.get("expect", {})
+    if not isinstance(expect, Mapping):
+        raise InvalidAnswer("'expect' is a JSON object of expected fields")
     return [
         f"{key}: expected {value!r}, got {got.get(key)!r}" for key, value in expect.items() if got.get(key) != value
     ]

@@ -17,7 +17,7 @@ import orjson
 from direkt.server.errors import DirektError, KnowledgeBaseError
 from direkt.triage.engine import Patient, Session, answer, next_question, result, start
 from direkt.triage.loader import KB_DIR, read
-from direkt.triage.model import CareLevel, ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
+from direkt.triage.model import SEXES, CareLevel, ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
 from direkt.triage.validate import report, validate
@@ -62,11 +62,12 @@ def replay(kb: KnowledgeBase, lines: Iterable[str], out: IO[str]) -> int:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        case: Any = None
         try:
             case = orjson.loads(line)
             got = outcome_fields(run_case(kb, case))
             differences = check_case(kb, case) if "expect" in case else []
-        except (DirektError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (DirektError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             got, differences = {}, [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
         failed += bool(differences)
         row = {"line": number, "name": case.get("name") if isinstance(case, dict) else None, **got}
@@ -76,11 +77,7 @@ def replay(kb: KnowledgeBase, lines: Iterable[str], out: IO[str]) -> int:
 
 def run_interactive(kb: KnowledgeBase, ask: Callable[[str], str], out: IO[str], lang: str = "sv") -> int:
     """A terminal session, as a citizen would answer. 'b' goes back one question."""
-    entry = Entry(_choose(ask, out, "Ingång / entry", [e.value for e in Entry]))
-    age = int(ask("Ålder / age: "))
-    sex = _choose(ask, out, "Kön / sex", ["female", "male", "other"])
-    proxy = Proxy.GUARDIAN if age < 13 else Proxy.SELF
-    session = start(kb, entry, Patient(age, sex, proxy))
+    session = _start(kb, ask, out)
     while (question := next_question(kb, session)) is not None:
         raw = ask(_prompt(question, lang))
         if raw.strip() == "b" and session.answers:
@@ -94,6 +91,22 @@ def run_interactive(kb: KnowledgeBase, ask: Callable[[str], str], out: IO[str], 
     if outcome is not None:
         out.write(_describe(outcome, lang))
     return 0
+
+
+def _start(kb: KnowledgeBase, ask: Callable[[str], str], out: IO[str]) -> Session:
+    """Ask entry, age and sex until the age and proxy rules accept them."""
+    while True:
+        entry = Entry(_choose(ask, out, "Ingång / entry", [e.value for e in Entry]))
+        age = ask("Ålder / age: ").strip()
+        sex = _choose(ask, out, "Kön / sex", sorted(SEXES))
+        if not age.isdigit():
+            out.write("  ! ange ålder i hela år / give the age in whole years\n")
+            continue
+        proxy = Proxy.GUARDIAN if int(age) < 13 else Proxy.SELF
+        try:
+            return start(kb, entry, Patient(int(age), sex, proxy))
+        except DirektError as exc:
+            out.write(f"  ! {exc.message}\n")
 
 
 def _choose(ask: Callable[[str], str], out: IO[str], title: str, choices: list[str]) -> str:
@@ -117,14 +130,22 @@ def _prompt(question: Question, lang: str) -> str:
 
 
 def _parse(question: Question, raw: str) -> Any:
+    """Terminal input to an answer; ValueError for what cannot be one."""
     raw = raw.strip()
     if question.kind is Kind.NUMBER:
         return float(raw.replace(",", "."))
     if question.kind is Kind.MULTI:
-        return [question.options[int(p) - 1].id for p in raw.split(",") if p.strip()]
+        return [_option(question, p) for p in raw.split(",") if p.strip()]
     if question.kind.has_options:
-        return question.options[int(raw) - 1].id
+        return _option(question, raw)
     return raw
+
+
+def _option(question: Question, number: str) -> str:
+    number = number.strip()
+    if not number.isdigit() or not 1 <= int(number) <= len(question.options):
+        raise ValueError(f"choose a number from 1 to {len(question.options)}")
+    return question.options[int(number) - 1].id
 
 
 def _describe(outcome: Any, lang: str) -> str:

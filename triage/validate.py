@@ -10,9 +10,10 @@ self-care advice has it.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from direkt.server.errors import NotEligible
@@ -30,6 +31,7 @@ from direkt.triage.engine import (
 from direkt.triage.model import ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+STEP = 0.01  # just below a 'below' bound
 MAX_PATHS_PER_REASON = 50_000
 
 
@@ -55,12 +57,17 @@ def representative(reason: ContactReason) -> tuple[Entry, Patient]:
     return entry, Patient(age, sex, Proxy.GUARDIAN if age <= 12 else Proxy.SELF)
 
 
-def sample_answers(question: Question) -> Sequence[object]:
+def sample_answers(question: Question, bounds: Iterable[float] = ()) -> Sequence[object]:
+    """Representative answers: every option; for numbers the range ends, every
+    threshold, and ``bounds`` (where later questions' conditions switch)."""
     if question.kind.has_options:
         return [[o.id] if question.kind is Kind.MULTI else o.id for o in question.options]
     if question.kind is Kind.NUMBER:
-        points = {question.minimum, question.maximum, *(t.at_least for t in question.thresholds)}
-        return sorted(p for p in points if p is not None)  # 'below' thresholds: the minimum is below them
+        low, high = question.minimum, question.maximum
+        points = {low, high, *(t.at_least for t in question.thresholds), *bounds}
+        points |= {t.below - STEP for t in question.thresholds if t.below is not None}
+        inside = (p for p in points if p is not None and (low is None or p >= low) and (high is None or p <= high))
+        return sorted(inside)
     return ["skip"] if question.kind is Kind.PHOTO else ["(fritext)"]
 
 
@@ -73,7 +80,10 @@ def patients(kb: KnowledgeBase, reason: ContactReason) -> list[tuple[Entry, Pati
     bounds = {typical.age, *(r.minimum_age for r in reason.age_rules)}
     for c in conditions:
         if c.patient == "age":
-            bounds |= {int(x) for x in (c.at_least, c.below) if x is not None} | {int(c.below or 0) - 1}
+            if c.at_least is not None:
+                bounds.add(math.ceil(c.at_least))
+            if c.below is not None:
+                bounds |= {math.ceil(c.below), math.ceil(c.below) - 1}
     found = []
     for age in sorted(a for a in bounds if reason.min_age <= a <= reason.max_age):
         for sex in sexes:
@@ -93,20 +103,34 @@ def walk_reason(kb: KnowledgeBase, reason: ContactReason) -> Walk:
     return found
 
 
+def condition_bounds(reason: ContactReason) -> dict[str, set[float]]:
+    """Per number question, the values where a later question's condition switches."""
+    bounds: dict[str, set[float]] = {}
+    for question in reason.questions:
+        for c in question.show_if:
+            if c.question and (c.at_least is not None or c.below is not None):
+                points = bounds.setdefault(c.question, set())
+                points |= {x for x in (c.at_least, c.below) if x is not None}
+                if c.below is not None:
+                    points.add(c.below - STEP)
+    return bounds
+
+
 def _walk_patient(kb: KnowledgeBase, reason: ContactReason, entry: Entry, patient: Patient, found: Walk) -> None:
     session = Session(kb.version, entry, patient)
     if entry in SCREENED:
         session = answer(kb, session, kb.red_flags.id, ["none"])
     session = answer(kb, session, REASON_QUESTION, reason.code)
-    for final in _paths(kb, session, found):
+    for final in _paths(kb, session, found, condition_bounds(reason)):
         outcome = result(kb, final)
-        assert outcome is not None
+        if outcome is None:  # _paths yields finished sessions only
+            raise RuntimeError(f"unfinished path in {reason.code}")
         found.levels.add(outcome.level)
         found.lengths.append(len(final.answers))
         found.missing_advice |= outcome.level is Level.SELF_CARE and outcome.advice is None
 
 
-def _paths(kb: KnowledgeBase, session: Session, found: Walk) -> Iterator[Session]:
+def _paths(kb: KnowledgeBase, session: Session, found: Walk, bounds: dict[str, set[float]]) -> Iterator[Session]:
     question = next_question(kb, session)
     if question is None:
         if len(found.lengths) >= MAX_PATHS_PER_REASON:
@@ -115,12 +139,12 @@ def _paths(kb: KnowledgeBase, session: Session, found: Walk) -> Iterator[Session
         yield session
         return
     found.shown.add(question.id)
-    for value in sample_answers(question):
+    for value in sample_answers(question, bounds.get(question.id, ())):
         if found.truncated:
             return
         # the sample values are valid by construction: append without re-walking to the current question
         answered = (*session.answers, (question.id, validate_answer(question, value)))
-        yield from _paths(kb, replace(session, answers=answered), found)
+        yield from _paths(kb, replace(session, answers=answered), found, bounds)
 
 
 def validate(kb: KnowledgeBase) -> list[str]:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -268,3 +269,39 @@ def test_under_one_refusal_names_the_warning_signs() -> None:
     with pytest.raises(NotEligible) as refused:
         start(KB, Entry.SEEK_CARE, Patient(0, "male", Proxy.GUARDIAN))
     assert "112" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        {"v": KB.version, "e": "seek_care", "p": [0, "female", "self"], "a": []},  # under one
+        {"v": KB.version, "e": "seek_care", "p": [40, "female", "guardian"], "a": []},  # guardian for an adult
+        {"v": KB.version, "e": "seek_care", "p": ["30", "female", "self"], "a": []},  # age as text
+        {"v": KB.version, "e": "seek_care", "p": [30, "xx", "self"], "a": []},  # unknown sex
+    ],
+    ids=["under-one", "guardian-adult", "age-text", "unknown-sex"],
+)
+def test_a_stored_session_obeys_the_age_and_proxy_rules(blob: dict[str, object]) -> None:
+    with pytest.raises(NotEligible):
+        engine.load(KB, msgpack.packb(blob))
+
+
+@pytest.mark.parametrize("answers", [5, [5], [[1, 2, 3]], [[7, "x"]], [["redflags.now", ["none"]]] * 100])
+def test_a_crafted_stored_session_is_a_typed_error(answers: object) -> None:
+    blob = msgpack.packb({"v": KB.version, "e": "seek_care", "p": [30, "female", "self"], "a": answers})
+    with pytest.raises((InvalidAnswer, NotAsked)):
+        engine.load(KB, blob)
+
+
+def test_a_huge_integer_is_not_a_temperature() -> None:
+    with pytest.raises(InvalidAnswer):
+        answer(KB, fever(), "fever.temp", 10**400)
+
+
+def test_a_copy_with_other_reasons_does_not_reuse_the_reason_list() -> None:
+    smaller = replace(KB, reasons={"fever": KB.reasons["fever"]})
+    session = start(smaller, Entry.SEEK_CARE, Patient(40, "female"))
+    session = answer(smaller, session, smaller.red_flags.id, ["none"])
+    assert [o.id for o in next_question(smaller, session).options] == ["fever"]  # type: ignore[union-attr]
+    with pytest.raises(InvalidAnswer):
+        answer(smaller, session, REASON_QUESTION, "chest_pain")

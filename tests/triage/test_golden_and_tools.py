@@ -146,3 +146,26 @@ def _reason_number(code: str) -> str:
 
     question = reason_question(KB, start(KB, Entry.SEEK_CARE, Patient(34, "female")))
     return str([o.id for o in question.options].index(code) + 1)
+
+
+def test_run_survives_bad_terminal_input() -> None:
+    answers = iter(
+        ["1", "abc", "1",  # a non-number age: asked again
+         "3", "5", "1",  # youth clinic at 5: refused, asked again
+         "1", "34", "1", "0", "99", "-1", str(len(KB.red_flags.options)), _reason_number("fever"),
+         "38,1", "2", "5", "2", "2", "ingen", ""]
+    )  # fmt: skip
+    out = io.StringIO()
+    tools.run_interactive(KB, lambda _prompt: next(answers), out)
+    text = out.getvalue()
+    assert "hela år" in text and "13–23" in text and "choose a number from 1 to" in text
+    assert "self_care" in text  # "0", "99" and "-1" never picked an option
+
+
+def test_replay_reports_odd_lines_without_crashing(tmp_path: Path) -> None:
+    script = tmp_path / "odd.jsonl"
+    script.write_text('not json\n{"age": 1e400, "answers": []}\n[1, 2]\n{"age": 30, "answers": [], "expect": [1]}\n')
+    done = direkt("triage", "replay", str(script))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 4 and not any(r["ok"] for r in rows) and rows[0]["name"] is None
