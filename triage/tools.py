@@ -206,11 +206,20 @@ def _reason_lines(reason: ContactReason, lang: str) -> list[tuple[str, str]]:
 def _question_lines(question: Question, lang: str) -> list[tuple[str, str]]:
     lines = [(f"[{question.id}, {question.kind}]", "#607d8b")]
     for condition in question.show_if:
-        rule = ", ".join(sorted(condition.any_of)) or (
-            f">= {condition.at_least:g}" if condition.at_least is not None else f"< {condition.below:g}"
+        rule = (
+            f"= {', '.join(sorted(condition.any_of))}"
+            if condition.any_of
+            else " ".join(
+                part
+                for part in (
+                    f">= {condition.at_least:g}" if condition.at_least is not None else "",
+                    f"< {condition.below:g}" if condition.below is not None else "",
+                )
+                if part
+            )
         )
         subject = f"patient {condition.patient}" if condition.patient else condition.question
-        lines.append((f"only if {subject} = {rule}", "#6a1b9a"))
+        lines.append((f"only if {subject} {rule}", "#6a1b9a"))
     for option in question.options:
         effect = option.effect
         mark = "112: " if effect.red_flag else ""
