@@ -264,8 +264,3 @@ def _first_after(day: dt.date, minute: int, at_ms: int) -> int:
     """The first occurrence after ``at_ms`` of a wall time (the fall-back hour shows twice)."""
     first = instant_ms(day, minute, fold=0)
     return first if first > at_ms else instant_ms(day, minute, fold=1)
-
-
-def end_of_local_day_ms(at_ms: int) -> int:
-    """The next local midnight after ``at_ms`` (end of that calendar day)."""
-    return instant_ms(local_time(at_ms).date(), DAY_MINUTES)

@@ -11,7 +11,6 @@ Retry safety (what a caller may repeat after a lost reply): ``submit`` and
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -25,7 +24,6 @@ from direkt.server.errors import AtCapacity, DirektError, UnknownCase, UnknownQu
 from .estimate import SERVICE_WINDOW_MS, ServiceRate, estimate_wait_ms, queue_wait_ms
 from .guarantees import assessment_deadline_ms, same_day_deadline_ms
 from .hours import next_open_ms
-from .ids import ulid
 from .keys import CASE_ID_PATTERN, RegionKeys, case_region, events_channel
 from .model import Directory, Skill, Staff, Unit
 from .routing import NoRoute, RouteReason, RouteRequest, reachable_units, route
@@ -608,8 +606,3 @@ class CaseRecord:
 def _lease(reply: list[Any]) -> Lease:
     case_id, token, lease_until, deadline, unit, skill = reply
     return Lease(case_id.decode(), int(token), int(lease_until), int(deadline), unit.decode(), Skill(skill.decode()))
-
-
-def new_ref(now_ms: int | None = None) -> str:
-    """A fresh ULID for ``CaseRequest.ref`` (the shell's source of randomness)."""
-    return ulid(now_ms if now_ms is not None else wall_clock_ms(), os.urandom(10))

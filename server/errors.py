@@ -8,7 +8,6 @@ never carry personal data or internals.
     DirektError
     ├── ConfigError            a region configuration file is invalid
     ├── RedisUnavailable       Redis cannot be reached or timed out
-    ├── NotReady               the service is up but cannot serve yet
     └── QueueError             waiting-room operation refused
         ├── UnknownQueue       no such unit, skill or (unit, skill) pair
         ├── UnknownCase        no such case
@@ -51,10 +50,6 @@ class ConfigError(DirektError):
 
 class RedisUnavailable(DirektError):
     code = "redis_unavailable"
-
-
-class NotReady(DirektError):
-    code = "not_ready"
 
 
 class QueueError(DirektError):

@@ -32,14 +32,6 @@ def opened(reason: ContactReason, who: tuple[Entry, Patient] | None = None) -> S
     return answer(KB, session, REASON_QUESTION, reason.code)
 
 
-def safe_value(question: Question) -> object:
-    """An answer that raises nothing: the first non-red option, or the lowest number."""
-    if question.kind.has_options:
-        calm = next(o for o in question.options if not o.effect.red_flag)
-        return [calm.id] if question.kind is Kind.MULTI else calm.id
-    return sample_answers(question)[0]
-
-
 def paths_to(reason: ContactReason, target: str) -> Iterator[Session]:
     """Sessions whose next question is ``target`` (depth first over sample answers)."""
 
