@@ -20,7 +20,19 @@ never carry personal data or internals.
         ├── NotAsked           an answer to a question that is not the current one
         ├── InvalidAnswer      unknown option, out-of-range number, wrong type
         └── StaleSession       the session was made by another knowledge-base version
-    └── KnowledgeBaseError     the triage knowledge base failed validation
+    ├── KnowledgeBaseError     the triage knowledge base failed validation
+    └── RequestError           a client request was refused (HTTP status, frame code)
+        ├── BadRequest         malformed body or frame, wrong types, unknown fields (400)
+        ├── TooLarge           body, frame or attachment over its limit (413)
+        ├── PhotoRejected      not a JPEG/PNG/WebP photo, or not decodable (415)
+        ├── Unauthenticated    no valid session, ticket or credentials (401)
+        ├── CsrfFailed         state-changing request without the session's CSRF token (403)
+        ├── OriginRefused      Origin not in the allowed list (403)
+        ├── Forbidden          authenticated, but this user may not do this (403)
+        ├── NotFound           no such resource visible to this user (404)
+        ├── Conflict           the resource is in a state that does not allow this (409)
+        ├── RateLimited        too many requests, frames, or connections (429)
+        └── Unavailable        a dependency (e-ID broker, SMS gateway) failed (503)
 """
 
 from __future__ import annotations
@@ -112,3 +124,64 @@ class KnowledgeBaseError(DirektError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("the triage knowledge base is invalid:\n" + "\n".join(f"- {p}" for p in problems))
         self.problems = problems
+
+
+class RequestError(DirektError):
+    """A client request was refused; ``status`` is the HTTP status that carries it."""
+
+    code = "bad_request"
+    status = 400
+
+
+class BadRequest(RequestError):
+    code = "bad_request"
+
+
+class TooLarge(RequestError):
+    code = "too_large"
+    status = 413
+
+
+class PhotoRejected(RequestError):
+    code = "photo_rejected"
+    status = 415
+
+
+class Unauthenticated(RequestError):
+    code = "unauthenticated"
+    status = 401
+
+
+class CsrfFailed(RequestError):
+    code = "csrf_failed"
+    status = 403
+
+
+class OriginRefused(RequestError):
+    code = "origin_refused"
+    status = 403
+
+
+class Forbidden(RequestError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(RequestError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(RequestError):
+    code = "conflict"
+    status = 409
+
+
+class RateLimited(RequestError):
+    code = "rate_limited"
+    status = 429
+
+
+class Unavailable(RequestError):
+    code = "unavailable"
+    status = 503
