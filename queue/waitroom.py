@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 import msgpack
@@ -73,6 +73,13 @@ class Queued:
     deadline_ms: int
     created: bool
     reason: RouteReason | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    case_id: str
+    unit: str
+    reason: RouteReason | None
 
 
 @dataclass(frozen=True)
@@ -139,11 +146,31 @@ class Waitroom:
     # -- entering the waiting room -------------------------------------------------
 
     async def submit(self, request: CaseRequest) -> Queued:
-        """Route a triaged case to a queue and enqueue it.
+        """Route a triaged case to a queue and enqueue it (``plan`` then ``enqueue``).
+
+        Raises:
+            UnknownQueue: unknown home unit, or no unit serves the skill.
+        """
+        planned = await self.plan(request)
+        queued = await self.enqueue(
+            planned.case_id,
+            planned.unit,
+            request.skill,
+            request.urgency,
+            request.submitted_ms,
+            new_problem=request.new_problem,
+            meta=request.meta,
+        )
+        return replace(queued, reason=planned.reason)
+
+    async def plan(self, request: CaseRequest) -> Planned:
+        """Choose the queue of a submission and fix its case id, without enqueueing.
 
         Routing happens at the submission instant. The decision is remembered
         under the request's ref in the home region, so a retry lands in the
         same queue under the same case id even if queue waits changed since.
+        Callers that must write something under the case id before the case
+        can be claimed (the hub's case file) plan first, then enqueue.
 
         Raises:
             UnknownQueue: unknown home unit, or no unit serves the skill.
@@ -162,16 +189,7 @@ class Waitroom:
         case_id, unit_id = await self._remember_route(
             home.region, request.ref, f"{chosen.unit.region}.{request.ref}", chosen.unit.id
         )
-        queued = await self.enqueue(
-            case_id,
-            unit_id,
-            request.skill,
-            request.urgency,
-            request.submitted_ms,
-            new_problem=request.new_problem,
-            meta=request.meta,
-        )
-        return Queued(queued.case_id, queued.unit, queued.skill, queued.deadline_ms, queued.created, chosen.reason)
+        return Planned(case_id, unit_id, chosen.reason)
 
     async def _remember_route(self, region: str, ref: str, case_id: str, unit_id: str) -> tuple[str, str]:
         """The first routing decision for ``ref`` wins; returns (case id, unit)."""
@@ -364,6 +382,21 @@ class Waitroom:
             )
             for (member, score), (urgency, submitted, meta) in zip(members, details, strict=True)
         ]  # fmt: skip
+
+    async def held_by(self, staff: Staff) -> list[CaseRecord]:
+        """The cases a staff member holds now (to resume heartbeats after a reconnect)."""
+        records = []
+        for region in self._queues_by_region(staff):
+            with redis_errors():
+                members: Any = await self.client.smembers(RegionKeys(region).held(staff.id))
+            for member in sorted(members):
+                try:
+                    record = await self.get(member.decode())
+                except UnknownCase:
+                    continue
+                if record.state == "claimed" and record.holder == staff.id:
+                    records.append(record)
+        return records
 
     async def stats(self, region: str) -> dict[str, int]:
         """Counters of a region: enqueued, claimed, breaches, …"""

@@ -1,6 +1,8 @@
 """The Starlette application: routes, lifespan and typed state.
 
-Only health endpoints so far; the HTTP API and the WebSocket hub mount here.
+Health, the HTTP API (``api.py``, ``auth.py``), ``/openapi.json`` and the
+WebSocket hub (``/ws``). The triage knowledge base is loaded once per process,
+here, before the first request.
 """
 
 from __future__ import annotations
@@ -13,21 +15,23 @@ from typing import TypedDict
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
+from direkt.server.api import ENDPOINTS
+from direkt.server.auth import AUTH_ROUTES
 from direkt.server.backend import Backend
+from direkt.server.errors import DirektError
+from direkt.server.httpkit import OrjsonResponse, on_direkt_error
+from direkt.server.openapi import openapi_document
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
+from direkt.triage.kbcache import load_for_server
 
 
 class State(TypedDict):
     backend: Backend
-
-
-class OrjsonResponse(JSONResponse):
-    def render(self, content: object) -> bytes:
-        return orjson.dumps(content)
 
 
 async def healthz(_: Request) -> Response:
@@ -50,20 +54,33 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         ConfigError: the region configuration is invalid.
     """
     config = config or load_region_config(settings.region_config)
+    kb = load_for_server(settings.data_dir, validate=settings.triage_validate)
+    document = orjson.dumps(openapi_document(kb.version))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
-        backend = Backend(settings, config)
+        backend = Backend(settings, config, kb)
         await backend.start()
         try:
             yield {"backend": backend}
         finally:
             await backend.stop()
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
-        lifespan=lifespan,
-    )
+    async def openapi(_: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    async def ws(websocket: WebSocket) -> None:
+        hub = websocket.state.backend.hub
+        if hub is None:
+            await websocket.close(1013)  # try again later: Redis not connected yet
+            return
+        await hub.endpoint(websocket)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/openapi.json", openapi)]
+    routes += [Route(path, handler, methods=[method]) for method, path, handler, _, _ in AUTH_ROUTES]
+    routes += [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS]
+    routes.append(WebSocketRoute("/ws", ws))
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={DirektError: on_direkt_error})
 
 
 def app_from_env() -> Starlette:

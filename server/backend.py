@@ -13,15 +13,20 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+import httpx
 import structlog
 from redis.asyncio import RedisCluster
 
 from direkt.queue.waitroom import ReapReport, Waitroom
 from direkt.server.demo import seed_demo_cases
 from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.hub import Hub
 from direkt.server.redisconn import connect, describe
 from direkt.server.region import RegionConfig
+from direkt.server.services import Services, build_services
 from direkt.server.settings import Settings
+from direkt.server.workflow import Workflow
+from direkt.triage.model import KnowledgeBase
 
 log = structlog.get_logger("direkt.backend")
 READY_TIMEOUT_S = 2.0
@@ -35,10 +40,14 @@ class Readiness:
 
 
 class Backend:
-    def __init__(self, settings: Settings, config: RegionConfig) -> None:
+    def __init__(self, settings: Settings, config: RegionConfig, kb: KnowledgeBase) -> None:
         self.settings = settings
         self.config = config
+        self.kb = kb
         self.waitroom: Waitroom | None = None
+        self.services: Services | None = None
+        self.hub: Hub | None = None
+        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
         self.problem = f"connecting to Redis at {describe(settings.redis_url)}"
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -52,6 +61,9 @@ class Backend:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.hub is not None:
+            await self.hub.stop()
+        await self._http.aclose()
         if self.waitroom is not None:
             await self.waitroom.client.aclose()
 
@@ -77,11 +89,15 @@ class Backend:
         self.waitroom = await self._connect()
         if self.waitroom is None:
             return
+        services = build_services(self.settings, self.config, self.kb, self.waitroom, self._http)
+        hub = Hub(services)
+        await hub.start()
+        self.services, self.hub = services, hub
         if self.settings.demo_cases:
             with contextlib.suppress(RedisUnavailable):
                 seeded = await seed_demo_cases(self.waitroom)
                 log.info("demo_cases", seeded=seeded)
-        await self._reap_forever(self.waitroom)
+        await self._reap_forever(self.waitroom, Workflow(services))
 
     async def _connect(self) -> Waitroom | None:
         """Connect with backoff until connected (or stopping: None)."""
@@ -102,12 +118,14 @@ class Backend:
             return waitroom
         return None
 
-    async def _reap_forever(self, waitroom: Waitroom) -> None:
+    async def _reap_forever(self, waitroom: Waitroom, workflow: Workflow) -> None:
         while not self._stop.is_set():
             try:
                 report = await waitroom.reap()
                 if report != ReapReport():
                     log.info("reaped", **report.__dict__)
+                if expired := await workflow.expire_join_windows():
+                    log.info("join_windows_expired", cases=expired)
             except DirektError as exc:  # never let the reaper die: leases must keep expiring
                 log.warning("reaper_paused", problem=exc.message, code=exc.code)
             await self._sleep(self.settings.reap_interval_seconds)

@@ -1,13 +1,17 @@
-"""The ``direkt`` command: serve, check configuration, inspect the waiting room, benchmark."""
+"""The ``direkt`` command: serve, check configuration, inspect the waiting room, export audit records, benchmark."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -16,7 +20,13 @@ from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
 from direkt.server.settings import FSYNC_POLICIES, Settings
 
+if TYPE_CHECKING:
+    from direkt.server.audit import AuditRecord
+
 EXIT_USAGE = 2
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# YYYYMMDD, an optional hyphen, then the serial number and check digit.
+_PNR_ARGUMENT = re.compile(r"([0-9]{8})-?([0-9]{4})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +86,19 @@ def _parser() -> argparse.ArgumentParser:
     triage_graph.add_argument("--out", type=Path, help="write here instead of standard output")
     triage_graph.add_argument("--lang", choices=("sv", "en"), default="sv")
     triage_graph.set_defaults(run=_triage_graph)
+
+    audit = commands.add_parser("audit", help="the audit log of access to patient data").add_subparsers(
+        title="audit commands"
+    )
+    export = audit.add_parser("export", help="one patient's audit records (as patient or guardian), oldest first")
+    export.add_argument(
+        "--patient", required=True, type=_personnummer, metavar="PNR", help="YYYYMMDDNNNN or YYYYMMDD-NNNN"
+    )
+    source = export.add_mutually_exclusive_group()
+    source.add_argument("--redis-url", help="external Redis or Redis Cluster (default: the embedded one)")
+    source.add_argument("--file", type=Path, help="read this JSON-lines audit file instead of Redis")
+    export.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    export.set_defaults(run=_audit_export)
 
     bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
     bench.add_argument("name", choices=("queue", "ws"))
@@ -181,6 +204,62 @@ def _triage_graph(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
     return tools.write_graph(loader.load(), args.reason, args.out, args.lang)
+
+
+def _personnummer(text: str) -> str:
+    """argparse type: a personal identity number as 12 digits (format only; no Luhn check)."""
+    match = _PNR_ARGUMENT.fullmatch(text.strip())
+    if match is None:
+        # Not echoed: the value may be a real personal identity number with a typo.
+        raise argparse.ArgumentTypeError("expected a personal identity number as YYYYMMDDNNNN or YYYYMMDD-NNNN")
+    return match[1] + match[2]
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    records = _audit_from_file(args.file, args.patient) if args.file is not None else _audit_from_redis(args)
+    if not records:
+        print("no audit records for this patient", file=sys.stderr)
+        return 0
+    for rec in records:
+        sys.stdout.write((rec.to_json().decode() if args.json else _audit_line(rec)) + "\n")
+    return 0
+
+
+def _audit_line(rec: AuditRecord) -> str:
+    when = dt.datetime.fromtimestamp(rec.ts_ms // 1000, STOCKHOLM).replace(microsecond=rec.ts_ms % 1000 * 1000)
+    fields = (rec.actor, rec.role, rec.unit, rec.action, rec.case_id, rec.outcome, rec.detail)
+    return "\t".join([when.isoformat(timespec="milliseconds"), *(f or "-" for f in fields)])
+
+
+def _audit_from_file(path: Path, pnr: str) -> list[AuditRecord]:
+    from direkt.server.audit import read_file
+
+    try:
+        return read_file(path, pnr)
+    except OSError as exc:
+        raise DirektError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _audit_from_redis(args: argparse.Namespace) -> list[AuditRecord]:
+    from direkt.server.embedded_redis import EmbeddedRedis
+
+    settings = _settings(args, redis_url=args.redis_url)
+    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
+    try:
+        return asyncio.run(_read_audit(url, args.patient))
+    except RedisUnavailable as exc:
+        raise RedisUnavailable(f"{exc.message} (is `direkt serve` running? otherwise set REDIS_URL)") from None
+
+
+async def _read_audit(url: str, pnr: str) -> list[AuditRecord]:
+    from direkt.server.audit import AuditLog
+    from direkt.server.redisconn import connect
+
+    client = await connect(url)
+    try:
+        return await AuditLog(client, None).for_patient(pnr)
+    finally:
+        await client.aclose()
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -27,6 +27,8 @@ import structlog
 # separator; not part of a longer run of digits (timestamps, ids).
 PERSONNUMMER = re.compile(r"(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-9]{2}[-+]?[0-9]{4}(?![0-9])")
 MASK = "[personnummer]"
+# Secrets in URLs (uvicorn logs the WebSocket request line with its query).
+URL_SECRET = re.compile(r"(?i)\b(ticket|code|state|token|session)=[^\s&\"']+")
 DROPPED_KEYS = frozenset(
     {
         "text", "message_text", "body", "message", "note", "journal_note", "answers", "answer",
@@ -48,7 +50,7 @@ def drop_personal_data(_logger: Any, _method: str, event: MutableMapping[str, An
 
 def _scrub(value: Any, depth: int) -> Any:
     if isinstance(value, str):
-        return PERSONNUMMER.sub(MASK, value)
+        return URL_SECRET.sub(r"\1=[secret]", PERSONNUMMER.sub(MASK, value))
     if depth >= _MAX_DEPTH:
         return value if isinstance(value, int | float | bool) or value is None else "[nested]"
     if isinstance(value, dict):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -27,6 +27,7 @@ PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
 PROFESSIONS = frozenset(Skill) - {Skill.VACCINATION}
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 MAX_PARALLEL_CHATS = 12
+PNR_12 = re.compile(r"^(19|20)[0-9]{10}$")
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,6 +69,17 @@ class StaffSpec(_Strict):
     units: list[str]
     max_chats: int
     skills: list[Skill] | None = None
+    password_hash: str | None = None  # argon2 (demo logins); real staff log in with OIDC
+
+
+class CitizenSpec(_Strict):
+    """A demo citizen: test e-ID logins find their name, phone and listed unit here."""
+
+    pnr: str
+    name: str
+    home_unit: str
+    phone: str | None = None
+    children: list[str] = msgspec.field(default_factory=list)
 
 
 class TemplateText(_Strict):
@@ -91,6 +103,8 @@ class RegionFile(_Strict):
     overflow: list[OverflowSpec] = msgspec.field(default_factory=list)
     templates: list[TemplateSpec] = msgspec.field(default_factory=list)
     calendar: CalendarSpec = msgspec.field(default_factory=CalendarSpec)
+    citizens: list[CitizenSpec] = msgspec.field(default_factory=list)
+    default_home_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,10 +121,29 @@ class PhraseTemplate:
 
 
 @dataclass(frozen=True)
+class Citizen:
+    pnr: str
+    name: str
+    home_unit: str
+    phone: str | None
+    children: tuple[str, ...]
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+@dataclass(frozen=True)
 class RegionConfig:
     path: Path
     directory: Directory
     templates: tuple[PhraseTemplate, ...]
+    citizens: Mapping[str, Citizen] = field(default_factory=dict)
+    staff_passwords: Mapping[str, str] = field(default_factory=dict)
+    default_home_unit: str = ""
+
+    def guardians_of(self, child_pnr: str) -> list[str]:
+        return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
 
 
 def load_region_config(path: Path | str) -> RegionConfig:
@@ -161,7 +194,28 @@ class _Validator:
         self._unique("templates", [t.id for t in templates])
         calendar = self._calendar(spec.calendar)
         directory = Directory(regions=regions, units=units, staff=staff, overflow=overflow, calendar=calendar)
-        return RegionConfig(Path(self.source), directory, templates)
+        citizens = self._citizens(spec.citizens, units)
+        passwords = {s.id: s.password_hash for s in spec.staff if s.password_hash}
+        for i, s in enumerate(spec.staff):
+            if s.password_hash is not None and not s.password_hash.startswith("$argon2"):
+                raise self.fail(f"staff[{i}].password_hash", "must be an argon2 hash (direkt passwd makes one)")
+        home = spec.default_home_unit or next((u.id for u in units.values() if u.kind is UnitKind.ADVICE_1177), "")
+        if home not in units:
+            raise self.fail("default_home_unit", f"unknown unit {home!r}")
+        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home)
+
+    def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
+        self._unique_by("citizens", "pnr", [c.pnr for c in specs])
+        citizens = {}
+        for i, c in enumerate(specs):
+            at = f"citizens[{i}]"
+            for key, pnr in [("pnr", c.pnr), *((f"children[{j}]", p) for j, p in enumerate(c.children))]:
+                if not PNR_12.match(pnr):
+                    raise self.fail(f"{at}.{key}", "a personal identity number is 12 digits, YYYYMMDDNNNC")
+            if c.home_unit not in units:
+                raise self.fail(f"{at}.home_unit", f"unknown unit {c.home_unit!r}")
+            citizens[c.pnr] = Citizen(c.pnr, c.name, c.home_unit, c.phone, tuple(c.children))
+        return citizens
 
     def _regions(self, spec: RegionFile) -> dict[str, Region]:
         if not spec.regions:
@@ -270,8 +324,11 @@ class _Validator:
             raise self.fail(key, f"{value!r} must be lowercase letters, digits and '-' (at most 63)")
 
     def _unique(self, key: str, ids: Sequence[str]) -> None:
+        self._unique_by(key, "id", ids)
+
+    def _unique_by(self, key: str, field_name: str, ids: Sequence[str]) -> None:
         seen: set[str] = set()
         for i, value in enumerate(ids):
             if value in seen:
-                raise self.fail(f"{key}[{i}].id", f"duplicate id {value!r}")
+                raise self.fail(f"{key}[{i}].{field_name}", f"duplicate {field_name} {value!r}")
             seen.add(value)

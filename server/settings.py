@@ -10,6 +10,19 @@ DIREKT_ENV           development (default) or production
 DIREKT_LEASE_SECONDS how long a claim holds without a heartbeat (60)
 DIREKT_LOG_LEVEL     debug, info (default), warning, error
 DIREKT_DEMO_CASES    1 = put demo cases in an empty waiting room at start
+DIREKT_SECRET_KEY    key for citizen pseudonyms and TURN credentials (required in production)
+DIREKT_PUBLIC_URL    the URL browsers use (OIDC redirect, default allowed Origin)
+DIREKT_ALLOWED_ORIGINS  comma-separated Origins allowed on /ws and state-changing HTTP
+DIREKT_OIDC_*        citizen e-ID broker: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM
+DIREKT_STAFF_OIDC_*  staff identity provider: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM
+DIREKT_SMS_URL       SMS gateway endpoint for "your chat is ready" (unset = in-app only)
+DIREKT_SMS_TOKEN     bearer token for the SMS gateway
+DIREKT_JOIN_WINDOW_SECONDS  how long a citizen has to join a ready chat (300)
+DIREKT_POSITION_INTERVAL_SECONDS  coalescing interval of waiting-room position updates (5)
+DIREKT_AUDIT_FILE    the access log's JSON-lines copy (<data dir>/audit.jsonl)
+DIREKT_MAX_SOCKETS_PER_USER  live WebSockets per user (5)
+DIREKT_MESSAGE_RATE  frames per second per socket, sustained (20; bursts of twice that)
+DIREKT_TRIAGE_VALIDATE  1 = walk every triage path at start (cached per version in the data dir)
 """
 
 from __future__ import annotations
@@ -44,6 +57,25 @@ class Settings:
     reap_interval_seconds: float = 1.0
     log_level: str = "info"
     demo_cases: bool = False
+    secret_key: str = ""
+    public_url: str = ""
+    allowed_origins: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_subject_claim: str = "personal_number"
+    staff_oidc_issuer: str = ""
+    staff_oidc_client_id: str = ""
+    staff_oidc_client_secret: str = ""
+    staff_oidc_subject_claim: str = "preferred_username"
+    sms_url: str = ""
+    sms_token: str = ""
+    join_window_seconds: float = 300.0
+    position_interval_seconds: float = 5.0
+    audit_file: str = ""
+    max_sockets_per_user: int = 5
+    message_rate: float = 20.0
+    triage_validate: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -74,6 +106,43 @@ class Settings:
             raise ConfigError("environment", "DIREKT_REAP_INTERVAL_SECONDS", "must be a positive number of seconds")
         if not (math.isfinite(self.lease_seconds) and self.lease_seconds >= 5):
             raise ConfigError("environment", "DIREKT_LEASE_SECONDS", "must be at least 5 seconds")
+        for name in ("join_window_seconds", "position_interval_seconds", "message_rate"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError("environment", env_name(name), "must be a positive number")
+        if self.max_sockets_per_user < 1:
+            raise ConfigError("environment", "DIREKT_MAX_SOCKETS_PER_USER", "must be at least 1")
+        if self.production and len(self.secret_key) < 32:
+            raise ConfigError("environment", "DIREKT_SECRET_KEY", "production needs a random key of 32+ characters")
+        if self.production and not self.public_url.startswith("https://"):
+            raise ConfigError("environment", "DIREKT_PUBLIC_URL", "production needs the https:// URL browsers use")
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secret(self) -> bytes:
+        return (self.secret_key or "direkt-development-only-key").encode()
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Origins allowed to open sockets and change state; the base URL's by default."""
+        listed = {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
+        if listed:
+            return frozenset(listed)
+        defaults = {self.base_url}
+        if not self.public_url and self.host in ("127.0.0.1", "localhost", "::1"):
+            defaults |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return frozenset(defaults)
+
+    @property
+    def audit_path(self) -> Path:
+        return Path(self.audit_file) if self.audit_file else self.data_dir / "audit.jsonl"
 
     def as_env(self) -> dict[str, str]:
         """The environment that reproduces these settings in a worker process."""

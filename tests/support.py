@@ -7,6 +7,7 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -288,3 +289,57 @@ def wait_http(url: str, seconds: float, *, status: int = 200) -> tuple[int, byte
             return last
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer {status} in time; last answer {last}")
+
+
+HUB_CONFIG = Path(__file__).parent / "data" / "hub_region.toml"
+DIREKT_SERVE = [sys.executable, "-m", "direkt.server.cli", "serve"]
+
+
+class ServerProcess:
+    """A real ``direkt serve`` process on loopback, usually sharing one Redis with others."""
+
+    def __init__(self, redis_url: str, *, workers: int = 1, config: Path = HUB_CONFIG, **env: str) -> None:
+        self.port = free_port()
+        self.data_dir = short_tmpdir("dk-serve-")
+        self.log_path = self.data_dir / "serve.log"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}
+        environ |= {
+            "REDIS_URL": redis_url, "DIREKT_DATA_DIR": str(self.data_dir), "PYTHONSAFEPATH": "1",
+            "DIREKT_TRIAGE_VALIDATE": "0", "DIREKT_REGION_CONFIG": str(config), **env,
+        }  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*DIREKT_SERVE, "--port", str(self.port), "--workers", str(workers)],
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_http(self.url("/readyz"), 30)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout(20))
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def kill(self) -> None:
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")

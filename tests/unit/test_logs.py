@@ -255,3 +255,10 @@ def test_context_variables_are_bound_to_every_line(json_logs: Callable[[str], An
     (event,) = lines(stream)
     assert (event["conn_id"], event["role"]) == ("c9", "staff")
     assert "pnr" not in event
+
+
+def test_secrets_in_logged_urls_are_masked() -> None:
+    line = '127.0.0.1:1 - "WebSocket /ws?ticket=hDnZvasRHY8wSJ1F" [accepted]'
+    event = drop_personal_data(None, "info", {"event": line, "url": "/auth/oidc/callback?code=abc&state=xyz"})
+    assert "hDnZvasRHY8wSJ1F" not in event["event"] and "ticket=[secret]" in event["event"]
+    assert event["url"] == "/auth/oidc/callback?code=[secret]&state=[secret]"

@@ -64,8 +64,30 @@ def test_demo_cases_flag(raw: str, expected: bool) -> None:
     assert Settings.from_env({"DIREKT_DEMO_CASES": raw}).demo_cases is expected
 
 
+PRODUCTION = {"DIREKT_ENV": "production", "DIREKT_SECRET_KEY": "k" * 40, "DIREKT_PUBLIC_URL": "https://direkt.example"}
+
+
 def test_documented_environment_variable_selects_production() -> None:
-    assert Settings.from_env({"DIREKT_ENV": "production"}).environment == "production"
+    assert Settings.from_env(PRODUCTION).environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("missing", "problem"),
+    [("DIREKT_SECRET_KEY", "random key"), ("DIREKT_PUBLIC_URL", "https://")],
+)
+def test_production_refuses_to_start_without_a_secret_and_an_https_url(missing: str, problem: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env(env)
+
+
+def test_origins_default_to_the_address_browsers_use() -> None:
+    assert Settings.from_env({"DIREKT_PORT": "8123"}).origins == {
+        "http://127.0.0.1:8123",
+        "http://localhost:8123",
+    }
+    listed = Settings.from_env({"DIREKT_ALLOWED_ORIGINS": "https://a.example/, https://b.example"})
+    assert listed.origins == {"https://a.example", "https://b.example"}
 
 
 def test_overrides_beat_the_environment() -> None:
@@ -131,6 +153,8 @@ def test_invalid_override_is_refused() -> None:
             aof_fsync="always",
             region_config=Path("/etc/direkt/region.toml"),
             environment="production",
+            secret_key="s" * 32,
+            public_url="https://direkt.example",
             lease_seconds=12.5,
             reap_interval_seconds=0.25,
             log_level="warning",

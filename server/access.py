@@ -1,0 +1,61 @@
+"""Who may see and do what: pure rules, one place.
+
+* A citizen sees their own cases and those of their children aged 1–12
+  (guardian relations from configuration; DESIGN "a guardian may act for a
+  child"; the issue narrows it to 1–12).
+* Staff see the cases of the units they serve, and the cases they hold.
+* Only the holder of a case writes in its chat as staff; a citizen writes
+  only after a nurse has opened the chat and before it is closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from direkt.queue.model import Staff
+from direkt.queue.waitroom import CaseRecord
+from direkt.server.casefile import CaseFile
+from direkt.server.errors import Conflict, Forbidden, NotFound
+from direkt.server.personnummer import Personnummer
+from direkt.server.region import RegionConfig
+from direkt.server.sessions import Principal
+
+GUARDIAN_MIN_AGE = 1
+GUARDIAN_MAX_AGE = 12
+
+
+def may_act_for(config: RegionConfig, guardian_pnr: str, child_pnr: str, today: dt.date) -> bool:
+    """A guardian acts for their own child aged 1–12 today."""
+    if guardian_pnr not in config.guardians_of(child_pnr):
+        return False
+    age = Personnummer.parse(child_pnr, today=today).age_on(today)
+    return GUARDIAN_MIN_AGE <= age <= GUARDIAN_MAX_AGE
+
+
+def check_citizen_may_see(config: RegionConfig, who: Principal, file: CaseFile, today: dt.date) -> None:
+    """Raises NotFound (not Forbidden: another citizen's case must not be confirmed to exist)."""
+    if who.is_staff:
+        raise Forbidden("staff read cases through the console")
+    if file.patient_pnr == who.pnr:
+        return
+    if file.guardian_pnr and may_act_for(config, who.pnr, file.patient_pnr, today):
+        return
+    raise NotFound("no such case")
+
+
+def check_staff_may_see(staff: Staff, record: CaseRecord) -> None:
+    if record.holder == staff.id or record.unit in staff.units:
+        return
+    raise Forbidden("the case belongs to a unit you do not serve")
+
+
+def check_staff_holds(staff: Staff, record: CaseRecord) -> None:
+    if record.state != "claimed" or record.holder != staff.id:
+        raise Conflict("you do not hold this case; claim it first")
+
+
+def check_citizen_may_write(file: CaseFile) -> None:
+    if file.closed_ms:
+        raise Conflict("the chat is closed")
+    if not file.ready_ms:
+        raise Conflict("the chat opens when a nurse takes your case; you will be told")

@@ -1,0 +1,363 @@
+"""The HTTP API for citizens and staff. Every route is listed in ``ENDPOINTS``,
+which builds both the Starlette routes and ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from direkt.queue.scripts import redis_errors
+from direkt.server import keys
+from direkt.server.casefile import CASE_FILE_TTL_S
+from direkt.server.errors import BadRequest, Forbidden, NotFound
+from direkt.server.frames import OUTCOMES
+from direkt.server.httpkit import authed, json_body, ok, read_body
+from direkt.server.personnummer import Personnummer
+from direkt.server.photos import sanitise_photo
+from direkt.server.services import Services
+from direkt.server.sessions import Session
+from direkt.server.templates import TemplateInput, fill, template_view
+from direkt.server.transcript import Entry
+from direkt.server.triageflow import stockholm_date
+from direkt.server.workflow import Workflow, position_view
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+Short = msgspec.Meta(max_length=64)
+
+
+# -- request bodies (validated by msgspec; unknown fields refused) -----------------------
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class TriageStart(_Body):
+    entry: str
+    child: str = ""
+    sex: str = ""
+    lang: str = "sv"
+
+
+class TriageAnswer(_Body):
+    question: str
+    value: str | int | float | list[str] | bool | None
+
+
+class CaseSubmit(_Body):
+    triage: str
+    chat_anyway: bool = False
+
+
+class CaseClose(_Body):
+    outcome: Literal[
+        "self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"
+    ]
+    note: str = ""
+
+
+class TemplateBody(_Body):
+    title: str
+    text_sv: str
+    text_en: str
+    tags: list[str] = msgspec.field(default_factory=list)
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Request], Awaitable[Response]]
+    summary: str
+    body: type | None = None
+    who: str = "citizen"  # citizen, staff, any, public
+    raw_body: str = ""  # a non-JSON body's media type
+
+
+# -- citizens --------------------------------------------------------------------------
+
+
+def _workflow(svc: Services) -> Workflow:
+    return Workflow(svc)
+
+
+async def triage_start(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, TriageStart)
+    state = await svc.triage.start(session.principal, body.entry, body.child, body.sex, body.lang)
+    return ok(svc.triage.view(state), 201)
+
+
+async def triage_get(request: Request, svc: Services, session: Session) -> Response:
+    state = await svc.triage.get(session.principal, request.path_params["tid"])
+    return ok(svc.triage.view(state))
+
+
+async def triage_answer(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, TriageAnswer)
+    value = tuple(body.value) if isinstance(body.value, list) else body.value
+    state = await svc.triage.answer(session.principal, request.path_params["tid"], body.question, value)
+    return ok(svc.triage.view(state))
+
+
+async def triage_back(request: Request, svc: Services, session: Session) -> Response:
+    state = await svc.triage.back(session.principal, request.path_params["tid"])
+    return ok(svc.triage.view(state))
+
+
+async def case_submit(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, CaseSubmit)
+    done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway)
+    view = done.file.citizen_view() | {"state": "waiting", "position": position_view(done.position)}
+    return ok(view, 201 if done.created else 200)
+
+
+async def case_list(request: Request, svc: Services, session: Session) -> Response:
+    files = await svc.files.of_user(session.principal.uid)
+    return ok({"cases": [f.citizen_view() for f in files]})
+
+
+async def case_get(request: Request, svc: Services, session: Session) -> Response:
+    return ok(await _workflow(svc).citizen_status(session.principal, request.path_params["case"]))
+
+
+async def case_abandon(request: Request, svc: Services, session: Session) -> Response:
+    left = await _workflow(svc).abandon(session.principal, request.path_params["case"])
+    return ok({"case": request.path_params["case"], "abandoned": True, "now": left})
+
+
+async def case_transcript(request: Request, svc: Services, session: Session) -> Response:
+    case_id = request.path_params["case"]
+    entries = await _workflow(svc).transcript(session.principal, case_id)
+    epoch, _ = await svc.transcripts.head(case_id)
+    return ok({"case": case_id, "epoch": epoch, "messages": [entry_view(e) for e in entries]})
+
+
+async def photo_upload(request: Request, svc: Services, session: Session) -> Response:
+    case_id = request.path_params["case"]
+    if session.principal.is_staff:
+        await Workflow(svc).staff_case(Workflow(svc).staff_of(session.principal), case_id, "photo.upload")
+    else:
+        await _workflow(svc).citizen_case(session.principal, case_id)
+    raw = await read_body(request, MAX_PHOTO_BYTES)
+    photo = await asyncio.to_thread(sanitise_photo, raw, max_bytes=MAX_PHOTO_BYTES)
+    photo_id = "p" + secrets.token_hex(8)
+    with redis_errors():
+        await svc.client.set(
+            keys.photo(case_id, photo_id), photo.content_type.encode() + b"\n" + photo.data, ex=CASE_FILE_TTL_S
+        )
+    return ok(
+        {"photo": photo_id, "content_type": photo.content_type, "width": photo.width, "height": photo.height}, 201
+    )
+
+
+async def photo_get(request: Request, svc: Services, session: Session) -> Response:
+    case_id, photo_id = request.path_params["case"], request.path_params["photo"]
+    if session.principal.is_staff:
+        await Workflow(svc).staff_case(Workflow(svc).staff_of(session.principal), case_id, "photo.read")
+    else:
+        await _workflow(svc).citizen_case(session.principal, case_id)
+    if not photo_id.isalnum() or len(photo_id) > 40:
+        raise NotFound("no such photo")
+    with redis_errors():
+        stored: Any = await svc.client.get(keys.photo(case_id, photo_id))
+    if stored is None:
+        raise NotFound("no such photo")
+    content_type, _, data = stored.partition(b"\n")
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    return Response(data, media_type=content_type.decode(), headers=headers)
+
+
+async def my_children(request: Request, svc: Services, session: Session) -> Response:
+    """Children the logged-in guardian may act for (1–12 years)."""
+    from direkt.server.access import may_act_for
+
+    me = svc.config.citizens.get(session.principal.pnr)
+    today = stockholm_date(svc.clock())
+    children = []
+    for pnr in me.children if me else ():
+        if may_act_for(svc.config, session.principal.pnr, pnr, today):
+            child = svc.config.citizens.get(pnr)
+            age = Personnummer.parse(pnr, today=today).age_on(today)
+            children.append({"pnr": pnr, "name": child.name if child else "", "age": age})
+    return ok({"children": children})
+
+
+# -- staff -------------------------------------------------------------------------------
+
+
+async def staff_queue(request: Request, svc: Services, session: Session) -> Response:
+    wf = _workflow(svc)
+    staff = wf.staff_of(session.principal)
+    held = [r.case_id for r in await svc.waitroom.held_by(staff)]
+    return ok({"cases": await wf.queue_snapshot(staff), "held": held, "max_chats": staff.max_chats})
+
+
+async def staff_case(request: Request, svc: Services, session: Session) -> Response:
+    wf = _workflow(svc)
+    file, record = await wf.staff_case(wf.staff_of(session.principal), request.path_params["case"], "case.read")
+    return ok(
+        file.console_view()
+        | {
+            "state": record.state,
+            "unit": record.unit,
+            "skill": record.skill.value,
+            "deadline_ms": record.deadline_ms,
+            "holder": record.holder or None,
+        }
+    )
+
+
+async def staff_transcript(request: Request, svc: Services, session: Session) -> Response:
+    wf = _workflow(svc)
+    case_id = request.path_params["case"]
+    await wf.staff_case(wf.staff_of(session.principal), case_id, "transcript.read")
+    epoch, _ = await svc.transcripts.head(case_id)
+    return ok(
+        {"case": case_id, "epoch": epoch, "messages": [entry_view(e) for e in await svc.transcripts.all(case_id)]}
+    )
+
+
+async def staff_close(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, CaseClose)
+    if len(body.note) > 8000:
+        raise BadRequest("the journal note is over 8,000 characters")
+    wf = _workflow(svc)
+    await wf.close(wf.staff_of(session.principal), request.path_params["case"], body.outcome, body.note)
+    return ok({"case": request.path_params["case"], "state": "closed", "outcome": body.outcome})
+
+
+async def template_list(request: Request, svc: Services, session: Session) -> Response:
+    wf = _workflow(svc)
+    staff = wf.staff_of(session.principal)
+    templates = await svc.templates.list(staff, request.query_params.get("q", "")[:64])
+    views = [template_view(t) for t in templates]
+    if case_id := request.query_params.get("case"):
+        file, record = await wf.staff_case(staff, case_id, "case.read")
+        unit = svc.config.directory.units[record.unit].name
+        values = {"first_name": file.first_name, "unit": unit, "nurse_name": staff.name}
+        for view, template in zip(views, templates, strict=True):
+            view["filled"] = {"sv": fill(template.text_sv, values), "en": fill(template.text_en, values)}
+    return ok({"templates": views})
+
+
+async def template_create(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, TemplateBody)
+    staff = _workflow(svc).staff_of(session.principal)
+    return ok(template_view(await svc.templates.create(staff, _template_input(body))), 201)
+
+
+async def template_update(request: Request, svc: Services, session: Session) -> Response:
+    body = await json_body(request, TemplateBody)
+    staff = _workflow(svc).staff_of(session.principal)
+    template = await svc.templates.update(staff, request.path_params["tid"], _template_input(body))
+    return ok(template_view(template))
+
+
+async def template_delete(request: Request, svc: Services, session: Session) -> Response:
+    staff = _workflow(svc).staff_of(session.principal)
+    await svc.templates.delete(staff, request.path_params["tid"])
+    return Response(status_code=204)
+
+
+def _template_input(body: TemplateBody) -> TemplateInput:
+    return TemplateInput(body.title, body.text_sv, body.text_en, tuple(body.tags), body.unit)
+
+
+def entry_view(entry: Entry) -> dict[str, Any]:
+    view = {"id": entry.id, **{k: v for k, v in entry.body.items() if k != "vis"}}
+    if entry.staff_only:
+        view["staff_only"] = True
+    return view
+
+
+def citizen_only(handler: Any) -> Any:
+    async def wrapped(request: Request, svc: Services, session: Session) -> Response:
+        if session.principal.is_staff:
+            raise Forbidden("this is for citizens")
+        return await handler(request, svc, session)  # type: ignore[no-any-return]
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return authed(wrapped)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/api/triage", citizen_only(triage_start), "Start a triage on an entry", TriageStart),
+    Endpoint("GET", "/api/triage/{tid}", citizen_only(triage_get), "The current question or the result"),
+    Endpoint(
+        "POST",
+        "/api/triage/{tid}/answer",
+        citizen_only(triage_answer),
+        "Answer the current question (or change an earlier answer)",
+        TriageAnswer,
+    ),
+    Endpoint("POST", "/api/triage/{tid}/back", citizen_only(triage_back), "Go back one question"),
+    Endpoint("POST", "/api/cases", citizen_only(case_submit), "Send a finished triage to the waiting room", CaseSubmit),
+    Endpoint("GET", "/api/cases", citizen_only(case_list), "My cases and my children's"),
+    Endpoint("GET", "/api/cases/{case}", citizen_only(case_get), "A case's state and waiting-room position"),
+    Endpoint("POST", "/api/cases/{case}/abandon", citizen_only(case_abandon), "Leave the waiting room"),
+    Endpoint("GET", "/api/cases/{case}/transcript", citizen_only(case_transcript), "Read the chat transcript"),
+    Endpoint(
+        "POST",
+        "/api/cases/{case}/photos",
+        authed(photo_upload),
+        "Attach a photo (JPEG, PNG or WebP; metadata removed)",
+        who="any",
+        raw_body="image/*",
+    ),
+    Endpoint("GET", "/api/cases/{case}/photos/{photo}", authed(photo_get), "A photo of the case", who="any"),
+    Endpoint("GET", "/api/me/children", citizen_only(my_children), "Children I may act for"),
+    Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
+    Endpoint(
+        "GET",
+        "/api/staff/cases/{case}",
+        authed(staff_case),
+        "Case details with the triage summary (audited)",
+        who="staff",
+    ),
+    Endpoint(
+        "GET",
+        "/api/staff/cases/{case}/transcript",
+        authed(staff_transcript),
+        "The whole transcript including staff notes (audited)",
+        who="staff",
+    ),
+    Endpoint(
+        "POST",
+        "/api/staff/cases/{case}/close",
+        authed(staff_close),
+        "Close with an outcome and a journal note",
+        CaseClose,
+        who="staff",
+    ),
+    Endpoint(
+        "GET",
+        "/api/staff/templates",
+        authed(template_list),
+        "Phrase templates; q searches title and tags, case fills placeholders",
+        who="staff",
+    ),
+    Endpoint(
+        "POST",
+        "/api/staff/templates",
+        authed(template_create),
+        "Create a personal or unit template",
+        TemplateBody,
+        who="staff",
+    ),
+    Endpoint(
+        "PUT", "/api/staff/templates/{tid}", authed(template_update), "Edit a template", TemplateBody, who="staff"
+    ),
+    Endpoint("DELETE", "/api/staff/templates/{tid}", authed(template_delete), "Delete a template", who="staff"),
+]
+
+assert set(OUTCOMES) == set(CaseClose.__annotations__ and OUTCOMES)

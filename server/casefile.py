@@ -1,0 +1,119 @@
+"""The case file: who a case belongs to and what the triage found.
+
+The waiting room (``direkt.queue``) knows where a case waits and who holds
+it; the case file knows whose it is (owner, patient, guardian), the triage
+summary staff read before the first word, and the chat's join state. It is
+written once, before the case enters the queue, so a nurse who claims a case
+always finds its file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import msgpack
+
+from direkt.queue.scripts import RedisClient, redis_errors
+from direkt.server import keys
+from direkt.server.errors import NotFound
+
+CASE_FILE_TTL_S = 90 * 24 * 3600  # transcripts stay readable for the citizen this long
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    case_id: str
+    owner_uid: str  # the logged-in citizen (the guardian when acting for a child)
+    patient_pnr: str
+    patient_name: str
+    guardian_pnr: str  # "" unless a guardian acts for a child
+    first_name: str
+    phone: str
+    lang: str
+    entry: str
+    home_unit: str
+    created_ms: int
+    triage: Mapping[str, Any] = field(default_factory=dict)  # the rendered triage result
+    # chat state (changes over the case's life)
+    ready_ms: int = 0  # a nurse opened the chat and the citizen was told
+    joined_ms: int = 0
+    staff_id: str = ""
+    staff_name: str = ""
+    closed_ms: int = 0
+    outcome: str = ""
+
+    @property
+    def patient_age_text(self) -> str:
+        return str(self.triage.get("age", ""))
+
+    def console_view(self) -> dict[str, Any]:
+        """What staff see: identity, triage summary, chat state."""
+        return {
+            "case": self.case_id,
+            "patient": {"name": self.patient_name, "pnr": self.patient_pnr, "first_name": self.first_name},
+            "guardian": self.guardian_pnr or None,
+            "entry": self.entry,
+            "lang": self.lang,
+            "triage": dict(self.triage),
+            "ready_ms": self.ready_ms or None,
+            "joined_ms": self.joined_ms or None,
+            "staff": self.staff_id or None,
+            "closed_ms": self.closed_ms or None,
+            "outcome": self.outcome or None,
+        }
+
+    def citizen_view(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "patient_name": self.patient_name,
+            "entry": self.entry,
+            "reason": self.triage.get("reason"),
+            "care_level": self.triage.get("care_level"),
+            "created_ms": self.created_ms,
+            "ready_ms": self.ready_ms or None,
+            "staff_name": self.staff_name or None,
+            "closed_ms": self.closed_ms or None,
+            "outcome": self.outcome or None,
+        }
+
+
+class CaseFiles:
+    def __init__(self, client: RedisClient) -> None:
+        self.client = client
+
+    async def create(self, file: CaseFile) -> CaseFile:
+        """Write the file unless it exists (a retried submission); returns the stored one."""
+        key = keys.case_file(file.case_id)
+        with redis_errors():
+            created = await self.client.hsetnx(key, "f", msgpack.packb(asdict(file)))
+            await self.client.expire(key, CASE_FILE_TTL_S)
+            await self.client.zadd(keys.user_cases(file.owner_uid), {file.case_id: file.created_ms})
+        return file if created else await self.get(file.case_id)
+
+    async def get(self, case_id: str) -> CaseFile:
+        """Raises NotFound for an unknown case."""
+        with redis_errors():
+            raw: Any = await self.client.hget(keys.case_file(case_id), "f")
+        if raw is None:
+            raise NotFound("no such case")
+        return CaseFile(**msgpack.unpackb(raw))
+
+    async def update(self, case_id: str, **changes: Any) -> CaseFile:
+        """Change chat-state fields. Last writer wins; callers hold the case's lease."""
+        file = replace(await self.get(case_id), **changes)
+        with redis_errors():
+            await self.client.hset(keys.case_file(case_id), "f", msgpack.packb(asdict(file)))
+        return file
+
+    async def of_user(self, uid: str, limit: int = 50) -> list[CaseFile]:
+        with redis_errors():
+            ids: Any = await self.client.zrevrange(keys.user_cases(uid), 0, limit - 1)
+        files = []
+        for case_id in ids:
+            try:
+                files.append(await self.get(case_id.decode()))
+            except NotFound:
+                continue
+        return files

@@ -1,0 +1,734 @@
+"""The WebSocket hub: ``/ws``, one connection object per socket.
+
+Handshake (before accept, refused with HTTP 403 and a JSON reason): the
+Origin must be allowed, the one-time ticket valid, a subprotocol we speak
+offered (or none: msgpack). After accept: a per-user socket limit, a bounded
+send queue with one sender task (a slow consumer is closed with 1008 and
+resumes from its last stream id), a token-bucket rate limit on inbound
+frames, and frame dispatch through a table of small handlers. Every refusal
+is an ``error`` frame with a stable code, mapped from ``DirektError`` in one
+place (``_error_frame``).
+
+Delivery: a joined case is followed through the process's fan-out; its live
+entries are delivered in stream order, deduplicated by stream id; on join and
+on a fan-out reconnect the gap is read from the stream first (``Follow``).
+Citizens never receive staff-only entries, live or replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgpack
+import structlog
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from direkt.queue.keys import events_channel
+from direkt.queue.model import Staff
+from direkt.queue.scripts import REDIS_FAILURES, redis_errors
+from direkt.server import frames as f
+from direkt.server import keys
+from direkt.server.access import check_citizen_may_write, check_staff_holds
+from direkt.server.casefile import CaseFile
+from direkt.server.errors import BadRequest, Conflict, DirektError, Forbidden, OriginRefused, RateLimited
+from direkt.server.ratelimit import TokenBucket
+from direkt.server.services import Services
+from direkt.server.sessions import Session
+from direkt.server.transcript import BadPosition, Entry, HistoryLost, decode_published, parse_id
+from direkt.server.workflow import Workflow, position_view
+
+log = structlog.get_logger("direkt.hub")
+
+SEND_QUEUE_FRAMES = 512
+CONN_TTL_MS = 90_000
+CONN_REFRESH_S = 30.0
+CLOSE_POLICY = 1008
+CLOSE_SESSION_ENDED = 4001
+MAX_RATE_STRIKES = 200
+CLOSE_TIMEOUT_S = 2.0
+
+
+class Hub:
+    """Process-wide: the live connections and the shared feeds."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.workflow = Workflow(services)
+        self.connections: set[Connection] = set()
+        self.positions = PositionFeed(self)
+
+    async def start(self) -> None:
+        await self.s.fanout.start()
+        self.positions.start()
+
+    async def stop(self) -> None:
+        for conn in list(self.connections):
+            await conn.close(1001, "server shutting down")
+        await self.positions.stop()
+        await self.s.fanout.stop()
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        try:
+            session, subprotocol = await self._handshake(websocket)
+        except DirektError as exc:
+            await deny(websocket, exc)
+            return
+        await websocket.accept(subprotocol=subprotocol if websocket.scope.get("subprotocols") else None)
+        conn = Connection(self, websocket, f.Codec(subprotocol), session)
+        await conn.run()
+
+    async def _handshake(self, websocket: WebSocket) -> tuple[Session, str]:
+        origin = websocket.headers.get("origin", "")
+        if origin.rstrip("/") not in self.s.settings.origins:
+            raise OriginRefused("this Origin may not open a socket")
+        subprotocol = f.choose_subprotocol(list(websocket.scope.get("subprotocols") or []))
+        if subprotocol is None:
+            raise BadRequest(f"offer one of the subprotocols {', '.join(f.SUBPROTOCOLS)}")
+        session = await self.s.sessions.redeem_ticket(websocket.query_params.get("ticket", ""))
+        return session, subprotocol
+
+
+async def deny(websocket: WebSocket, exc: DirektError) -> None:
+    """Refuse before accept: HTTP status and a JSON reason where the server can send one."""
+    status = getattr(exc, "status", 403)
+    log.info("ws_refused", code=exc.code)
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        await websocket.send_denial_response(JSONResponse(body, status_code=status))
+    else:
+        await websocket.close(CLOSE_POLICY)
+
+
+class Connection:
+    def __init__(self, hub: Hub, websocket: WebSocket, codec: f.Codec, session: Session) -> None:
+        self.hub = hub
+        self.s = hub.s
+        self.ws = websocket
+        self.codec = codec
+        self.session = session
+        self.who = session.principal
+        self.id = secrets.token_hex(8)
+        self.staff: Staff | None = None
+        self.follows: dict[str, Follow] = {}
+        self.held: dict[str, int] = {}  # staff: case -> fencing token
+        self.contacted: set[str] = set()
+        self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue(SEND_QUEUE_FRAMES)
+        self.bucket = TokenBucket(self.s.settings.message_rate, 2 * self.s.settings.message_rate, self.s.clock)
+        self.strikes = 0
+        self.closing = False
+        self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
+            f.Join: self.on_join,
+            f.Leave: self.on_leave,
+            f.Send: self.on_send,
+            f.Typing: self.on_typing,
+            f.Read: self.on_read,
+            f.Ping: self.on_ping,
+            f.ClaimNext: self.on_claim_next,
+            f.Claim: self.on_claim,
+            f.Release: self.on_release,
+            f.Transfer: self.on_transfer,
+            f.Close: self.on_close,
+            f.Watch: self.on_watch,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._tasks.append(asyncio.create_task(self._send_loop()))
+        try:
+            await self._register()
+            await self._receive_loop()
+        except DirektError as exc:
+            self.push(self._error_frame(exc, ""))
+            await self.close(CLOSE_POLICY, exc.code)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self._unregister()
+
+    async def _register(self) -> None:
+        await self._claim_socket_slot()
+        self.hub.connections.add(self)
+        await self.s.fanout.subscribe(keys.user_channel(self.who.uid), UserListener(self))
+        if self.who.is_staff:
+            self.staff = self.hub.workflow.staff_of(self.who)
+        self.push(
+            {
+                "t": "welcome",
+                "conn": self.id,
+                "role": self.who.role,
+                "name": self.who.name,
+                "protocol": self.codec.subprotocol,
+                "server_ms": self.s.clock(),
+                "limits": {"frame_bytes": 65536, "rate_per_s": self.s.settings.message_rate},
+            }
+        )
+        self._tasks.append(asyncio.create_task(self._keepalive()))
+        if self.staff is not None:
+            await self._staff_start(self.staff)
+        self.log.info("ws_open", protocol=self.codec.subprotocol)
+
+    async def _claim_socket_slot(self) -> None:
+        key, now = keys.connections(self.who.uid), self.s.clock()
+        with redis_errors():
+            pipe = self.s.client.pipeline(transaction=False)
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
+            _, live = await pipe.execute()
+            if live >= self.s.settings.max_sockets_per_user:
+                raise RateLimited(f"at most {self.s.settings.max_sockets_per_user} open sockets per user")
+            await self.s.client.zadd(key, {self.id: now + CONN_TTL_MS})
+            await self.s.client.pexpire(key, CONN_TTL_MS)
+
+    async def _unregister(self) -> None:
+        self.closing = True
+        self.hub.connections.discard(self)
+        self.hub.positions.forget(self)
+        for task in self._tasks:
+            task.cancel()
+        for case_id in list(self.follows):
+            await self._unfollow(case_id)
+        if self.staff is not None:
+            for region in self.s.config.directory.regions:
+                await self.s.fanout.unsubscribe(events_channel(region), self._queue_listener)
+        await self.s.fanout.unsubscribe(keys.user_channel(self.who.uid), UserListener(self))
+        with contextlib.suppress(DirektError, *REDIS_FAILURES):
+            await self.s.client.zrem(keys.connections(self.who.uid), self.id)
+        self.log.info("ws_closed")
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await asyncio.wait_for(self.ws.close(code, reason), CLOSE_TIMEOUT_S)
+
+    def push(self, frame: dict[str, Any]) -> None:
+        """Queue a frame; a client too slow to drain its queue is closed (it resumes later)."""
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(self.codec.encode(frame))
+        except asyncio.QueueFull:
+            self.log.warning("slow_consumer_closed")
+            self.closing = True
+            asyncio.get_running_loop().create_task(self._close_slow())
+
+    async def _close_slow(self) -> None:
+        self.closing = False
+        await self.close(CLOSE_POLICY, "slow consumer: reconnect and resume")
+
+    async def _send_loop(self) -> None:
+        while True:
+            data = await self.outbox.get()
+            if data is None:
+                return
+            if isinstance(data, bytes):
+                await self.ws.send_bytes(data)
+            else:
+                await self.ws.send_text(data)
+
+    async def _keepalive(self) -> None:
+        """Refresh the socket-limit slot, heartbeat held leases, and end with the session."""
+        interval = min(CONN_REFRESH_S, self.s.settings.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.s.sessions.alive(self.session.sid):
+                    await self.close(CLOSE_SESSION_ENDED, "the session has ended")
+                    return
+                await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})
+                await self._heartbeat_leases()
+            except (DirektError, *REDIS_FAILURES) as exc:
+                self.log.warning("keepalive_failed", problem=type(exc).__name__)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
+            if data is not None:
+                await self._handle(data)
+
+    async def _handle(self, data: bytes | str) -> None:
+        ref = ""
+        try:
+            if not self.bucket.take():
+                self.strikes += 1
+                if self.strikes > MAX_RATE_STRIKES:
+                    await self.close(CLOSE_POLICY, "message flood")
+                raise RateLimited("too many frames; slow down and retry")
+            self.strikes = 0
+            try:
+                frame = self.codec.decode(data)
+            except f.FrameError:
+                ref = f.peek_ref(data)
+                raise
+            ref = frame.ref
+            if isinstance(frame, f.STAFF_ONLY) and self.staff is None:
+                raise Forbidden("this frame is for staff")
+            await self._handlers[type(frame)](frame)
+        except DirektError as exc:
+            self.push(self._error_frame(exc, ref, data))
+
+    def _error_frame(self, exc: DirektError, ref: str, data: Any = None) -> dict[str, Any]:
+        """The one place where errors become frames: a stable code and a plain message."""
+        frame: dict[str, Any] = {"t": "error", "code": exc.code, "message": exc.message}
+        if ref:
+            frame["ref"] = ref
+        if isinstance(exc, HistoryLost):
+            frame["epoch"] = exc.epoch
+        return frame
+
+    # -- chat ----------------------------------------------------------------------------
+
+    async def on_join(self, frame: f.Join) -> None:
+        file, state = await self._may_follow(frame.case)
+        follow = self.follows.get(frame.case)
+        if follow is None:
+            follow = Follow(self, frame.case, staff_view=self.staff is not None)
+            self.follows[frame.case] = follow
+            await self.s.fanout.subscribe(keys.case_channel(frame.case), follow)
+        try:
+            await follow.resync(frame.epoch, frame.after, ref=frame.ref)
+        except BadPosition:
+            await self._unfollow(frame.case)
+            raise
+        if self.staff is None:
+            file = await self.hub.workflow.citizen_joined(frame.case, file)
+            follow.can_write = bool(file.ready_ms and not file.closed_ms)
+            if state == "waiting":
+                self.hub.positions.watch(self, frame.case)
+        else:
+            follow.can_write = frame.case in self.held
+        self.push(
+            {
+                "t": "case",
+                "case": frame.case,
+                "state": state,
+                "ref": frame.ref,
+                "file": file.console_view() if self.staff else file.citizen_view(),
+            }
+        )
+
+    async def _may_follow(self, case_id: str) -> tuple[CaseFile, str]:
+        if self.staff is not None:
+            file, record = await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
+            return file, record.state
+        file = await self.hub.workflow.citizen_case(self.who, case_id)
+        record = await self.s.waitroom.get(case_id)
+        return file, record.state
+
+    async def on_leave(self, frame: f.Leave) -> None:
+        await self._unfollow(frame.case)
+
+    async def _unfollow(self, case_id: str) -> None:
+        follow = self.follows.pop(case_id, None)
+        if follow is not None:
+            await self.s.fanout.unsubscribe(keys.case_channel(case_id), follow)
+        self.hub.positions.unwatch(self, case_id)
+
+    async def on_send(self, frame: f.Send) -> None:
+        follow = self._followed(frame.case)
+        if not follow.can_write:
+            await self._refresh_write(follow)
+        body = await self._message_body(frame)
+        appended = await self.hub.workflow.append(frame.case, body, dedupe=f"{self.who.uid}:{frame.cid}")
+        self.push(
+            {
+                "t": "ack",
+                "case": frame.case,
+                "cid": frame.cid,
+                "id": appended.id,
+                "epoch": appended.epoch,
+                "dup": not appended.stored,
+                "ref": frame.ref,
+            }
+        )
+        if self.staff is not None and frame.case not in self.contacted:
+            self.contacted.add(frame.case)
+            await self.hub.workflow.first_contact(self.staff, frame.case, self.held.get(frame.case, 0))
+
+    async def _refresh_write(self, follow: Follow) -> None:
+        """The cached right to write is re-checked against Redis before refusing."""
+        if self.staff is not None:
+            record = await self.s.waitroom.get(follow.case_id)
+            check_staff_holds(self.staff, record)
+            self.held[follow.case_id] = record.token
+        else:
+            check_citizen_may_write(await self.s.files.get(follow.case_id))
+        follow.can_write = True
+
+    async def _message_body(self, frame: f.Send) -> dict[str, Any]:
+        text = frame.text.strip()
+        body: dict[str, Any] = {
+            "k": "text",
+            "from": self.who.uid,
+            "role": self._role(),
+            "name": self.who.name,
+            "cid": frame.cid,
+        }
+        if frame.photo:
+            await self._check_photo(frame.case, frame.photo)
+            body |= {"k": "photo", "photo": frame.photo}
+        elif frame.template:
+            if self.staff is None:
+                raise Forbidden("templates are for staff")
+            await self.s.templates.get(self.staff, frame.template)
+            body |= {"k": "template", "tpl": frame.template}
+        if not text and not frame.photo:
+            raise BadRequest("a message needs text (or a photo)")
+        body["text"] = text
+        return body
+
+    async def _check_photo(self, case_id: str, photo_id: str) -> None:
+        with redis_errors():
+            if not await self.s.client.exists(keys.photo(case_id, photo_id)):
+                raise BadRequest("no such photo in this case; upload it first")
+
+    def _role(self) -> str:
+        if self.staff is not None:
+            return self.staff.profession.value
+        return "citizen"
+
+    def _followed(self, case_id: str) -> Follow:
+        follow = self.follows.get(case_id)
+        if follow is None:
+            raise Conflict("join the case first")
+        return follow
+
+    async def on_typing(self, frame: f.Typing) -> None:
+        self._followed(frame.case)
+        await self._ephemeral(frame.case, {"t": "typing", "from": self.who.uid, "role": self._role(), "on": frame.on})
+
+    async def on_read(self, frame: f.Read) -> None:
+        self._followed(frame.case)
+        parse_id(frame.id)
+        await self.s.transcripts.mark_read(frame.case, self.who.uid, frame.id)
+        await self._ephemeral(frame.case, {"t": "read", "from": self.who.uid, "role": self._role(), "id": frame.id})
+
+    async def _ephemeral(self, case_id: str, event: dict[str, Any]) -> None:
+        with redis_errors():
+            await self.s.client.publish(keys.case_channel(case_id), b"~" + msgpack.packb({**event, "case": case_id}))
+
+    async def on_ping(self, frame: f.Ping) -> None:
+        self.push({"t": "pong", "n": frame.n, "server_ms": self.s.clock(), "ref": frame.ref})
+
+    # -- staff ---------------------------------------------------------------------------
+
+    async def _staff_start(self, staff: Staff) -> None:
+        for region in self.s.config.directory.regions:
+            await self.s.fanout.subscribe(events_channel(region), self._queue_listener)
+        for record in await self.s.waitroom.held_by(staff):
+            self.held[record.case_id] = record.token
+        await self.on_watch(f.Watch())
+
+    @property
+    def _queue_listener(self) -> QueueListener:
+        return QueueListener(self)
+
+    async def on_watch(self, frame: f.Watch) -> None:
+        assert self.staff is not None
+        rows = await self.hub.workflow.queue_snapshot(self.staff)
+        self.push({"t": "queue", "cases": rows, "held": sorted(self.held), "ref": frame.ref})
+
+    async def on_claim_next(self, frame: f.ClaimNext) -> None:
+        assert self.staff is not None
+        opened = await self.hub.workflow.claim_next(self.staff, frame.rid)
+        if opened is None:
+            self.push({"t": "claimed", "case": None, "ref": frame.ref})
+            return
+        self._took(*opened, ref=frame.ref)
+
+    async def on_claim(self, frame: f.Claim) -> None:
+        assert self.staff is not None
+        self._took(*await self.hub.workflow.claim(self.staff, frame.case), ref=frame.ref)
+
+    def _took(self, file: CaseFile, lease: Any, ref: str) -> None:
+        self.held[lease.case_id] = lease.token
+        if (follow := self.follows.get(lease.case_id)) is not None:
+            follow.can_write = True
+        self.push(
+            {
+                "t": "claimed",
+                "case": lease.case_id,
+                "file": file.console_view(),
+                "lease_until_ms": lease.lease_until_ms,
+                "ref": ref,
+            }
+        )
+
+    async def on_release(self, frame: f.Release) -> None:
+        assert self.staff is not None
+        await self.hub.workflow.release(self.staff, frame.case)
+        self._dropped(frame.case, "released", frame.ref)
+
+    async def on_transfer(self, frame: f.Transfer) -> None:
+        assert self.staff is not None
+        await self.hub.workflow.transfer(self.staff, frame.case, frame.unit, frame.skill, frame.note)
+        self._dropped(frame.case, "transferred", frame.ref)
+
+    async def on_close(self, frame: f.Close) -> None:
+        assert self.staff is not None
+        await self.hub.workflow.close(self.staff, frame.case, frame.outcome, frame.note)
+        self._dropped(frame.case, "closed", frame.ref)
+
+    def _dropped(self, case_id: str, state: str, ref: str) -> None:
+        self.held.pop(case_id, None)
+        if (follow := self.follows.get(case_id)) is not None:
+            follow.can_write = False
+        self.push({"t": "done", "case": case_id, "state": state, "ref": ref})
+
+    async def _heartbeat_leases(self) -> None:
+        if self.staff is None:
+            return
+        for case_id, token in list(self.held.items()):
+            try:
+                await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
+            except DirektError as exc:
+                if exc.code in ("stale_token", "unknown_case", "case_conflict"):
+                    self.held.pop(case_id, None)
+                    self.push({"t": "done", "case": case_id, "state": "lost"})
+
+    def on_queue_event(self, event: dict[str, Any]) -> None:
+        if self.staff is None:
+            return
+        if event.get("staff") == self.staff.id and event["t"] in ("expired", "requeued"):
+            self.held.pop(event["case"], None)
+        served = {(u.id, s.value) for u, s in self.s.config.directory.queues_of(self.staff)}
+        if (event.get("unit"), event.get("skill")) in served or event.get("staff") == self.staff.id:
+            self.push({"t": "queue_event", "event": event})
+
+
+class Follow:
+    """One connection following one case's transcript.
+
+    While ``live`` is False (joining, or after a fan-out reconnect) live entries
+    are buffered; the gap is read from the stream, then the buffer is flushed.
+    Entries at or below the last delivered id are dropped, so the client sees
+    every entry exactly once, in stream order.
+    """
+
+    def __init__(self, conn: Connection, case_id: str, *, staff_view: bool) -> None:
+        self.conn = conn
+        self.case_id = case_id
+        self.staff_view = staff_view
+        self.epoch = ""
+        self.last = (0, 0)
+        self.live = False
+        self.buffer: list[Entry] = []
+        self.can_write = False
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    async def resync(self, epoch: str, after: str, ref: str = "") -> None:
+        self.live = False
+        try:
+            current, entries = await self.conn.s.transcripts.since(self.case_id, epoch, after)
+            self.last = parse_id(after) if after else (0, 0)
+        except HistoryLost as lost:
+            self.conn.push({"t": "history_lost", "case": self.case_id, "epoch": lost.epoch, "ref": ref})
+            current, entries = await self.conn.s.transcripts.since(self.case_id, lost.epoch, "")
+            self.last = (0, 0)
+        self.epoch = current
+        for entry in entries:
+            self._deliver(entry)
+        for entry in self.buffer:
+            self._deliver(entry)
+        self.buffer.clear()
+        self.live = True
+        last_id = f"{self.last[0]}-{self.last[1]}"
+        self.conn.push({"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref})
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        if data[:1] == b"~":
+            self._on_ephemeral(msgpack.unpackb(data[1:]))
+            return
+        epoch, entry = decode_published(data)
+        if epoch != self.epoch and self.epoch:
+            self.conn.push({"t": "history_lost", "case": self.case_id, "epoch": epoch})
+            self.epoch, self.last = epoch, (0, 0)
+        if self.live:
+            self._deliver(entry)
+        else:
+            self.buffer.append(entry)
+
+    def on_resync(self) -> None:
+        last = f"{self.last[0]}-{self.last[1]}" if self.last != (0, 0) else ""
+        asyncio.get_running_loop().create_task(self._safe_resync(last))
+
+    async def _safe_resync(self, last: str) -> None:
+        try:
+            await self.resync(self.epoch, last)
+        except DirektError as exc:
+            self.conn.push(self.conn._error_frame(exc, ""))
+
+    def _deliver(self, entry: Entry) -> None:
+        position = parse_id(entry.id)
+        if position <= self.last:
+            return
+        self.last = position
+        if entry.staff_only and not self.staff_view:
+            return
+        self.conn.push(message_frame(self.case_id, entry))
+
+    def _on_ephemeral(self, event: dict[str, Any]) -> None:
+        if event.get("from") == self.conn.who.uid:
+            return
+        if event.get("t") == "case":
+            self._on_case_event(event)
+        self.conn.push(event)
+
+    def _on_case_event(self, event: dict[str, Any]) -> None:
+        state = event.get("state")
+        if self.staff_view:
+            return
+        if state == "ready":
+            self.can_write = True
+            self.conn.hub.positions.unwatch(self.conn, self.case_id)
+            asyncio.get_running_loop().create_task(self._joined())
+        elif state in ("waiting",):
+            self.can_write = False
+            self.conn.hub.positions.watch(self.conn, self.case_id)
+        elif state in ("closed", "abandoned"):
+            self.can_write = False
+            self.conn.hub.positions.unwatch(self.conn, self.case_id)
+
+    async def _joined(self) -> None:
+        """A citizen following the case when the chat opens has joined it."""
+        with contextlib.suppress(DirektError):
+            file = await self.conn.s.files.get(self.case_id)
+            await self.conn.hub.workflow.citizen_joined(self.case_id, file)
+
+
+def message_frame(case_id: str, entry: Entry) -> dict[str, Any]:
+    body = entry.body
+    frame: dict[str, Any] = {"t": "msg", "case": case_id, "id": entry.id}
+    frame.update({k: v for k, v in body.items() if k != "vis"})
+    if entry.staff_only:
+        frame["staff_only"] = True
+    return frame
+
+
+class UserListener:
+    """A user's channel: in-app notices and session revocations."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __hash__(self) -> int:
+        return hash(("user", id(self.conn)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UserListener) and other.conn is self.conn
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        event = msgpack.unpackb(data)
+        if event.get("t") == "revoked":
+            if event.get("sid") in ("*", self.conn.session.sid):
+                asyncio.get_running_loop().create_task(self.conn.close(CLOSE_SESSION_ENDED, "logged out"))
+            return
+        self.conn.push(event)
+
+    def on_resync(self) -> None:
+        pass
+
+
+class QueueListener:
+    """A region's queue events, filtered per staff connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __hash__(self) -> int:
+        return hash(("queue", id(self.conn)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QueueListener) and other.conn is self.conn
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        event = msgpack.unpackb(data)
+        event["region"] = channel.rsplit(":", 1)[1]
+        event.pop("token", None)
+        self.conn.on_queue_event(event)
+
+    def on_resync(self) -> None:  # events may have been missed: send a fresh snapshot
+        asyncio.get_running_loop().create_task(self._snapshot())
+
+    async def _snapshot(self) -> None:
+        with contextlib.suppress(DirektError):
+            await self.conn.on_watch(f.Watch())
+
+
+class PositionFeed:
+    """Coalesced waiting-room positions: one pass every interval, a frame only on change.
+
+    Not one frame per queue change (TARGETS: position updates every 5–10 s per
+    citizen, not on every dequeue).
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.watchers: dict[str, set[Connection]] = {}
+        self.sent: dict[tuple[int, str], tuple[Any, ...]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="direkt-positions")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def watch(self, conn: Connection, case_id: str) -> None:
+        self.watchers.setdefault(case_id, set()).add(conn)
+        asyncio.get_running_loop().create_task(self._update(case_id))
+
+    def unwatch(self, conn: Connection, case_id: str) -> None:
+        conns = self.watchers.get(case_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.watchers[case_id]
+        self.sent.pop((id(conn), case_id), None)
+
+    def forget(self, conn: Connection) -> None:
+        for case_id in [c for c, conns in self.watchers.items() if conn in conns]:
+            self.unwatch(conn, case_id)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.hub.s.settings.position_interval_seconds)
+            for case_id in list(self.watchers):
+                await self._update(case_id)
+
+    async def _update(self, case_id: str) -> None:
+        try:
+            pos = await self.hub.s.waitroom.position(case_id)
+        except DirektError:
+            return
+        if pos.state != "waiting":
+            return
+        view = position_view(pos)
+        # estimates move by the minute, not the millisecond: no frame for noise
+        key = (view["position"], view["depth"], (view["estimated_wait_ms"] or 0) // 60_000)
+        for conn in list(self.watchers.get(case_id, ())):
+            if self.sent.get((id(conn), case_id)) != key:
+                self.sent[(id(conn), case_id)] = key
+                conn.push({"t": "position", "case": case_id, **view})

@@ -1,0 +1,67 @@
+"""Everything a request handler needs, built once per process after Redis is up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from direkt.queue.scripts import RedisClient
+from direkt.queue.waitroom import Waitroom
+from direkt.server.audit import AuditLog
+from direkt.server.casefile import CaseFiles
+from direkt.server.fanout import Fanout
+from direkt.server.notify import FanoutNotifier, Notifier, SmsGateway
+from direkt.server.region import RegionConfig
+from direkt.server.sessions import SessionStore
+from direkt.server.settings import Settings
+from direkt.server.templates import Templates
+from direkt.server.transcript import Transcripts
+from direkt.server.triageflow import TriageFlow
+from direkt.triage.model import KnowledgeBase
+
+
+@dataclass
+class Services:
+    settings: Settings
+    config: RegionConfig
+    kb: KnowledgeBase
+    client: RedisClient
+    waitroom: Waitroom
+    sessions: SessionStore
+    files: CaseFiles
+    transcripts: Transcripts
+    triage: TriageFlow
+    templates: Templates
+    audit: AuditLog
+    notifier: Notifier
+    fanout: Fanout
+    http: httpx.AsyncClient
+    clock: Callable[[], int]
+
+
+def build_services(
+    settings: Settings, config: RegionConfig, kb: KnowledgeBase, waitroom: Waitroom, http: httpx.AsyncClient
+) -> Services:
+    client, clock = waitroom.client, waitroom.clock
+    notifiers: list[Notifier] = []
+    if settings.sms_url:
+        notifiers.append(SmsGateway(settings.sms_url, http, token=settings.sms_token))
+    return Services(
+        settings=settings,
+        config=config,
+        kb=kb,
+        client=client,
+        waitroom=waitroom,
+        sessions=SessionStore(client, clock),
+        files=CaseFiles(client),
+        transcripts=Transcripts(client),
+        triage=TriageFlow(client, kb, config, clock),
+        templates=Templates(client, config.templates, config.directory),
+        audit=AuditLog(client, settings.audit_path),
+        notifier=FanoutNotifier(notifiers),
+        fanout=Fanout(client),
+        http=http,
+        clock=clock,
+    )

@@ -1,0 +1,210 @@
+"""A case's transcript: a Redis Stream per case, appended before any ack.
+
+Guarantees (DESIGN "Messages are appended to a Redis Stream per case before
+they are acked"; TARGETS 1–6):
+
+* One round trip per inbound message: the append script checks the client
+  message id, XADDs, remembers the id and PUBLISHes the entry for fan-out,
+  atomically. Pub/sub order therefore equals stream order.
+* Idempotent sends: ``<sender>:<client id>`` maps to the stream id; a retry
+  gets the first id back and nothing is stored twice (Matrix transaction ids).
+* Epochs (Centrifugo): each transcript has a random epoch, created with it. If
+  Redis loses the transcript (restarted empty), the epoch is gone too and a
+  new one is made; a client resuming with the old epoch is told the history is
+  lost instead of being given a partial replay.
+* A resume position must be an id that exists in the stream (or "0-0" for
+  the start). A position from the future, or one Redis no longer has, is an
+  explicit failure, never a silent gap.
+
+Entries hold one field ``m``: a msgpack map (kind, sender, text, …). Entries
+marked ``vis=staff`` (journal and transfer notes) never reach citizens, in
+live delivery and in replay alike.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from redis.exceptions import ResponseError
+
+from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors, unavailable
+from direkt.server import keys
+from direkt.server.errors import BadRequest, Conflict
+
+START = "0-0"
+REPLAY_PAGE = 500
+MAX_REPLAY = 10_000
+
+# KEYS[1] stream  KEYS[2] client-id map  KEYS[3] epoch
+# ARGV[1] dedupe field ("" = none)  ARGV[2] epoch to create if missing
+# ARGV[3] channel  ARGV[4] packed entry
+# Returns {stream id, epoch, 1 if stored now / 0 if a retry}.
+# Atomic so that a retry racing the first attempt can never store twice, and
+# so that PUBLISH order is stream order.
+APPEND = """
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('SET', KEYS[3], epoch)
+end
+if ARGV[1] ~= '' then
+  local earlier = redis.call('HGET', KEYS[2], ARGV[1])
+  if earlier then return {earlier, epoch, 0} end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[4])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], id) end
+redis.call('PUBLISH', ARGV[3], epoch .. ' ' .. id .. ' ' .. ARGV[4])
+return {id, epoch, 1}
+"""
+
+# KEYS[1] stream  KEYS[2] epoch  ARGV[1] epoch to create if missing
+# Returns {epoch, last id or ""}: the epoch is created here too, so that a
+# resume after Redis lost everything sees a new epoch, not an empty history.
+HEAD = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 then return {epoch, ''} end
+return {epoch, last[1][1]}
+"""
+
+
+class HistoryLost(Conflict):
+    """The client's epoch is not the transcript's: Redis lost history; start again."""
+
+    code = "history_lost"
+
+    def __init__(self, epoch: str) -> None:
+        super().__init__("the chat history was lost on the server; it starts again from here")
+        self.epoch = epoch
+
+
+class BadPosition(BadRequest):
+    code = "bad_position"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    body: Mapping[str, Any]
+
+    @property
+    def staff_only(self) -> bool:
+        return self.body.get("vis") == "staff"
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: str
+    epoch: str
+    stored: bool
+
+
+def parse_id(stream_id: str) -> tuple[int, int]:
+    """``"<ms>-<seq>"`` as a comparable pair.
+
+    Raises:
+        BadPosition: not a stream id.
+    """
+    ms, sep, seq = stream_id.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit() or len(stream_id) > 41:
+        raise BadPosition("a stream position looks like 1700000000000-0")
+    return int(ms), int(seq)
+
+
+def decode_published(data: bytes) -> tuple[str, Entry]:
+    """A fan-out payload ``<epoch> <id> <packed>`` → (epoch, entry)."""
+    epoch, id_, packed = data.split(b" ", 2)
+    return epoch.decode(), Entry(id_.decode(), msgpack.unpackb(packed))
+
+
+class Transcripts:
+    def __init__(self, client: RedisClient) -> None:
+        self.client = client
+        self._append = client.register_script(APPEND)
+        self._head = client.register_script(HEAD)
+
+    async def append(self, case_id: str, body: Mapping[str, Any], dedupe: str = "") -> Appended:
+        """Store an entry (and publish it); a repeated ``dedupe`` key returns the first id."""
+        args = [dedupe, new_epoch(), keys.case_channel(case_id), msgpack.packb(dict(body))]
+        key_list = [keys.chat(case_id), keys.chat_ids(case_id), keys.chat_epoch(case_id)]
+        try:
+            id_, epoch, stored = await self._append(keys=key_list, args=args)
+        except (ResponseError, *REDIS_FAILURES) as exc:
+            raise unavailable(exc) from None
+        return Appended(id_.decode(), epoch.decode(), bool(stored))
+
+    async def head(self, case_id: str) -> tuple[str, str]:
+        """(epoch, last id or "")."""
+        try:
+            epoch, last = await self._head(keys=[keys.chat(case_id), keys.chat_epoch(case_id)], args=[new_epoch()])
+        except (ResponseError, *REDIS_FAILURES) as exc:
+            raise unavailable(exc) from None
+        return epoch.decode(), last.decode()
+
+    async def since(self, case_id: str, epoch: str, after: str) -> tuple[str, list[Entry]]:
+        """Everything after ``after`` in ``epoch``: exactly the gap, or an error.
+
+        Args:
+            epoch: the epoch the client last saw; "" for a first subscription.
+            after: the last stream id the client has; "0-0" (or "") for all.
+
+        Returns:
+            (current epoch, entries after the position, oldest first).
+
+        Raises:
+            HistoryLost: the epoch is not the current one.
+            BadPosition: the position is malformed, in the future, or unknown.
+        """
+        after = after or START
+        position = parse_id(after)
+        current, last = await self.head(case_id)
+        if epoch and epoch != current:
+            raise HistoryLost(current)
+        if after != START:
+            if not last or position > parse_id(last):
+                raise BadPosition("the position is ahead of the transcript")
+            await self._require_entry(case_id, after)
+        return current, await self._range(case_id, after)
+
+    async def all(self, case_id: str) -> list[Entry]:
+        return await self._range(case_id, START)
+
+    async def mark_read(self, case_id: str, who: str, stream_id: str) -> None:
+        parse_id(stream_id)
+        with redis_errors():
+            await self.client.hset(keys.chat_read(case_id), who, stream_id)
+
+    async def read_marks(self, case_id: str) -> dict[str, str]:
+        with redis_errors():
+            raw: Any = await self.client.hgetall(keys.chat_read(case_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def _require_entry(self, case_id: str, stream_id: str) -> None:
+        with redis_errors():
+            found: Any = await self.client.xrange(keys.chat(case_id), stream_id, stream_id, count=1)
+        if not found:
+            raise BadPosition("the position is not in the transcript (trimmed or never there)")
+
+    async def _range(self, case_id: str, after: str) -> list[Entry]:
+        entries: list[Entry] = []
+        cursor = f"({after}" if after != START else "-"
+        while len(entries) < MAX_REPLAY:
+            with redis_errors():
+                page: Any = await self.client.xrange(keys.chat(case_id), cursor, "+", count=REPLAY_PAGE)
+            entries += [Entry(i.decode(), msgpack.unpackb(f[b"m"])) for i, f in page]
+            if len(page) < REPLAY_PAGE:
+                break
+            cursor = f"({entries[-1].id}"
+        return entries
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(6)
