@@ -86,18 +86,19 @@ class Backend:
         return Readiness(True)
 
     async def _run(self) -> None:
-        self.waitroom = await self._connect()
-        if self.waitroom is None:
+        waitroom = await self._connect()
+        if waitroom is None:
             return
-        services = build_services(self.settings, self.config, self.kb, self.waitroom, self._http)
+        services = build_services(self.settings, self.config, self.kb, waitroom, self._http)
         hub = Hub(services)
         await hub.start()
-        self.services, self.hub = services, hub
+        # readiness turns green only now: every request finds the services
+        self.services, self.hub, self.waitroom = services, hub, waitroom
         if self.settings.demo_cases:
             with contextlib.suppress(RedisUnavailable):
-                seeded = await seed_demo_cases(self.waitroom)
+                seeded = await seed_demo_cases(waitroom, services.files)
                 log.info("demo_cases", seeded=seeded)
-        await self._reap_forever(self.waitroom, Workflow(services))
+        await self._reap_forever(waitroom, Workflow(services))
 
     async def _connect(self) -> Waitroom | None:
         """Connect with backoff until connected (or stopping: None)."""

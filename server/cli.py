@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true", help="JSON lines instead of text")
     export.set_defaults(run=_audit_export)
 
+    for add in (_demo_commands, _staff_commands):
+        add(commands)
     bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
     bench.add_argument("name", choices=("queue", "ws"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -270,6 +272,49 @@ def _bench(args: argparse.Namespace) -> int:
     from direkt.loadtests import ws_bench
 
     return ws_bench.main(args.rest)
+
+
+def _demo_chat(args: argparse.Namespace) -> int:
+    from direkt.loadtests.demo_chat import main as demo_main
+
+    return demo_main(args.url)
+
+
+def _staff_commands(commands: Any) -> None:
+    staff = commands.add_parser("staff", help="staff access").add_subparsers(title="staff commands")
+    revoke = staff.add_parser("revoke", help="end every session of a staff member; their sockets close at once")
+    revoke.add_argument("staff_id")
+    revoke.add_argument("--redis-url")
+    revoke.set_defaults(run=_staff_revoke)
+
+
+def _staff_revoke(args: argparse.Namespace) -> int:
+    from direkt.server.embedded_redis import EmbeddedRedis
+
+    settings = _settings(args, redis_url=args.redis_url)
+    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
+    ended = asyncio.run(_revoke(url, args.staff_id))
+    print(f"{args.staff_id}: {ended} session(s) ended")
+    return 0
+
+
+async def _revoke(url: str, staff_id: str) -> int:
+    from direkt.queue.waitroom import wall_clock_ms
+    from direkt.server.redisconn import connect
+    from direkt.server.sessions import SessionStore, staff_uid
+
+    client = await connect(url)
+    try:
+        return await SessionStore(client, wall_clock_ms).revoke_user(staff_uid(staff_id))
+    finally:
+        await client.aclose()
+
+
+def _demo_commands(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="demonstrations against a running server").add_subparsers(title="demo")
+    demo_chat = demo.add_parser("chat", help="a citizen and a nurse through triage, queue, chat and close")
+    demo_chat.add_argument("--url", default="http://127.0.0.1:8000")
+    demo_chat.set_defaults(run=_demo_chat)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,11 @@ def is_test_number(pnr: Personnummer) -> bool:
     return pnr.digits in _test_numbers()
 
 
+def test_numbers() -> list[str]:
+    """The bundled test numbers, sorted (demo data picks patients from them)."""
+    return sorted(_test_numbers())
+
+
 @cache
 def _test_numbers() -> frozenset[str]:
     text = resources.files(TEST_NUMBERS_PACKAGE).joinpath(TEST_NUMBERS_FILE).read_text(encoding="utf-8")

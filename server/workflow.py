@@ -185,7 +185,9 @@ class Workflow:
             raise Forbidden("this needs a staff login")
         return staff
 
-    async def staff_case(self, staff: Staff, case_id: str, action: str) -> tuple[CaseFile, CaseRecord]:
+    async def staff_case(
+        self, staff: Staff, case_id: str, action: str, detail: str = ""
+    ) -> tuple[CaseFile, CaseRecord]:
         """A case a staff member may see, audited as ``action`` (denials too)."""
         try:
             record = await self.s.waitroom.get(case_id)
@@ -195,9 +197,9 @@ class Workflow:
         try:
             check_staff_may_see(staff, record)
         except Forbidden:
-            await self.audit(staff, record, file, action, outcome="denied")
+            await self.audit(staff, record, file, action, outcome="denied", detail=detail)
             raise
-        await self.audit(staff, record, file, action)
+        await self.audit(staff, record, file, action, detail=detail)
         return file, record
 
     async def queue_snapshot(self, staff: Staff) -> list[dict[str, Any]]:
@@ -308,7 +310,7 @@ class Workflow:
         unit = self.s.config.directory.units.get(unit_id)
         if unit is None or target_skill not in unit.skills:
             raise BadRequest("no such unit, or it does not serve that profession")
-        file, record = await self.staff_case(staff, case_id, "case.transfer")
+        _, record = await self.staff_case(staff, case_id, "case.transfer", f"{unit.id}:{target_skill.value}")
         check_staff_holds(staff, record)
         if note.strip():
             await self.append(
@@ -327,7 +329,6 @@ class Workflow:
             await self.s.waitroom.transfer(case_id, staff.id, record.token, unit.id, target_skill)
         except UnknownQueue as exc:
             raise BadRequest(exc.message) from None
-        await self.audit(staff, record, file, "case.transfer", detail=f"{unit.id}:{target_skill.value}")
         await self._back_in_queue(
             case_id,
             "transferred",
@@ -343,7 +344,7 @@ class Workflow:
         await self.publish_case(case_id, {"state": "waiting"})
 
     async def close(self, staff: Staff, case_id: str, outcome: str, note: str) -> None:
-        file, record = await self.staff_case(staff, case_id, "case.close")
+        _, record = await self.staff_case(staff, case_id, "case.close", outcome)
         if record.state == "closed" and record.holder == staff.id:
             return  # a retried close
         check_staff_holds(staff, record)
@@ -363,7 +364,6 @@ class Workflow:
             )
         assessed = outcome != "no_contact"
         await self.s.waitroom.close(case_id, staff.id, record.token, outcome, assessed=assessed)
-        await self.audit(staff, record, file, "case.close", detail=outcome)
         await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome=outcome)
         with redis_errors():
             await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)

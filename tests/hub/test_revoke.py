@@ -1,0 +1,35 @@
+"""An assignment revoked by an operator (``direkt staff revoke``) closes that staff member's sockets at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from support import ServerProcess, timeout
+from support_hub import staff
+
+from direkt.server.cli import main
+from direkt.server.embedded_redis import EmbeddedRedis
+
+
+async def test_revoking_a_staff_member_closes_their_sockets_and_ends_their_sessions(
+    server: ServerProcess, standalone_redis: EmbeddedRedis, capsys: object
+) -> None:
+    nurse = await staff(server.base, "nurse-1")
+    other = await staff(server.base, "nurse-2")
+    try:
+        sock = await nurse.socket()
+        bystander = await other.socket()
+        await sock.expect("welcome")
+        code = await asyncio.to_thread(main, ["staff", "revoke", "nurse-1", "--redis-url", standalone_redis.url])
+        assert code == 0
+        await asyncio.wait_for(sock.closed.wait(), timeout(5))
+        assert sock.close_code == 4001
+        status = (await nurse.http.get("/api/session")).status_code
+        assert status == 401
+        assert not bystander.closed.is_set()
+        pong = await bystander.request({"t": "ping", "n": 1}, "pong")
+        assert pong["n"] == 1
+        await bystander.close()
+    finally:
+        await nurse.aclose()
+        await other.aclose()
