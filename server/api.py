@@ -17,7 +17,7 @@ from starlette.responses import Response
 from direkt.queue.scripts import redis_errors
 from direkt.server import keys
 from direkt.server.casefile import CASE_FILE_TTL_S
-from direkt.server.errors import BadRequest, Forbidden, NotFound
+from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import OUTCOMES
 from direkt.server.httpkit import authed, json_body, ok, read_body
 from direkt.server.personnummer import Personnummer
@@ -145,8 +145,8 @@ async def photo_upload(request: Request, svc: Services, session: Session) -> Res
     case_id = request.path_params["case"]
     if session.principal.is_staff:
         await Workflow(svc).staff_case(Workflow(svc).staff_of(session.principal), case_id, "photo.upload")
-    else:
-        await _workflow(svc).citizen_case(session.principal, case_id)
+    elif (await _workflow(svc).citizen_case(session.principal, case_id)).closed_ms:
+        raise Conflict("the case is closed; photos can no longer be added")
     raw = await read_body(request, MAX_PHOTO_BYTES)
     photo = await asyncio.to_thread(sanitise_photo, raw, max_bytes=MAX_PHOTO_BYTES)
     photo_id = "p" + secrets.token_hex(8)

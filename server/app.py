@@ -14,6 +14,7 @@ from typing import TypedDict
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -80,7 +81,16 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     routes += [Route(path, handler, methods=[method]) for method, path, handler, _, _ in AUTH_ROUTES]
     routes += [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS]
     routes.append(WebSocketRoute("/ws", ws))
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={DirektError: on_direkt_error})
+    handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+
+
+async def on_http_error(_: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods answer with the same typed JSON error as everything else."""
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return OrjsonResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
 
 def app_from_env() -> Starlette:

@@ -7,7 +7,8 @@ Providers:
   ``DIREKT_ENV=production``.
 * ``oidc`` — a real e-ID broker by OpenID Connect (authorization code with
   PKCE), configured by ``DIREKT_OIDC_*``; the subject claim carries the
-  personnummer.
+  personnummer. The ``state`` is single-use and bound to the browser that
+  started the login by a cookie (no login CSRF).
 * ``staff-password`` — argon2 hashes from the region file, for the demo.
 * ``staff-oidc`` — the region's staff identity provider, ``DIREKT_STAFF_OIDC_*``;
   the subject claim is the staff id.
@@ -16,6 +17,7 @@ Providers:
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import secrets
 from typing import Any
@@ -36,17 +38,19 @@ from direkt.server.httpkit import (
     json_body,
     ok,
     read_body,
+    secure_cookies,
     services,
     set_session_cookie,
 )
 from direkt.server.oidc import OidcClient, OidcConfig
 from direkt.server.personnummer import Personnummer, is_test_number
 from direkt.server.services import Services
-from direkt.server.sessions import Principal, Session, citizen_uid, staff_uid
+from direkt.server.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
 from direkt.server.triageflow import stockholm_date
 
 LOGIN_FAILURES_ALLOWED = 10
 LOGIN_FAILURE_WINDOW_S = 900
+LOGIN_BROWSER_COOKIE = "direkt_oidc"
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of an unknown user's login equal to a known one's.
 _DUMMY_HASH = _hasher.hash("not-a-password")
@@ -252,15 +256,33 @@ def oidc_login(audience: str) -> Any:
     async def endpoint(request: Request) -> Response:
         svc = services(request)
         start = await oidc_client(svc, audience).begin()
+        # RFC 6749 10.12: bind the login to this browser. Without it a callback URL
+        # planted in someone else's browser (login CSRF) logs them in as whoever
+        # started the login, who can later read everything they wrote. One value
+        # per browser, so logins started in two tabs both work.
+        browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
+        if not 32 <= len(browser) <= 64:
+            browser = secrets.token_urlsafe(32)
         await svc.sessions.put_login(
             start.state,
             {
                 "verifier": start.code_verifier,
                 "nonce": start.nonce,
                 "next": safe_next(request.query_params.get("next", "/")),
+                "browser": browser,
             },
         )
-        return RedirectResponse(start.url, 302)
+        response = RedirectResponse(start.url, 302)
+        response.set_cookie(
+            LOGIN_BROWSER_COOKIE,
+            browser,
+            max_age=LOGIN_TTL_S,
+            httponly=True,
+            samesite="lax",  # sent on the top-level redirect back from the provider
+            secure=secure_cookies(svc),
+            path="/auth/",
+        )
+        return response
 
     return endpoint
 
@@ -271,6 +293,9 @@ def oidc_callback(audience: str) -> Any:
         if "error" in request.query_params:
             raise Unauthenticated("the identity provider did not log you in")
         pending = await svc.sessions.take_login(request.query_params.get("state", ""))
+        browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
+        if not browser or not hmac.compare_digest(browser.encode(), str(pending.get("browser", "")).encode()):
+            raise Unauthenticated("this login was not started in this browser; start again")
         code = request.query_params.get("code", "")
         if not code or len(code) > 2048:
             raise BadRequest("the identity provider sent no code")

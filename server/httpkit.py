@@ -9,6 +9,7 @@ SameSite=Lax, and Secure whenever the site is served over https.
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -136,9 +137,12 @@ async def current_session(request: Request, svc: Services) -> Session:
     return session
 
 
+def secure_cookies(svc: Services) -> bool:
+    return svc.settings.production or svc.settings.base_url.startswith("https://")
+
+
 def set_session_cookie(response: Response, session: Session, svc: Services) -> None:
-    secure = svc.settings.production or svc.settings.base_url.startswith("https://")
-    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="lax", secure=secure_cookies(svc), path="/")
 
 
 Handler = Callable[[Request, Services, Session], Awaitable[Response]]
@@ -151,9 +155,7 @@ def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         svc = services(request)
         return await handler(request, svc, await current_session(request, svc))
 
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
+    return functools.update_wrapper(endpoint, handler)  # __wrapped__ marks it as needing a session (openapi)
 
 
 def ok(content: Any, status: int = 200) -> Response:

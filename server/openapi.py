@@ -23,12 +23,14 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_STATUSES = {
-    "400": "malformed body (bad_request), invalid triage answer (422)",
+    "400": "malformed body or parameters (bad_request)",
     "401": "not logged in (unauthenticated)",
     "403": "Origin refused, CSRF token missing, or not allowed (forbidden)",
     "404": "not found, or not visible to this user",
     "409": "the case or triage is in a state that does not allow this",
     "413": "body over its limit (too_large)",
+    "415": "not a JPEG, PNG or WebP photo (photo_rejected)",
+    "422": "a triage start or answer refused (not_eligible, question_not_asked, invalid_answer)",
     "429": "rate limited",
     "503": "Redis or a provider unavailable",
 }
@@ -37,8 +39,9 @@ ERROR_STATUSES = {
 def operations() -> Iterable[tuple[str, str, str, type | None, str, str]]:
     for e in ENDPOINTS:
         yield e.method, e.path, e.summary, e.body, e.who, e.raw_body
-    for method, path, _, summary, body in AUTH_ROUTES:
-        yield method, path, summary, body, "public" if path.startswith("/auth/") else "any", ""
+    for method, path, handler, summary, body in AUTH_ROUTES:
+        # Logging in needs no session; logout, tickets and the session view do (``authed`` wraps them).
+        yield method, path, summary, body, "any" if hasattr(handler, "__wrapped__") else "public", ""
 
 
 def openapi_document(version: str) -> dict[str, Any]:

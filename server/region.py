@@ -298,10 +298,12 @@ class _Validator:
 
     def _check_placeholders(self, key: str, text: str) -> None:
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
         except ValueError as exc:
             raise self.fail(key, f"broken placeholder ({exc})") from None
-        unknown = names - PLACEHOLDERS
+        if any(spec or conv for _, spec, conv in fields):
+            raise self.fail(key, "placeholders are plain names, without a format spec or conversion")
+        unknown = {name for name, _, _ in fields} - PLACEHOLDERS
         if unknown:
             raise self.fail(key, f"unknown placeholder {{{sorted(unknown)[0]}}}; use {sorted(PLACEHOLDERS)}")
 

@@ -37,17 +37,28 @@ class TemplateInput:
 
 
 def check_placeholders(text: str) -> None:
+    """Raises BadRequest for a broken or unknown placeholder, or one with a format spec or conversion.
+
+    A spec such as ``{unit:>99999999}`` would make every fill of a shared template
+    allocate that much, or fail outright: placeholders are plain names only.
+    """
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
     except ValueError:
         raise BadRequest("a template has a broken placeholder; use {first_name}, {unit} or {nurse_name}") from None
-    if names - PLACEHOLDERS:
-        raise BadRequest(f"unknown placeholder; use {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")
+    if {name for name, _, _ in fields} - PLACEHOLDERS or any(spec or conv for _, spec, conv in fields):
+        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        raise BadRequest(f"unknown placeholder; use only {allowed}, written just so")
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
-    """Fill placeholders; the text was checked when the template was saved."""
-    return text.format_map({name: values.get(name, "") for name in PLACEHOLDERS})
+    """Fill placeholders; the text was checked when the template was saved.
+
+    Specs and conversions are ignored rather than applied (texts from the region
+    file are checked by another rule), so no template can set a field width.
+    """
+    parts = string.Formatter().parse(text)
+    return "".join(literal + (values.get(name, "") if name is not None else "") for literal, name, _, _ in parts)
 
 
 def visible_to(template: PhraseTemplate, staff: Staff) -> bool:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from direkt.loadtests.client import Client
+from support import timeout
+
+from direkt.loadtests.client import MSGPACK, Client, Socket
 
 # Skatteverket test numbers (server/data/test_personnummer.txt), as listed in tests/data/hub_region.toml.
 GUARDIAN = "198105102381"  # Maja, guardian of ELSA (8) and LOVA (13)
@@ -67,3 +73,69 @@ def error_of(response: Any, status: int, code: str) -> str:
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     assert body["error"]["code"] == code, body
     return str(body["error"]["message"])
+
+
+# --- WebSocket helpers (tests/hub/test_ws_*.py) -------------------------------------------------
+
+
+async def frames_until(sock: Socket, kind: str, seconds: float = 5.0, /, **match: Any) -> list[dict[str, Any]]:
+    """Every frame received up to and including the first ``kind`` frame matching ``match``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(seconds)
+    got: list[dict[str, Any]] = []
+    while True:
+        frame = await sock.recv(max(0.01, deadline - loop.time()))
+        got.append(frame)
+        if frame.get("t") == kind and all(frame.get(k) == v for k, v in match.items()):
+            return got
+
+
+async def barrier(sock: Socket) -> list[dict[str, Any]]:
+    """Ping and wait for the pong: every frame the server queued before it, pong last."""
+    ref = f"barrier-{next(sock.refs)}"
+    await sock.send({"t": "ping", "n": 7, "ref": ref})
+    return await frames_until(sock, "pong", ref=ref)
+
+
+def kinds(frames: list[dict[str, Any]], kind: str, /, **match: Any) -> list[dict[str, Any]]:
+    return [f for f in frames if f.get("t") == kind and all(f.get(k) == v for k, v in match.items())]
+
+
+@dataclass
+class Chat:
+    """A citizen and a nurse in one open chat, both sockets following the case."""
+
+    case: str
+    citizen: Client
+    nurse: Client
+    cs: Socket
+    ns: Socket
+
+
+@asynccontextmanager
+async def open_chat(
+    base: str, *, pnr: str = ERIK, nurse: str = "nurse-1", subprotocol: str = MSGPACK
+) -> AsyncIterator[Chat]:
+    """Citizen submits and joins, the nurse claims and joins; yields once the citizen has joined the chat."""
+    async with AsyncExitStack() as stack:
+        who = await citizen(base, pnr)
+        stack.push_async_callback(who.aclose)
+        case = await waiting_case(who)
+        cs = await who.socket(subprotocol)
+        stack.push_async_callback(cs.close)
+        await frames_until(cs, "case", case=case, ref=await _join(cs, case))
+        staff_client = await staff(base, nurse)
+        stack.push_async_callback(staff_client.aclose)
+        ns = await staff_client.socket(subprotocol)
+        stack.push_async_callback(ns.close)
+        claimed = await ns.request({"t": "claim_next", "rid": f"open-{case}"}, "claimed")
+        assert claimed["case"] == case, claimed
+        assert (await ns.request({"t": "join", "case": case}, "case"))["t"] == "case"
+        await frames_until(cs, "case", case=case, state="joined")
+        yield Chat(case, who, staff_client, cs, ns)
+
+
+async def _join(sock: Socket, case: str) -> str:
+    ref = f"join-{next(sock.refs)}"
+    await sock.send({"t": "join", "case": case, "ref": ref})
+    return ref

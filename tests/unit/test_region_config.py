@@ -354,3 +354,9 @@ def test_error_from_file_names_the_file(tmp_path: Path) -> None:
         load_region_config(str(path))
     assert info.value.path == str(path)
     assert str(info.value).startswith(f"{path}: units[2].region: unknown region 'c'")
+
+
+def test_a_template_placeholder_with_a_format_spec_is_refused() -> None:
+    raw = DEMO_CONFIG.read_text().replace("Hej {first_name}!", "Hej {first_name:>999999999}!", 1)
+    with pytest.raises(ConfigError, match=r"templates\[0\]\.text\.sv: placeholders are plain names"):
+        parse_region_config(raw.encode(), "region.toml")
