@@ -186,9 +186,12 @@ class Workflow:
         return staff
 
     async def staff_case(
-        self, staff: Staff, case_id: str, action: str, detail: str = ""
+        self, staff: Staff, case_id: str, action: str, detail: str = "", *, holder: bool = False
     ) -> tuple[CaseFile, CaseRecord]:
-        """A case a staff member may see, audited as ``action`` (denials too)."""
+        """A case a staff member may see (and, with ``holder``, holds), audited as ``action``.
+
+        A refusal is audited as denied, never as the action it refused.
+        """
         try:
             record = await self.s.waitroom.get(case_id)
         except UnknownCase:
@@ -196,7 +199,9 @@ class Workflow:
         file = await self.s.files.get(case_id)
         try:
             check_staff_may_see(staff, record)
-        except Forbidden:
+            if holder and not (action == "case.close" and record.state == "closed" and record.holder == staff.id):
+                check_staff_holds(staff, record)
+        except (Forbidden, Conflict):
             await self.audit(staff, record, file, action, outcome="denied", detail=detail)
             raise
         await self.audit(staff, record, file, action, detail=detail)
@@ -292,8 +297,7 @@ class Workflow:
         await self.s.notifier.notify(notice)
 
     async def release(self, staff: Staff, case_id: str) -> None:
-        _, record = await self.staff_case(staff, case_id, "case.release")
-        check_staff_holds(staff, record)
+        _, record = await self.staff_case(staff, case_id, "case.release", holder=True)
         await self.s.waitroom.release(case_id, staff.id, record.token)
         await self._back_in_queue(
             case_id,
@@ -310,8 +314,8 @@ class Workflow:
         unit = self.s.config.directory.units.get(unit_id)
         if unit is None or target_skill not in unit.skills:
             raise BadRequest("no such unit, or it does not serve that profession")
-        _, record = await self.staff_case(staff, case_id, "case.transfer", f"{unit.id}:{target_skill.value}")
-        check_staff_holds(staff, record)
+        detail = f"{unit.id}:{target_skill.value}"
+        _, record = await self.staff_case(staff, case_id, "case.transfer", detail, holder=True)
         if note.strip():
             await self.append(
                 case_id,
@@ -344,10 +348,9 @@ class Workflow:
         await self.publish_case(case_id, {"state": "waiting"})
 
     async def close(self, staff: Staff, case_id: str, outcome: str, note: str) -> None:
-        _, record = await self.staff_case(staff, case_id, "case.close", outcome)
-        if record.state == "closed" and record.holder == staff.id:
-            return  # a retried close
-        check_staff_holds(staff, record)
+        _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
+        if record.state == "closed":
+            return  # a retried close by the same holder
         if note.strip():
             await self.append(
                 case_id,

@@ -726,10 +726,6 @@ async def test_only_the_holder_closes_and_the_journal_note_stays_with_staff(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/workflow.py Workflow.close audits 'case.close ok <outcome>' before check_staff_holds refuses",
-)
 async def test_a_refused_close_is_not_logged_as_a_close(
     erik: Client, nurse: Client, colleague: Client, redis: RedisClient
 ) -> None:
