@@ -7,7 +7,8 @@ so a caller that subscribes, then reads the stream, cannot miss an entry
 published in between (it may see one twice; callers drop ids they have).
 
 Pub/sub is at-most-once: when the connection to Redis drops, messages are
-lost. On reconnect every channel is subscribed again and every listener is
+lost. On reconnect (ours, or the one redis-py makes by itself inside
+``get_message``) every channel is subscribed again and every listener is
 told to resynchronise (``on_resync``): chat listeners re-read their streams
 from the last id they delivered, so nothing is lost, only delayed.
 Reading uses a blocking ``get_message(timeout=…)``, never ``timeout=0``
@@ -118,9 +119,21 @@ class Fanout:
         else:  # a connection is made by the first command; keep one open to notice failures
             await self._pubsub.subscribe("dk:fanout:alive")
         self._connected.set()
+        # redis-py reconnects a dropped pub/sub connection by itself and subscribes
+        # again, silently: what was published in between is lost, and without this
+        # callback no listener would ever resynchronise (entries lost for good).
+        connection = getattr(self._pubsub, "connection", None)
+        if connection is not None:
+            connection.register_connect_callback(self._resubscribed)
         if self.reconnects or channels:
             self._resync_all()
         self.reconnects += 1
+
+    def _resubscribed(self, _connection: object) -> None:
+        """redis-py reconnected and subscribed again (after its own callback): resynchronise."""
+        log.warning("fanout_resubscribed", channels=len(self._listeners))
+        self.reconnects += 1
+        self._resync_all()
 
     async def _read(self) -> None:
         while True:

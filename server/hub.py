@@ -1,10 +1,11 @@
 """The WebSocket hub: ``/ws``, one connection object per socket.
 
-Handshake (before accept, refused with HTTP 403 and a JSON reason): the
-Origin must be allowed, the one-time ticket valid, a subprotocol we speak
-offered (or none: msgpack). After accept: a per-user socket limit, a bounded
-send queue with one sender task (a slow consumer is closed with 1008 and
-resumes from its last stream id), a token-bucket rate limit on inbound
+Handshake (before accept, refused with the error's HTTP status and a JSON
+reason): the Origin must be allowed (403), the one-time ticket valid (401),
+a subprotocol we speak offered, or none: msgpack (400). After accept: a
+per-user socket limit, a bounded send queue with one sender task (a slow
+consumer is closed with 1008 and resumes from its last stream id; replays
+wait for room in the queue), a token-bucket rate limit on inbound
 frames, and frame dispatch through a table of small handlers. Every refusal
 is an ``error`` frame with a stable code, mapped from ``DirektError`` in one
 place (``_error_frame``).
@@ -35,7 +36,15 @@ from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
 from direkt.server.casefile import CaseFile
-from direkt.server.errors import BadRequest, Conflict, DirektError, Forbidden, OriginRefused, RateLimited
+from direkt.server.errors import (
+    BadRequest,
+    Conflict,
+    DirektError,
+    Forbidden,
+    OriginRefused,
+    RateLimited,
+    Unauthenticated,
+)
 from direkt.server.ratelimit import TokenBucket
 from direkt.server.services import Services
 from direkt.server.sessions import Session
@@ -45,6 +54,7 @@ from direkt.server.workflow import Workflow, position_view
 log = structlog.get_logger("direkt.hub")
 
 SEND_QUEUE_FRAMES = 512
+REPLAY_STALL_S = 10.0  # a replay waits this long for the client to read before it counts as slow
 CONN_TTL_MS = 90_000
 CONN_REFRESH_S = 30.0
 CLOSE_POLICY = 1008
@@ -118,11 +128,15 @@ class Connection:
         self.held: dict[str, int] = {}  # staff: case -> fencing token
         self.contacted: set[str] = set()
         self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue(SEND_QUEUE_FRAMES)
+        self._room = asyncio.Event()  # set while the send queue is under half full
+        self._room.set()
         self.bucket = TokenBucket(self.s.settings.message_rate, 2 * self.s.settings.message_rate, self.s.clock)
         self.strikes = 0
         self.closing = False
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             f.Join: self.on_join,
             f.Leave: self.on_leave,
@@ -141,13 +155,14 @@ class Connection:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._tasks.append(asyncio.create_task(self._send_loop()))
+        self._sender = asyncio.create_task(self._send_loop())
+        self._tasks.append(self._sender)
         try:
             await self._register()
             await self._receive_loop()
         except DirektError as exc:
             self.push(self._error_frame(exc, ""))
-            await self.close(CLOSE_POLICY, exc.code)
+            await self.close(CLOSE_SESSION_ENDED if isinstance(exc, Unauthenticated) else CLOSE_POLICY, exc.code)
         except WebSocketDisconnect:
             pass
         finally:
@@ -157,6 +172,9 @@ class Connection:
         await self._claim_socket_slot()
         self.hub.connections.add(self)
         await self.s.fanout.subscribe(keys.user_channel(self.who.uid), UserListener(self))
+        # A logout published between the ticket and the subscription above was not heard.
+        if not await self.s.sessions.alive(self.session.sid):
+            raise Unauthenticated("the session has ended; log in again")
         if self.who.is_staff:
             self.staff = self.hub.workflow.staff_of(self.who)
         self.push(
@@ -204,14 +222,41 @@ class Connection:
         self.log.info("ws_closed")
 
     async def close(self, code: int, reason: str) -> None:
+        """Close with ``code`` after the frames already queued (such as the error saying why).
+
+        Waits at most CLOSE_TIMEOUT_S, but never abandons the close: a client that
+        stopped reading has a full send buffer, and the close frame can only be
+        written once it drains. (Cancelling it on a timeout left a socket open but
+        silent: no frames, no close code, so no reason to resume.) A slow
+        consumer's full queue is dropped, not flushed; it resumes from its last id.
+        """
         if self.closing:
             return
         self.closing = True
         for task in self._tasks:
-            task.cancel()
+            if task is not self._sender:
+                task.cancel()
+        self._room.set()  # a replay waiting for room stops (push does nothing now)
+        try:
+            self.outbox.put_nowait(None)  # the sender stops after what is queued
+        except asyncio.QueueFull:
+            self._drop_outbox()
+        if self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        self._closer = asyncio.create_task(self._send_close(code, reason))
+        await asyncio.wait({self._closer}, timeout=CLOSE_TIMEOUT_S)
+
+    def _drop_outbox(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        if self._sender is not None:
+            await asyncio.wait({self._sender})  # never raises for the sender's own end
         with contextlib.suppress(Exception):
-            if self.ws.application_state == WebSocketState.CONNECTED:
-                await asyncio.wait_for(self.ws.close(code, reason), CLOSE_TIMEOUT_S)
+            await self.ws.close(code, reason)
 
     def push(self, frame: dict[str, Any]) -> None:
         """Queue a frame; a client too slow to drain its queue is closed (it resumes later)."""
@@ -220,9 +265,27 @@ class Connection:
         try:
             self.outbox.put_nowait(self.codec.encode(frame))
         except asyncio.QueueFull:
-            self.log.warning("slow_consumer_closed")
-            self.closing = True
-            asyncio.get_running_loop().create_task(self._close_slow())
+            self._too_slow()
+
+    async def room(self) -> None:
+        """Wait until the send queue is under half full.
+
+        A replay can be longer than the send queue: pushed all at once it closed
+        every client that had missed more than SEND_QUEUE_FRAMES entries, so it
+        could never catch up. Replays wait here instead, leaving room for live
+        frames; a client that reads nothing for REPLAY_STALL_S is too slow.
+        """
+        while self.outbox.qsize() >= SEND_QUEUE_FRAMES // 2 and not self.closing:
+            self._room.clear()
+            try:
+                await asyncio.wait_for(self._room.wait(), REPLAY_STALL_S)
+            except TimeoutError:
+                self._too_slow()
+
+    def _too_slow(self) -> None:
+        self.log.warning("slow_consumer_closed")
+        self.closing = True
+        asyncio.get_running_loop().create_task(self._close_slow())
 
     async def _close_slow(self) -> None:
         self.closing = False
@@ -231,6 +294,8 @@ class Connection:
     async def _send_loop(self) -> None:
         while True:
             data = await self.outbox.get()
+            if self.outbox.qsize() < SEND_QUEUE_FRAMES // 2:
+                self._room.set()
             if data is None:
                 return
             if isinstance(data, bytes):
@@ -270,6 +335,7 @@ class Connection:
                 self.strikes += 1
                 if self.strikes > MAX_RATE_STRIKES:
                     await self.close(CLOSE_POLICY, "message flood")
+                ref = f.peek_ref(data)  # the client must learn which frame to send again
                 raise RateLimited("too many frames; slow down and retry")
             self.strikes = 0
             try:
@@ -310,6 +376,7 @@ class Connection:
         if self.staff is None:
             file = await self.hub.workflow.citizen_joined(frame.case, file)
             follow.can_write = bool(file.ready_ms and not file.closed_ms)
+            follow.role = "guardian" if file.guardian_pnr == self.who.pnr else "citizen"
             if state == "waiting":
                 self.hub.positions.watch(self, frame.case)
         else:
@@ -377,7 +444,7 @@ class Connection:
         body: dict[str, Any] = {
             "k": "text",
             "from": self.who.uid,
-            "role": self._role(),
+            "role": self._role(frame.case),
             "name": self.who.name,
             "cid": frame.cid,
         }
@@ -399,10 +466,12 @@ class Connection:
             if not await self.s.client.exists(keys.photo(case_id, photo_id)):
                 raise BadRequest("no such photo in this case; upload it first")
 
-    def _role(self) -> str:
+    def _role(self, case_id: str) -> str:
+        """The sender's role in this case: a profession, citizen, or guardian acting for a child."""
         if self.staff is not None:
             return self.staff.profession.value
-        return "citizen"
+        follow = self.follows.get(case_id)
+        return follow.role if follow is not None else "citizen"
 
     def _followed(self, case_id: str) -> Follow:
         follow = self.follows.get(case_id)
@@ -412,13 +481,15 @@ class Connection:
 
     async def on_typing(self, frame: f.Typing) -> None:
         self._followed(frame.case)
-        await self._ephemeral(frame.case, {"t": "typing", "from": self.who.uid, "role": self._role(), "on": frame.on})
+        event = {"t": "typing", "from": self.who.uid, "role": self._role(frame.case), "on": frame.on}
+        await self._ephemeral(frame.case, event)
 
     async def on_read(self, frame: f.Read) -> None:
         self._followed(frame.case)
         parse_id(frame.id)
         await self.s.transcripts.mark_read(frame.case, self.who.uid, frame.id)
-        await self._ephemeral(frame.case, {"t": "read", "from": self.who.uid, "role": self._role(), "id": frame.id})
+        event = {"t": "read", "from": self.who.uid, "role": self._role(frame.case), "id": frame.id}
+        await self._ephemeral(frame.case, event)
 
     async def _ephemeral(self, case_id: str, event: dict[str, Any]) -> None:
         with redis_errors():
@@ -531,12 +602,22 @@ class Follow:
         self.live = False
         self.buffer: list[Entry] = []
         self.can_write = False
+        self.role = "citizen"  # a citizen follower: "guardian" when acting for a child
+        self.generation = 0  # counts fan-out reconnects: entries buffered before one may precede a gap
+        # One resync at a time: a join's replay waits for room in the send queue, and a
+        # fan-out reconnect's resync must not reset ``last`` under it (duplicates).
+        self._resyncing = asyncio.Lock()
 
     def __hash__(self) -> int:
         return id(self)
 
     async def resync(self, epoch: str, after: str, ref: str = "") -> None:
+        async with self._resyncing:
+            await self._resync(epoch, after, ref)
+
+    async def _resync(self, epoch: str, after: str, ref: str) -> None:
         self.live = False
+        buffer, generation = self.buffer, self.generation
         try:
             current, entries = await self.conn.s.transcripts.since(self.case_id, epoch, after)
             self.last = parse_id(after) if after else (0, 0)
@@ -546,11 +627,15 @@ class Follow:
             self.last = (0, 0)
         self.epoch = current
         for entry in entries:
+            await self.conn.room()
             self._deliver(entry)
-        for entry in self.buffer:
-            self._deliver(entry)
-        self.buffer.clear()
-        self.live = True
+        await self.conn.room()
+        # Live entries that arrived during the replay follow it without a gap, unless
+        # pub/sub dropped meanwhile: then the resync that is pending re-reads the stream.
+        while buffer and self.generation == generation:
+            self._deliver(buffer.pop(0))
+            await self.conn.room()
+        self.live = self.generation == generation  # no await from here to ``synced``
         last_id = f"{self.last[0]}-{self.last[1]}"
         self.conn.push({"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref})
 
@@ -568,12 +653,20 @@ class Follow:
             self.buffer.append(entry)
 
     def on_resync(self) -> None:
-        last = f"{self.last[0]}-{self.last[1]}" if self.last != (0, 0) else ""
-        asyncio.get_running_loop().create_task(self._safe_resync(last))
+        # Pub/sub dropped and is back: entries from now on may follow a gap. Buffer them
+        # at once (delivering one would move ``last`` past the gap) until the stream is re-read.
+        self.live = False
+        self.buffer = []
+        self.generation += 1
+        asyncio.get_running_loop().create_task(self._safe_resync())
 
-    async def _safe_resync(self, last: str) -> None:
+    async def _safe_resync(self) -> None:
         try:
-            await self.resync(self.epoch, last)
+            async with self._resyncing:  # from where the client is once any replay under way is done
+                if self.conn.follows.get(self.case_id) is not self:
+                    return  # left the case meanwhile
+                last = f"{self.last[0]}-{self.last[1]}" if self.last != (0, 0) else ""
+                await self._resync(self.epoch, last, "")
         except DirektError as exc:
             self.conn.push(self.conn._error_frame(exc, ""))
 

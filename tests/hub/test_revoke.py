@@ -33,3 +33,16 @@ async def test_revoking_a_staff_member_closes_their_sockets_and_ends_their_sessi
     finally:
         await nurse.aclose()
         await other.aclose()
+
+
+async def test_a_logout_racing_a_new_socket_still_closes_it(server: ServerProcess) -> None:
+    """The revocation may be published before the new socket listens for it: it must close anyway."""
+    for _ in range(10):
+        nurse = await staff(server.base, "nurse-2")
+        try:
+            sock = await nurse.socket()
+            await nurse.call("POST", "/auth/logout")  # at once, without waiting for welcome
+            await asyncio.wait_for(sock.closed.wait(), timeout(5))
+            assert sock.close_code == 4001
+        finally:
+            await nurse.aclose()

@@ -1,0 +1,55 @@
+"""A guardian acting for a child: the case is the child's, the guardian writes as guardian,
+and the staff view and the audit log name both."""
+
+from __future__ import annotations
+
+from support import ServerProcess
+from support_hub import ELSA, GUARDIAN, citizen, staff
+
+from direkt.server.audit import AuditLog
+from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redisconn import connect
+
+CHILD_FEVER = [
+    ("redflags.now", ["none"]),
+    ("reason", "child_fever"),
+    ("child_fever.temp", 38.5),
+    ("child_fever.days", 1),
+    ("child_fever.signs", ["none"]),
+    ("child_fever.risk", ["none"]),
+    ("child_fever.travel", "no"),
+    ("child_fever.notes", "snorig"),
+]
+
+
+async def test_a_guardian_chats_for_their_child_and_both_are_recorded(
+    server: ServerProcess, standalone_redis: EmbeddedRedis
+) -> None:
+    guardian = await citizen(server.base, GUARDIAN)
+    nurse = await staff(server.base, "nurse-1")
+    try:
+        view = await guardian.triage("seek_care", CHILD_FEVER, child=ELSA)
+        assert view["patient"] == {"age": 8, "for_child": True}
+        case = (await guardian.submit(view["id"], chat_anyway=True))["case"]
+        nsock = await nurse.socket()
+        claimed = await nsock.request({"t": "claim_next", "rid": "g1"}, "claimed")
+        assert claimed["case"] == case
+        assert claimed["file"]["patient"]["pnr"] == ELSA and claimed["file"]["guardian"] == GUARDIAN
+        await nsock.request({"t": "join", "case": case}, "case")
+        gsock = await guardian.socket()
+        await gsock.request({"t": "join", "case": case}, "case")
+        await gsock.request({"t": "send", "case": case, "cid": "g-1", "text": "Hon har feber sedan i går."}, "ack")
+        msg = await nsock.expect("msg", k="text")
+        assert (msg["role"], msg["name"]) == ("guardian", "Maja Andersson")
+        await gsock.close()
+        await nsock.close()
+        client = await connect(standalone_redis.url)
+        try:
+            records = await AuditLog(client, None).for_patient(ELSA)
+        finally:
+            await client.aclose()
+        assert records and all(r.patient == ELSA and r.guardian == GUARDIAN for r in records)
+        assert {"case.claim", "transcript.read"} <= {r.action for r in records}
+    finally:
+        await guardian.aclose()
+        await nurse.aclose()

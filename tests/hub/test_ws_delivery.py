@@ -1,0 +1,649 @@
+"""Delivery and the nurse's workflow over real WebSockets, a real ``direkt serve`` and real Redis.
+
+Retries stored once, resumes that replay exactly the gap (or say plainly that
+history is lost), staff-only notes that never reach the citizen, typing and
+read receipts, coalesced queue positions, claims in deadline order, release,
+transfer, close, leases kept alive by an open console, chat-ready notices by
+app and SMS, the join window, and the access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from support import ServerProcess, free_port, timeout
+from support_hub import (
+    ERIK,
+    GUARDIAN,
+    SORE_THROAT,
+    UNLISTED,
+    barrier,
+    citizen,
+    frames_until,
+    kinds,
+    open_chat,
+    staff,
+    waiting_case,
+)
+
+from direkt.loadtests.client import Client, Socket
+from direkt.queue.scripts import RedisClient
+from direkt.server import keys
+from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redisconn import connect as redis_connect
+
+pytestmark = pytest.mark.slow
+
+GOLDEN = Path(__file__).parents[1] / "triage" / "golden"
+ERIK_PHONE = "+46701740606"
+
+
+def golden_answers(file: str, name: str) -> list[list[Any]]:
+    for line in (GOLDEN / file).read_text().splitlines():
+        case = orjson.loads(line)
+        if case["name"] == name:
+            answers: list[list[Any]] = case["answers"]
+            return answers
+    raise LookupError(name)
+
+
+BACK_PAIN_WITH_FEVER = golden_answers("back_pain.jsonl", "back pain with fever: urgent, nurse")
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    """Positions every 0.5 s, 5 s leases reaped every 0.2 s."""
+    process = ServerProcess(
+        standalone_redis.url,
+        DIREKT_POSITION_INTERVAL_SECONDS="0.5",
+        DIREKT_LEASE_SECONDS="5",
+        DIREKT_REAP_INTERVAL_SECONDS="0.2",
+        DIREKT_MESSAGE_RATE="1000",
+    )
+    yield process
+    process.stop()
+
+
+@dataclass
+class SmsReceiver:
+    """A stand-in SMS gateway on loopback: records every POST body."""
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    async def handle(self, request: Request) -> JSONResponse:
+        self.received.append(orjson.loads(await request.body()))
+        return JSONResponse({"status": "queued"})
+
+
+@pytest.fixture(scope="module")
+def sms() -> Iterator[SmsReceiver]:
+    port = free_port()
+    receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
+    app = Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_config=None)
+    gateway = uvicorn.Server(config)
+    thread = threading.Thread(target=gateway.run, name="sms-receiver", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout(10)
+    while not gateway.started:
+        assert time.monotonic() < deadline, "the SMS receiver did not start"
+        time.sleep(0.01)
+    yield receiver
+    gateway.should_exit = True
+    thread.join(timeout(10))
+
+
+@pytest.fixture(scope="module")
+def notifying(standalone_redis: EmbeddedRedis, sms: SmsReceiver) -> Iterator[ServerProcess]:
+    """SMS through the receiver above; a citizen has one second to join a ready chat."""
+    process = ServerProcess(
+        standalone_redis.url,
+        DIREKT_JOIN_WINDOW_SECONDS="1",
+        DIREKT_REAP_INTERVAL_SECONDS="0.2",
+        DIREKT_SMS_URL=sms.url,
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[RedisClient]:
+    client = await redis_connect(standalone_redis.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def erik(server: ServerProcess) -> AsyncIterator[Client]:
+    client = await citizen(server.base)
+    yield client
+    await client.aclose()
+
+
+async def welcomed(client: Client) -> Socket:
+    sock = await client.socket()
+    assert (await sock.recv(timeout(5)))["t"] == "welcome"
+    return sock
+
+
+async def send(sock: Socket, case: str, cid: str, text: str) -> dict[str, Any]:
+    ack = await sock.request({"t": "send", "case": case, "cid": cid, "text": text}, "ack")
+    assert ack["t"] == "ack", ack
+    return ack
+
+
+@asynccontextmanager
+async def joined_again(
+    client: Client, case: str, **position: str
+) -> AsyncIterator[tuple[Socket, list[dict[str, Any]]]]:
+    """A new socket joining ``case`` (resuming from ``position``) and its frames up to ``synced`` or the error."""
+    sock = await welcomed(client)
+    try:
+        await sock.send({"t": "join", "case": case, "ref": "rejoin", **position})
+        frames = [await sock.recv(timeout(5))]
+        while frames[-1].get("ref") != "rejoin" or frames[-1]["t"] not in ("synced", "error"):
+            frames.append(await sock.recv(timeout(5)))
+        yield sock, frames
+    finally:
+        await sock.close()
+
+
+async def rejoin(client: Client, case: str, **position: str) -> list[dict[str, Any]]:
+    async with joined_again(client, case, **position) as (_, frames):
+        return frames
+
+
+async def ask(sock: Socket, frame: dict[str, Any], reply: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Send ``frame`` with a fresh ref: the reply (or error), and every frame that arrived before it."""
+    ref = f"ask-{next(sock.refs)}"
+    await sock.send({**frame, "ref": ref})
+    frames = [await sock.recv(timeout(5))]
+    while frames[-1].get("ref") != ref or frames[-1]["t"] not in (reply, "error"):
+        frames.append(await sock.recv(timeout(5)))
+    return frames[-1], frames[:-1]
+
+
+async def find(sock: Socket, frames: list[dict[str, Any]], kind: str, /, **match: Any) -> dict[str, Any]:
+    """The first matching frame among ``frames``, already received, or else the next to arrive."""
+    found = kinds(frames, kind, **match)
+    return found[0] if found else (await frames_until(sock, kind, **match))[-1]
+
+
+def stream_order(stream_id: str) -> tuple[int, int]:
+    ms, seq = stream_id.split("-")
+    return int(ms), int(seq)
+
+
+async def audit_log(redis: RedisClient) -> list[dict[str, str]]:
+    entries: Any = await redis.xrange(keys.AUDIT_STREAM)
+    return [{k.decode(): v.decode() for k, v in data.items()} for _, data in entries]
+
+
+async def queue_row(sock: Socket, case: str) -> dict[str, Any] | None:
+    """The case's row in a fresh queue snapshot of a console, or None when it is not waiting."""
+    snapshot = await sock.request({"t": "watch"}, "queue")
+    return next((row for row in snapshot["cases"] if row["case"] == case), None)
+
+
+async def until_waiting(sock: Socket, case: str, seconds: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(seconds)
+    while (row := await queue_row(sock, case)) is None:
+        assert loop.time() < deadline, f"{case} did not come back to the queue"
+        await asyncio.sleep(0.2)
+    return row
+
+
+# --- idempotent sends ----------------------------------------------------------------------------
+
+
+async def test_a_retried_send_is_stored_once_and_delivered_once(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        frame = {"t": "send", "case": chat.case, "cid": "same-1", "text": "Jag har feber."}
+        await chat.cs.send({**frame, "ref": "first"})
+        await chat.cs.send({**frame, "ref": "retry"})  # the client timed out and sent it again
+        first = await chat.cs.expect("ack", ref="first")
+        retry = await chat.cs.expect("ack", ref="retry")
+        assert retry["id"] == first["id"] and retry["epoch"] == first["epoch"]
+        assert (first["dup"], retry["dup"]) == (False, True)
+        later = await send(chat.cs, chat.case, "same-2", "Och ont i halsen.")
+
+        seen = await frames_until(chat.ns, "msg", cid="same-2")
+        assert [m["id"] for m in kinds(seen, "msg", cid="same-1")] == [first["id"]]
+        assert stream_order(later["id"]) > stream_order(first["id"])
+        # The same client id from another sender is another message.
+        theirs = await send(chat.ns, chat.case, "same-1", "Hur hög feber?")
+        assert theirs["id"] != first["id"] and theirs["dup"] is False
+
+        replay = await rejoin(chat.citizen, chat.case)
+        assert [m["text"] for m in kinds(replay, "msg") if m.get("role") != "system"] == [
+            "Jag har feber.",
+            "Och ont i halsen.",
+            "Hur hög feber?",
+        ]
+
+
+# --- resume --------------------------------------------------------------------------------------
+
+
+async def test_resume_replays_exactly_the_entries_after_the_position_in_order(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        acks = []
+        for i in range(6):
+            acks.append(await send(chat.cs if i % 2 == 0 else chat.ns, chat.case, f"m{i}", f"meddelande {i}"))
+        ids = [a["id"] for a in acks]
+
+        async with joined_again(chat.citizen, chat.case, epoch=acks[0]["epoch"], after=ids[2]) as (sock, frames):
+            assert [m["id"] for m in kinds(frames, "msg")] == ids[3:]
+            assert [m["text"] for m in kinds(frames, "msg")] == [f"meddelande {i}" for i in (3, 4, 5)]
+            assert frames[-1]["t"] == "synced" and frames[-1]["last"] == ids[-1]
+            # Then live, each entry once.
+            live = await send(chat.ns, chat.case, "m6", "meddelande 6")
+            assert [m["id"] for m in kinds(await frames_until(sock, "msg", cid="m6"), "msg")] == [live["id"]]
+
+        everything = await rejoin(chat.citizen, chat.case)
+        replayed = [m["id"] for m in kinds(everything, "msg")]
+        assert replayed[-7:] == [*ids, live["id"]] and replayed == sorted(replayed, key=stream_order)
+
+
+async def test_resume_from_a_future_or_unknown_position_is_refused_and_replays_nothing(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        acks = [await send(chat.cs, chat.case, f"m{i}", "hej") for i in range(3)]
+        ids, epoch = [a["id"] for a in acks], acks[0]["epoch"]
+        ms, seq = (int(x) for x in ids[-1].split("-"))
+        for after in (f"{ms + 60_000}-0", f"{ms}-{seq + 1}", "1-0", f"{ms}-{seq}-1", "not-an-id"):
+            async with joined_again(chat.citizen, chat.case, epoch=epoch, after=after) as (sock, frames):
+                [error] = frames
+                assert (error["t"], error["code"]) == ("error", "bad_position"), after
+                # Not following the case either: the next entry does not reach this socket.
+                await send(chat.ns, chat.case, f"probe-{after}", "hallå")
+                await frames_until(chat.cs, "msg", cid=f"probe-{after}")
+                assert not kinds(await barrier(sock), "msg")
+
+
+async def test_a_wrong_epoch_gets_history_lost_and_the_whole_transcript_never_a_part(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        acks = [await send(chat.cs, chat.case, f"m{i}", f"meddelande {i}") for i in range(4)]
+        full = await rejoin(chat.citizen, chat.case)
+        everything = [m["id"] for m in kinds(full, "msg")]
+
+        frames = await rejoin(chat.citizen, chat.case, epoch="0badc0ffee00", after=acks[1]["id"])
+        assert frames[0]["t"] == "history_lost" and frames[0]["epoch"] == acks[0]["epoch"]
+        assert [m["id"] for m in kinds(frames, "msg")] == everything  # from the start, not from acks[1]
+        assert frames[-1]["t"] == "synced" and frames[-1]["epoch"] == acks[0]["epoch"]
+
+
+async def test_a_transcript_lost_in_redis_gets_history_lost_with_a_new_epoch(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        acks = [await send(chat.cs, chat.case, f"m{i}", f"meddelande {i}") for i in range(4)]
+        old = acks[0]["epoch"]
+        await redis.delete(keys.chat(chat.case), keys.chat_epoch(chat.case))  # Redis restarted empty
+
+        async with joined_again(chat.citizen, chat.case, epoch=old, after=acks[-1]["id"]) as (sock, frames):
+            lost, synced = frames
+            assert lost["t"] == "history_lost" and lost["epoch"] != old
+            assert synced["t"] == "synced" and synced["epoch"] == lost["epoch"] and synced["last"] == "0-0"
+
+            # Sockets that were following are told too, as the next entry arrives under the new epoch.
+            ack = await send(chat.ns, chat.case, "after-loss", "Är du kvar?")
+            assert ack["epoch"] == lost["epoch"]
+            following = await frames_until(chat.cs, "msg", cid="after-loss")
+            [told] = kinds(following, "history_lost", epoch=lost["epoch"])
+            assert [m["id"] for m in kinds(following[following.index(told) :], "msg")] == [ack["id"]]
+            assert [m["id"] for m in kinds(await frames_until(sock, "msg", cid="after-loss"), "msg")] == [ack["id"]]
+
+
+async def test_entries_published_while_the_fanout_is_down_arrive_late_once_and_in_order(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        await send(chat.ns, chat.case, "before", "Hej!")
+        await frames_until(chat.cs, "msg", cid="before")
+        for i in range(40):  # a nurse typing fast; the server's subscriber connection drops midway
+            await chat.ns.send({"t": "send", "case": chat.case, "cid": f"p{i}", "text": f"del {i}"})
+            if i == 10:
+                assert await redis.client_kill_filter(_type="pubsub") >= 1
+        acks = [(await chat.ns.expect("ack", cid=f"p{i}"))["id"] for i in range(40)]
+        frames = await frames_until(chat.cs, "msg", 10.0, cid="p39")
+        assert [m["id"] for m in kinds(frames, "msg")] == acks  # each once, in order, none lost
+        later = await send(chat.ns, chat.case, "after", "Är du där?")  # and live delivery is back
+        assert [m["id"] for m in kinds(await frames_until(chat.cs, "msg", cid="after"), "msg")] == [later["id"]]
+
+
+# --- staff-only entries, transfer, close ----------------------------------------------------------
+
+
+async def test_transfer_and_journal_notes_reach_staff_and_never_the_citizen(server: ServerProcess) -> None:
+    transfer_note = "Behöver bedömas av Annanby, misstänkt halsböld."
+    journal_note = "Journal: egenvård, åter vid försämring."
+    async with open_chat(server.base) as chat:
+        pia = await staff(server.base, "nurse-other")
+        try:
+            psock = await welcomed(pia)
+            assert (await psock.recv(timeout(5)))["t"] == "queue"
+            frame = {"t": "transfer", "case": chat.case, "unit": "vc-other", "skill": "nurse", "note": transfer_note}
+            done, before = await ask(chat.ns, frame, "done")
+            assert done["state"] == "transferred"
+
+            # Nora, still following, sees her note; Pia sees the case arrive in her queue.
+            note = await find(chat.ns, before, "msg", code="transfer")
+            assert note["staff_only"] is True and note["text"] == transfer_note
+            event = await psock.expect("queue_event")
+            assert (event["event"]["t"], event["event"]["case"], event["event"]["unit"]) == (
+                "transferred",
+                chat.case,
+                "vc-other",
+            )
+            assert (await queue_row(psock, chat.case) or {}).get("unit") == "vc-other"
+
+            # The citizen is told where the case went, and is waiting again.
+            told = await frames_until(chat.cs, "case", state="waiting")
+            [moved] = kinds(told, "msg")
+            assert moved["code"] == "transferred" and "Annanby vårdcentral" in moved["text"]
+
+            claimed = await psock.request({"t": "claim_next", "rid": "pia-1"}, "claimed")
+            assert claimed["case"] == chat.case
+            joined = await frames_until(psock, "case", case=chat.case, ref=await join(psock, chat.case))
+            assert [m["text"] for m in kinds(joined, "msg", code="transfer")] == [transfer_note]
+
+            close = {"t": "close", "case": chat.case, "outcome": "self_care_advice", "note": journal_note}
+            done, before = await ask(psock, close, "done")
+            assert done["state"] == "closed"
+            journal = await find(psock, before, "msg", code="journal")
+            assert journal["staff_only"] is True and journal["text"] == journal_note
+
+            live = await frames_until(chat.cs, "case", state="closed")
+            replay = await rejoin(chat.citizen, chat.case)
+            await psock.close()
+        finally:
+            await pia.aclose()
+    for frames in (live, replay):
+        assert not [m for m in kinds(frames, "msg") if m.get("staff_only") or m.get("k") == "note"]
+        assert transfer_note not in str(frames) and journal_note not in str(frames)
+    told = [m["code"] for m in kinds(replay, "msg", k="system")]
+    assert told == ["chat_ready", "transferred", "chat_ready", "closed"]
+
+
+async def join(sock: Socket, case: str) -> str:
+    ref = f"join-{next(sock.refs)}"
+    await sock.send({"t": "join", "case": case, "ref": ref})
+    return ref
+
+
+async def test_close_tells_the_citizen_and_ends_writing(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        await send(chat.cs, chat.case, "c1", "Tack för hjälpen!")
+        reply = await chat.ns.request({"t": "close", "case": chat.case, "outcome": "self_care_advice"}, "done")
+        assert reply["state"] == "closed"
+        frames = await frames_until(chat.cs, "case", state="closed")
+        assert kinds(frames, "msg", code="closed")
+        late = await chat.cs.request({"t": "send", "case": chat.case, "cid": "c2", "text": "En sak till"}, "ack")
+        assert (late["t"], late["code"]) == ("error", "conflict") and "closed" in late["message"]
+        again = await chat.ns.request({"t": "send", "case": chat.case, "cid": "n1", "text": "Hej då"}, "ack")
+        assert (again["t"], again["code"]) == ("error", "conflict")
+
+
+async def test_release_puts_the_citizen_back_in_the_queue_and_says_so(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        assert (await chat.ns.request({"t": "release", "case": chat.case}, "done"))["state"] == "released"
+        frames = await frames_until(chat.cs, "case", state="waiting")
+        [back] = kinds(frames, "msg")
+        assert back["k"] == "system" and back["code"] == "returned" and back["text_en"]
+        position = await chat.cs.expect("position", case=chat.case)  # the waiting-room view is back
+        assert position["position"] == 1
+        late = await chat.cs.request({"t": "send", "case": chat.case, "cid": "c1", "text": "Hallå?"}, "ack")
+        assert (late["t"], late["code"]) == ("error", "conflict")
+
+
+# --- typing, read receipts, positions ------------------------------------------------------------
+
+
+async def test_typing_and_read_receipts_reach_the_other_side_only(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        await chat.cs.send({"t": "typing", "case": chat.case, "on": True})
+        typing = await chat.ns.expect("typing")
+        assert (typing["case"], typing["role"], typing["on"]) == (chat.case, "citizen", True)
+        assert typing["from"].startswith("c-") and ERIK not in str(typing)  # a pseudonym, not the personnummer
+        assert not kinds(await barrier(chat.cs), "typing")  # fan-out reached both sockets by now
+
+        ack = await send(chat.cs, chat.case, "c1", "Jag har skrivit klart.")
+        await chat.ns.expect("msg", cid="c1")
+        await chat.ns.send({"t": "read", "case": chat.case, "id": ack["id"]})
+        read = await chat.cs.expect("read")
+        assert (read["id"], read["from"], read["role"]) == (ack["id"], "s-nurse-1", "nurse")
+        assert not kinds(await barrier(chat.ns), "read")
+
+
+async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(server: ServerProcess) -> None:
+    erik = await citizen(server.base)
+    maja = await citizen(server.base, GUARDIAN)
+    nora = await staff(server.base)
+    try:
+        for _ in range(4):  # ahead of Maja
+            await waiting_case(erik)
+        mine = await waiting_case(maja)
+        behind = [(await erik.triage("seek_care", [(q, a) for q, a in SORE_THROAT]))["id"] for _ in range(6)]
+        msock = await welcomed(maja)
+        await msock.send({"t": "join", "case": mine})
+        first = await msock.expect("position", case=mine)
+        assert (first["position"], first["depth"]) == (5, 5)
+        nsock = await welcomed(nora)
+
+        # Eight queue changes in a moment: six cases join behind Maja, two ahead of her are claimed.
+        claims = [{"t": "claim_next", "rid": f"burst-{i}"} for i in range(2)]
+        await asyncio.gather(*(erik.submit(tid) for tid in behind), *(nsock.send(c) for c in claims))
+        taken = [(await nsock.expect("claimed"))["case"] for _ in claims]
+        assert mine not in taken and None not in taken
+        await asyncio.sleep(1.2)  # more than two coalescing intervals
+        burst = kinds(await barrier(msock), "position")
+
+        # Then one claim at a time, each in an interval of its own: one frame each.
+        steps = []
+        for i in range(2):
+            assert (await nsock.request({"t": "claim_next", "rid": f"step-{i}"}, "claimed"))["case"] != mine
+            await asyncio.sleep(0.8)
+            steps.append(kinds(await barrier(msock), "position"))
+        await msock.close()
+        await nsock.close()
+    finally:
+        for client in (erik, maja, nora):
+            await client.aclose()
+    assert 1 <= len(burst) <= 3, burst  # not one frame per change
+    assert (burst[-1]["position"], burst[-1]["depth"]) == (3, 9)
+    places = [first["position"]] + [p["position"] for p in burst]
+    assert places == sorted(places, reverse=True)
+    assert [[(p["position"], p["depth"]) for p in step] for step in steps] == [[(2, 8)], [(1, 7)]]
+    assert all(p["estimated_wait_ms"] is None or p["estimated_wait_ms"] >= 0 for p in burst + steps[0] + steps[1])
+
+
+# --- the nurse's workflow ------------------------------------------------------------------------
+
+
+async def test_claim_next_takes_the_earliest_deadline_not_the_earliest_arrival(
+    server: ServerProcess, erik: Client
+) -> None:
+    days = await waiting_case(erik)
+    urgent = await waiting_case(erik, BACK_PAIN_WITH_FEVER)  # arrives later, must wait less
+    nora = await staff(server.base)
+    try:
+        nsock = await welcomed(nora)
+        snapshot = await nsock.expect("queue")
+        assert [row["case"] for row in snapshot["cases"]] == [urgent, days]
+        first = await nsock.request({"t": "claim_next", "rid": "a"}, "claimed")
+        second = await nsock.request({"t": "claim_next", "rid": "b"}, "claimed")
+        third = await nsock.request({"t": "claim_next", "rid": "c"}, "claimed")
+        await nsock.close()
+    finally:
+        await nora.aclose()
+    assert (first["case"], first["file"]["triage"]["level"]) == (urgent, "urgent")
+    assert second["case"] == days
+    assert third["case"] is None  # the queue is empty
+
+
+async def test_a_pick_from_list_unit_allows_claiming_a_case_and_a_1177_unit_does_not(
+    server: ServerProcess, erik: Client
+) -> None:
+    at_vc = await waiting_case(erik)  # Erik's home unit vc-t picks from the list
+    stranger = await citizen(server.base, UNLISTED)  # no home unit: 1177-t, deadline order only
+    nora = await staff(server.base)
+    try:
+        at_1177 = await waiting_case(stranger)
+        nsock = await welcomed(nora)
+        refused = await nsock.request({"t": "claim", "case": at_1177}, "claimed")
+        assert (refused["t"], refused["code"]) == ("error", "forbidden")
+        assert "claim next" in refused["message"]
+        picked = await nsock.request({"t": "claim", "case": at_vc}, "claimed")
+        assert picked["t"] == "claimed" and picked["case"] == at_vc
+        assert (await nsock.request({"t": "claim_next", "rid": "n"}, "claimed"))["case"] == at_1177
+        await nsock.close()
+    finally:
+        await stranger.aclose()
+        await nora.aclose()
+
+
+async def test_a_nurse_at_max_chats_is_told_she_is_at_capacity(server: ServerProcess, erik: Client) -> None:
+    cases = [await waiting_case(erik) for _ in range(3)]
+    olle = await staff(server.base, "nurse-2")  # max_chats = 2
+    try:
+        osock = await welcomed(olle)
+        taken = [(await osock.request({"t": "claim_next", "rid": f"r{i}"}, "claimed"))["case"] for i in range(2)]
+        assert taken == cases[:2]
+        full = await osock.request({"t": "claim_next", "rid": "r2"}, "claimed")
+        picked = await osock.request({"t": "claim", "case": cases[2]}, "claimed")
+        await osock.close()
+    finally:
+        await olle.aclose()
+    assert (full["t"], full["code"]) == ("error", "at_capacity")
+    assert (picked["t"], picked["code"]) == ("error", "at_capacity")
+
+
+async def test_heartbeats_hold_a_claim_while_the_console_is_open_and_it_returns_when_it_is_gone(
+    server: ServerProcess,
+) -> None:
+    erik = await citizen(server.base)
+    olle = await staff(server.base, "nurse-2")
+    try:
+        case = await waiting_case(erik)
+        osock = await welcomed(olle)
+        original = next(row for row in (await osock.expect("queue"))["cases"] if row["case"] == case)
+        async with nora_holding(server, case) as nsock:
+            await asyncio.sleep(6.5)  # longer than the 5 s lease
+            assert await queue_row(osock, case) is None  # still hers: not back in the queue
+            assert (await nsock.request({"t": "join", "case": case}, "case"))["state"] == "claimed"
+            assert (await nsock.request({"t": "send", "case": case, "cid": "n1", "text": "Hej!"}, "ack"))["t"] == "ack"
+        # The console is gone: no heartbeats, the lease runs out, the reaper puts the case back.
+        row = await until_waiting(osock, case, seconds=5 + 3)
+        assert row["deadline_ms"] == original["deadline_ms"]
+        await osock.close()
+    finally:
+        await erik.aclose()
+        await olle.aclose()
+
+
+@asynccontextmanager
+async def nora_holding(server: ServerProcess, case: str) -> AsyncIterator[Socket]:
+    """Nora claims ``case`` (the only one waiting) and holds it while the block runs."""
+    nora = await staff(server.base)
+    try:
+        sock = await welcomed(nora)
+        assert (await sock.request({"t": "claim_next", "rid": "hold"}, "claimed"))["case"] == case
+        yield sock
+        await sock.close()
+    finally:
+        await nora.aclose()
+
+
+# --- chat-ready notices and the join window -------------------------------------------------------
+
+
+async def test_the_citizen_is_told_the_chat_is_ready_in_the_app_and_by_one_sms(
+    notifying: ServerProcess, sms: SmsReceiver
+) -> None:
+    sms.received.clear()
+    erik = await citizen(notifying.base)
+    nora = await staff(notifying.base)
+    try:
+        case = await waiting_case(erik)
+        csock = await welcomed(erik)  # the app is open, the chat not yet joined
+        nsock = await welcomed(nora)
+        assert (await nsock.request({"t": "claim_next", "rid": "r"}, "claimed"))["case"] == case
+        [*_, notice] = await frames_until(csock, "notice", kind="chat_ready", case=case)
+        assert "Testby vårdcentral" in notice["text"]["sv"] and notice["text"]["en"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout(5)
+        while not sms.received:
+            assert loop.time() < deadline, "no SMS was sent"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        await csock.close()
+        await nsock.close()
+    finally:
+        await erik.aclose()
+        await nora.aclose()
+    [message] = sms.received
+    assert message["to"] == ERIK_PHONE and message["message"] == notice["text"]["sv"]
+    assert ERIK_PHONE not in notifying.output() and "701740606" not in notifying.output()
+
+
+async def test_a_citizen_who_never_joins_goes_back_to_the_queue_at_the_same_deadline(
+    notifying: ServerProcess, redis: RedisClient
+) -> None:
+    erik = await citizen(notifying.base)
+    nora = await staff(notifying.base)
+    try:
+        case = await waiting_case(erik)
+        nsock = await welcomed(nora)
+        original = (await nsock.expect("queue"))["cases"][0]
+        assert original["case"] == case
+        assert (await nsock.request({"t": "claim_next", "rid": "r"}, "claimed"))["case"] == case
+        row = await until_waiting(nsock, case, seconds=1 + 3)  # a 1 s window, reaped every 0.2 s
+        assert row["deadline_ms"] == original["deadline_ms"]
+        frames = await rejoin(erik, case)  # when Erik does look, he is told what happened
+        assert kinds(frames, "msg", code="not_joined")
+        await nsock.close()
+    finally:
+        await erik.aclose()
+        await nora.aclose()
+    [record] = [r for r in await audit_log(redis) if r["action"] == "case.release" and r["case_id"] == case]
+    assert (record["detail"], record["actor"], record["patient"], record["unit"]) == ("join_window", "system", ERIK,
+                                                                                     "vc-t")  # fmt: skip
+
+
+# --- the access log and the application log -------------------------------------------------------
+
+
+async def test_staff_reading_a_chat_is_in_the_access_log_and_no_personal_data_is_in_the_server_log(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    secret = "Mitt hemliga symptom: blod i urinen sedan tisdag"
+    async with open_chat(server.base) as chat:
+        await send(chat.cs, chat.case, "c1", secret)
+        await chat.ns.expect("msg", cid="c1")
+        case = chat.case
+    reads = [r for r in await audit_log(redis) if r["action"] == "transcript.read" and r["case_id"] == case]
+    assert reads, "joining the chat as staff was not recorded"
+    assert {(r["actor"], r["role"], r["unit"], r["patient"], r["outcome"]) for r in reads} == {
+        ("nurse-1", "nurse", "vc-t", ERIK, "ok")
+    }
+    assert all(r["ts_ms"].isdigit() for r in reads)
+    log = server.output()
+    assert "ws_open" in log  # the log is being written
+    for personal in (ERIK, "19910831-2399", "910831-2399", "9108312399", secret, "blod i urinen"):
+        assert personal not in log, personal
