@@ -204,3 +204,13 @@ async def test_a_chat_through_several_workers_of_one_server(standalone_redis: Em
         check_exact(result)
     finally:
         server.stop()
+
+
+async def test_the_same_chat_on_a_redis_cluster(redis_cluster: Any) -> None:
+    """Two server processes on a 3-master Redis Cluster: same proof, keys spread over slots."""
+    first, second = ServerProcess(redis_cluster.url), ServerProcess(redis_cluster.url)
+    try:
+        check_exact(await chat_with_drops(first.base, second.base))
+    finally:
+        first.stop()
+        second.stop()

@@ -1,0 +1,75 @@
+"""Transcripts and fan-out on a real Redis — once embedded, once a Redis Cluster.
+
+The append script's keys share the case's hash tag, and its PUBLISH must reach
+a subscriber on any node: both are cluster questions, so they are asked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgpack
+import pytest
+from support import timeout
+
+from direkt.queue.scripts import RedisClient
+from direkt.server import keys
+from direkt.server.fanout import Fanout
+from direkt.server.transcript import BadPosition, HistoryLost, Transcripts, decode_published
+
+CASE = "t.01JDTESTCASE0000000000000A"
+
+
+async def test_appends_are_idempotent_ordered_and_resumable(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    first = await transcripts.append(CASE, {"k": "text", "text": "ett"}, "c:1")
+    again = await transcripts.append(CASE, {"k": "text", "text": "ett igen"}, "c:1")
+    second = await transcripts.append(CASE, {"k": "text", "text": "två"}, "c:2")
+    assert (again.id, again.stored, first.stored) == (first.id, False, True)
+    epoch, entries = await transcripts.since(CASE, first.epoch, first.id)
+    assert epoch == first.epoch and [e.body["text"] for e in entries] == ["två"]
+    assert [e.id for e in (await transcripts.since(CASE, "", ""))[1]] == [first.id, second.id]
+    with pytest.raises(BadPosition):
+        await transcripts.since(CASE, epoch, "99999999999999-0")
+    with pytest.raises(BadPosition):
+        await transcripts.since(CASE, epoch, "1-0")
+
+
+async def test_a_lost_transcript_gets_a_new_epoch_never_a_partial_replay(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    old = await transcripts.append(CASE, {"k": "text", "text": "före"}, "c:1")
+    await redis_client.delete(keys.chat(CASE), keys.chat_epoch(CASE), keys.chat_ids(CASE))  # Redis lost it
+    with pytest.raises(HistoryLost) as lost:
+        await transcripts.since(CASE, old.epoch, old.id)
+    assert lost.value.epoch != old.epoch
+    new = await transcripts.append(CASE, {"k": "text", "text": "efter"}, "c:1")  # the retry is stored again
+    assert new.stored and new.epoch == lost.value.epoch
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.got: asyncio.Queue[bytes] = asyncio.Queue()
+        self.resyncs = 0
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        self.got.put_nowait(data)
+
+    def on_resync(self) -> None:
+        self.resyncs += 1
+
+
+async def test_fanout_delivers_appends_in_stream_order(redis_client: RedisClient) -> None:
+    fanout, listener = Fanout(redis_client), Collect()
+    await fanout.start()
+    try:
+        await fanout.subscribe(keys.case_channel(CASE), listener)
+        transcripts = Transcripts(redis_client)
+        ids = [(await transcripts.append(CASE, {"k": "text", "text": str(i)}, f"c:{i}")).id for i in range(20)]
+        await redis_client.publish(keys.case_channel(CASE), b"~" + msgpack.packb({"t": "typing"}))
+        received = [await asyncio.wait_for(listener.got.get(), timeout(5)) for _ in range(21)]
+        assert [decode_published(d)[1].id for d in received[:20]] == ids
+        assert received[20][:1] == b"~"
+        await fanout.unsubscribe(keys.case_channel(CASE), listener)
+        assert fanout.channels() == 0
+    finally:
+        await fanout.stop()
