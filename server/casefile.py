@@ -44,10 +44,6 @@ class CaseFile:
     closed_ms: int = 0
     outcome: str = ""
 
-    @property
-    def patient_age_text(self) -> str:
-        return str(self.triage.get("age", ""))
-
     def console_view(self) -> dict[str, Any]:
         """What staff see: identity, triage summary, chat state."""
         return {

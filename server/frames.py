@@ -27,7 +27,9 @@ Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Note = Annotated[str, msgspec.Meta(max_length=8000)]
 Short = Annotated[str, msgspec.Meta(max_length=64)]
 
-OUTCOMES = ("self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact")
+Outcome = Literal[
+    "self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"
+]
 
 
 class FrameError(BadRequest):
@@ -93,9 +95,7 @@ class Transfer(_Frame, tag="transfer"):
 
 class Close(_Frame, tag="close"):
     case: CaseId
-    outcome: Literal[
-        "self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"
-    ]
+    outcome: Outcome
     note: Note = ""
 
 

@@ -34,7 +34,6 @@ from direkt.server.errors import (
     StaleToken,
     TooLarge,
     TriageError,
-    Unauthenticated,
     Unavailable,
     UnknownCase,
 )
@@ -160,7 +159,3 @@ def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 def ok(content: Any, status: int = 200) -> Response:
     return OrjsonResponse(content, status_code=status)
-
-
-def unauthenticated(message: str) -> Unauthenticated:
-    return Unauthenticated(message)

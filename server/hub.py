@@ -127,6 +127,9 @@ class Connection:
         self.follows: dict[str, Follow] = {}
         self.held: dict[str, int] = {}  # staff: case -> fencing token
         self.contacted: set[str] = set()
+        self.served: frozenset[tuple[str, str]] = frozenset()  # staff: the (unit, skill) queues they serve
+        self.user_listener = UserListener(self)
+        self.queue_listener = QueueListener(self)
         self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue(SEND_QUEUE_FRAMES)
         self._room = asyncio.Event()  # set while the send queue is under half full
         self._room.set()
@@ -171,7 +174,7 @@ class Connection:
     async def _register(self) -> None:
         await self._claim_socket_slot()
         self.hub.connections.add(self)
-        await self.s.fanout.subscribe(keys.user_channel(self.who.uid), UserListener(self))
+        await self.s.fanout.subscribe(keys.user_channel(self.who.uid), self.user_listener)
         # A logout published between the ticket and the subscription above was not heard.
         if not await self.s.sessions.alive(self.session.sid):
             raise Unauthenticated("the session has ended; log in again")
@@ -215,8 +218,8 @@ class Connection:
             await self._unfollow(case_id)
         if self.staff is not None:
             for region in self.s.config.directory.regions:
-                await self.s.fanout.unsubscribe(events_channel(region), self._queue_listener)
-        await self.s.fanout.unsubscribe(keys.user_channel(self.who.uid), UserListener(self))
+                await self.s.fanout.unsubscribe(events_channel(region), self.queue_listener)
+        await self.s.fanout.unsubscribe(keys.user_channel(self.who.uid), self.user_listener)
         with contextlib.suppress(DirektError, *REDIS_FAILURES):
             await self.s.client.zrem(keys.connections(self.who.uid), self.id)
         self.log.info("ws_closed")
@@ -348,9 +351,9 @@ class Connection:
                 raise Forbidden("this frame is for staff")
             await self._handlers[type(frame)](frame)
         except DirektError as exc:
-            self.push(self._error_frame(exc, ref, data))
+            self.push(self._error_frame(exc, ref))
 
-    def _error_frame(self, exc: DirektError, ref: str, data: Any = None) -> dict[str, Any]:
+    def _error_frame(self, exc: DirektError, ref: str) -> dict[str, Any]:
         """The one place where errors become frames: a stable code and a plain message."""
         frame: dict[str, Any] = {"t": "error", "code": exc.code, "message": exc.message}
         if ref:
@@ -501,15 +504,12 @@ class Connection:
     # -- staff ---------------------------------------------------------------------------
 
     async def _staff_start(self, staff: Staff) -> None:
+        self.served = frozenset((u.id, s.value) for u, s in self.s.config.directory.queues_of(staff))
         for region in self.s.config.directory.regions:
-            await self.s.fanout.subscribe(events_channel(region), self._queue_listener)
+            await self.s.fanout.subscribe(events_channel(region), self.queue_listener)
         for record in await self.s.waitroom.held_by(staff):
             self.held[record.case_id] = record.token
         await self.on_watch(f.Watch())
-
-    @property
-    def _queue_listener(self) -> QueueListener:
-        return QueueListener(self)
 
     async def on_watch(self, frame: f.Watch) -> None:
         assert self.staff is not None
@@ -579,8 +579,7 @@ class Connection:
             return
         if event.get("staff") == self.staff.id and event["t"] in ("expired", "requeued"):
             self.held.pop(event["case"], None)
-        served = {(u.id, s.value) for u, s in self.s.config.directory.queues_of(self.staff)}
-        if (event.get("unit"), event.get("skill")) in served or event.get("staff") == self.staff.id:
+        if (event.get("unit"), event.get("skill")) in self.served or event.get("staff") == self.staff.id:
             self.push({"t": "queue_event", "event": event})
 
 
@@ -607,9 +606,6 @@ class Follow:
         # One resync at a time: a join's replay waits for room in the send queue, and a
         # fan-out reconnect's resync must not reset ``last`` under it (duplicates).
         self._resyncing = asyncio.Lock()
-
-    def __hash__(self) -> int:
-        return id(self)
 
     async def resync(self, epoch: str, after: str, ref: str = "") -> None:
         async with self._resyncing:
@@ -723,12 +719,6 @@ class UserListener:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def __hash__(self) -> int:
-        return hash(("user", id(self.conn)))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, UserListener) and other.conn is self.conn
-
     def on_message(self, channel: str, data: bytes) -> None:
         event = msgpack.unpackb(data)
         if event.get("t") == "revoked":
@@ -746,12 +736,6 @@ class QueueListener:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def __hash__(self) -> int:
-        return hash(("queue", id(self.conn)))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, QueueListener) and other.conn is self.conn
 
     def on_message(self, channel: str, data: bytes) -> None:
         event = msgpack.unpackb(data)

@@ -82,11 +82,13 @@ class SessionStore:
             "created": now,
             "expires": session.expires_ms,
         }
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(keys.session(session.sid), mapping=fields)  # type: ignore[arg-type]
+        pipe.expire(keys.session(session.sid), IDLE_TTL_S)
+        pipe.sadd(keys.user_sessions(principal.uid), session.sid)
+        pipe.expire(keys.user_sessions(principal.uid), ABSOLUTE_TTL_S)
         with redis_errors():
-            await self.client.hset(keys.session(session.sid), mapping=fields)  # type: ignore[arg-type]
-            await self.client.expire(keys.session(session.sid), IDLE_TTL_S)
-            await self.client.sadd(keys.user_sessions(principal.uid), session.sid)
-            await self.client.expire(keys.user_sessions(principal.uid), ABSOLUTE_TTL_S)
+            await pipe.execute()
         return session
 
     async def get(self, sid: str) -> Session:
@@ -97,12 +99,13 @@ class SessionStore:
         """
         if not sid or len(sid) > 64:
             raise Unauthenticated("not logged in")
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.session(sid))
+        pipe.expire(keys.session(sid), IDLE_TTL_S)  # a no-op for an unknown id
         with redis_errors():
-            raw: Any = await self.client.hgetall(keys.session(sid))
+            raw, _ = await pipe.execute()
         if not raw or int(raw[b"expires"]) <= self.clock():
             raise Unauthenticated("the session has ended; log in again")
-        with redis_errors():
-            await self.client.expire(keys.session(sid), IDLE_TTL_S)
         principal = Principal(**msgpack.unpackb(raw[b"p"]))
         return Session(sid, principal, raw[b"csrf"].decode(), int(raw[b"created"]), int(raw[b"expires"]))
 

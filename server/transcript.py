@@ -182,11 +182,6 @@ class Transcripts:
         with redis_errors():
             await self.client.hset(keys.chat_read(case_id), who, stream_id)
 
-    async def read_marks(self, case_id: str) -> dict[str, str]:
-        with redis_errors():
-            raw: Any = await self.client.hgetall(keys.chat_read(case_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
     async def _require_entry(self, case_id: str, stream_id: str) -> None:
         with redis_errors():
             found: Any = await self.client.xrange(keys.chat(case_id), stream_id, stream_id, count=1)

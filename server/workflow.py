@@ -9,7 +9,6 @@ closed) are transcript entries; internal notes are staff-only entries.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import msgpack
 import structlog
 
-from direkt.queue.ids import ulid
 from direkt.queue.model import Skill, Staff
 from direkt.queue.scripts import redis_errors
 from direkt.queue.urgency import Urgency
@@ -462,10 +460,6 @@ class Workflow:
                 detail,
             )
         )
-
-
-def new_id(now_ms: int) -> str:
-    return ulid(now_ms, os.urandom(10))
 
 
 def position_view(pos: Position) -> dict[str, Any]:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -41,7 +40,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from support import free_port, timeout
+from support import free_port, serve_in_thread
 
 CLIENT_ID = "direkt-test"
 CLIENT_SECRET = "s3cret:with/odd chars åäö"  # exercises the form-encoding of client_secret_basic
@@ -90,8 +89,7 @@ class Issuer:
                 Route("/token", self.token, methods=["POST"]),
             ]
         )
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running = contextlib.ExitStack()
 
     def reset(self) -> None:
         """Back to a well-behaved provider (keys as generated at start)."""
@@ -116,24 +114,10 @@ class Issuer:
     # --- running -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, lifespan="off", ws="none", http="h11", log_config=None
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="oidc-issuer", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout(10)
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the test OIDC issuer did not start")
-            time.sleep(0.01)
+        self._running.enter_context(serve_in_thread(self.app, self.port, "OIDC issuer", http="h11"))
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout(10))
-            if self._thread.is_alive():
-                raise RuntimeError("the test OIDC issuer did not stop")
+        self._running.close()
 
     def __enter__(self) -> Issuer:
         self.start()

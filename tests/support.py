@@ -9,9 +9,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import uvicorn
 
 from direkt.queue.model import Directory
 from direkt.server.embedded_redis import EmbeddedRedis, redis_server_binary
@@ -343,3 +349,24 @@ class ServerProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int, name: str, **options: Any) -> Iterator[None]:
+    """Run an ASGI app (a test OIDC issuer, an SMS gateway) with uvicorn in a thread on loopback."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_config=None, **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout(10)
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the test {name} did not start")
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout(10))
+        if thread.is_alive():
+            raise RuntimeError(f"the test {name} did not stop")

@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from support import ServerProcess
+from support_hub import citizen
 
+from direkt.loadtests.client import Client
+from direkt.queue.scripts import RedisClient
 from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.redisconn import connect
 
@@ -19,6 +22,22 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
     process = ServerProcess(standalone_redis.url)
     yield process
     process.stop()
+
+
+@pytest.fixture
+async def erik(server: ServerProcess) -> AsyncIterator[Client]:
+    """Erik, logged in on the module's server (a citizen with no children)."""
+    client = await citizen(server.base)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[RedisClient]:
+    """A client of the Redis the module's server uses (to look at keys and the audit stream)."""
+    client = await connect(standalone_redis.url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(autouse=True)

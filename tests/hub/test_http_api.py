@@ -37,8 +37,6 @@ from direkt.queue.scripts import RedisClient
 from direkt.server.api import ENDPOINTS
 from direkt.server.audit import AuditLog, AuditRecord
 from direkt.server.auth import AUTH_ROUTES
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
 
 pytestmark = pytest.mark.slow
 
@@ -110,13 +108,6 @@ async def colleague(login: Login) -> Client:
 async def outsider(login: Login) -> Client:
     """Pia, nurse at vc-other only."""
     return await login(staff_id="nurse-other")
-
-
-@pytest.fixture
-async def redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[RedisClient]:
-    client = await connect(standalone_redis.url)
-    yield client
-    await client.aclose()
 
 
 async def audit_of(redis: RedisClient, pnr: str) -> list[AuditRecord]:

@@ -10,8 +10,6 @@ app and SMS, the join window, and the access log.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,12 +18,11 @@ from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from support import ServerProcess, free_port, timeout
+from support import ServerProcess, free_port, serve_in_thread, timeout
 from support_hub import (
     ERIK,
     GUARDIAN,
@@ -44,7 +41,6 @@ from direkt.loadtests.client import Client, Socket
 from direkt.queue.scripts import RedisClient
 from direkt.server import keys
 from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect as redis_connect
 
 pytestmark = pytest.mark.slow
 
@@ -95,17 +91,8 @@ def sms() -> Iterator[SmsReceiver]:
     port = free_port()
     receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
     app = Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_config=None)
-    gateway = uvicorn.Server(config)
-    thread = threading.Thread(target=gateway.run, name="sms-receiver", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout(10)
-    while not gateway.started:
-        assert time.monotonic() < deadline, "the SMS receiver did not start"
-        time.sleep(0.01)
-    yield receiver
-    gateway.should_exit = True
-    thread.join(timeout(10))
+    with serve_in_thread(app, port, "SMS receiver"):
+        yield receiver
 
 
 @pytest.fixture(scope="module")
@@ -119,20 +106,6 @@ def notifying(standalone_redis: EmbeddedRedis, sms: SmsReceiver) -> Iterator[Ser
     )
     yield process
     process.stop()
-
-
-@pytest.fixture
-async def redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[RedisClient]:
-    client = await redis_connect(standalone_redis.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def erik(server: ServerProcess) -> AsyncIterator[Client]:
-    client = await citizen(server.base)
-    yield client
-    await client.aclose()
 
 
 async def welcomed(client: Client) -> Socket:

@@ -31,7 +31,6 @@ from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
 from direkt.server import errors, keys
 from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect as redis_connect
 
 pytestmark = pytest.mark.slow
 
@@ -62,20 +61,6 @@ def throttled(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
     process = ServerProcess(standalone_redis.url, DIREKT_MESSAGE_RATE="5", DIREKT_MAX_SOCKETS_PER_USER="3")
     yield process
     process.stop()
-
-
-@pytest.fixture
-async def redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[RedisClient]:
-    client = await redis_connect(standalone_redis.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def erik(server: ServerProcess) -> AsyncIterator[Client]:
-    client = await citizen(server.base)
-    yield client
-    await client.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -3,9 +3,8 @@
 HSLF-FS 2016:40 4 kap. 9 §: every access to patient data is logged with
 action, unit, time, user and patient, and nothing is ever overwritten.
 
-Personal identity numbers: 191212121212 is Tolvan Tolvansson from the Swedish
-tax agency's test range; the others are INVENTED for these tests (Luhn-valid,
-not known to belong to anyone).
+Personal identity numbers: Skatteverket's published test numbers
+(server/data/test_personnummer.txt, named in tests/support_hub.py).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from support import at, free_port, short_tmpdir
+from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 
 from direkt.queue.scripts import RedisClient
 from direkt.server import audit
@@ -30,10 +30,9 @@ from direkt.server.errors import RedisUnavailable
 from direkt.server.keys import AUDIT_STREAM
 from direkt.server.redisconn import connect
 
-TOLVAN = "191212121212"  # the tax agency's test person
-CHILD = "201212121212"  # invented
-GUARDIAN = "198112189876"  # invented
-OTHER = "198507099805"  # invented
+PATIENT = ERIK  # the patient most tests are about
+CHILD = ELSA
+OTHER = UNLISTED
 T0 = at("2026-11-23 10:00")
 
 
@@ -50,26 +49,26 @@ async def test_a_record_reads_back_as_it_was_written(redis_client: RedisClient) 
     log = AuditLog(redis_client, None)
     rec = AuditRecord(
         ts_ms=T0, actor="doc-a", role="doctor", unit="vc-a2", action="case.transfer", case_id="a.C7",
-        patient=TOLVAN, detail="1177-a",
+        patient=PATIENT, detail="1177-a",
     )  # fmt: skip
     stream_id = await log.record(rec)
     assert stream_id.count("-") == 1
-    assert await log.for_patient(TOLVAN) == [rec]
+    assert await log.for_patient(PATIENT) == [rec]
 
 
 async def test_an_export_holds_the_patients_records_and_those_as_guardian(redis_client: RedisClient) -> None:
     log = AuditLog(redis_client, None)
-    own = access(TOLVAN, case_id="a.C1")
+    own = access(PATIENT, case_id="a.C1")
     childs = access(CHILD, "transcript.read", case_id="a.C2", guardian=GUARDIAN)
     guardian_own = access(GUARDIAN, case_id="a.C3")
     someone_else = access(OTHER, case_id="a.C4")
     for rec in (own, childs, guardian_own, someone_else):
         await log.record(rec)
 
-    assert await log.for_patient(TOLVAN) == [own]
+    assert await log.for_patient(PATIENT) == [own]
     assert await log.for_patient(CHILD) == [childs]
     assert await log.for_patient(GUARDIAN) == [childs, guardian_own]
-    assert await log.for_patient("194004041234") == []
+    assert await log.for_patient("189001019802") == []
 
 
 async def test_records_come_back_in_the_order_they_were_made_across_pages(redis_client: RedisClient) -> None:
@@ -77,12 +76,12 @@ async def test_records_come_back_in_the_order_they_were_made_across_pages(redis_
     made = []
     for i in range(23):
         # clocks of several servers disagree: order is the stream's, not ts_ms
-        mine = access(TOLVAN, ts_ms=T0 + (i * 7919) % 1000, case_id=f"a.C{i}")
+        mine = access(PATIENT, ts_ms=T0 + (i * 7919) % 1000, case_id=f"a.C{i}")
         await log.record(mine)
         await log.record(access(OTHER, case_id=f"a.X{i}"))
         made.append(mine)
     for page in (1, 4, 46, 1000):
-        assert await log.for_patient(TOLVAN, page=page) == made
+        assert await log.for_patient(PATIENT, page=page) == made
 
 
 async def test_the_file_holds_the_same_records_with_stream_ids_private_to_the_owner(
@@ -90,14 +89,14 @@ async def test_the_file_holds_the_same_records_with_stream_ids_private_to_the_ow
 ) -> None:
     path = tmp_path / "not" / "yet" / "audit.jsonl"
     log = AuditLog(redis_client, path)
-    made = [access(TOLVAN, "case.claim"), access(CHILD, guardian=GUARDIAN), access(TOLVAN, "case.close")]
+    made = [access(PATIENT, "case.claim"), access(CHILD, guardian=GUARDIAN), access(PATIENT, "case.close")]
     ids = [await log.record(rec) for rec in made]
 
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert [line["id"] for line in lines] == ids
     assert [AuditRecord.from_fields(line) for line in lines] == made
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert read_file(path, TOLVAN) == await log.for_patient(TOLVAN) == [made[0], made[2]]
+    assert read_file(path, PATIENT) == await log.for_patient(PATIENT) == [made[0], made[2]]
     assert read_file(path, GUARDIAN) == [made[1]]
 
 
@@ -109,7 +108,7 @@ async def test_without_redis_recording_fails_and_nothing_is_written(kind: str, t
     path = tmp_path / "audit.jsonl"
     try:
         with pytest.raises(RedisUnavailable):
-            await AuditLog(client, path).record(access(TOLVAN))
+            await AuditLog(client, path).record(access(PATIENT))
     finally:
         await client.aclose()
     assert not path.exists()  # the caller refuses the access, so nothing was accessed
@@ -136,18 +135,18 @@ async def test_an_unwritable_file_does_not_lose_the_record_or_log_the_patient(
 
 async def test_the_log_is_append_only(redis_client: RedisClient) -> None:
     log = AuditLog(redis_client, None)
-    same = access(TOLVAN)
+    same = access(PATIENT)
     ids = [await log.record(same) for _ in range(5)]
     assert all(_key(a) < _key(b) for a, b in itertools.pairwise(ids))
     assert await redis_client.xlen(AUDIT_STREAM) == 5
-    assert await log.for_patient(TOLVAN) == [same] * 5
+    assert await log.for_patient(PATIENT) == [same] * 5
 
 
 async def test_records_survive_a_redis_restart(tmp_path: Path) -> None:
     server = EmbeddedRedis(short_tmpdir("dk-audit-"), fsync="always").start()
     try:
         client = await connect(server.url)
-        made = [access(TOLVAN, case_id=f"a.C{i}") for i in range(3)]
+        made = [access(PATIENT, case_id=f"a.C{i}") for i in range(3)]
         for rec in made:
             await AuditLog(client, None).record(rec)
         await client.aclose()
@@ -155,7 +154,7 @@ async def test_records_survive_a_redis_restart(tmp_path: Path) -> None:
         server.start()
         client = await connect(server.url)
         try:
-            assert await AuditLog(client, None).for_patient(TOLVAN) == made
+            assert await AuditLog(client, None).for_patient(PATIENT) == made
         finally:
             await client.aclose()
     finally:
@@ -165,29 +164,29 @@ async def test_records_survive_a_redis_restart(tmp_path: Path) -> None:
 async def test_a_line_cut_short_by_a_crash_is_skipped(redis_client: RedisClient, tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     log = AuditLog(redis_client, path)
-    made = [access(TOLVAN, case_id="a.C1"), access(TOLVAN, case_id="a.C2")]
+    made = [access(PATIENT, case_id="a.C1"), access(PATIENT, case_id="a.C2")]
     for rec in made:
         await log.record(rec)
     with path.open("ab") as file:
         file.write(b'{"id":"9999999999999-0","ts_ms":17')  # the crash
-    assert read_file(path, TOLVAN) == made
+    assert read_file(path, PATIENT) == made
 
 
 def test_a_corrupt_line_inside_the_file_is_an_error_naming_only_its_number(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    good = access(TOLVAN).to_json(stream_id="1-0")
-    path.write_bytes(good + b"\n" + b'{"patient":"' + TOLVAN.encode() + b'"\n' + good + b"\n")
+    good = access(PATIENT).to_json(stream_id="1-0")
+    path.write_bytes(good + b"\n" + b'{"patient":"' + PATIENT.encode() + b'"\n' + good + b"\n")
     with pytest.raises(AuditError, match="line 2") as caught:
-        read_file(path, TOLVAN)
-    assert TOLVAN not in caught.value.message
+        read_file(path, PATIENT)
+    assert PATIENT not in caught.value.message
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"patient": "19121212-1212"}, "patient"),
+        ({"patient": "19910831-2399"}, "patient"),
         ({"patient": ""}, "patient"),
-        ({"guardian": "1212121212"}, "guardian"),
+        ({"guardian": "9108312399"}, "guardian"),
         ({"outcome": "maybe"}, "outcome"),
         ({"detail": "patienten skrev att hon har ont"}, "detail"),  # message text never goes in
         ({"action": ""}, "action"),
@@ -196,10 +195,10 @@ def test_a_corrupt_line_inside_the_file_is_an_error_naming_only_its_number(tmp_p
     ],
 )
 def test_malformed_records_are_refused_without_echoing_the_value(change: dict[str, str], field: str) -> None:
-    fields = {**access(TOLVAN).to_fields(), **change}
+    fields = {**access(PATIENT).to_fields(), **change}
     with pytest.raises(AuditError, match=field) as caught:
         AuditRecord.from_fields(fields)
-    assert TOLVAN not in caught.value.message and "1212121212" not in caught.value.message
+    assert PATIENT not in caught.value.message and "9108312399" not in caught.value.message
 
 
 def test_a_denied_access_to_a_case_that_does_not_exist_has_no_patient() -> None:
@@ -212,7 +211,7 @@ def test_a_denied_access_to_a_case_that_does_not_exist_has_no_patient() -> None:
 
 async def test_an_export_needs_a_12_digit_number(redis_client: RedisClient) -> None:
     with pytest.raises(AuditError):
-        await AuditLog(redis_client, None).for_patient("19121212-1212")
+        await AuditLog(redis_client, None).for_patient("19910831-2399")
     with pytest.raises(AuditError):
         await AuditLog(redis_client, None).for_patient("")
 

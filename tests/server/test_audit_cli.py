@@ -1,8 +1,7 @@
 """`direkt audit export`: a patient's log extract (loggutdrag) from Redis or the audit file.
 
-Personal identity numbers: 191212121212 is Tolvan Tolvansson from the Swedish
-tax agency's test range; the others are INVENTED for these tests (Luhn-valid,
-not known to belong to anyone).
+Personal identity numbers: Skatteverket's published test numbers
+(server/data/test_personnummer.txt, named in tests/support_hub.py).
 """
 
 from __future__ import annotations
@@ -16,27 +15,27 @@ from pathlib import Path
 import orjson
 import pytest
 from support import at, free_port, timeout
+from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 
 from direkt.server.audit import AuditLog, AuditRecord
 from direkt.server.cli import main
 from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.redisconn import connect
 
-TOLVAN = "191212121212"  # the tax agency's test person
-CHILD = "201212121212"  # invented
-GUARDIAN = "198112189876"  # invented
-OTHER = "198507099805"  # invented
+PATIENT = ERIK  # the patient most tests are about
+CHILD = ELSA
+OTHER = UNLISTED
 WINTER = at("2026-11-23 10:00")
 SUMMER = at("2026-06-15 14:30")
 
 RECORDS = [
-    AuditRecord(WINTER, "nurse-a1", "nurse", "vc-a1", "case.claim", "a.C1", TOLVAN),
+    AuditRecord(WINTER, "nurse-a1", "nurse", "vc-a1", "case.claim", "a.C1", PATIENT),
     AuditRecord(WINTER + 1, "nurse-b", "nurse", "vc-b1", "case.read", "a.C9", OTHER),
-    AuditRecord(WINTER + 61_250, "nurse-a1", "nurse", "vc-a1", "case.transfer", "a.C1", TOLVAN, detail="1177-a"),
+    AuditRecord(WINTER + 61_250, "nurse-a1", "nurse", "vc-a1", "case.transfer", "a.C1", PATIENT, detail="1177-a"),
     AuditRecord(SUMMER, "u-7", "guardian", "", "transcript.read", "a.C5", CHILD, guardian=GUARDIAN),
-    AuditRecord(WINTER + 2, "nurse-a12", "nurse", "vc-a2", "access.denied", "a.C1", TOLVAN, outcome="denied"),
+    AuditRecord(WINTER + 2, "nurse-a12", "nurse", "vc-a2", "access.denied", "a.C1", PATIENT, outcome="denied"),
 ]
-TOLVANS = [RECORDS[0], RECORDS[2], RECORDS[4]]
+PATIENTS = [RECORDS[0], RECORDS[2], RECORDS[4]]
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_an_export_prints_only_the_asked_patients_records_in_swedish_time(
     stores: tuple[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, _ = stores
-    status, lines, _ = export(capsys, "--patient", "19121212-1212", "--redis-url", url)
+    status, lines, _ = export(capsys, "--patient", "19910831-2399", "--redis-url", url)
     assert status == 0
     assert lines == [
         "2026-11-23T10:00:00.000+01:00\tnurse-a1\tnurse\tvc-a1\tcase.claim\ta.C1\tok\t-",
@@ -86,15 +85,15 @@ def test_a_guardian_sees_what_was_read_in_their_childs_case(
 
 def test_json_lines_parse_back_into_the_records(stores: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     url, _ = stores
-    status, lines, _ = export(capsys, "--patient", TOLVAN, "--redis-url", url, "--json")
+    status, lines, _ = export(capsys, "--patient", PATIENT, "--redis-url", url, "--json")
     assert status == 0
-    assert [AuditRecord.from_fields(orjson.loads(line)) for line in lines] == TOLVANS
+    assert [AuditRecord.from_fields(orjson.loads(line)) for line in lines] == PATIENTS
 
 
 def test_the_file_gives_the_same_export_as_redis(stores: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     url, path = stores
-    from_redis = export(capsys, "--patient", TOLVAN, "--redis-url", url)
-    from_file = export(capsys, "--patient", TOLVAN, "--file", str(path))
+    from_redis = export(capsys, "--patient", PATIENT, "--redis-url", url)
+    from_file = export(capsys, "--patient", PATIENT, "--file", str(path))
     assert from_file == from_redis and len(from_file[1]) == 3
 
 
@@ -115,12 +114,12 @@ def test_a_patient_without_records_gets_a_message_and_success(
 ) -> None:
     url, path = stores
     for source in (["--redis-url", url], ["--file", str(path)]):
-        status, lines, err = export(capsys, "--patient", "194004041234", *source)
+        status, lines, err = export(capsys, "--patient", "189001019802", *source)
         assert (status, lines) == (0, [])
         assert "no audit records" in err
 
 
-@pytest.mark.parametrize("bad", ["1212121212", "121212-1212", "19121212+1212", "1912121212125", "tolvan", ""])
+@pytest.mark.parametrize("bad", ["9108312399", "910831-2399", "19910831+2399", "1991083123995", "tolvan", ""])
 def test_a_malformed_number_is_a_usage_error_that_does_not_echo_it(
     bad: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -135,7 +134,7 @@ def test_a_malformed_number_is_a_usage_error_that_does_not_echo_it(
 def test_the_installed_command_exits_2_on_a_malformed_number() -> None:
     direkt = Path(sys.executable).with_name("direkt")
     done = subprocess.run(
-        [str(direkt), "audit", "export", "--patient", "19121212"],
+        [str(direkt), "audit", "export", "--patient", "19910831"],
         capture_output=True,
         text=True,
         timeout=timeout(30),
@@ -148,7 +147,7 @@ def test_the_installed_command_exits_2_on_a_malformed_number() -> None:
 
 def test_redis_and_a_file_together_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
-        main(["audit", "export", "--patient", TOLVAN, "--redis-url", "redis://x", "--file", str(tmp_path / "a")])
+        main(["audit", "export", "--patient", PATIENT, "--redis-url", "redis://x", "--file", str(tmp_path / "a")])
     assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
 
@@ -156,7 +155,7 @@ def test_redis_and_a_file_together_is_a_usage_error(tmp_path: Path, capsys: pyte
 def test_an_unreachable_redis_or_a_missing_file_fails_with_a_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _, err = export(capsys, "--patient", TOLVAN, "--redis-url", f"redis://127.0.0.1:{free_port()}")
+    status, _, err = export(capsys, "--patient", PATIENT, "--redis-url", f"redis://127.0.0.1:{free_port()}")
     assert status == 1 and "cannot reach Redis" in err and "direkt serve" in err
-    status, _, err = export(capsys, "--patient", TOLVAN, "--file", str(tmp_path / "missing.jsonl"))
+    status, _, err = export(capsys, "--patient", PATIENT, "--file", str(tmp_path / "missing.jsonl"))
     assert status == 1 and "cannot read" in err

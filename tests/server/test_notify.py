@@ -8,7 +8,6 @@ Phone numbers are from the range reserved for fiction (+46 70-174 06 05 .. 99).
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,13 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from structlog.testing import capture_logs
-from support import free_port, timeout
+from support import free_port, serve_in_thread, timeout
 
 from direkt.server.errors import BadRequest, DirektError, Unavailable
 from direkt.server.notify import FanoutNotifier, Notice, Notifier, SmsGateway, notice_reference
@@ -65,18 +63,8 @@ def gateway_server() -> Iterator[Gateway]:
     port = free_port()
     gateway = Gateway(url=f"http://127.0.0.1:{port}/sms")
     app = Starlette(routes=[Route("/sms", gateway.handle, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="sms-gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout(10)
-    while not server.started:
-        assert time.monotonic() < deadline, "the test SMS gateway did not start"
-        time.sleep(0.01)
-    yield gateway
-    server.should_exit = True
-    thread.join(timeout(10))
-    assert not thread.is_alive()
+    with serve_in_thread(app, port, "SMS gateway"):
+        yield gateway
 
 
 @pytest.fixture
