@@ -6,13 +6,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench browser screenshots clean
 
 run: $(STAMP)
 	$(BIN)/direkt serve --demo
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	PYTHONSAFEPATH=1 $(BIN)/python -m pytest
+
+browser:
+	@scripts/ensure-chromium
+
+# The README's screenshots, from the last browser test run (var/screenshots).
+screenshots:
+	mkdir -p docs/screenshots
+	for f in widget-waiting widget-chat widget-112 console-chat widget-phone-triage; do \
+	  cp var/screenshots/$$f.png docs/screenshots/; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

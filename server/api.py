@@ -21,7 +21,7 @@ from direkt.server.access import may_act_for
 from direkt.server.casefile import CASE_FILE_TTL_S
 from direkt.server.errors import Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
-from direkt.server.httpkit import authed, json_body, ok, read_body
+from direkt.server.httpkit import authed, json_body, ok, read_body, services
 from direkt.server.personnummer import Personnummer
 from direkt.server.photos import sanitise_photo
 from direkt.server.services import Services
@@ -56,6 +56,7 @@ class TriageAnswer(_Body):
 class CaseSubmit(_Body):
     triage: str
     chat_anyway: bool = False
+    unit: str = ""  # the clinic whose page the widget is on (data-unit); default: the citizen's listing
 
 
 class CaseClose(_Body):
@@ -119,9 +120,17 @@ async def triage_back(request: Request, svc: Services, session: Session) -> Resp
 
 async def case_submit(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, CaseSubmit)
-    done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway)
+    done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit)
     view = done.file.citizen_view() | {"state": "waiting", "position": position_view(done.position)}
     return ok(view, 201 if done.created else 200)
+
+
+async def unit_get(request: Request) -> Response:
+    """Public: a unit's name, for the embedded widget's heading."""
+    unit = services(request).config.directory.units.get(request.path_params["unit"])
+    if unit is None:
+        raise NotFound("no such unit")
+    return ok({"unit": unit.id, "name": unit.name, "region": unit.region})
 
 
 async def case_list(request: Request, svc: Services, session: Session) -> Response:
@@ -313,6 +322,7 @@ ENDPOINTS = [
         raw_body="image/*",
     ),
     Endpoint("GET", "/api/cases/{case}/photos/{photo}", authed(photo_get), "A photo of the case", who="any"),
+    Endpoint("GET", "/api/units/{unit}", unit_get, "A unit's public name (for the embedded widget)", who="public"),
     Endpoint("GET", "/api/me/children", citizen_only(my_children), "Children I may act for"),
     Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
     Endpoint(

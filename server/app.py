@@ -1,7 +1,7 @@
 """The Starlette application: routes, lifespan and typed state.
 
-Health, the HTTP API (``api.py``, ``auth.py``), ``/openapi.json`` and the
-WebSocket hub (``/ws``). The triage knowledge base is loaded once per process,
+Health, the HTTP API (``api.py``, ``auth.py``), ``/openapi.json``, the
+WebSocket hub (``/ws``) and the browser clients (``static.py``). The triage knowledge base is loaded once per process,
 here, before the first request.
 """
 
@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from direkt.server.api import ENDPOINTS
@@ -28,6 +28,7 @@ from direkt.server.httpkit import OrjsonResponse, on_direkt_error
 from direkt.server.openapi import openapi_document
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
+from direkt.server.static import client_app
 from direkt.triage.kbcache import load_for_server
 
 
@@ -81,6 +82,9 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     routes += [Route(path, handler, methods=[method]) for method, path, handler, _, _ in AUTH_ROUTES]
     routes += [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS]
     routes.append(WebSocketRoute("/ws", ws))
+    client = client_app(settings)
+    if client is not None:
+        routes.append(Mount("/", app=client, name="client"))  # last: the API's paths win
     handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 

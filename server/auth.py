@@ -121,6 +121,21 @@ async def ticket(request: Request, svc: Services, session: Session) -> Response:
     return ok({"ticket": value, "expires_in_s": 30, "url": f"/ws?ticket={quote(value)}"}, 201)
 
 
+async def client_config(request: Request) -> Response:
+    """Public: where the browser clients send people to log in."""
+    svc = services(request)
+    s = svc.settings
+    citizen_login = "/auth/oidc/login" if s.oidc_issuer else ("" if s.production else "/auth/test-eid")
+    return ok(
+        {
+            "citizen_login": citizen_login,
+            "staff_oidc_login": "/auth/staff/oidc/login" if s.staff_oidc_issuer else "",
+            "staff_password_login": bool(svc.config.staff_passwords),
+            "test_environment": not s.production,
+        }
+    )
+
+
 # -- test e-ID -----------------------------------------------------------------------------
 
 
@@ -320,6 +335,7 @@ def _principal_from_claims(svc: Services, audience: str, subject: str) -> Princi
 
 
 AUTH_ROUTES = [
+    ("GET", "/api/client-config", client_config, "Where the browser clients send people to log in", None),
     ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
     ("POST", "/auth/test-eid", test_eid_login, "Log in with a test personal identity number", TestEidLogin),
     ("POST", "/auth/staff/login", staff_login, "Staff login with a password (demo)", StaffLogin),

@@ -76,6 +76,7 @@ class Settings:
     max_sockets_per_user: int = 5
     message_rate: float = 20.0
     triage_validate: bool = True
+    client_dir: Path = Path(__file__).resolve().parent.parent / "client-demo"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -70,8 +70,13 @@ class Workflow:
 
     # -- citizens ------------------------------------------------------------------------
 
-    async def submit(self, who: Principal, tid: str, *, chat_anyway: bool = False) -> Submitted:
-        """Send a finished triage to the waiting room (idempotent per triage)."""
+    async def submit(self, who: Principal, tid: str, *, chat_anyway: bool = False, unit: str = "") -> Submitted:
+        """Send a finished triage to the waiting room (idempotent per triage).
+
+        ``unit`` is the clinic whose page the citizen started from (the
+        embedded widget's ``data-unit``); it replaces the listing as the home
+        unit, so the case waits there or overflows from there.
+        """
         state = await self.s.triage.get(who, tid)
         view = self.s.triage.view(state)
         result = view["result"]
@@ -81,7 +86,7 @@ class Workflow:
             raise Conflict("call 112 now: this cannot wait for a chat")
         if result["care_level"] == "self_care" and not chat_anyway:
             raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
-        request = self._case_request(who, state, result)
+        request = self._case_request(who, state, result, unit)
         planned = await self.s.waitroom.plan(request)
         file = await self.s.files.create(self._new_file(who, state, result, planned.case_id, request))
         queued = await self.s.waitroom.enqueue(
@@ -92,9 +97,13 @@ class Workflow:
         log.info("case_submitted", case_id=file.case_id, unit=queued.unit, created=queued.created)
         return Submitted(file, await self.s.waitroom.position(file.case_id), queued.created)
 
-    def _case_request(self, who: Principal, state: Any, result: Mapping[str, Any]) -> CaseRequest:
+    def _case_request(self, who: Principal, state: Any, result: Mapping[str, Any], unit: str = "") -> CaseRequest:
         citizen = self.s.config.citizens.get(who.pnr)
         home = citizen.home_unit if citizen else self.s.config.default_home_unit
+        if unit:
+            if unit not in self.s.config.directory.units:
+                raise BadRequest(f"unknown unit {unit!r}")
+            home = unit
         entry = state.session.entry.value
         home = self._entry_unit(entry, home)
         skill = ENTRY_SKILL.get(entry, Skill(result["profession"]))
