@@ -212,6 +212,20 @@ async def staff_queue(request: Request, svc: Services, session: Session) -> Resp
     return ok({"cases": await wf.queue_snapshot(staff), "held": held, "max_chats": staff.max_chats})
 
 
+async def staff_units(request: Request, svc: Services, session: Session) -> Response:
+    """The units a case can be transferred to: this region's and its neighbours', with their skills."""
+    _workflow(svc).staff_of(session.principal)
+    units = sorted(svc.config.directory.units.values(), key=lambda u: (u.region, u.name))
+    return ok(
+        {
+            "units": [
+                {"unit": u.id, "name": u.name, "region": u.region, "kind": str(u.kind), "skills": sorted(u.skills)}
+                for u in units
+            ]
+        }
+    )
+
+
 async def staff_case(request: Request, svc: Services, session: Session) -> Response:
     wf = _workflow(svc)
     file, record = await wf.staff_case(wf.staff_of(session.principal), request.path_params["case"], "case.read")
@@ -325,6 +339,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/units/{unit}", unit_get, "A unit's public name (for the embedded widget)", who="public"),
     Endpoint("GET", "/api/me/children", citizen_only(my_children), "Children I may act for"),
     Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
+    Endpoint("GET", "/api/staff/units", authed(staff_units), "Units a case can be transferred to", who="staff"),
     Endpoint(
         "GET",
         "/api/staff/cases/{case}",

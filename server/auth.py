@@ -350,7 +350,7 @@ AUTH_ROUTES = [
 
 TEST_EID_PAGE = """<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>TEST e-legitimation</title>
+<title>TEST e-legitimation</title><link rel="icon" href="/shared/icon.svg" type="image/svg+xml">
 <style>body{{font-family:system-ui,sans-serif;margin:0;background:#fff;color:#111}}
 .banner{{background:#b00020;color:#fff;padding:1rem;font-size:1.25rem;font-weight:700;text-align:center}}
 main{{max-width:36rem;margin:1.5rem auto;padding:0 1rem}} button{{font:inherit;padding:.6rem 1rem;margin:.25rem 0;

@@ -1,0 +1,74 @@
+"""The endpoints the browser clients need beyond the core API: where to log in,
+a unit's public name, the transfer targets, and submitting to the clinic whose
+page the widget is embedded on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from support import ServerProcess
+from support_hub import ERIK, SORE_THROAT, citizen, error_of, refused, staff
+
+from direkt.loadtests.client import Client
+
+
+async def test_client_config_is_public_and_points_to_the_test_eid(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        config = (await anonymous.get("/api/client-config")).json()
+    assert config == {
+        "citizen_login": "/auth/test-eid",
+        "staff_oidc_login": "",
+        "staff_password_login": True,
+        "test_environment": True,
+    }
+
+
+async def test_unit_name_is_public_and_unknown_or_odd_units_are_404(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        unit = (await anonymous.get("/api/units/vc-t")).json()
+        assert unit == {"unit": "vc-t", "name": "Testby vårdcentral", "region": "t"}
+        for odd in ("nope", "vc-t%00", "x" * 5000, "%F0%9F%92%A9"):
+            error_of(await anonymous.get(f"/api/units/{odd}"), 404, "not_found")
+
+
+async def test_staff_units_lists_transfer_targets_with_their_skills(server: ServerProcess) -> None:
+    nurse = await staff(server.base)
+    listed = {u["unit"]: u for u in (await nurse.call("GET", "/api/staff/units"))["units"]}
+    assert {"vc-t", "vc-other", "1177-t"} <= set(listed)
+    assert "doctor" in listed["vc-t"]["skills"] and listed["vc-t"]["name"] == "Testby vårdcentral"
+    await nurse.aclose()
+
+
+async def test_staff_units_refuses_citizens_and_strangers(server: ServerProcess, erik: Client) -> None:
+    await refused(erik.call("GET", "/api/staff/units"), 403, "forbidden")
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        error_of(await anonymous.get("/api/staff/units"), 401, "unauthenticated")
+
+
+async def _finished_triage(client: Client) -> str:
+    view: dict[str, Any] = await client.triage("seek_care", [tuple(a) for a in SORE_THROAT])  # type: ignore[misc]
+    return str(view["id"])
+
+
+async def test_submit_from_an_embedding_clinic_waits_in_that_clinics_queue(server: ServerProcess) -> None:
+    erik = await citizen(server.base, ERIK)
+    case = await erik.call("POST", "/api/cases", {"triage": await _finished_triage(erik), "unit": "vc-other"})
+    other = await staff(server.base, "nurse-other")
+    queue = await other.call("GET", "/api/staff/queue")
+    assert [row["case"] for row in queue["cases"]] == [case["case"]]
+    assert queue["cases"][0]["unit"] == "vc-other"
+    await other.aclose()
+    await erik.aclose()
+
+
+async def test_submit_to_an_unknown_unit_is_refused_and_nothing_waits(server: ServerProcess) -> None:
+    erik = await citizen(server.base, ERIK)
+    tid = await _finished_triage(erik)
+    await refused(erik.call("POST", "/api/cases", {"triage": tid, "unit": "vc-nowhere"}), 400, "bad_request")
+    await refused(erik.call("POST", "/api/cases", {"triage": tid, "unit": 7}), 400, "bad_request")
+    assert (await erik.call("GET", "/api/cases"))["cases"] == []
+    nurse = await staff(server.base)
+    assert (await nurse.call("GET", "/api/staff/queue"))["cases"] == []
+    await nurse.aclose()
+    await erik.aclose()
