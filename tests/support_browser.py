@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from playwright.sync_api import Page, expect
+
+T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -26,6 +34,24 @@ AXE_REPORT = ROOT / "var" / "axe"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 STAFF_PASSWORD = "demo"  # the hub test region's staff password
+
+
+class Background:
+    """An event loop in a thread: scripted citizens and nurses (``direkt.loadtests.client``) live
+    there, sockets open across steps, while Playwright's sync API drives the browser in this thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], seconds: float = 15) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(seconds)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
 
 
 def screenshot(page: Any, name: str) -> Path:
@@ -87,3 +113,80 @@ def citizen_login(page: Any, pnr: str) -> None:
     """From the widget's start: the e-ID button, then the test e-ID page's person."""
     page.get_by_role("button", name="Logga in med e-legitimation").click()
     page.locator(f'button[name="pnr"][value="{pnr}"]').click()
+
+
+# -- citizen widget steps (client-demo/chat/) ------------------------------------------------
+
+
+def login(page: Any, pnr: str = "199108312399") -> None:
+    """From the start screen through the test e-ID page to the entry screen."""
+    citizen_login(page, pnr)
+    expect(page.get_by_role("heading", name="Vad gäller det?")).to_be_visible()
+
+
+def choose(page: Any, label: str) -> None:
+    page.get_by_label(label, exact=True).check()
+
+
+def next_question(page: Any, number: int) -> None:
+    page.get_by_role("button", name="Nästa").click()
+    expect(page.get_by_text(f"Fråga {number}", exact=True)).to_be_visible()
+
+
+def sore_throat(page: Any, *, days: int = 10, with_back_step: bool = False) -> None:
+    """The sore-throat triage in the browser, from the entry screen to the result."""
+    page.get_by_role("button", name="Söka vård").click()
+    expect(page.get_by_text("Fråga 1", exact=True)).to_be_visible()
+    choose(page, "Inget av detta")
+    next_question(page, 2)
+    choose(page, "Ont i halsen")
+    next_question(page, 3)
+    choose(page, "Inget av detta")
+    next_question(page, 4)
+    if with_back_step:
+        page.get_by_role("button", name="Tillbaka").click()
+        expect(page.get_by_text("Fråga 3", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="Har du något av följande?")).to_be_focused()
+        choose(page, "Inget av detta")
+        next_question(page, 4)
+    choose(page, "Nej")
+    next_question(page, 5)
+    choose(page, "Två")
+    next_question(page, 6)
+    choose(page, "Nej")
+    next_question(page, 7)
+    page.get_by_role("spinbutton").fill(str(days))
+    next_question(page, 8)
+    page.get_by_role("button", name="Nästa").click()
+
+
+def messages(page: Any) -> list[str]:
+    return [t.strip() for t in page.locator("#log .msg .text").all_inner_texts()]
+
+
+# -- console steps (client-demo/console/) ---------------------------------------------------
+
+CONSOLE = "/console/"
+
+
+def console(open_page: Callable[..., Page], username: str = "nurse-1", name: str = "nurse") -> Page:
+    page = open_page(CONSOLE, name=name)
+    staff_login(page, username)
+    expect(page.locator("#conn")).to_have_text("Ansluten")
+    return page
+
+
+def queue_rows(page: Page) -> Any:
+    return page.get_by_role("region", name="Kö").get_by_role("listitem")
+
+
+def tab(page: Page, name: str) -> Any:
+    return page.get_by_role("tab", name=re.compile(name))
+
+
+def summary(page: Page) -> Any:
+    return page.get_by_role("tabpanel").get_by_role("region", name="Bedömning")
+
+
+def claim_next(page: Page) -> None:
+    page.get_by_role("button", name="Ta nästa").click()

@@ -40,7 +40,8 @@ export class Hub extends EventTarget {
     this.requests = new Map(); // ref -> {reply, resolve, reject}
     this.attempt = 0;
     this.refs = 0;
-    this.stopped = false;
+    this.connecting = false;
+    this.stopped = true; // until start(): an "online" event must not connect a hub nobody started
     this.pingTimer = null;
     this.pongTimer = null;
     this.welcome = null;
@@ -67,13 +68,19 @@ export class Hub extends EventTarget {
   async connect() {
     if (this.stopped) return;
     this.setState(this.attempt === 0 && !this.welcome ? "connecting" : "reconnecting");
+    if (navigator.onLine === false) return; // offline: the "online" event reconnects
+    if (this.connecting) return; // one handshake at a time ("online" may fire during one)
+    this.connecting = true;
     let ticket;
     try {
       ticket = await this.api.call("POST", "/api/tickets");
     } catch (err) {
       if (err.status === 401) return this.end();
       return this.retryLater();
+    } finally {
+      this.connecting = false;
     }
+    if (this.stopped || (this.ws && this.ws.readyState !== WebSocket.CLOSED)) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${scheme}//${location.host}${ticket.url}`, PROTOCOL);
     this.ws = ws;

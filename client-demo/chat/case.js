@@ -1,0 +1,146 @@
+// One case from the waiting room to the end of the chat. Follows the case on
+// the hub and switches between the waiting room, the chat and the end.
+
+import { clear, focusFirst, h } from "../shared/dom.js";
+import { ChatView } from "./chat.js";
+import { chime } from "./sound.js";
+import { renderWaiting, updatePosition } from "./waiting.js";
+
+const WAITING = new Set(["waiting", "moving", "moved", "transferred"]);
+const CHAT = new Set(["claimed", "ready", "joined"]);
+
+export class CaseScreen {
+  constructor(app, status) {
+    this.app = app;
+    this.caseId = status.case;
+    this.file = status;
+    this.state = status.state || "waiting";
+    this.position = status.position || null;
+    this.staffName = status.staff_name || "";
+    this.unitName = "";
+    this.outcome = status.outcome || "";
+    this.readyShown = false;
+    this.error = "";
+    this.chat = new ChatView(this);
+    app.hub.follow(this.caseId);
+  }
+
+  destroy() {
+    this.chat.destroy();
+    this.app.hub.unfollow(this.caseId);
+  }
+
+  phase() {
+    if (this.state === "closed") return "closed";
+    if (this.state === "abandoned") return "abandoned";
+    if (CHAT.has(this.state)) return "chat";
+    if (WAITING.has(this.state)) return "waiting";
+    return "waiting";
+  }
+
+  render() {
+    const phase = this.phase();
+    if (phase === "waiting") {
+      this.chat.unmount();
+      clear(this.app.main, renderWaiting(this));
+    } else if (phase === "abandoned") {
+      this.chat.unmount();
+      const { t } = this.app;
+      clear(
+        this.app.main,
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, t("abandoned.heading")),
+          h("p", {}, t("abandoned.text")),
+          h("button", { type: "button", class: "primary", onclick: () => this.app.toEntry() }, t("again")),
+        ),
+      );
+    } else {
+      this.chat.mount(this.app.main);
+    }
+  }
+
+  // Render and move focus: the screen changed under the citizen.
+  show() {
+    this.render();
+    focusFirst(this.app.main);
+  }
+
+  onFrame(frame) {
+    if (frame.case !== this.caseId) return;
+    switch (frame.t) {
+      case "position":
+        this.position = frame;
+        if (this.phase() === "waiting") updatePosition(this);
+        break;
+      case "case":
+        this.onCase(frame);
+        break;
+      case "notice":
+        if (frame.kind === "chat_ready") this.chatReady();
+        break;
+      case "msg":
+        this.chat.add(frame);
+        break;
+      case "typing":
+        this.chat.onTyping(frame);
+        break;
+      case "read":
+        this.chat.onRead(frame);
+        break;
+      case "synced":
+        this.chat.markRead();
+        break;
+    }
+  }
+
+  onHubState(state) {
+    if (state === "open") this.chat.markRead();
+  }
+
+  onHistoryLost(caseId) {
+    if (caseId === this.caseId) this.chat.reset();
+  }
+
+  onCase(frame) {
+    if (frame.file) {
+      this.file = { ...this.file, ...frame.file };
+      if (frame.file.staff_name) this.staffName = frame.file.staff_name;
+      if (frame.file.outcome) this.outcome = frame.file.outcome;
+    }
+    if (frame.staff_name) this.staffName = frame.staff_name;
+    if (frame.unit) this.unitName = frame.unit;
+    if (frame.outcome) this.outcome = frame.outcome;
+    const before = this.phase();
+    this.state = frame.state;
+    const after = this.phase();
+    // the chat opened while we waited (also when we joined just after the nurse claimed)
+    if (frame.state === "ready" || (before === "waiting" && after === "chat")) return this.chatReady();
+    if (after === "waiting" && before !== "waiting") this.readyShown = false; // back in the queue
+    if (before !== after) this.show();
+    else if (after === "chat") this.chat.refreshHeading();
+  }
+
+  // The nurse opened the chat: say so loudly (notice, sound, title), once.
+  chatReady() {
+    if (this.phase() === "waiting") this.state = "ready";
+    if (this.readyShown || this.phase() !== "chat") return;
+    this.readyShown = true;
+    this.chat.readyNotice = true;
+    this.show();
+    chime();
+    document.title = this.app.t("ready.title");
+  }
+
+  async abandon() {
+    try {
+      await this.app.api.call("POST", `/api/cases/${encodeURIComponent(this.caseId)}/abandon`);
+      this.state = "abandoned";
+      this.show();
+    } catch (err) {
+      this.error = this.app.errorText(err);
+      this.render();
+    }
+  }
+}

@@ -1,0 +1,795 @@
+// The held cases, one tab each (WAI-ARIA tabs with automatic activation): the
+// triage summary beside the chat, the message log, the composer, and the
+// actions that end the nurse's hold (transfer, return, close).
+
+import { h, clear, clock } from "../shared/dom.js";
+import { compareIds } from "../shared/hub.js";
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOW_MS = 6000;
+const PEER_KINDS = new Set(["text", "template", "photo"]);
+let serial = 0;
+
+export class Chats {
+  constructor(ctx, { onChange }) {
+    this.ctx = ctx;
+    this.onChange = onChange;
+    this.chats = new Map();
+    this.active = null;
+    this.heading = h("h2", { id: "chats-h", class: "visually-hidden" });
+    this.tablist = h("div", { role: "tablist", class: "tabs", hidden: true });
+    this.tablist.addEventListener("keydown", (event) => this.onTabKey(event));
+    this.panels = h("div", { class: "panels" });
+    this.none = h("p", { class: "nochats" });
+    this.root = h(
+      "section",
+      { class: "chats", id: "chats", "aria-labelledby": "chats-h", tabindex: "-1" },
+      this.heading,
+      this.none,
+      this.tablist,
+      this.panels,
+    );
+    document.addEventListener("visibilitychange", () => {
+      const chat = this.chats.get(this.active);
+      if (chat) this.maybeRead(chat);
+    });
+    this.relabel();
+  }
+
+  t(key, values) {
+    return this.ctx.i18n.t(key, values);
+  }
+
+  get held() {
+    return [...this.chats.values()].filter((c) => !c.lost).length;
+  }
+
+  relabel() {
+    this.heading.textContent = this.t("chats");
+    this.tablist.setAttribute("aria-label", this.t("my_chats"));
+    this.none.textContent = this.t("no_chats");
+    for (const chat of this.chats.values()) chat.build();
+  }
+
+  renderEmpty() {
+    const empty = this.chats.size === 0;
+    this.none.hidden = !empty;
+    this.tablist.hidden = empty;
+  }
+
+  // A claimed (or, after a reload, held) case gets a tab; focus: move keyboard focus to its composer.
+  open(caseId, file, { focus = false } = {}) {
+    let chat = this.chats.get(caseId);
+    if (!chat) {
+      chat = new Chat(this, caseId, file);
+      this.chats.set(caseId, chat);
+      this.tablist.append(chat.tab);
+      this.panels.append(chat.panel);
+      this.ctx.hub.follow(caseId);
+      if (!file) chat.loadFile();
+      this.renderEmpty();
+      this.onChange();
+    } else if (file) {
+      chat.setFile(file);
+    }
+    if (focus || !this.active) this.select(caseId, { focus: focus ? "composer" : null });
+    return chat;
+  }
+
+  ensureHeld(held) {
+    for (const caseId of held || []) if (!this.chats.has(caseId)) this.open(caseId, null);
+  }
+
+  select(caseId, { focus = null } = {}) {
+    for (const chat of this.chats.values()) {
+      const on = chat.case === caseId;
+      chat.tab.setAttribute("aria-selected", on ? "true" : "false");
+      chat.tab.tabIndex = on ? 0 : -1;
+      chat.panel.hidden = !on;
+    }
+    this.active = caseId;
+    const chat = this.chats.get(caseId);
+    if (!chat) return;
+    chat.scrollToEnd();
+    this.maybeRead(chat);
+    if (focus === "tab") chat.tab.focus();
+    if (focus === "composer") (chat.textarea.disabled ? chat.tab : chat.textarea).focus();
+  }
+
+  onTabKey(event) {
+    const tabs = [...this.chats.values()].map((c) => c.tab);
+    const index = tabs.indexOf(document.activeElement);
+    if (index < 0) return;
+    let next = null;
+    if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+    else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+    else if (event.key === "Home") next = tabs[0];
+    else if (event.key === "End") next = tabs[tabs.length - 1];
+    if (!next) return;
+    event.preventDefault();
+    const chat = [...this.chats.values()].find((c) => c.tab === next);
+    this.select(chat.case, { focus: "tab" });
+  }
+
+  isSeen(chat) {
+    return this.active === chat.case && !document.hidden;
+  }
+
+  // Read up to the newest entry from the other side, once the tab is shown and the window visible.
+  maybeRead(chat) {
+    if (!this.isSeen(chat)) return;
+    if (chat.unread) {
+      chat.unread = 0;
+      chat.renderTab();
+      this.updateUnread();
+    }
+    const last = chat.lastPeerId();
+    if (chat.synced && last && (!chat.readSent || compareIds(last, chat.readSent) > 0)) {
+      chat.readSent = last;
+      this.ctx.hub.read(chat.case, last);
+    }
+  }
+
+  updateUnread() {
+    let total = 0;
+    for (const chat of this.chats.values()) total += chat.unread;
+    this.ctx.alerts.setUnread(total);
+  }
+
+  notify(chat) {
+    this.ctx.alerts.sound();
+    if (this.active !== chat.case) this.ctx.alerts.toast(this.t("new_message", { name: chat.firstName() }));
+    this.updateUnread();
+  }
+
+  // The nurse no longer holds the case: the tab closes, focus goes to a neighbour or the queue.
+  remove(caseId, message) {
+    const chat = this.chats.get(caseId);
+    if (!chat) return;
+    const keys = [...this.chats.keys()];
+    const index = keys.indexOf(caseId);
+    const hadFocus = chat.panel.contains(document.activeElement) || chat.tab === document.activeElement;
+    chat.dispose();
+    this.chats.delete(caseId);
+    const neighbour = this.chats.get(keys[index + 1]) || this.chats.get(keys[index - 1]);
+    if (this.active === caseId) {
+      this.active = null;
+      if (neighbour) this.select(neighbour.case);
+    }
+    this.renderEmpty();
+    this.updateUnread();
+    this.onChange();
+    if (message) this.ctx.alerts.toast(message, "ok");
+    // After a dialog that led here has closed (it would put focus back on a removed button).
+    setTimeout(() => {
+      const current = document.activeElement;
+      const stray = !current || current === document.body || !current.isConnected || current.closest("dialog");
+      if (hadFocus || stray) {
+        if (neighbour) neighbour.tab.focus();
+        else this.ctx.focusQueue();
+      }
+    }, 0);
+  }
+
+  done(frame) {
+    const chat = this.chats.get(frame.case);
+    if (!chat) return;
+    const name = chat.patientName();
+    if (frame.state === "lost") {
+      chat.markLost();
+      this.ctx.alerts.toast(this.t("lost_toast", { name }), "danger");
+      return;
+    }
+    if (frame.state === "closed") this.remove(frame.case, this.t("closed", { name }));
+    else if (frame.state === "transferred" && chat.transferTo)
+      this.remove(frame.case, this.t("transferred", { name, ...chat.transferTo }));
+    else this.remove(frame.case, this.t("released", { name }));
+  }
+
+  lostIfHeld(caseId) {
+    const chat = this.chats.get(caseId);
+    if (chat && !chat.ending && !chat.lost) this.done({ case: caseId, state: "lost" });
+  }
+
+  frame(frame) {
+    const chat = this.chats.get(frame.case);
+    if (!chat) return;
+    if (frame.t === "msg") chat.addMessage(frame);
+    else if (frame.t === "synced") chat.onSynced();
+    else if (frame.t === "case") chat.onCase(frame);
+    else if (frame.t === "typing") chat.onTyping(frame);
+    else if (frame.t === "read") chat.onRead(frame);
+  }
+
+  historyLost(caseId) {
+    const chat = this.chats.get(caseId);
+    if (chat) chat.resetHistory();
+  }
+}
+
+class Chat {
+  constructor(chats, caseId, file) {
+    this.chats = chats;
+    this.ctx = chats.ctx;
+    this.case = caseId;
+    this.n = ++serial;
+    this.file = null;
+    this.unit = "";
+    this.messages = [];
+    this.ids = new Set();
+    this.msgEls = new Map();
+    this.pending = new Map();
+    this.unread = 0;
+    this.synced = false;
+    this.readSent = "";
+    this.peerRead = "";
+    this.peerTyping = false;
+    this.typingOn = false;
+    this.lost = false;
+    this.ending = false;
+    this.patientState = "";
+    this.historyWasLost = false;
+    this.draft = "";
+    this.template = null;
+    this.transferTo = null;
+    this.tab = h("button", {
+      type: "button",
+      role: "tab",
+      id: `tab-${this.n}`,
+      class: "tab",
+      "aria-controls": `panel-${this.n}`,
+      "aria-selected": "false",
+      tabindex: "-1",
+    });
+    this.tab.addEventListener("click", () => this.chats.select(this.case, { focus: "tab" }));
+    this.panel = h("section", {
+      role: "tabpanel",
+      id: `panel-${this.n}`,
+      class: "panel",
+      "aria-labelledby": `tab-${this.n}`,
+      hidden: true,
+    });
+    if (file) this.file = file;
+    this.build();
+  }
+
+  t(key, values) {
+    return this.ctx.i18n.t(key, values);
+  }
+
+  get me() {
+    return this.ctx.me.uid;
+  }
+
+  // -- data ----------------------------------------------------------------------------
+
+  async loadFile() {
+    try {
+      this.setFile(await this.ctx.api.call("GET", `/api/staff/cases/${encodeURIComponent(this.case)}`));
+    } catch (err) {
+      this.ctx.alerts.toast(err.message, "danger");
+    }
+  }
+
+  setFile(file) {
+    this.file = { ...(this.file || {}), ...file };
+    if (file.unit) this.unit = file.unit;
+    if (file.joined_ms && !this.patientState) this.patientState = "joined";
+    this.renderTab();
+    this.renderHead();
+    this.renderSummary();
+  }
+
+  patientName() {
+    return this.file?.patient?.name || this.case;
+  }
+
+  firstName() {
+    return this.file?.patient?.first_name || this.file?.patient?.name || this.t("loading");
+  }
+
+  reason() {
+    const reason = this.file?.triage?.reason;
+    if (!reason) return "";
+    return (reason.label && this.ctx.i18n.pick(reason.label)) || reason.code || "";
+  }
+
+  isOwn(m) {
+    return m.from === this.me;
+  }
+
+  isPeer(m) {
+    return !this.isOwn(m) && PEER_KINDS.has(m.k) && !String(m.from || "").startsWith("s-");
+  }
+
+  lastPeerId() {
+    for (let i = this.messages.length - 1; i >= 0; i--) if (!this.isOwn(this.messages[i])) return this.messages[i].id;
+    return "";
+  }
+
+  addMessage(m) {
+    if (this.ids.has(m.id)) return;
+    this.ids.add(m.id);
+    this.messages.push(m);
+    const stick = this.atEnd() || this.isOwn(m);
+    if (m.cid && this.isOwn(m) && this.pending.has(m.cid)) {
+      this.pending.get(m.cid).el.remove();
+      this.pending.delete(m.cid);
+    }
+    const el = this.messageEl(m);
+    this.log.insertBefore(el, this.firstPendingEl());
+    if (stick) this.scrollToEnd();
+    if (this.isPeer(m)) {
+      this.peerTyping = false;
+      this.renderTyping();
+      if (this.synced && !this.chats.isSeen(this)) {
+        this.unread += 1;
+        this.renderTab();
+        this.chats.notify(this);
+      }
+    }
+    if (this.isOwn(m)) this.renderReadMarks();
+    this.chats.maybeRead(this);
+  }
+
+  onSynced() {
+    this.synced = true;
+    this.chats.maybeRead(this);
+  }
+
+  onCase(frame) {
+    if (frame.file) this.setFile(frame.file);
+    if (frame.state === "joined") this.patientState = "joined";
+    else if (frame.state === "abandoned" || frame.state === "closed") this.patientState = "left";
+    else if (frame.state === "ready" && !this.file?.joined_ms) this.patientState = "waiting";
+    this.renderHead();
+  }
+
+  onTyping(frame) {
+    if (String(frame.from || "").startsWith("s-")) return;
+    this.peerTyping = frame.on;
+    clearTimeout(this.peerTypingTimer);
+    if (frame.on) {
+      this.peerTypingTimer = setTimeout(() => {
+        this.peerTyping = false;
+        this.renderTyping();
+      }, TYPING_SHOW_MS);
+    }
+    this.renderTyping();
+  }
+
+  onRead(frame) {
+    if (String(frame.from || "").startsWith("s-")) return;
+    if (!this.peerRead || compareIds(frame.id, this.peerRead) > 0) this.peerRead = frame.id;
+    this.renderReadMarks();
+  }
+
+  resetHistory() {
+    this.messages = [];
+    this.ids.clear();
+    this.msgEls.clear();
+    this.historyWasLost = true;
+    this.renderLog();
+  }
+
+  markLost() {
+    this.lost = true;
+    this.stopTyping();
+    this.renderLost();
+    this.renderTab();
+    this.chats.onChange();
+  }
+
+  // -- actions -------------------------------------------------------------------------
+
+  send() {
+    if (this.lost || this.ending) return;
+    const text = this.textarea.value.trim();
+    if (!text) return;
+    const fields = { text };
+    if (this.template) fields.template = this.template.id;
+    const { cid, stored } = this.ctx.hub.send(this.case, fields);
+    const entry = { cid, text, template: fields.template || "", state: "sending", error: "" };
+    entry.el = this.pendingEl(entry);
+    this.pending.set(cid, entry);
+    this.log.append(entry.el);
+    this.scrollToEnd();
+    this.textarea.value = "";
+    this.draft = "";
+    this.template = null;
+    this.renderChip();
+    this.stopTyping();
+    const refresh = () => {
+      if (this.pending.get(cid) !== entry) return;
+      const el = this.pendingEl(entry);
+      entry.el.replaceWith(el);
+      entry.el = el;
+    };
+    stored.then(
+      (ack) => {
+        entry.state = "stored";
+        entry.id = ack.id;
+        refresh();
+      },
+      (err) => {
+        entry.state = "failed";
+        entry.error = err.message;
+        refresh();
+      },
+    );
+  }
+
+  useTemplate(template) {
+    const lang = this.file?.lang === "en" ? "en" : "sv";
+    const text = (template.filled && template.filled[lang]) || (template.text && template.text[lang]) || "";
+    this.textarea.value = text;
+    this.draft = text;
+    this.template = { id: template.id, title: template.title };
+    this.renderChip();
+    this.textarea.focus();
+    this.textarea.setSelectionRange(text.length, text.length);
+  }
+
+  async release() {
+    if (this.ending || this.lost) return;
+    this.ending = true;
+    const reply = await this.ctx.hub
+      .request({ t: "release", case: this.case }, "done")
+      .catch((err) => ({ t: "error", message: err.message }));
+    if (reply.t === "error") {
+      this.ending = false;
+      this.ctx.alerts.toast(this.t("release_failed", { message: reply.message }), "danger");
+    }
+  }
+
+  onInput() {
+    this.draft = this.textarea.value;
+    if (!this.draft.trim() && this.template) {
+      this.template = null;
+      this.renderChip();
+    }
+    if (!this.synced || this.lost) return;
+    if (this.draft && !this.typingOn) {
+      this.typingOn = true;
+      this.ctx.hub.typing(this.case, true);
+    }
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.typingTimer);
+    if (this.typingOn) {
+      this.typingOn = false;
+      this.ctx.hub.typing(this.case, false);
+    }
+  }
+
+  dispose() {
+    this.stopTyping();
+    clearTimeout(this.peerTypingTimer);
+    this.ctx.hub.unfollow(this.case);
+    this.tab.remove();
+    this.panel.remove();
+  }
+
+  // -- view ----------------------------------------------------------------------------
+
+  build() {
+    const t = (key, values) => this.t(key, values);
+    const n = this.n;
+    if (this.textarea) this.draft = this.textarea.value;
+    this.titleEl = h("h2", { class: "ptitle" });
+    this.stateEl = h("p", { class: "pstate" });
+    this.transferButton = h(
+      "button",
+      { type: "button", onclick: (e) => this.ctx.dialogs.transfer(this, e.currentTarget) },
+      t("transfer"),
+    );
+    this.releaseButton = h("button", { type: "button", onclick: () => this.release() }, t("release"));
+    this.closeButton = h(
+      "button",
+      { type: "button", class: "danger", onclick: (e) => this.ctx.dialogs.close(this, e.currentTarget) },
+      t("close"),
+    );
+    this.lostBox = h(
+      "div",
+      { class: "banner danger lostbox", hidden: true },
+      h("p", {}, t("lost")),
+      h("button", { type: "button", onclick: () => this.chats.remove(this.case) }, t("close_tab")),
+    );
+    this.log = h("div", { role: "log", "aria-live": "polite", "aria-label": t("messages"), class: "log", tabindex: "0" });
+    this.typingEl = h("p", { class: "typing" });
+    this.textarea = h("textarea", { id: `composer-${n}`, rows: "3", "aria-describedby": `hint-${n}` });
+    this.textarea.value = this.draft;
+    this.textarea.addEventListener("input", () => this.onInput());
+    this.textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.isComposing) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+    this.chip = h("div", { class: "chip", hidden: true });
+    this.phrasesButton = h(
+      "button",
+      { type: "button", onclick: (e) => this.ctx.dialogs.templates(this, e.currentTarget) },
+      t("phrases"),
+    );
+    this.sendButton = h("button", { type: "submit", class: "primary" }, t("send"));
+    this.form = h(
+      "form",
+      {
+        class: "composer",
+        onsubmit: (event) => {
+          event.preventDefault();
+          this.send();
+        },
+      },
+      h("label", { for: this.textarea.id }, t("message")),
+      this.textarea,
+      h(
+        "div",
+        { class: "cfoot" },
+        h("p", { id: `hint-${n}`, class: "hint" }, t("composer_hint")),
+        this.chip,
+        h("div", { class: "cbuttons" }, this.phrasesButton, this.sendButton),
+      ),
+    );
+    this.summary = h("section", { class: "summary", "aria-labelledby": `sum-${n}`, tabindex: "0" });
+    clear(
+      this.panel,
+      h(
+        "div",
+        { class: "phead" },
+        h("div", { class: "ptitles" }, this.titleEl, this.stateEl),
+        h("div", { class: "pactions" }, this.transferButton, this.releaseButton, this.closeButton),
+      ),
+      h(
+        "div",
+        { class: "pbody" },
+        h("div", { class: "chatcol" }, this.lostBox, this.log, this.typingEl, this.form),
+        this.summary,
+      ),
+    );
+    this.renderTab();
+    this.renderHead();
+    this.renderSummary();
+    this.renderLog();
+    this.renderChip();
+    this.renderTyping();
+    this.renderLost();
+  }
+
+  renderTab() {
+    const sep = () => h("span", { class: "visually-hidden" }, ", ");
+    const badge =
+      this.unread > 0
+        ? h(
+            "span",
+            { class: "badge" },
+            h("span", { "aria-hidden": "true" }, String(this.unread)),
+            h("span", { class: "visually-hidden" }, this.unread === 1 ? this.t("unread_1") : this.t("unread_n", { n: this.unread })),
+          )
+        : null;
+    clear(
+      this.tab,
+      h("span", { class: "tname" }, this.firstName()),
+      sep(),
+      h("span", { class: "treason" }, this.reason()),
+      badge ? sep() : null,
+      badge,
+      this.lost ? h("span", { class: "tlost" }, " ⚠ ", h("span", { class: "visually-hidden" }, this.t("tab_lost"))) : null,
+    );
+  }
+
+  renderHead() {
+    const patient = this.file?.patient;
+    const age = this.file?.triage?.age;
+    this.titleEl.textContent = patient
+      ? [patient.name, age !== undefined && age !== null ? this.t("age", { n: age }) : ""].filter(Boolean).join(", ")
+      : this.t("loading");
+    const state = this.patientState || (this.file?.joined_ms ? "joined" : this.file ? "waiting" : "");
+    this.stateEl.textContent =
+      state === "joined"
+        ? this.t("citizen_joined")
+        : state === "left"
+          ? this.t("patient_left")
+          : state === "waiting"
+            ? this.t("citizen_not_joined")
+            : "";
+    this.stateEl.className = `pstate ${state}`;
+  }
+
+  renderSummary() {
+    const t = (key, values) => this.t(key, values);
+    const file = this.file;
+    const heading = h("h3", { id: `sum-${this.n}` }, t("summary"));
+    if (!file) {
+      clear(this.summary, heading, h("p", {}, t("loading")));
+      return;
+    }
+    const triage = file.triage || {};
+    const pick = (text) => (typeof text === "string" ? text : this.ctx.i18n.pick(text));
+    const facts = [
+      [t("patient"), file.patient?.name],
+      [t("pnr"), formatPnr(file.patient?.pnr) + (triage.age !== undefined ? ` (${t("age", { n: triage.age })})` : "")],
+      file.guardian ? [t("guardian"), formatPnr(file.guardian)] : null,
+      [t("reason"), this.reason()],
+      triage.care_level ? [t("care_level"), t(`care_${triage.care_level}`)] : null,
+      triage.urgency ? [t("urgency_label"), `${t("urgency", { n: triage.urgency })} · ${t(`urgency_${triage.urgency}`)}`] : null,
+      triage.profession ? [t("profession"), t(`skill_${triage.profession}`)] : null,
+      triage.visit ? [t("visit"), t(`visit_${triage.visit}`)] : null,
+      [t("patient_lang"), t(file.lang === "en" ? "lang_en" : "lang_sv")],
+    ].filter(Boolean);
+    const dl = h(
+      "dl",
+      { class: "facts" },
+      facts.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value || "—")]),
+    );
+    const flags = [];
+    if (triage.red_flag) flags.push(h("p", { class: "banner danger flag" }, h("strong", {}, `${t("red_flag")}: `), pick(triage.red_flag)));
+    const notes = (triage.notes || []).map((note) => pick(note)).filter(Boolean);
+    if (notes.length) flags.push(h("div", { class: "banner warn notes" }, h("strong", {}, t("notes")), h("ul", {}, notes.map((x) => h("li", {}, x)))));
+    const answers = h(
+      "dl",
+      { class: "answers" },
+      (triage.summary || []).map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, pick(qa.answer))]),
+    );
+    clear(this.summary, heading, flags, dl, h("h4", {}, t("answers")), answers);
+  }
+
+  renderLog() {
+    const items = [];
+    if (this.historyWasLost) items.push(h("p", { class: "banner warn" }, this.t("history_lost")));
+    this.msgEls.clear();
+    for (const m of this.messages) items.push(this.messageEl(m));
+    for (const entry of this.pending.values()) {
+      entry.el = this.pendingEl(entry);
+      items.push(entry.el);
+    }
+    clear(this.log, items);
+    this.renderReadMarks();
+    this.scrollToEnd();
+  }
+
+  roleLabel(role) {
+    if (!role) return "";
+    const key = STRING_ROLES.has(role) ? `role_${role}` : `skill_${role}`;
+    return this.t(key);
+  }
+
+  messageEl(m) {
+    const lang = this.ctx.i18n.lang;
+    const time = m.ts ? h("time", { datetime: new Date(m.ts).toISOString() }, clock(m.ts, lang)) : null;
+    let el;
+    if (m.k === "system") {
+      const text = lang === "en" && m.text_en ? m.text_en : m.text;
+      el = h("div", { class: "msg system" }, h("p", {}, text, " ", time));
+    } else if (m.k === "note") {
+      const kind = m.code === "journal" ? this.t("note_journal") : m.code === "transfer" ? this.t("note_transfer") : "";
+      el = h(
+        "div",
+        { class: "msg note" },
+        h("p", { class: "notehead" }, h("strong", {}, this.t("note_heading")), kind ? ` · ${kind}` : ""),
+        h("p", { class: "meta" }, `${m.name || ""} (${this.roleLabel(m.role)}) `, time),
+        h("p", { class: "text" }, m.text || ""),
+      );
+    } else {
+      const own = this.isOwn(m);
+      const sender = own ? this.t("you") : m.name || this.roleLabel(m.role);
+      const photo =
+        m.k === "photo" && m.photo
+          ? h("img", {
+              class: "photo",
+              src: `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`,
+              alt: this.t("photo_alt", { name: m.name || this.roleLabel(m.role) }),
+            })
+          : null;
+      el = h(
+        "div",
+        { class: `msg ${own ? "own" : "peer"}` },
+        h(
+          "p",
+          { class: "meta" },
+          h("span", { class: "sender" }, sender),
+          ` (${this.roleLabel(m.role)}) `,
+          time,
+          m.k === "template" && m.tpl ? h("span", { class: "tpl" }, ` · ${this.t("template_used", { id: m.tpl })}`) : null,
+        ),
+        photo,
+        m.text ? h("p", { class: "text" }, m.text) : null,
+        own ? h("p", { class: "status" }) : null,
+      );
+    }
+    this.msgEls.set(m.id, el);
+    return el;
+  }
+
+  pendingEl(entry) {
+    const status =
+      entry.state === "sending"
+        ? this.t("sending")
+        : entry.state === "failed"
+          ? this.t("send_failed", { message: entry.error })
+          : "";
+    return h(
+      "div",
+      { class: `msg own pending ${entry.state}`, dataset: { cid: entry.cid } },
+      h("p", { class: "meta" }, h("span", { class: "sender" }, this.t("you"))),
+      h("p", { class: "text" }, entry.text),
+      h("p", { class: "status" }, status),
+    );
+  }
+
+  firstPendingEl() {
+    for (const entry of this.pending.values()) if (entry.el && entry.el.parentNode === this.log) return entry.el;
+    return null;
+  }
+
+  renderReadMarks() {
+    let lastRead = null;
+    for (const m of this.messages) {
+      const el = this.msgEls.get(m.id);
+      const status = el && el.querySelector(".status");
+      if (status) status.textContent = "";
+      if (this.isOwn(m) && this.peerRead && compareIds(m.id, this.peerRead) <= 0) lastRead = status;
+    }
+    if (lastRead) lastRead.textContent = `✓ ${this.t("read")}`;
+  }
+
+  renderChip() {
+    if (!this.template) {
+      this.chip.hidden = true;
+      clear(this.chip);
+      return;
+    }
+    this.chip.hidden = false;
+    clear(
+      this.chip,
+      h("span", {}, this.t("template_chosen", { title: this.template.title })),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          onclick: () => {
+            this.template = null;
+            this.renderChip();
+            this.textarea.focus();
+          },
+        },
+        this.t("template_clear"),
+      ),
+    );
+  }
+
+  renderTyping() {
+    this.typingEl.textContent = this.peerTyping ? this.t("typing") : "";
+  }
+
+  renderLost() {
+    this.lostBox.hidden = !this.lost;
+    for (const el of [this.textarea, this.sendButton, this.phrasesButton, this.transferButton, this.releaseButton, this.closeButton]) {
+      el.disabled = this.lost;
+    }
+  }
+
+  atEnd() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+  }
+
+  scrollToEnd() {
+    requestAnimationFrame(() => {
+      this.log.scrollTop = this.log.scrollHeight;
+    });
+  }
+}
+
+const STRING_ROLES = new Set(["citizen", "guardian", "system"]);
+
+// "199108312399" -> "19910831-2399"
+function formatPnr(pnr) {
+  if (!pnr) return "—";
+  const s = String(pnr);
+  return s.length === 12 ? `${s.slice(0, 8)}-${s.slice(8)}` : s;
+}

@@ -1,0 +1,265 @@
+// Modal dialogs (native <dialog> with showModal: the rest of the page is inert,
+// Escape closes, focus returns to the button that opened it): phrase
+// templates, transfer, close.
+
+import { h, clear } from "../shared/dom.js";
+
+const SKILLS = ["nurse", "doctor", "psychologist", "physiotherapist", "midwife", "administrator", "vaccination"];
+const OUTCOMES = ["self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"];
+let serial = 0;
+
+export class Dialogs {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.dialog = h("dialog", { class: "dlg", "aria-labelledby": "dlg-h" });
+    this.dialog.addEventListener("close", () => this.onClosed());
+    document.body.append(this.dialog);
+    this.opener = null;
+    this.returnFocus = true;
+  }
+
+  t(key, values) {
+    return this.ctx.i18n.t(key, values);
+  }
+
+  show(kind, opener, ...children) {
+    if (this.dialog.open) this.dialog.close();
+    this.opener = opener;
+    this.returnFocus = true;
+    this.dialog.dataset.kind = kind;
+    clear(this.dialog, children);
+    this.dialog.showModal();
+  }
+
+  // Closed by a choice that moves focus itself (template chosen, case ended).
+  finish() {
+    this.returnFocus = false;
+    this.dialog.close();
+  }
+
+  onClosed() {
+    const opener = this.opener;
+    this.opener = null;
+    if (this.returnFocus && opener && opener.isConnected) opener.focus();
+  }
+
+  heading(key) {
+    return h("h2", { id: "dlg-h" }, this.t(key));
+  }
+
+  cancelButton() {
+    return h("button", { type: "button", onclick: () => this.dialog.close() }, this.t("cancel"));
+  }
+
+  // -- phrase templates ------------------------------------------------------------------
+
+  templates(chat, opener) {
+    const lang = chat.file?.lang === "en" ? "en" : "sv";
+    const search = h("input", { type: "search", id: "tpl-q", autocomplete: "off", "aria-controls": "tpl-list", "aria-describedby": "tpl-hint" });
+    const list = h("ul", { class: "tpl-list", id: "tpl-list" });
+    const status = h("p", { class: "tpl-status", role: "status" });
+    let seq = 0;
+    let timer = null;
+    const load = async () => {
+      const mine = ++seq;
+      const q = search.value.trim();
+      try {
+        const data = await this.ctx.api.call(
+          "GET",
+          `/api/staff/templates?q=${encodeURIComponent(q)}&case=${encodeURIComponent(chat.case)}`,
+        );
+        if (mine !== seq) return;
+        const items = data.templates || [];
+        clear(
+          list,
+          items.map((tpl) => {
+            const id = `tpl-${++serial}`;
+            const text = (tpl.filled && tpl.filled[lang]) || (tpl.text && tpl.text[lang]) || "";
+            return h(
+              "li",
+              {},
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "tpl",
+                  "aria-labelledby": `${id}-t`,
+                  "aria-describedby": `${id}-x`,
+                  onclick: () => {
+                    this.finish();
+                    chat.useTemplate(tpl);
+                  },
+                },
+                h("span", { class: "tpl-title", id: `${id}-t` }, tpl.title, tpl.personal ? h("span", { class: "tpl-tag" }, ` (${this.t("personal")})`) : null),
+                h("span", { class: "tpl-text", id: `${id}-x` }, text),
+              ),
+            );
+          }),
+        );
+        status.textContent = items.length === 0 ? this.t("templates_none") : items.length === 1 ? this.t("templates_1") : this.t("templates_n", { n: items.length });
+      } catch (err) {
+        if (mine === seq) status.textContent = this.t("templates_failed", { message: err.message });
+      }
+    };
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(load, 200);
+    });
+    search.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown") {
+        const first = list.querySelector("button");
+        if (first) {
+          event.preventDefault();
+          first.focus();
+        }
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        clearTimeout(timer);
+        load();
+      }
+    });
+    list.addEventListener("keydown", (event) => {
+      const buttons = [...list.querySelectorAll("button")];
+      const index = buttons.indexOf(document.activeElement);
+      if (index < 0) return;
+      if (event.key === "ArrowDown" && index < buttons.length - 1) buttons[index + 1].focus();
+      else if (event.key === "ArrowUp") (index > 0 ? buttons[index - 1] : search).focus();
+      else return;
+      event.preventDefault();
+    });
+    this.show(
+      "templates",
+      opener,
+      h("div", { class: "dlg-head" }, this.heading("templates_heading"), this.cancelButton()),
+      h("label", { for: "tpl-q" }, this.t("template_search")),
+      search,
+      h("p", { id: "tpl-hint", class: "hint" }, this.t("template_hint", { lang: this.t(lang === "en" ? "lang_en" : "lang_sv") })),
+      status,
+      list,
+    );
+    search.focus();
+    load();
+  }
+
+  // -- transfer --------------------------------------------------------------------------
+
+  async transfer(chat, opener) {
+    const units = await this.ctx.transferUnits();
+    const current = chat.unit || this.ctx.staff.units[0];
+    const unit = h(
+      "select",
+      { id: "tr-unit", required: true },
+      units.map((u) => h("option", { value: u.id, selected: u.id === current }, u.name)),
+    );
+    const mine = this.ctx.staff.profession;
+    const skill = h("select", { id: "tr-skill", required: true });
+    // Only the professions the chosen unit serves (every one when the server does not say).
+    const fillSkills = () => {
+      const chosen = units.find((u) => u.id === unit.value);
+      const offered = SKILLS.filter((s) => !chosen || !chosen.skills || chosen.skills.includes(s));
+      const keep = skill.value || (mine === "nurse" ? "doctor" : "nurse");
+      clear(
+        skill,
+        offered.map((s) => h("option", { value: s, selected: s === keep }, this.t(`skill_${s}`))),
+      );
+    };
+    fillSkills();
+    unit.addEventListener("change", fillSkills);
+    const note = h("textarea", { id: "tr-note", rows: "4", maxlength: "8000" });
+    const error = h("p", { class: "dlg-error", role: "alert" });
+    const confirm = h("button", { type: "submit", class: "primary" }, this.t("transfer_confirm"));
+    const form = h(
+      "form",
+      {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          if (chat.ending) return;
+          error.textContent = "";
+          chat.ending = true;
+          chat.transferTo = {
+            unit: unit.selectedOptions[0]?.textContent || unit.value,
+            skill: skill.selectedOptions[0]?.textContent || skill.value,
+          };
+          confirm.setAttribute("aria-disabled", "true");
+          const reply = await this.ctx.hub
+            .request({ t: "transfer", case: chat.case, unit: unit.value, skill: skill.value, note: note.value }, "done")
+            .catch((err) => ({ t: "error", message: err.message === "disconnected" ? this.t("no_connection") : err.message }));
+          confirm.removeAttribute("aria-disabled");
+          if (reply.t === "error") {
+            chat.ending = false;
+            chat.transferTo = null;
+            error.textContent = this.t("transfer_failed", { message: reply.message });
+            return;
+          }
+          this.finish();
+        },
+      },
+      h("p", {}, this.t("transfer_intro")),
+      h("div", { class: "field" }, h("label", { for: "tr-unit" }, this.t("transfer_unit")), unit),
+      h("div", { class: "field" }, h("label", { for: "tr-skill" }, this.t("transfer_skill")), skill),
+      h("div", { class: "field" }, h("label", { for: "tr-note" }, this.t("transfer_note")), note),
+      error,
+      h("div", { class: "dlg-buttons" }, this.cancelButton(), confirm),
+    );
+    this.show("transfer", opener, this.heading("transfer_heading"), h("p", { class: "dlg-sub" }, chat.patientName()), form);
+    unit.focus();
+  }
+
+  // -- close -----------------------------------------------------------------------------
+
+  close(chat, opener) {
+    const radios = OUTCOMES.map((outcome) => {
+      const id = `out-${outcome}`;
+      return h(
+        "div",
+        { class: "radio" },
+        h("input", { type: "radio", name: "outcome", id, value: outcome, required: true }),
+        h("label", { for: id }, this.t(`outcome_${outcome}`)),
+      );
+    });
+    const note = h("textarea", { id: "cl-note", rows: "5", maxlength: "8000", "aria-describedby": "cl-hint" });
+    const error = h("p", { class: "dlg-error", role: "alert" });
+    const confirm = h("button", { type: "submit", class: "primary danger" }, this.t("close_confirm"));
+    const form = h(
+      "form",
+      {
+        novalidate: true,
+        onsubmit: async (event) => {
+          event.preventDefault();
+          if (chat.ending) return;
+          const chosen = form.querySelector("input[name=outcome]:checked");
+          if (!chosen) {
+            error.textContent = this.t("close_pick");
+            form.querySelector("input[name=outcome]").focus();
+            return;
+          }
+          error.textContent = "";
+          chat.ending = true;
+          confirm.setAttribute("aria-disabled", "true");
+          const reply = await this.ctx.hub
+            .request({ t: "close", case: chat.case, outcome: chosen.value, note: note.value }, "done")
+            .catch((err) => ({ t: "error", message: err.message === "disconnected" ? this.t("no_connection") : err.message }));
+          confirm.removeAttribute("aria-disabled");
+          if (reply.t === "error") {
+            chat.ending = false;
+            error.textContent = this.t("close_failed", { message: reply.message });
+            return;
+          }
+          this.finish();
+        },
+      },
+      h("fieldset", { class: "outcomes" }, h("legend", {}, this.t("outcome")), radios),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "cl-note" }, this.t("journal_note")),
+        h("p", { id: "cl-hint", class: "hint" }, this.t("journal_hint")),
+        note,
+      ),
+      error,
+      h("div", { class: "dlg-buttons" }, this.cancelButton(), confirm),
+    );
+    this.show("close", opener, this.heading("close_heading"), h("p", { class: "dlg-sub" }, chat.patientName()), form);
+    form.querySelector("input[name=outcome]").focus();
+  }
+}

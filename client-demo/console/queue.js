@@ -1,0 +1,225 @@
+// The queue: waiting cases of the staff member's queues, from the `queue`
+// snapshot, kept live from `queue_event` frames. Queue events carry no reason
+// or age, so an arrival asks for a fresh snapshot (`watch`); a departure is
+// removed at once. Rows are keyed by case so that focus survives updates.
+
+import { h, duration, clock } from "../shared/dom.js";
+
+const TICK_MS = 30000;
+const HURRY_MS = 15 * 60000;
+// Events that take a case out of our queues without anything new to show.
+const GONE = new Set(["claimed", "closed", "abandoned", "moving", "moved"]);
+// Events that do not change who is waiting.
+const QUIET = new Set(["contact", "stale_refused", "breach"]);
+
+export class Queue {
+  constructor(ctx, { onClaimNext, onClaim }) {
+    this.ctx = ctx;
+    this.onClaimNext = onClaimNext;
+    this.onClaim = onClaim;
+    this.rows = [];
+    this.els = new Map(); // case -> {li, parts}
+    this.held = 0;
+    this.busy = false;
+    this.loaded = false;
+    this.watchTimer = null;
+    this.build();
+    setInterval(() => this.tick(), TICK_MS);
+  }
+
+  t(key, values) {
+    return this.ctx.i18n.t(key, values);
+  }
+
+  build() {
+    this.heading = h("h2", { id: "queue-h", tabindex: "-1" });
+    this.count = h("span", { class: "qcount" });
+    this.nextButton = h("button", {
+      type: "button",
+      class: "primary claim-next",
+      "aria-describedby": "capacity-note",
+      onclick: () => this.claimNext(),
+    });
+    this.capacity = h("p", { id: "capacity-note", class: "capnote" });
+    this.list = h("ul", { class: "qlist", "aria-labelledby": "queue-h" });
+    this.empty = h("p", { class: "qempty" });
+    this.root = h(
+      "section",
+      { class: "queue", "aria-labelledby": "queue-h" },
+      h("div", { class: "qhead" }, this.heading, this.count),
+      h("div", { class: "qactions" }, this.nextButton, this.capacity),
+      this.empty,
+      this.list,
+    );
+    this.render();
+  }
+
+  get full() {
+    return this.held >= this.ctx.staff.max_chats;
+  }
+
+  claimNext() {
+    if (this.busy || this.full) return;
+    this.onClaimNext();
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.renderHead();
+  }
+
+  setHeld(n) {
+    this.held = n;
+    this.renderHead();
+    for (const { parts } of this.els.values()) this.renderButton(parts);
+  }
+
+  snapshot(cases) {
+    this.loaded = true;
+    this.rows = [...cases].sort((a, b) => a.deadline_ms - b.deadline_ms || (a.case < b.case ? -1 : 1));
+    for (const row of this.rows) this.ctx.learnUnit(row.unit);
+    this.render();
+  }
+
+  event(ev) {
+    if (QUIET.has(ev.t)) return;
+    if (GONE.has(ev.t)) {
+      const before = this.rows.length;
+      this.rows = this.rows.filter((r) => r.case !== ev.case);
+      if (this.rows.length !== before) this.render();
+      return;
+    }
+    // enqueued, requeued, expired, transferred, reprioritised, …: the row needs the
+    // snapshot's details (reason, age); ask once for a burst of events.
+    this.refresh();
+  }
+
+  refresh() {
+    clearTimeout(this.watchTimer);
+    this.watchTimer = setTimeout(() => this.ctx.hub.raw({ t: "watch" }), 150);
+  }
+
+  render() {
+    this.renderHead();
+    const seen = new Set();
+    this.rows.forEach((row, index) => {
+      seen.add(row.case);
+      let entry = this.els.get(row.case);
+      if (!entry) {
+        entry = this.makeRow();
+        this.els.set(row.case, entry);
+      }
+      entry.row = row;
+      this.fillRow(entry);
+      if (this.list.children[index] !== entry.li) this.list.insertBefore(entry.li, this.list.children[index] || null);
+    });
+    for (const [caseId, entry] of this.els) {
+      if (!seen.has(caseId)) {
+        entry.li.remove();
+        this.els.delete(caseId);
+      }
+    }
+    this.empty.hidden = this.rows.length > 0 || !this.loaded;
+    this.empty.textContent = this.t("queue_nothing");
+  }
+
+  renderHead() {
+    this.heading.textContent = this.t("queue");
+    this.count.textContent = this.loaded ? this.t("waiting_n", { n: this.rows.length }) : this.t("loading");
+    this.nextButton.textContent = this.busy ? this.t("claim_busy") : this.t("claim_next");
+    const blocked = this.busy || this.full;
+    if (blocked) this.nextButton.setAttribute("aria-disabled", "true");
+    else this.nextButton.removeAttribute("aria-disabled");
+    const max = this.ctx.staff.max_chats;
+    this.capacity.textContent = this.full
+      ? this.t("at_capacity", { n: this.held, max })
+      : this.t("chats_of", { n: this.held, max });
+    this.capacity.classList.toggle("full", this.full);
+  }
+
+  makeRow() {
+    const parts = {
+      urgency: h("span", { class: "urg" }),
+      reason: h("span", { class: "reason" }),
+      meta: h("span", { class: "meta" }),
+      waited: h("span", { class: "waited" }),
+      warn: h("span", { class: "warn" }),
+      button: h("button", { type: "button", class: "pick" }),
+    };
+    parts.button.addEventListener("click", () => {
+      if (parts.button.getAttribute("aria-disabled") === "true") return;
+      this.onClaim(parts.entry.row.case, parts.button);
+    });
+    const li = h(
+      "li",
+      { class: "qrow" },
+      h("div", { class: "qline" }, parts.urgency, parts.warn),
+      parts.reason,
+      h("div", { class: "qline" }, parts.meta, parts.waited),
+      parts.button,
+    );
+    const entry = { li, parts, row: null };
+    parts.entry = entry;
+    return entry;
+  }
+
+  reasonOf(row) {
+    return (row.label && this.ctx.i18n.pick(row.label)) || row.reason || "—";
+  }
+
+  ageOf(row) {
+    if (row.age === null || row.age === undefined) return "";
+    const age = this.t("age", { n: row.age });
+    return row.for_child ? `${age}, ${this.t("child")}` : age;
+  }
+
+  fillRow(entry) {
+    const { row, parts, li } = entry;
+    li.dataset.urgency = String(row.urgency);
+    li.dataset.case = row.case;
+    parts.urgency.textContent = `${this.t("urgency", { n: row.urgency })} · ${this.t(`urgency_${row.urgency}`)}`;
+    parts.reason.textContent = this.reasonOf(row);
+    parts.meta.textContent = [this.ageOf(row), this.ctx.unitName(row.unit)].filter(Boolean).join(" · ");
+    this.fillTimes(entry);
+    this.renderButton(parts);
+  }
+
+  renderButton(parts) {
+    const row = parts.entry.row;
+    if (!row) return;
+    parts.button.hidden = !row.pickable;
+    parts.button.textContent = this.t("claim_case");
+    parts.button.setAttribute("aria-label", this.t("claim_case_name", { reason: this.reasonOf(row), age: this.ageOf(row) }));
+    if (this.full || this.busy) parts.button.setAttribute("aria-disabled", "true");
+    else parts.button.removeAttribute("aria-disabled");
+    if (this.full) parts.button.setAttribute("aria-describedby", "capacity-note");
+    else parts.button.removeAttribute("aria-describedby");
+  }
+
+  fillTimes(entry) {
+    const { row, parts, li } = entry;
+    const now = Date.now();
+    parts.waited.textContent = this.t("waited", { d: duration(now - row.submitted_ms) });
+    parts.waited.title = this.t("deadline", { time: clock(row.deadline_ms, this.ctx.i18n.lang) });
+    const left = row.deadline_ms - now;
+    let state = "";
+    if (left < 0) {
+      state = "late";
+      parts.warn.textContent = this.t("late", { n: Math.max(1, Math.round(-left / 60000)) });
+    } else if (left <= HURRY_MS) {
+      state = "hurry";
+      parts.warn.textContent = this.t("urgent_left", { n: Math.max(1, Math.ceil(left / 60000)) });
+    }
+    parts.warn.hidden = !state;
+    parts.warn.className = `warn ${state}`;
+    li.dataset.deadline = state;
+  }
+
+  tick() {
+    for (const entry of this.els.values()) this.fillTimes(entry);
+  }
+
+  relabel() {
+    this.render();
+  }
+}

@@ -1,0 +1,501 @@
+"""The nurse console (client-demo/console/) against a real server: login, the
+live queue, claiming, parallel chats, phrase templates, transfer, close,
+reconnect, keyboard-only use, and axe-core on every screen and dialog.
+
+Citizens are scripted from Python (``direkt.loadtests.client``) on an event
+loop in a background thread, so their sockets stay open while the browser works.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from support import ServerProcess
+from support_browser import (
+    CONSOLE,
+    Background,
+    axe_check,
+    claim_next,
+    console,
+    queue_rows,
+    screenshot,
+    staff_login,
+    summary,
+    tab,
+)
+from support_hub import ELSA, ERIK, GUARDIAN, SORE_THROAT, citizen
+
+from direkt.loadtests.client import JSON, Client, Socket
+
+BACK_PAIN_WITH_FEVER = [  # urgency 2: within an hour
+    ["redflags.now", ["none"]],
+    ["reason", "back_pain"],
+    ["back_pain.nerves", ["none"]],
+    ["back_pain.general", ["fever"]],
+    ["back_pain.function", "hard"],
+    ["back_pain.weeks", 0],
+]
+LEGS_WEAKNESS = [  # urgency 1: contact within 15 minutes
+    ["redflags.now", ["none"]],
+    ["reason", "back_pain"],
+    ["back_pain.nerves", ["both_legs"]],
+    ["back_pain.general", ["none"]],
+    ["back_pain.function", "hard"],
+    ["back_pain.weeks", 0],
+]
+CHILD_FEVER = [  # self-care, chat anyway: urgency 5
+    ["redflags.now", ["none"]],
+    ["reason", "child_fever"],
+    ["child_fever.temp", 38.5],
+    ["child_fever.days", 1],
+    ["child_fever.signs", ["none"]],
+    ["child_fever.risk", ["none"]],
+    ["child_fever.travel", "no"],
+    ["child_fever.notes", "snorig"],
+]
+
+
+class Citizen:
+    """A logged-in citizen with an optional JSON socket."""
+
+    cids = itertools.count(1)
+
+    def __init__(self, bg: Background, base: str, pnr: str) -> None:
+        self.bg = bg
+        self.client: Client = bg.run(citizen(base, pnr))
+        self.sock: Socket | None = None
+
+    def submit(self, answers: list[list[Any]] = SORE_THROAT, *, chat_anyway: bool = False, **start: Any) -> str:
+        async def go() -> str:
+            view = await self.client.triage("seek_care", [tuple(a) for a in answers], **start)  # type: ignore[misc]
+            assert view["result"], view
+            return str((await self.client.submit(view["id"], chat_anyway=chat_anyway))["case"])
+
+        return str(self.bg.run(go()))
+
+    def join(self, case: str) -> None:
+        async def go() -> None:
+            if self.sock is None:
+                self.sock = await self.client.socket(JSON)
+            reply = await self.sock.request({"t": "join", "case": case}, "case")
+            assert reply["t"] == "case", reply
+
+        self.bg.run(go())
+
+    def say(self, case: str, text: str) -> None:
+        assert self.sock is not None
+        frame = {"t": "send", "case": case, "cid": f"py-{next(self.cids)}", "text": text}
+        reply = self.bg.run(self.sock.request(frame, "ack"))
+        assert reply["t"] == "ack", reply
+
+    def photo(self, case: str, text: str) -> None:
+        """Upload a small PNG and send it in the chat."""
+        from PIL import Image
+
+        data = io.BytesIO()
+        Image.new("RGB", (64, 48), (190, 70, 60)).save(data, "PNG")
+
+        async def go() -> None:
+            assert self.sock is not None
+            headers = {"Content-Type": "image/png", "X-CSRF-Token": self.client.csrf}
+            path = f"/api/cases/{case}/photos"
+            response = await self.client.http.post(path, content=data.getvalue(), headers=headers)
+            assert response.status_code == 201, response.text
+            frame = {"t": "send", "case": case, "cid": f"py-{next(self.cids)}", "text": text}
+            reply = await self.sock.request(frame | {"photo": response.json()["photo"]}, "ack")
+            assert reply["t"] == "ack", reply
+
+        self.bg.run(go())
+
+    def send(self, frame: dict[str, Any]) -> None:
+        assert self.sock is not None
+        self.bg.run(self.sock.send(frame))
+
+    def next_msg(self, **match: Any) -> dict[str, Any]:
+        assert self.sock is not None
+        return dict(self.bg.run(self.sock.expect("msg", 10, **match)))
+
+    def transcript(self, case: str) -> dict[str, Any]:
+        return dict(self.bg.run(self.client.call("GET", f"/api/cases/{case}/transcript")))
+
+    def close(self) -> None:
+        async def go() -> None:
+            if self.sock is not None:
+                await self.sock.close()
+            await self.client.aclose()
+
+        self.bg.run(go())
+
+
+@pytest.fixture
+def people(server: ServerProcess) -> Iterator[Callable[[str], Citizen]]:
+    bg = Background()
+    made: list[Citizen] = []
+
+    def make(pnr: str) -> Citizen:
+        made.append(Citizen(bg, server.base, pnr))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()
+    bg.stop()
+
+
+def erik_in_a_chat(open_page: Callable[..., Page], people: Callable[[str], Citizen]) -> tuple[Citizen, str, Page]:
+    """Erik's case claimed by nurse-1 in the console, with Erik's socket joined to the chat."""
+    erik = people(ERIK)
+    case = erik.submit()
+    page = console(open_page)
+    claim_next(page)
+    expect(summary(page)).to_contain_text("Erik Nilsson")
+    erik.join(case)
+    return erik, case, page
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+def test_login_refuses_a_wrong_password_then_logs_in(open_page: Callable[..., Page]) -> None:
+    page = open_page(CONSOLE, name="login")
+    expect(page.get_by_label("Användarnamn")).to_be_focused()
+    axe_check(page, "console-login")
+    screenshot(page, "console-login")
+    staff_login(page, "nurse-1", "wrong")
+    expect(page.get_by_role("alert")).to_have_text("Fel användarnamn eller lösenord.")
+    staff_login(page, "nurse-1")
+    expect(page.locator("#conn")).to_have_text("Ansluten")
+    header = page.get_by_role("banner")
+    expect(header).to_contain_text("Nora Nilsson")
+    expect(header).to_contain_text("Sjuksköterska")
+    expect(header).to_contain_text("Testby vårdcentral")
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("0 väntande")
+    expect(page.get_by_text("Inga pågående chattar")).to_be_visible()
+    axe_check(page, "console-queue-empty")
+    # a reload keeps the staff session: no login form
+    page.reload()
+    expect(page.locator("#conn")).to_have_text("Ansluten")
+    expect(page.get_by_label("Användarnamn")).to_have_count(0)
+    # English and back
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("region", name="Queue")).to_be_visible()
+    expect(page.locator("#conn")).to_have_text("Connected")
+    page.get_by_role("button", name="Svenska").click()
+    expect(page.get_by_role("region", name="Kö")).to_be_visible()
+
+
+def test_a_citizen_session_is_told_the_console_is_for_staff(open_page: Callable[..., Page]) -> None:
+    page = open_page("/", name="citizen")
+    assert page.request.post("/auth/test-eid", data={"pnr": ERIK}).ok
+    page.goto(CONSOLE)
+    expect(page.get_by_role("alert")).to_contain_text("Den här konsolen är för vårdpersonal")
+    expect(page.get_by_label("Användarnamn")).to_have_count(0)
+
+
+def test_queue_is_sorted_by_deadline_and_updates_live_then_pick_from_list(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    maja.submit(BACK_PAIN_WITH_FEVER)  # urgency 2: within an hour
+    erik.submit(LEGS_WEAKNESS)  # urgency 1: a later arrival with an earlier deadline
+    page = console(open_page)
+    rows = queue_rows(page)
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Prio 1 · Omgående")
+    expect(rows.nth(0)).to_contain_text(re.compile(r"Bråttom: 1[45] min kvar"))
+    expect(rows.nth(1)).to_contain_text("Prio 2 · Inom en timme")
+    expect(rows.nth(1)).to_contain_text("Väntat < 1 min")
+    expect(rows.nth(1)).to_contain_text("Testby vårdcentral")
+    expect(rows.nth(1)).not_to_contain_text("Bråttom")
+
+    maja.submit(CHILD_FEVER, chat_anyway=True, child=ELSA)  # arrives while the console is open
+    expect(rows).to_have_count(3)
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("3 väntande")
+    expect(rows.nth(2)).to_contain_text("Prio 5")
+    expect(rows.nth(2)).to_contain_text("8 år, barn")
+    axe_check(page, "console-queue")
+    screenshot(page, "console-queue")
+
+    # vc-t lets staff pick from the list: take the child's case, not the most urgent one
+    page.get_by_role("button", name=re.compile("^Ta ärende: .*8 år, barn")).click()
+    expect(page.get_by_role("tab")).to_have_count(1)
+    expect(summary(page)).to_contain_text("Elsa Andersson")
+    expect(summary(page)).to_contain_text("Vårdnadshavare")
+    expect(summary(page)).to_contain_text("19810510-2381")
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("2 väntande")
+
+
+def test_parallel_chats_count_unread_in_the_background_tab(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    erik_case = erik.submit(SORE_THROAT)
+    maja_case = maja.submit(BACK_PAIN_WITH_FEVER)
+    page = console(open_page)
+    expect(queue_rows(page)).to_have_count(2)
+
+    claim_next(page)  # the earliest deadline: Maja's back pain
+    expect(tab(page, "Maja")).to_have_attribute("aria-selected", "true")
+    expect(summary(page)).to_contain_text("Maja Andersson")
+    expect(summary(page)).to_contain_text("19810510-2381")
+    claim_next(page)
+    expect(tab(page, "Erik")).to_have_attribute("aria-selected", "true")
+    expect(summary(page)).to_contain_text("Ont i halsen")
+    expect(summary(page)).to_contain_text("10 dagar")  # an answer from the triage summary
+    expect(page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande")).to_be_focused()
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("0 väntande")
+
+    erik.join(erik_case)
+    maja.join(maja_case)
+    erik.say(erik_case, "Hej! Det gör ont att svälja.")
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    expect(log).to_contain_text("Det gör ont att svälja.")
+    page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande").fill("Hej Erik, har du feber?")
+    page.get_by_role("button", name="Skicka").click()
+    expect(log.locator(".msg.own")).to_contain_text("Hej Erik, har du feber?")
+    question = erik.next_msg(text="Hej Erik, har du feber?")
+    assert question["role"] == "nurse"
+    erik.send({"t": "read", "case": erik_case, "id": question["id"]})
+    expect(log.locator(".msg.own")).to_contain_text("Läst")
+    erik.send({"t": "typing", "case": erik_case, "on": True})
+    expect(page.get_by_role("tabpanel").get_by_text("Patienten skriver…")).to_be_visible()
+    erik.say(erik_case, "Nej, ingen feber.")
+    expect(log).to_contain_text("Nej, ingen feber.")
+    expect(page.get_by_role("tabpanel").get_by_text("Patienten skriver…")).to_have_count(0)
+
+    maja.say(maja_case, "Jag har fått feber nu också.")  # Maja's tab is in the background
+    expect(tab(page, "Maja")).to_have_accessible_name(re.compile("1 oläst"))
+    expect(page).to_have_title("(1) direkt konsol")
+    expect(page.get_by_role("status").filter(has_text="Nytt meddelande från Maja")).to_be_visible()
+    axe_check(page, "console-chat")
+    screenshot(page, "console-chat")
+
+    # arrow keys move between tabs (automatic activation) and reading clears the count
+    tab(page, "Erik").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(tab(page, "Maja")).to_be_focused()
+    expect(tab(page, "Maja")).to_have_attribute("aria-selected", "true")
+    expect(tab(page, "Maja")).not_to_have_accessible_name(re.compile("oläst"))
+    expect(page).to_have_title("direkt konsol")
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Jag har fått feber nu också.")
+
+    # the whole console follows the language switch, chats included
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("tabpanel").get_by_role("region", name="Assessment")).to_contain_text("Back pain")
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Jag har fått feber nu också.")
+    expect(page.get_by_role("button", name="Take next")).to_be_visible()
+    page.get_by_role("button", name="Svenska").click()
+    expect(page.get_by_role("tabpanel").get_by_role("region", name="Bedömning")).to_be_visible()
+
+
+def test_template_picker_fills_the_first_name_and_sends_a_template_message(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, _, page = erik_in_a_chat(open_page, people)
+
+    page.get_by_role("button", name="Fraser").click()
+    dialog = page.get_by_role("dialog", name="Fraser")
+    expect(dialog.get_by_label("Sök fras")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Hälsning")).to_be_visible()
+    axe_check(page, "console-templates")
+    screenshot(page, "console-templates")
+    dialog.get_by_label("Sök fras").fill("häls")
+    expect(dialog.get_by_role("button")).to_have_count(2)  # Avbryt and the greeting
+    dialog.get_by_role("button", name="Hälsning").click()
+    expect(dialog).to_be_hidden()
+    composer = page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande")
+    expect(composer).to_be_focused()
+    expect(composer).to_have_value("Hej Erik! Jag heter Nora Nilsson på Testby vårdcentral.")
+    composer.press("End")
+    composer.press_sequentially(" Hur mår du?")
+    composer.press("Enter")
+    got = erik.next_msg(k="template")
+    assert got["tpl"] == "greeting"
+    assert got["text"] == "Hej Erik! Jag heter Nora Nilsson på Testby vårdcentral. Hur mår du?"
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Hur mår du?")
+    expect(composer).to_have_value("")
+
+    # Escape closes the dialog and focus returns to the button
+    page.get_by_role("button", name="Fraser").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.get_by_role("button", name="Fraser")).to_be_focused()
+
+
+def test_transfer_to_a_doctor_closes_the_tab_and_reaches_the_doctors_queue(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik = people(ERIK)
+    case = erik.submit()
+    nurse = console(open_page)
+    doctor = console(open_page, "doctor-1", name="doctor")
+    expect(doctor.get_by_role("region", name="Kö")).to_contain_text("0 väntande")
+    claim_next(nurse)
+    expect(summary(nurse)).to_contain_text("Erik Nilsson")
+
+    nurse.get_by_role("button", name="Flytta", exact=True).click()
+    dialog = nurse.get_by_role("dialog", name="Flytta ärendet")
+    expect(dialog.get_by_label("Mottagning")).to_be_focused()
+    axe_check(nurse, "console-transfer-dialog")
+    screenshot(nurse, "console-transfer-dialog")
+    # the professions offered follow the unit (GET /api/staff/units)
+    dialog.get_by_label("Mottagning").select_option(label="Annanby vårdcentral")
+    expect(dialog.get_by_label("Yrkesroll").get_by_role("option")).to_have_count(1)
+    dialog.get_by_label("Mottagning").select_option(label="Testby vårdcentral")
+    expect(dialog.get_by_label("Yrkesroll").get_by_role("option")).to_have_count(3)
+    dialog.get_by_label("Yrkesroll").select_option(label="Läkare")
+    dialog.get_by_label("Anteckning (syns inte för patienten)").fill("Behöver bedömning av läkare, ÖVERLÄMNING-42.")
+    dialog.get_by_role("button", name="Flytta ärendet").click()
+    expect(nurse.get_by_role("tab")).to_have_count(0)
+    expect(nurse.locator("#toasts")).to_contain_text("flyttades till Testby vårdcentral (Läkare)")
+    expect(nurse.get_by_role("button", name="Ta nästa")).to_be_focused()
+
+    rows = queue_rows(doctor)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Ont i halsen")
+    claim_next(doctor)
+    log = doctor.get_by_role("tabpanel").get_by_role("log")
+    expect(log).to_contain_text("Intern anteckning (syns inte för patienten)")
+    expect(log).to_contain_text("ÖVERLÄMNING-42")
+    transcript = erik.transcript(case)
+    assert "ÖVERLÄMNING-42" not in str(transcript)
+
+
+def test_close_with_an_outcome_keeps_the_journal_note_from_the_citizen(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, case, page = erik_in_a_chat(open_page, people)
+    erik.photo(case, "Så här ser halsen ut")
+    erik.say(case, "Tack för hjälpen!")
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    expect(log).to_contain_text("Tack för hjälpen!")
+    photo = log.get_by_role("img", name="Bild från Erik Nilsson")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
+
+    page.get_by_role("button", name="Avsluta", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Avsluta ärendet")
+    expect(dialog.get_by_role("group", name="Utfall").get_by_role("radio")).to_have_count(6)
+    axe_check(page, "console-close-dialog")
+    screenshot(page, "console-close-dialog")
+    dialog.get_by_role("button", name="Avsluta ärendet").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Välj ett utfall.")
+    dialog.get_by_label("Egenvårdsråd").check()
+    dialog.get_by_label("Journalanteckning").fill("Halsont 10 dagar, Centor 2. JOURNAL-HEMLIG-7.")
+    dialog.get_by_role("button", name="Avsluta ärendet").click()
+    expect(page.get_by_role("tab")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text("är avslutat")
+
+    transcript = erik.transcript(case)
+    texts = [m.get("text", "") for m in transcript["messages"]]
+    assert "Tack för hjälpen!" in texts
+    assert not any("JOURNAL-HEMLIG-7" in t for t in texts)
+
+
+def test_reconnect_shows_the_state_and_delivers_the_gap_once(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, case, page = erik_in_a_chat(open_page, people)
+    erik.say(case, "Första meddelandet")
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    expect(log).to_contain_text("Första meddelandet")
+
+    page.context.set_offline(True)
+    page.evaluate("direkt.hub.drop()")
+    expect(page.locator("#conn")).to_have_text("Återansluter…")
+    erik.say(case, "Medan du var borta")
+    page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande").fill("Skickat utan nät")
+    page.keyboard.press("Enter")
+    expect(log.locator(".msg.pending")).to_contain_text("Skickas…")
+    page.context.set_offline(False)
+    expect(page.locator("#conn")).to_have_text("Ansluten", timeout=15_000)
+    expect(log.get_by_text("Medan du var borta")).to_have_count(1)
+    expect(log.get_by_text("Skickat utan nät")).to_have_count(1)
+    expect(log.locator(".msg.pending")).to_have_count(0)
+    assert erik.next_msg(text="Skickat utan nät")
+    expect(log.get_by_text("Första meddelandet")).to_have_count(1)
+
+
+def test_keyboard_only_claim_and_send(open_page: Callable[..., Page], people: Callable[[str], Citizen]) -> None:
+    erik = people(ERIK)
+    case = erik.submit()
+    page = console(open_page)
+    expect(queue_rows(page)).to_have_count(1)
+    expect(page.get_by_role("heading", name="Kö")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Ta nästa")).to_be_focused()
+    page.keyboard.press("Enter")
+    composer = page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande")
+    expect(composer).to_be_focused()
+    erik.join(case)
+    page.keyboard.type("Hej, jag läser det du skrev.")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Återkommer strax.")
+    page.keyboard.press("Enter")
+    assert erik.next_msg()["text"] == "Hej, jag läser det du skrev.\nÅterkommer strax."
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Återkommer strax.")
+    # the phrase picker by keyboard: Tab to "Fraser", open, arrow to a phrase, Enter
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Fraser")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Sök fras")).to_be_focused()
+    page.keyboard.type("häls")
+    expect(page.get_by_role("dialog").get_by_role("button", name="Hälsning")).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(composer).to_be_focused()
+    expect(composer).to_have_value(re.compile("^Hej Erik!"))
+
+
+def test_capacity_reload_and_return_to_the_queue(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    erik.submit()
+    maja.submit(BACK_PAIN_WITH_FEVER)
+    maja.submit(CHILD_FEVER, chat_anyway=True, child=ELSA)
+    page = open_page(CONSOLE, name="nurse-2", viewport={"width": 1024, "height": 768})
+    staff_login(page, "nurse-2")  # Olle Ek may hold two chats
+    expect(queue_rows(page)).to_have_count(3)
+    claim_next(page)
+    expect(page.get_by_role("tab")).to_have_count(1)
+    claim_next(page)
+    expect(page.get_by_role("tab")).to_have_count(2)
+    take = page.get_by_role("button", name="Ta nästa")
+    expect(take).to_have_attribute("aria-disabled", "true")
+    expect(take).to_have_accessible_description(re.compile("Du har 2 av 2 chattar"))
+    expect(page.get_by_role("button", name=re.compile("^Ta ärende:"))).to_have_attribute("aria-disabled", "true")
+    take.focus()
+    page.keyboard.press("Enter")  # still focusable, explains itself, does nothing
+    expect(page.get_by_role("tab")).to_have_count(2)
+    screenshot(page, "console-narrow")
+
+    page.reload()  # the held cases come back as tabs
+    expect(page.get_by_role("tab")).to_have_count(2)
+    expect(summary(page)).to_contain_text("Bedömning")
+    expect(queue_rows(page)).to_have_count(1)
+    page.get_by_role("button", name="Lämna tillbaka").click()
+    expect(page.get_by_role("tab")).to_have_count(1)
+    expect(queue_rows(page)).to_have_count(2)
+    expect(page.locator("#toasts")).to_contain_text("lämnades tillbaka till kön")
+    expect(take).not_to_have_attribute("aria-disabled", "true")
+    expect(page.get_by_role("tab")).to_be_focused()
+
+    # the server says the lease was lost (the socket was gone longer than the lease): the tab says so
+    held = page.evaluate("[...direkt.hub.cursors.keys()][0]")
+    page.evaluate("c => direkt.hub.onFrame({t: 'done', case: c, state: 'lost'})", held)
+    panel = page.get_by_role("tabpanel")
+    expect(panel).to_contain_text("Du håller inte längre det här ärendet")
+    expect(panel.get_by_role("textbox", name="Meddelande")).to_be_disabled()
+    expect(page.get_by_role("tab")).to_have_accessible_name(re.compile("förlorat"))
+    expect(take).not_to_have_attribute("aria-disabled", "true")
+    panel.get_by_role("button", name="Stäng fliken").click()
+    expect(page.get_by_role("tab")).to_have_count(0)
