@@ -9,7 +9,6 @@ fails the test that opened it.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,11 +48,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        standalone_redis.url,
-        DIREKT_POSITION_INTERVAL_SECONDS="0.5",
-        DIREKT_DATA_DIR=tempfile.mkdtemp(prefix="dk-browser-"),
-    )
+    process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="0.5")
     yield process
     process.stop()
 
