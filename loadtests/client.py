@@ -135,7 +135,7 @@ class Socket:
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         return await asyncio.wait_for(self.frames.get(), timeout)
 
-    async def expect(self, kind: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+    async def expect(self, kind: str, timeout: float = 5.0, /, **match: Any) -> dict[str, Any]:
         """The next frame of ``kind`` (matching ``match``); other frames are kept in ``skipped``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

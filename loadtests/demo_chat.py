@@ -59,7 +59,7 @@ async def run(base: str) -> int:
     else:
         claimed = await claim_until(nsock, case_id)
     print(f"claimed; triage summary has {len(claimed['file']['triage']['summary'])} answers")
-    notice = await csock.expect("notice", timeout=5)
+    notice = await csock.expect("notice", 5)
     print(f"citizen notice: {notice['text']['en']}")
     await nsock.request({"t": "join", "case": case_id}, "synced")
     templates = await nurse.call("GET", f"/api/staff/templates?q=start&case={case_id}")

@@ -19,7 +19,7 @@ from direkt.queue.scripts import redis_errors
 from direkt.server import keys
 from direkt.server.access import may_act_for
 from direkt.server.casefile import CASE_FILE_TTL_S
-from direkt.server.errors import Conflict, Forbidden, NotFound
+from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
 from direkt.server.httpkit import authed, json_body, ok, read_body, services
 from direkt.server.personnummer import Personnummer
@@ -30,6 +30,7 @@ from direkt.server.templates import TemplateInput, fill, template_view
 from direkt.server.transcript import Entry
 from direkt.server.triageflow import stockholm_date
 from direkt.server.workflow import Workflow, position_view
+from direkt.signaling.sdp import MAX_SDP_CHARS
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 
@@ -62,6 +63,11 @@ class CaseSubmit(_Body):
 class CaseClose(_Body):
     outcome: Outcome
     note: Note = ""
+
+
+class CallTestOffer(_Body):
+    type: str
+    sdp: str
 
 
 class TemplateBody(_Body):
@@ -291,6 +297,20 @@ async def template_delete(request: Request, svc: Services, session: Session) -> 
     return Response(status_code=204)
 
 
+async def calltest_start(request: Request, svc: Services, session: Session) -> Response:
+    """The pre-call test: a complete offer in, the echo peer's answer out (signaling/echo.py)."""
+    body = await json_body(request, CallTestOffer)
+    if body.type != "offer" or len(body.sdp) > MAX_SDP_CHARS:
+        raise BadRequest(f"send a complete offer: type offer, at most {MAX_SDP_CHARS} characters of SDP")
+    answer = await svc.calltest.answer(session.principal.uid, body.sdp)
+    return ok({"type": "answer", "sdp": answer, "expires_in_s": int(svc.calltest.lifetime_s)}, 201)
+
+
+async def calltest_stop(request: Request, svc: Services, session: Session) -> Response:
+    await svc.calltest.stop(session.principal.uid)
+    return Response(status_code=204)
+
+
 def _template_input(body: TemplateBody) -> TemplateInput:
     return TemplateInput(body.title, body.text_sv, body.text_en, tuple(body.tags), body.unit)
 
@@ -338,6 +358,15 @@ ENDPOINTS = [
     Endpoint("GET", "/api/cases/{case}/photos/{photo}", authed(photo_get), "A photo of the case", who="any"),
     Endpoint("GET", "/api/units/{unit}", unit_get, "A unit's public name (for the embedded widget)", who="public"),
     Endpoint("GET", "/api/me/children", citizen_only(my_children), "Children I may act for"),
+    Endpoint(
+        "POST",
+        "/api/calltest",
+        authed(calltest_start),
+        "Pre-call test: an echo peer answers a complete WebRTC offer",
+        CallTestOffer,
+        who="any",
+    ),
+    Endpoint("DELETE", "/api/calltest", authed(calltest_stop), "End my pre-call test", who="any"),
     Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
     Endpoint("GET", "/api/staff/units", authed(staff_units), "Units a case can be transferred to", who="staff"),
     Endpoint(

@@ -122,7 +122,7 @@ async def ticket(request: Request, svc: Services, session: Session) -> Response:
 
 
 async def client_config(request: Request) -> Response:
-    """Public: where the browser clients send people to log in."""
+    """Public: where the browser clients send people to log in, and the STUN servers for the call test."""
     svc = services(request)
     s = svc.settings
     citizen_login = "/auth/oidc/login" if s.oidc_issuer else ("" if s.production else "/auth/test-eid")
@@ -132,6 +132,7 @@ async def client_config(request: Request) -> Response:
             "staff_oidc_login": "/auth/staff/oidc/login" if s.staff_oidc_issuer else "",
             "staff_password_login": bool(svc.config.staff_passwords),
             "test_environment": not s.production,
+            "ice_servers": svc.calltest.servers,
         }
     )
 

@@ -26,6 +26,7 @@ from direkt.server.region import RegionConfig
 from direkt.server.services import Services, build_services
 from direkt.server.settings import Settings
 from direkt.server.workflow import Workflow
+from direkt.signaling.peer import gather_only_on
 from direkt.triage.model import KnowledgeBase
 
 log = structlog.get_logger("direkt.backend")
@@ -89,6 +90,7 @@ class Backend:
         waitroom = await self._connect()
         if waitroom is None:
             return
+        gather_only_on([a.strip() for a in self.settings.ice_host_addresses.split(",") if a.strip()])
         services = build_services(self.settings, self.config, self.kb, waitroom, self._http)
         hub = Hub(services)
         await hub.start()

@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     for add in (_demo_commands, _staff_commands):
         add(commands)
     bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
-    bench.add_argument("name", choices=("queue", "ws"))
+    bench.add_argument("name", choices=("queue", "ws", "calls"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_bench)
     return parser
@@ -269,6 +269,10 @@ def _bench(args: argparse.Namespace) -> int:
         from direkt.loadtests import queue_bench
 
         return queue_bench.main(args.rest)
+    if args.name == "calls":
+        from direkt.loadtests import call_bench
+
+        return call_bench.main(args.rest)
     from direkt.loadtests import ws_bench
 
     return ws_bench.main(args.rest)

@@ -103,7 +103,76 @@ class Watch(_Frame, tag="watch"):
     """Consoles: a fresh queue snapshot (also sent on connect)."""
 
 
-ClientFrame = Join | Leave | Send | Typing | Read | Ping | ClaimNext | Claim | Release | Transfer | Close | Watch
+# -- calls (docs/protocol.md §7) ------------------------------------------------------------
+
+CallId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{12}$")]
+Sdp = Annotated[str, msgspec.Meta(max_length=32_000)]
+IceCandidate = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class CallPropose(_Frame, tag="call_propose"):
+    case: CaseId
+    media: Literal["audio", "video"]
+
+
+class CallAccept(_Frame, tag="call_accept"):
+    case: CaseId
+    call: CallId
+
+
+class CallDecline(_Frame, tag="call_decline"):
+    case: CaseId
+    call: CallId
+
+
+class CallHangup(_Frame, tag="call_hangup"):
+    case: CaseId
+    call: CallId
+
+
+class CallReport(_Frame, tag="call_report"):
+    """A party says the media connected, or failed (``reason``: devices, ice, media, …)."""
+
+    case: CaseId
+    call: CallId
+    state: Literal["connected", "failed"]
+    reason: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[a-z_]*$")] = ""
+
+
+class CallIceServers(_Frame, tag="call_ice_servers"):
+    case: CaseId
+    call: CallId
+
+
+class SessionDescription(_Frame, tag="sdp"):
+    case: CaseId
+    call: CallId
+    kind: Literal["offer", "answer"]
+    sdp: Sdp
+
+
+class IceCandidateFrame(_Frame, tag="ice"):
+    case: CaseId
+    call: CallId
+    candidate: IceCandidate
+    mid: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    mline: Annotated[int, msgspec.Meta(ge=0, le=63)] = 0
+
+
+CallFrame = (
+    CallPropose
+    | CallAccept
+    | CallDecline
+    | CallHangup
+    | CallReport
+    | CallIceServers
+    | SessionDescription
+    | IceCandidateFrame
+)
+
+ClientFrame = (
+    Join | Leave | Send | Typing | Read | Ping | ClaimNext | Claim | Release | Transfer | Close | Watch | CallFrame
+)
 STAFF_ONLY = (ClaimNext, Claim, Release, Transfer, Close, Watch)
 
 _msgpack_decoder = msgspec.msgpack.Decoder(ClientFrame)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
+import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,6 +82,8 @@ class Hub:
         for conn in list(self.connections):
             await conn.close(1001, "server shutting down")
         await self.positions.stop()
+        self.s.calls.stop()
+        await self.s.calltest.stop_all()
         await self.s.fanout.stop()
 
     async def endpoint(self, websocket: WebSocket) -> None:
@@ -154,6 +158,8 @@ class Connection:
             f.Close: self.on_close,
             f.Watch: self.on_watch,
         }
+        for frame_type in typing.get_args(f.CallFrame):
+            self._handlers[frame_type] = functools.partial(self.s.calls.on_frame, self)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -184,6 +190,7 @@ class Connection:
             {
                 "t": "welcome",
                 "conn": self.id,
+                "uid": self.who.uid,
                 "role": self.who.role,
                 "name": self.who.name,
                 "protocol": self.codec.subprotocol,
@@ -393,6 +400,8 @@ class Connection:
                 "file": file.console_view() if self.staff else file.citizen_view(),
             }
         )
+        if (call := await self.s.calls.live_view(frame.case)) is not None:
+            self.push(call)
 
     async def _may_follow(self, case_id: str) -> tuple[CaseFile, str]:
         if self.staff is not None:
@@ -412,9 +421,9 @@ class Connection:
         self.hub.positions.unwatch(self, case_id)
 
     async def on_send(self, frame: f.Send) -> None:
-        follow = self._followed(frame.case)
+        follow = self.followed(frame.case)
         if not follow.can_write:
-            await self._refresh_write(follow)
+            await self.refresh_write(follow)
         body = await self._message_body(frame)
         appended = await self.hub.workflow.append(frame.case, body, dedupe=f"{self.who.uid}:{frame.cid}")
         self.push(
@@ -432,7 +441,7 @@ class Connection:
             self.contacted.add(frame.case)
             await self.hub.workflow.first_contact(self.staff, frame.case, self.held.get(frame.case, 0))
 
-    async def _refresh_write(self, follow: Follow) -> None:
+    async def refresh_write(self, follow: Follow) -> None:
         """The cached right to write is re-checked against Redis before refusing."""
         if self.staff is not None:
             record = await self.s.waitroom.get(follow.case_id)
@@ -476,19 +485,19 @@ class Connection:
         follow = self.follows.get(case_id)
         return follow.role if follow is not None else "citizen"
 
-    def _followed(self, case_id: str) -> Follow:
+    def followed(self, case_id: str) -> Follow:
         follow = self.follows.get(case_id)
         if follow is None:
             raise Conflict("join the case first")
         return follow
 
     async def on_typing(self, frame: f.Typing) -> None:
-        self._followed(frame.case)
+        self.followed(frame.case)
         event = {"t": "typing", "from": self.who.uid, "role": self._role(frame.case), "on": frame.on}
         await self._ephemeral(frame.case, event)
 
     async def on_read(self, frame: f.Read) -> None:
-        self._followed(frame.case)
+        self.followed(frame.case)
         parse_id(frame.id)
         await self.s.transcripts.mark_read(frame.case, self.who.uid, frame.id)
         event = {"t": "read", "from": self.who.uid, "role": self._role(frame.case), "id": frame.id}

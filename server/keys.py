@@ -18,6 +18,7 @@ over the cluster.
     dk:chat:{<case>}:epoch     str     the transcript's epoch (changes only if Redis lost it)
     dk:chat:{<case>}:read      hash    participant -> last stream id read
     dk:photo:{<case>}:<id>     str     a sanitised photo
+    dk:call:{<case>}           hash    the case's call: v (version) and the msgpack call record
     dk:tpl                     hash    phrase templates created or edited at run time (msgpack)
     dk:join                    zset    cases whose chat is ready, score = end of the join window
     dk:audit                   stream  append-only access log (HSLF-FS 2016:40 4 kap. 9 §)
@@ -83,6 +84,10 @@ def chat_read(case_id: str) -> str:
 
 def photo(case_id: str, photo_id: str) -> str:
     return f"{ROOT}:photo:{{{case_id}}}:{photo_id}"
+
+
+def call(case_id: str) -> str:
+    return f"{ROOT}:call:{{{case_id}}}"
 
 
 def case_channel(case_id: str) -> str:

@@ -10,6 +10,7 @@ import httpx
 from direkt.queue.scripts import RedisClient
 from direkt.queue.waitroom import Waitroom
 from direkt.server.audit import AuditLog
+from direkt.server.calls import Calls
 from direkt.server.casefile import CaseFiles
 from direkt.server.fanout import Fanout
 from direkt.server.notify import FanoutNotifier, Notifier, SmsGateway
@@ -19,6 +20,7 @@ from direkt.server.settings import Settings
 from direkt.server.templates import Templates
 from direkt.server.transcript import Transcripts
 from direkt.server.triageflow import TriageFlow
+from direkt.signaling.echo import EchoPeers
 from direkt.triage.model import KnowledgeBase
 
 
@@ -39,6 +41,8 @@ class Services:
     fanout: Fanout
     http: httpx.AsyncClient
     clock: Callable[[], int]
+    calls: Calls
+    calltest: EchoPeers
 
 
 def build_services(
@@ -48,6 +52,7 @@ def build_services(
     notifiers: list[Notifier] = []
     if settings.sms_url:
         notifiers.append(SmsGateway(settings.sms_url, http, token=settings.sms_token))
+    transcripts = Transcripts(client)
     return Services(
         settings=settings,
         config=config,
@@ -56,7 +61,7 @@ def build_services(
         waitroom=waitroom,
         sessions=SessionStore(client, clock),
         files=CaseFiles(client),
-        transcripts=Transcripts(client),
+        transcripts=transcripts,
         triage=TriageFlow(client, kb, config, clock),
         templates=Templates(client, config.templates, config.directory),
         audit=AuditLog(client, settings.audit_path),
@@ -64,4 +69,6 @@ def build_services(
         fanout=Fanout(client),
         http=http,
         clock=clock,
+        calls=Calls(settings, client, waitroom, transcripts, clock),
+        calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
     )

@@ -23,6 +23,12 @@ DIREKT_AUDIT_FILE    the access log's JSON-lines copy (<data dir>/audit.jsonl)
 DIREKT_MAX_SOCKETS_PER_USER  live WebSockets per user (5)
 DIREKT_MESSAGE_RATE  frames per second per socket, sustained (20; bursts of twice that)
 DIREKT_TRIAGE_VALIDATE  1 = walk every triage path at start (cached per version in the data dir)
+DIREKT_ICE_SERVERS   comma-separated stun:/turn: URLs for calls (empty = none: right on loopback)
+DIREKT_TURN_SECRET   the TURN server's shared secret (coturn use-auth-secret) for short-lived credentials
+DIREKT_TURN_TTL_SECONDS  how long TURN credentials stay valid (1800)
+DIREKT_CALL_RING_SECONDS / _SETUP_SECONDS / _MAX_SECONDS  call timeouts (45 / 30 / 7200)
+DIREKT_CALLTEST_MAX  pre-call echo tests at once per server process (8)
+DIREKT_ICE_HOST_ADDRESSES  comma-separated addresses server-side aiortc peers gather on (empty = all interfaces)
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from direkt.server.errors import ConfigError
 from direkt.server.region import DEMO_CONFIG
+
+if TYPE_CHECKING:
+    from direkt.signaling.ice import IceConfig
 
 FSYNC_POLICIES = ("everysec", "always")
 # Variables whose name is not DIREKT_<FIELD>.
@@ -76,6 +85,14 @@ class Settings:
     max_sockets_per_user: int = 5
     message_rate: float = 20.0
     triage_validate: bool = True
+    ice_servers: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: float = 1800.0
+    call_ring_seconds: float = 45.0
+    call_setup_seconds: float = 30.0
+    call_max_seconds: float = 7200.0
+    calltest_max: int = 8
+    ice_host_addresses: str = ""
     client_dir: Path = Path(__file__).resolve().parent.parent / "client-demo"
 
     @classmethod
@@ -107,10 +124,20 @@ class Settings:
             raise ConfigError("environment", "DIREKT_REAP_INTERVAL_SECONDS", "must be a positive number of seconds")
         if not (math.isfinite(self.lease_seconds) and self.lease_seconds >= 5):
             raise ConfigError("environment", "DIREKT_LEASE_SECONDS", "must be at least 5 seconds")
-        for name in ("join_window_seconds", "position_interval_seconds", "message_rate"):
+        for name in (
+            "join_window_seconds",
+            "position_interval_seconds",
+            "message_rate",
+            "call_ring_seconds",
+            "call_setup_seconds",
+            "call_max_seconds",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError("environment", env_name(name), "must be a positive number")
+        if self.calltest_max < 0:
+            raise ConfigError("environment", "DIREKT_CALLTEST_MAX", "must be 0 or more")
+        self.ice  # noqa: B018 - parses DIREKT_ICE_SERVERS and the TURN settings, raising ConfigError
         if self.max_sockets_per_user < 1:
             raise ConfigError("environment", "DIREKT_MAX_SOCKETS_PER_USER", "must be at least 1")
         if self.production and len(self.secret_key) < 32:
@@ -140,6 +167,12 @@ class Settings:
         if not self.public_url and self.host in ("127.0.0.1", "localhost", "::1"):
             defaults |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
         return frozenset(defaults)
+
+    @property
+    def ice(self) -> IceConfig:
+        from direkt.signaling.ice import IceConfig  # aiortc loads only when calls are configured
+
+        return IceConfig.parse(self.ice_servers, self.turn_secret, self.turn_ttl_seconds)
 
     @property
     def audit_path(self) -> Path:

@@ -119,6 +119,14 @@ def parse_id(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
+def system_body(code: str, sv: str, en: str, *, staff_only: bool = False, **extra: Any) -> dict[str, Any]:
+    """A system message's body, in Swedish and English (``staff_only``: never shown to citizens)."""
+    body = {"k": "system", "code": code, "text": sv, "text_en": en, "role": "system", **extra}
+    if staff_only:
+        body["vis"] = "staff"
+    return body
+
+
 def decode_published(data: bytes) -> tuple[str, Entry]:
     """A fan-out payload ``<epoch> <id> <packed>`` → (epoch, entry)."""
     epoch, id_, packed = data.split(b" ", 2)

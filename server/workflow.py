@@ -41,7 +41,7 @@ from direkt.server.errors import (
 from direkt.server.notify import Notice
 from direkt.server.services import Services
 from direkt.server.sessions import Principal
-from direkt.server.transcript import Appended, Entry
+from direkt.server.transcript import Appended, Entry, system_body
 from direkt.server.triageflow import stockholm_date
 
 log = structlog.get_logger("direkt.workflow")
@@ -55,13 +55,6 @@ class Submitted:
     file: CaseFile
     position: Position
     created: bool
-
-
-def system_body(code: str, sv: str, en: str, *, staff_only: bool = False, **extra: Any) -> dict[str, Any]:
-    body = {"k": "system", "code": code, "text": sv, "text_en": en, "role": "system", **extra}
-    if staff_only:
-        body["vis"] = "staff"
-    return body
 
 
 class Workflow:
@@ -306,6 +299,7 @@ class Workflow:
     async def release(self, staff: Staff, case_id: str) -> None:
         _, record = await self.staff_case(staff, case_id, "case.release", holder=True)
         await self.s.waitroom.release(case_id, staff.id, record.token)
+        await self.s.calls.case_ended(case_id, "released")
         await self._back_in_queue(
             case_id,
             "returned",
@@ -340,6 +334,7 @@ class Workflow:
             await self.s.waitroom.transfer(case_id, staff.id, record.token, unit.id, target_skill)
         except UnknownQueue as exc:
             raise BadRequest(exc.message) from None
+        await self.s.calls.case_ended(case_id, "transferred")
         await self._back_in_queue(
             case_id,
             "transferred",
@@ -375,6 +370,7 @@ class Workflow:
         assessed = outcome != "no_contact"
         await self.s.waitroom.close(case_id, staff.id, record.token, outcome, assessed=assessed)
         await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome=outcome)
+        await self.s.calls.case_ended(case_id, "case_closed")
         with redis_errors():
             await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
         await self.append(

@@ -77,7 +77,7 @@ class Nurse:
             if frame.get("t") == "msg" and all(frame.get(k) == v for k, v in match.items()):
                 self.sock.skipped.remove(frame)
                 return frame
-        return self.run(self.sock.expect("msg", timeout=timeout, **match), timeout + 5)
+        return self.run(self.sock.expect("msg", timeout, **match), timeout + 5)
 
     def get(self, path: str) -> Any:
         return self.run(self.client.http.get(path))

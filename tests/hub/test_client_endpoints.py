@@ -21,6 +21,7 @@ async def test_client_config_is_public_and_points_to_the_test_eid(server: Server
         "staff_oidc_login": "",
         "staff_password_login": True,
         "test_environment": True,
+        "ice_servers": [],  # no STUN configured: never a public default
     }
 
 

@@ -43,7 +43,8 @@ A_CASE = "t.01JDQ4ZP2Y3KX8V7N6M5R4T3S2"  # well-formed, never submitted
 # Every code a refusal may carry: the DirektError tree plus the codec's and the transcript's.
 KNOWN_CODES = {
     cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.DirektError)
-} | {"bad_frame", "bad_position", "history_lost"}
+} | {"bad_frame", "bad_position", "history_lost", "bad_sdp", "bad_candidate"}
+KNOWN_CODES |= {"no_call", "not_call_party", "no_consent", "call_state"}  # direkt.signaling.call
 KNOWN_CODES.discard("internal")
 
 
@@ -354,9 +355,11 @@ async def test_memory_stays_flat_over_hundreds_of_oversize_messages(server: Serv
 # --- fuzzing -------------------------------------------------------------------------------------
 
 FRAME_TYPES = ("join", "leave", "send", "typing", "read", "ping", "claim_next", "claim", "release", "transfer",
-               "close", "watch", "", "pong", "JOIN", "send\x00")  # fmt: skip
+               "close", "watch", "", "pong", "JOIN", "send\x00", "call_propose", "call_accept", "call_decline",
+               "call_hangup", "call_report", "call_ice_servers", "sdp", "ice")  # fmt: skip
 FIELDS = ("t", "ref", "case", "cid", "text", "template", "photo", "on", "id", "n", "rid", "unit", "skill", "note",
-          "outcome", "epoch", "after", "vis", "staff_only")  # fmt: skip
+          "outcome", "epoch", "after", "vis", "staff_only", "call", "media", "kind", "sdp", "candidate", "mid",
+          "mline", "state", "reason")  # fmt: skip
 
 
 def fuzz_text(rng: random.Random) -> str:
@@ -627,7 +630,7 @@ async def test_a_client_that_stops_reading_is_closed_with_1008_and_resumes_witho
         text = "Hur mår du nu? " * 260  # about 4 kB a message, 10 MB in all: more than any socket buffers
         for i in range(FLOOD):
             await chat.ns.send({"t": "send", "case": chat.case, "cid": f"n{i}", "text": text})
-        acked = [(await chat.ns.expect("ack", timeout=timeout(20), cid=f"n{i}"))["id"] for i in range(FLOOD)]
+        acked = [(await chat.ns.expect("ack", timeout(20), cid=f"n{i}"))["id"] for i in range(FLOOD)]
 
         with contextlib.suppress(ConnectionClosed):
             while True:
