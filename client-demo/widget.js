@@ -109,7 +109,7 @@
     if (!frame) {
       frame = el(
         "iframe",
-        { title: TEXT.title, src: src(), allow: "autoplay" },
+        { title: TEXT.title, src: src(), allow: "camera; microphone; autoplay" },
         { border: "0", width: "100%", flex: "1", display: "block" },
       );
       panel.appendChild(frame);

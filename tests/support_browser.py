@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -190,3 +191,60 @@ def summary(page: Page) -> Any:
 
 def claim_next(page: Page) -> None:
     page.get_by_role("button", name="Ta nästa").click()
+
+
+# -- calls (client-demo/shared/call.js) -------------------------------------------------------
+
+WIDGET_CASE_JS = """async () => {
+  const api = direkt.api;
+  let view = await api.call("POST", "/api/triage", {entry: "seek_care"});
+  const answers = [["redflags.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
+    ["sore_throat.medicine", "no"], ["sore_throat.centor", "two"], ["sore_throat.ill", "no"],
+    ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
+  for (const [question, value] of answers)
+    view = await api.call("POST", `/api/triage/${view.id}/answer`, {question, value});
+  return (await api.call("POST", "/api/cases", {triage: view.id})).case;
+}"""
+
+# Counts what a page asks of the camera and the network: window.mediaCounts.
+MEDIA_COUNTER_JS = """(() => {
+  const counts = { getUserMedia: 0, peerConnections: 0 };
+  Object.defineProperty(window, "mediaCounts", { value: counts });
+  const devices = navigator.mediaDevices;
+  if (devices) {
+    const real = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = (constraints) => { counts.getUserMedia += 1; return real(constraints); };
+  }
+  const Real = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Real {
+    constructor(...args) { super(...args); counts.peerConnections += 1; }
+  };
+})();"""
+
+
+def widget_waiting(page: Page) -> str:
+    """A logged-in citizen's sore-throat case through the widget's own API; the reload shows the waiting room."""
+    case = str(page.evaluate(WIDGET_CASE_JS))
+    page.reload()
+    expect(page.get_by_role("heading", name="Du är i kön")).to_be_visible()
+    expect(page.locator("#conn")).to_have_attribute("data-hub", "open")
+    return case
+
+
+def rtp_bytes(page: Page, source: str = "direkt.calls") -> dict[str, int]:
+    """Bytes of the page's call (or ``direkt.echo``) so far, by kind (``{}`` without one)."""
+    return dict(page.evaluate(f"async () => {source} ? await {source}.stats() : {{}}"))
+
+
+def media_arrives(
+    page: Page, since: dict[str, int] | None = None, source: str = "direkt.calls", seconds: float = 15
+) -> dict[str, int]:
+    """Wait until audio and video bytes have arrived on the page (more than ``since``); returns the counts."""
+    since = since or {}
+    deadline = time.monotonic() + seconds
+    while True:
+        got = rtp_bytes(page, source)
+        if all(got.get(key, 0) > since.get(key, 0) for key in ("audioBytesReceived", "videoBytesReceived")):
+            return got
+        assert time.monotonic() < deadline, f"no audio and video received within {seconds} s: {got} (before: {since})"
+        page.wait_for_timeout(250)

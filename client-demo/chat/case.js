@@ -2,6 +2,7 @@
 // the hub and switches between the waiting room, the chat and the end.
 
 import { clear, focusFirst, h } from "../shared/dom.js";
+import { CitizenCall } from "./call.js";
 import { ChatView } from "./chat.js";
 import { chime } from "./sound.js";
 import { renderWaiting, updatePosition } from "./waiting.js";
@@ -22,11 +23,13 @@ export class CaseScreen {
     this.readyShown = false;
     this.error = "";
     this.chat = new ChatView(this);
+    this.call = new CitizenCall(this);
     app.hub.follow(this.caseId);
   }
 
   destroy() {
     this.chat.destroy();
+    this.call.destroy();
     this.app.hub.unfollow(this.caseId);
   }
 
@@ -91,6 +94,9 @@ export class CaseScreen {
         break;
       case "synced":
         this.chat.markRead();
+        break;
+      case "call":
+        this.call.onFrame(frame);
         break;
     }
   }

@@ -102,6 +102,7 @@ export class ChatView {
       ),
       this.downloadError ? h("p", { class: "banner danger", role: "alert" }, this.downloadError) : null,
       ready,
+      this.closed ? null : this.screen.call.element(),
       closed,
       h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
       this.log,

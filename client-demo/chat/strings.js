@@ -242,6 +242,112 @@ export const STRINGS = {
   "system.name": { sv: "1177 direkt", en: "1177 direkt" },
   "transcript.photo": { sv: "[bild]", en: "[photo]" },
 
+  // calls
+  "call.tools": { sv: "Samtal", en: "Calls" },
+  "call.ask.video": { sv: "Be om videosamtal", en: "Ask for a video call" },
+  "call.ask.audio": { sv: "Be om ljudsamtal", en: "Ask for an audio call" },
+  "call.consent.video": { sv: "{who} vill ha ett videosamtal med dig", en: "{who} wants a video call with you" },
+  "call.consent.audio": { sv: "{who} vill ha ett ljudsamtal med dig", en: "{who} wants an audio call with you" },
+  "call.consent.text.video": {
+    sv: "Kameran och mikrofonen startar först när du svarar. Vill du inte, välj Avböj – chatten fortsätter som vanligt.",
+    en: "Your camera and microphone start only after you answer. If you do not want to, choose Decline – the chat carries on as before.",
+  },
+  "call.consent.text.audio": {
+    sv: "Mikrofonen startar först när du svarar. Kameran används inte. Vill du inte, välj Avböj – chatten fortsätter som vanligt.",
+    en: "Your microphone starts only after you answer; the camera is not used. If you do not want to, choose Decline – the chat carries on as before.",
+  },
+  "call.camera": { sv: "Kamera", en: "Camera" },
+  "call.microphone": { sv: "Mikrofon", en: "Microphone" },
+  "call.camera.n": { sv: "Kamera {n}", en: "Camera {n}" },
+  "call.microphone.n": { sv: "Mikrofon {n}", en: "Microphone {n}" },
+  "call.device.default": { sv: "Standard", en: "Default" },
+  "call.accept": { sv: "Svara", en: "Answer" },
+  "call.decline": { sv: "Avböj", en: "Decline" },
+  "call.asking.video": { sv: "Du har bett om ett videosamtal", en: "You have asked for a video call" },
+  "call.asking.audio": { sv: "Du har bett om ett ljudsamtal", en: "You have asked for an audio call" },
+  "call.asking.text": {
+    sv: "Vårdpersonalen svarar så snart de kan. Kameran och mikrofonen startar när de svarar. Du kan skriva i chatten under tiden.",
+    en: "The staff answer as soon as they can. Your camera and microphone start when they answer. You can write in the chat meanwhile.",
+  },
+  "call.cancel": { sv: "Avbryt samtalet", en: "Cancel the call" },
+  "call.incall.video": { sv: "Videosamtal med {who}", en: "Video call with {who}" },
+  "call.incall.audio": { sv: "Ljudsamtal med {who}", en: "Audio call with {who}" },
+  "call.timer": { sv: "Samtalstid", en: "Call time" },
+  "call.remote": { sv: "Video från {who}", en: "Video from {who}" },
+  "call.local": { sv: "Din egen bild", en: "Your own picture" },
+  "call.mute": { sv: "Stäng av mikrofonen", en: "Turn off the microphone" },
+  "call.camera.off": { sv: "Stäng av kameran", en: "Turn off the camera" },
+  "call.muted": { sv: "Din mikrofon är avstängd.", en: "Your microphone is off." },
+  "call.camera.isoff": { sv: "Din kamera är avstängd.", en: "Your camera is off." },
+  "call.hangup": { sv: "Lägg på", en: "Hang up" },
+  "call.elsewhere.text": {
+    sv: "Du är med i samtalet i ett annat fönster eller en annan flik. Du kan lägga på härifrån.",
+    en: "You are in the call in another window or tab. You can hang up from here.",
+  },
+  "call.status.incoming.video": { sv: "Inkommande videosamtal", en: "Incoming video call" },
+  "call.status.incoming.audio": { sv: "Inkommande ljudsamtal", en: "Incoming audio call" },
+  "call.status.ringing": { sv: "Ringer…", en: "Calling…" },
+  "call.status.connecting": { sv: "Kopplar upp…", en: "Connecting…" },
+  "call.status.connected": { sv: "Samtal pågår", en: "Call in progress" },
+  "call.status.reconnecting": {
+    sv: "Anslutningen är svag. Försöker koppla upp igen…",
+    en: "The connection is weak. Trying to reconnect…",
+  },
+  "call.status.elsewhere": { sv: "Ett samtal pågår i ett annat fönster", en: "A call is going on in another window" },
+  "call.status.ended": { sv: "Samtalet avslutades.", en: "The call has ended." },
+  "call.status.cancelled": { sv: "Samtalet avbröts.", en: "The call was cancelled." },
+  "call.status.no_answer": { sv: "Samtalet besvarades inte.", en: "The call was not answered." },
+  "call.status.declined.self": {
+    sv: "Du avböjde samtalet. Ni kan fortsätta i chatten.",
+    en: "You declined the call. You can carry on in the chat.",
+  },
+  "call.status.declined.staff": {
+    sv: "Vårdpersonalen kan inte ta ett samtal just nu. Ni kan fortsätta i chatten.",
+    en: "The staff cannot take a call right now. You can carry on in the chat.",
+  },
+  "call.status.failed": {
+    sv: "Samtalet kunde inte kopplas upp. Ni kan fortsätta i chatten.",
+    en: "The call could not be connected. You can carry on in the chat.",
+  },
+  "call.failed.devices": {
+    sv: "Kameran eller mikrofonen gick inte att starta. Kontrollera att webbläsaren får använda dem.",
+    en: "The camera or microphone could not be started. Check that the browser may use them.",
+  },
+
+  // the pre-call test
+  "echo.open": { sv: "Testa kamera och mikrofon", en: "Test camera and microphone" },
+  "echo.heading": { sv: "Testa kamera och mikrofon", en: "Test camera and microphone" },
+  "echo.intro": {
+    sv: "Bild och ljud går till vår server och tillbaka hit. Ser och hör du dig själv fungerar kameran, mikrofonen och anslutningen. Ingenting spelas in.",
+    en: "Picture and sound go to our server and back here. If you see and hear yourself, your camera, microphone and connection work. Nothing is recorded.",
+  },
+  "echo.echoed": { sv: "Din bild, tillbaka från servern", en: "Your picture, back from the server" },
+  "echo.starting": { sv: "Startar kameran och mikrofonen…", en: "Starting the camera and microphone…" },
+  "echo.testing": { sv: "Testar anslutningen…", en: "Testing the connection…" },
+  "echo.ok": {
+    sv: "Kameran och mikrofonen fungerar. Bild och ljud kom fram till servern och tillbaka.",
+    en: "The camera and microphone work. Picture and sound reached the server and came back.",
+  },
+  "echo.failed.devices": {
+    sv: "Kameran eller mikrofonen gick inte att starta. Kontrollera att webbläsaren får använda dem och att inget annat program använder dem.",
+    en: "The camera or microphone could not be started. Check that the browser may use them and that no other program is using them.",
+  },
+  "echo.failed.busy": {
+    sv: "Testet är inte tillgängligt just nu. Försök igen om en stund.",
+    en: "The test is not available right now. Try again in a while.",
+  },
+  "echo.failed.connection": {
+    sv: "Bild och ljud kom inte fram till servern. Ett samtal kan fungera dåligt från det här nätverket.",
+    en: "Picture and sound did not reach the server. A call may work poorly from this network.",
+  },
+  "echo.failed.no_media": {
+    sv: "Vi fick inte tillbaka både bild och ljud. Kontrollera kameran och mikrofonen och försök igen.",
+    en: "We did not get both picture and sound back. Check the camera and microphone and try again.",
+  },
+  "echo.stopped": { sv: "Testet är avslutat.", en: "The test has ended." },
+  "echo.again": { sv: "Testa igen", en: "Test again" },
+  "echo.stop": { sv: "Avsluta test", en: "End the test" },
+
   // connection
   "conn.reconnecting": { sv: "Anslutningen bröts. Återansluter…", en: "The connection was lost. Reconnecting…" },
   "conn.connecting": { sv: "Ansluter…", en: "Connecting…" },

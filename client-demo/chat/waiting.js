@@ -62,6 +62,7 @@ export function renderWaiting(screen) {
     moving ? h("p", { class: "banner ok" }, t("waiting.moving")) : null,
     h("p", { class: "banner warn standing" }, t("waiting.worse")),
     h("p", { class: "info" }, t("waiting.info")),
+    screen.call.element(),
     screen.error ? h("p", { class: "banner danger", role: "alert" }, screen.error) : null,
     h(
       "div",

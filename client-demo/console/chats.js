@@ -1,9 +1,10 @@
 // The held cases, one tab each (WAI-ARIA tabs with automatic activation): the
 // triage summary beside the chat, the message log, the composer, and the
-// actions that end the nurse's hold (transfer, return, close).
+// actions that end the nurse's hold (transfer, return, close). Calls: call.js.
 
 import { h, clear, clock } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
+import { ChatCall } from "./call.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
@@ -199,6 +200,7 @@ export class Chats {
     else if (frame.t === "case") chat.onCase(frame);
     else if (frame.t === "typing") chat.onTyping(frame);
     else if (frame.t === "read") chat.onRead(frame);
+    else if (frame.t === "call") chat.call.onFrame(frame);
   }
 
   historyLost(caseId) {
@@ -250,6 +252,7 @@ class Chat {
       hidden: true,
     });
     if (file) this.file = file;
+    this.call = new ChatCall(this);
     this.build();
   }
 
@@ -468,6 +471,7 @@ class Chat {
   dispose() {
     this.stopTyping();
     clearTimeout(this.peerTypingTimer);
+    this.call.dispose();
     this.ctx.hub.unfollow(this.case);
     this.tab.remove();
     this.panel.remove();
@@ -542,12 +546,12 @@ class Chat {
         "div",
         { class: "phead" },
         h("div", { class: "ptitles" }, this.titleEl, this.stateEl),
-        h("div", { class: "pactions" }, this.transferButton, this.releaseButton, this.closeButton),
+        h("div", { class: "pactions" }, ...this.call.buttons(), this.transferButton, this.releaseButton, this.closeButton),
       ),
       h(
         "div",
         { class: "pbody" },
-        h("div", { class: "chatcol" }, this.lostBox, this.log, this.typingEl, this.form),
+        h("div", { class: "chatcol" }, this.lostBox, this.call.element(), this.log, this.typingEl, this.form),
         this.summary,
       ),
     );
@@ -772,6 +776,7 @@ class Chat {
     for (const el of [this.textarea, this.sendButton, this.phrasesButton, this.transferButton, this.releaseButton, this.closeButton]) {
       el.disabled = this.lost;
     }
+    this.call.renderButtons();
   }
 
   atEnd() {

@@ -367,6 +367,7 @@ function startConsole(me) {
       case "case":
       case "typing":
       case "read":
+      case "call":
         chats.frame(frame);
         break;
       case "error":
