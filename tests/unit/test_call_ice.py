@@ -68,7 +68,7 @@ def test_urls_are_split_on_commas_and_trimmed() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "stun:stun.l.google.com:19302",
+        "stun:stun.region.example:19302",
         "stuns:stun.region.example",
         "turn:192.0.2.10",
         "turn:turn.region.example:3478?transport=tcp",
