@@ -76,7 +76,7 @@ def error_response(exc: DirektError) -> Response:
 async def on_direkt_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DirektError)
     if status_of(exc) >= 500:
-        log.warning("request_failed", code=exc.code)
+        log.warning("request_failed", code=exc.code, detail=exc.message)  # server-side reasons: no personal data
     return error_response(exc)
 
 

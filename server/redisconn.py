@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +25,12 @@ from direkt.server.errors import RedisUnavailable
 
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 2.0
+# Connections per server process. redis-py's default pool refuses the 101st
+# concurrent command outright ("Too many connections"), which turned a burst of
+# a hundred arriving citizens into 503s; a blocking pool makes the burst queue
+# for a connection instead, for at most POOL_WAIT_S.
+POOL_SIZE = 256
+POOL_WAIT_S = 5.0
 
 
 def _options() -> dict[str, Any]:
@@ -52,7 +58,9 @@ async def connect(url: str) -> RedisClient:
     Raises:
         RedisUnavailable: naming the (credential-free) URL and the reason.
     """
-    client = Redis.from_url(url, **_options())
+    client = Redis.from_pool(
+        BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_WAIT_S, **_options())
+    )
     try:
         info = await client.info("cluster")
     except (*REDIS_FAILURES, OSError) as exc:
@@ -61,7 +69,7 @@ async def connect(url: str) -> RedisClient:
     if not info.get("cluster_enabled"):
         return client
     await client.aclose()
-    cluster = RedisCluster.from_url(url, **_options())
+    cluster = RedisCluster.from_url(url, max_connections=POOL_SIZE, **_options())
     try:
         await cluster.initialize()
     except (*REDIS_FAILURES, OSError) as exc:
