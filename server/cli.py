@@ -30,6 +30,9 @@ _PNR_ARGUMENT = re.compile(r"([0-9]{8})-?([0-9]{4})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["load"]:  # its own parser, so that `direkt load --help` reaches it
+        return _load(argparse.Namespace(rest=argv[1:]))
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -100,12 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true", help="JSON lines instead of text")
     export.set_defaults(run=_audit_export)
 
-    for add in (_demo_commands, _staff_commands):
+    for add in (_demo_commands, _staff_commands, _load_commands):
         add(commands)
-    bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
-    bench.add_argument("name", choices=("queue", "ws", "calls"))
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
-    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -276,6 +275,24 @@ def _bench(args: argparse.Namespace) -> int:
     from direkt.loadtests import ws_bench
 
     return ws_bench.main(args.rest)
+
+
+def _load_commands(commands: Any) -> None:
+    bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
+    bench.add_argument("name", choices=("queue", "ws", "calls"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=_bench)
+    load = commands.add_parser(
+        "load", help="scripted load: waiting-room, chat, reconnect-storm, calls, compare", add_help=False
+    )
+    load.add_argument("rest", nargs=argparse.REMAINDER)
+    load.set_defaults(run=_load)
+
+
+def _load(args: argparse.Namespace) -> int:
+    from direkt.loadtests import load
+
+    return load.main(args.rest)
 
 
 def _demo_chat(args: argparse.Namespace) -> int:

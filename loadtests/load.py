@@ -1,0 +1,276 @@
+"""``direkt load``: scripted citizens and nurses against a server, and a report you can trust.
+
+    direkt load SCENARIO [--url URL] [--citizens N] [--nurses M] [--chats K] [--rate R]
+                         [--duration S] [--procs P] [--json FILE] [--plot FILE.png]
+    direkt load compare [...]       the chat relay against a bare WebSocket relay and python-socketio+Redis
+    direkt load region --nurses M   the region file to run an external server with
+
+Without ``--url`` it starts ``direkt serve`` with the embedded Redis and a
+generated load region, and samples that server's CPU and memory. Client
+processes (``--procs``) each run a share of the users; they set up, then
+start the measured phase together. Exit status 1 when a message was lost or
+duplicated or an error occurred.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from direkt.loadtests.fleet import LocalServer, region_toml, unit_id
+from direkt.loadtests.report import merge, plot, print_report
+from direkt.loadtests.sampler import Sampler
+from direkt.loadtests.scenarios import SCENARIOS, Spec
+
+SOCKETS_PER_PROCESS = 6000  # well under the usual 20k descriptor limit, and one core's worth of clients
+DEFAULTS: dict[str, dict[str, float]] = {
+    "waiting-room": {
+        "citizens": 200,
+        "nurses": 4,
+        "chats": 1,
+        "rate": 0,
+        "arrival_rate": 50,
+        "claim_rate": 1,
+        "duration": 10,
+    },
+    "chat": {"citizens": 0, "nurses": 20, "chats": 5, "rate": 200, "arrival_rate": 0, "claim_rate": 0, "duration": 10},
+    "reconnect-storm": {
+        "citizens": 200,
+        "nurses": 20,
+        "chats": 5,
+        "rate": 100,
+        "arrival_rate": 0,
+        "claim_rate": 0,
+        "duration": 8,
+    },
+    "calls": {"citizens": 0, "nurses": 10, "chats": 1, "rate": 5, "arrival_rate": 0, "claim_rate": 0, "duration": 10},
+}
+
+
+def positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < 0 or (isinstance(value, float) and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="direkt load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("scenario", choices=SCENARIOS)
+    p.add_argument("--url", help="a running server (default: start one with the embedded Redis)")
+    p.add_argument("--citizens", type=positive(int), help="waiting-room, reconnect-storm: citizens")
+    p.add_argument("--nurses", type=positive(int))
+    p.add_argument("--chats", type=positive(int), help="parallel chats per nurse (1-12)")
+    p.add_argument("--rate", type=positive(float), help="chat, storm: messages/s in all; calls: call set-ups/s")
+    p.add_argument("--arrival-rate", type=positive(float), help="citizens arriving per second (0: as fast as possible)")
+    p.add_argument("--claim-rate", type=positive(float), help="waiting-room: cases taken per second")
+    p.add_argument("--duration", type=positive(float), help="seconds of the measured phase")
+    p.add_argument("--size", type=positive(int), default=60, help="chat message length in characters")
+    p.add_argument("--procs", type=positive(int), help="client processes (default: one per 6,000 sockets)")
+    p.add_argument("--concurrency", type=positive(int), default=200, help="set-up steps in flight per process")
+    p.add_argument("--server-workers", type=positive(int), default=1, help="self-started server: uvicorn workers")
+    p.add_argument("--server-pid", type=int, help="with --url: the server's pid, to sample its CPU and memory")
+    p.add_argument("--json", type=Path, help="write the report here")
+    p.add_argument("--plot", type=Path, help="write a PNG of latency, throughput, CPU and memory over time")
+    return p
+
+
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    chosen = dict(DEFAULTS[args.scenario])
+    for name in chosen:
+        value = getattr(args, name)
+        if value is not None:
+            chosen[name] = value
+    chosen["nurses"], chosen["chats"] = int(chosen["nurses"]), int(chosen["chats"])
+    if not 1 <= chosen["chats"] <= 12:
+        raise SystemExit("direkt load: --chats must be between 1 and 12 (a nurse's parallel chats)")
+    if args.scenario in ("chat", "calls"):
+        chosen["citizens"] = chosen["nurses"] * chosen["chats"]
+    chosen["citizens"] = int(
+        max(chosen["citizens"], chosen["nurses"] * chosen["chats"] if args.scenario == "reconnect-storm" else 0)
+    )
+    if (chosen["citizens"] == 0 and args.scenario != "waiting-room") or (
+        chosen["nurses"] == 0 and args.scenario != "waiting-room"
+    ):
+        raise SystemExit("direkt load: this scenario needs at least one nurse")
+    return chosen
+
+
+def split(args: argparse.Namespace, o: dict[str, Any], url: str, procs: int) -> list[Spec]:
+    """Each process gets every ``procs``-th nurse, their chats, a share of the citizens and of the rates."""
+    specs, offset = [], 0
+    for s in range(procs):
+        nurses = list(range(s, o["nurses"], procs))
+        citizens = o["citizens"] // procs + (s < o["citizens"] % procs)
+        citizens = max(citizens, len(nurses) * o["chats"] if args.scenario != "waiting-room" else 0)
+        share = (len(nurses) / o["nurses"]) if o["nurses"] and args.scenario != "waiting-room" else 1 / procs
+        specs.append(Spec(
+            scenario=args.scenario, url=url, citizens=citizens, nurses=nurses, unit=unit_id(s), chats=o["chats"],
+            rate=o["rate"] * share, duration=o["duration"], size=args.size, arrival_rate=o["arrival_rate"] / procs,
+            claim_rate=o["claim_rate"] / procs, concurrency=args.concurrency, pnr_offset=offset,
+        ))  # fmt: skip
+        offset += citizens
+    return specs
+
+
+class Shard:
+    """A client process and its protocol lines."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "direkt.loadtests.shard"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+        assert self.process.stdin is not None
+        self.process.stdin.write(orjson.dumps(asdict(spec)) + b"\n")
+        self.process.stdin.flush()
+
+    def read(self, tag: str) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode()
+            if line.startswith(tag + " "):
+                data: dict[str, Any] = orjson.loads(line[len(tag) + 1 :])
+                return data
+        raise RuntimeError(f"a client process ended before {tag} (exit {self.process.wait()})")
+
+    def go(self, t0: float) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"GO {t0}\n".encode())
+        self.process.stdin.flush()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    o = options(args)
+    sockets = o["citizens"] + o["nurses"]
+    procs = args.procs or max(1, math.ceil(sockets / SOCKETS_PER_PROCESS))
+    server = None
+    if args.url is None:
+        print(f"starting direkt serve (embedded Redis, {o['nurses']} load nurses, {procs} units)", file=sys.stderr)
+        server = LocalServer.start(
+            nurses=o["nurses"], max_chats=o["chats"], citizens=o["citizens"], units=procs, workers=args.server_workers
+        )
+    try:
+        url = args.url or server.url  # type: ignore[union-attr]
+        sampler = Sampler(server.process.pid if server else args.server_pid)
+        idle = sampler.snapshot()
+        shards = [Shard(spec) for spec in split(args, o, url, procs)]
+        started = time.monotonic()
+        ready = parallel([lambda s=s: s.read("READY") for s in shards])
+        print(
+            f"set up in {time.monotonic() - started:.1f} s: {sum(r['sockets'] for r in ready)} sockets", file=sys.stderr
+        )
+        settled = settle(sampler)
+        connected = sampler.snapshot()
+        t0 = time.monotonic() + 0.5
+        for s in shards:
+            s.go(t0)
+        time.sleep(max(0.0, t0 - time.monotonic()))
+        sampler.start()
+        results = parallel([lambda s=s: s.read("RESULT") for s in shards])
+        samples = sampler.stop()
+        for s in shards:
+            s.process.wait(30)
+    finally:
+        if server is not None:
+            server.stop()
+    open_sockets = sum(r["sockets"] for r in ready)
+    memory = {
+        "sockets": open_sockets,
+        "server_rss_idle_mb": round(idle.hub_rss_mb, 1),
+        "server_rss_connected_mb": round(connected.hub_rss_mb, 1),
+        "per_socket_kib": round((connected.hub_rss_mb - idle.hub_rss_mb) * 1024 / open_sockets, 1)
+        if open_sockets and sampler.root_pid
+        else None,
+    }
+    report = merge(args.scenario, results, samples, memory)
+    report["setup_errors"] = sum(sum(r["errors"].values()) for r in ready)
+    report["setup"]["settle_s"] = settled
+    report["config"] = {**o, "procs": procs, "size": args.size, "url": args.url or "self-started",
+                        "server_workers": args.server_workers}  # fmt: skip
+    return report
+
+
+def settle(sampler: Sampler, quiet_pct: float = 40.0, longest_s: float = 120.0) -> float:
+    """Wait until the server has worked off the set-up (claims, notices, queue events); returns the wait.
+
+    Without this the first seconds of the measured phase carry the set-up's
+    backlog (seen: 10 s at 100 % CPU after a thousand claims) and the figures
+    mix two loads.
+    """
+    if sampler.root_pid is None:
+        return 0.0
+    started = time.monotonic()
+    sampler.snapshot()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - started < longest_s:
+        time.sleep(0.5)
+        quiet = quiet + 1 if sampler.snapshot().hub_cpu_pct < quiet_pct else 0
+    return round(time.monotonic() - started, 1)
+
+
+def parallel(jobs: list[Any]) -> list[Any]:
+    """Run blocking reads side by side (one per client process)."""
+    out: list[Any] = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            out[i] = jobs[i]()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:
+        from direkt.loadtests import compare
+
+        return compare.main(argv[1:])
+    if argv[:1] == ["region"]:
+        return region_main(argv[1:])
+    args = parser().parse_args(argv)
+    report = run(args)
+    print_report(report)
+    if args.json:
+        args.json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    if args.plot:
+        plot(report, args.plot)
+    bad = report["lost"] or report["duplicated"] or report["errors"] or report["setup_errors"]
+    return 1 if bad else 0
+
+
+def region_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="direkt load region", description="print a load region file (TOML)")
+    p.add_argument("--nurses", type=positive(int), default=20)
+    p.add_argument("--chats", type=positive(int), default=5)
+    p.add_argument("--procs", type=positive(int), default=1, help="the --procs the load runs will use (one unit each)")
+    args = p.parse_args(argv)
+    sys.stdout.write(region_toml(max(args.nurses, 1), min(max(args.chats, 1), 12), max(args.procs, 1)))
+    return 0

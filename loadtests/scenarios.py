@@ -1,0 +1,275 @@
+"""The four load scenarios, as run by one client process on its share of the users.
+
+Each scenario has a set-up (not measured: people log in, triage, connect,
+and nurses claim) and a measured phase that starts at ``t0``, a time the
+coordinator gives every client process so that they start together.
+
+* ``waiting-room``: citizens arrive open-loop at ``arrival_rate``, each logs
+  in, triages, asks for a chat and joins its case; the headline latency is
+  from a citizen's scheduled arrival to their first ``position``. In the
+  measured phase they wait, receiving position updates, while nurses take
+  cases at ``claim_rate`` and close them, and the citizens served leave.
+* ``chat``: ``nurses`` × ``chats`` open chats; messages go both ways at
+  ``rate`` per second in all (open-loop); the headline latency is citizen →
+  nurse from each message's scheduled send time to its arrival.
+* ``reconnect-storm``: every citizen (chatting or waiting) and nurse drops
+  its socket at once in the middle of chat traffic and resumes; the
+  headline latency is from the drop to the resumed ``synced``; the ledger
+  proves nothing was lost or doubled.
+* ``calls``: call set-ups through the signaling relay at ``rate`` per second
+  (propose, accept, ICE servers, offer, answer, both report connected, hang
+  up), with real aiortc-made SDP; headline: scheduled start → connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from direkt.loadtests.actors import Citizen, Nurse, Probe, guarded, stream_key
+from direkt.loadtests.fleet import adult_numbers
+from direkt.loadtests.schedule import paced, spread, ticks
+from direkt.loadtests.wire import Http
+
+SCENARIOS = ("waiting-room", "chat", "reconnect-storm", "calls")
+DRAIN_S = 10.0
+
+
+@dataclass
+class Spec:
+    """One client process's share of a run (JSON-able)."""
+
+    scenario: str
+    url: str
+    citizens: int  # this process's citizens (for chat and calls: nurses × chats)
+    nurses: list[int]  # indices of this process's nurses
+    unit: str
+    chats: int = 1
+    rate: float = 0.0  # messages (chat, storm) or call set-ups (calls) per second, this process's share
+    duration: float = 10.0
+    size: int = 60
+    arrival_rate: float = 0.0
+    claim_rate: float = 0.0
+    concurrency: int = 200
+    pnr_offset: int = 0
+
+
+@dataclass
+class World:
+    spec: Spec
+    probe: Probe
+    http: Http
+    citizens: list[Citizen] = field(default_factory=list)
+    nurses: list[Nurse] = field(default_factory=list)
+    pairs: list[tuple[Nurse, Citizen]] = field(default_factory=list)
+    setup: dict[str, Any] = field(default_factory=dict)
+
+    def actors(self) -> list[Citizen | Nurse]:
+        return [*self.citizens, *self.nurses]
+
+    def open_sockets(self) -> int:
+        return sum(1 for a in self.actors() if a.wire is not None and not a.wire.closed.is_set())
+
+
+async def bounded(limit: int, jobs: Iterable[Awaitable[Any]]) -> list[Any]:
+    """Await ``jobs`` with at most ``limit`` running (a coroutine does nothing until awaited)."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Awaitable[Any]) -> Any:
+        async with gate:
+            return await job
+
+    return await asyncio.gather(*(one(j) for j in jobs))
+
+
+# -- set-up ------------------------------------------------------------------------------
+
+
+async def arrive(world: World, count: int, rate: float) -> list[Citizen]:
+    """``count`` citizens arrive at ``rate`` per second (open-loop); each waits for their first position."""
+    spec, probe = world.spec, world.probe
+    numbers = adult_numbers()
+    start = time.monotonic()
+    gate = asyncio.Semaphore(spec.concurrency if rate <= 0 else 1_000_000)
+
+    async def one(i: int, at: float) -> Citizen | None:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        async with gate:
+            citizen = Citizen(probe, world.http)
+            pnr = numbers[(spec.pnr_offset + i) % len(numbers)]
+            if await guarded(probe, "enter", citizen.enter(pnr, spec.unit)) is None and not citizen.case:
+                return None
+            if await guarded(probe, "connect", citizen.connect()) is None and citizen.wire is None:
+                return None
+            world.citizens.append(citizen)
+            if await guarded(probe, "position", asyncio.wait_for(citizen.first_position.wait(), 60)) is None:
+                return citizen
+            if spec.scenario == "waiting-room":
+                probe.headline(time.monotonic() - at)
+            else:
+                probe.other("arrival").record_s(time.monotonic() - at)
+            return citizen
+
+    found = await asyncio.gather(*(one(i, at) for i, at in enumerate(spread(count, rate, start))))
+    world.setup["arrive_s"] = round(time.monotonic() - start, 2)
+    return [c for c in found if c is not None]
+
+
+async def staff_up(world: World) -> None:
+    async def one(index: int) -> None:
+        nurse = Nurse(world.probe, world.http, index)
+        await nurse.log_in()
+        await nurse.connect()
+        world.nurses.append(nurse)
+
+    await bounded(world.spec.concurrency, [guarded(world.probe, "nurse", one(i)) for i in world.spec.nurses])
+
+
+async def open_chats(world: World) -> None:
+    """Each nurse claims ``chats`` cases with claim_next and greets with a phrase template."""
+    by_case = {c.case: c for c in world.citizens}
+
+    async def one(nurse: Nurse) -> None:
+        for r in range(world.spec.chats):
+            case = await guarded(world.probe, "claim", nurse.claim(f"load-{nurse.index}-{r}"))
+            if not case:
+                return
+            citizen = by_case[case]
+            world.pairs.append((nurse, citizen))
+            await asyncio.wait_for(nurse.synced[case].wait(), 30)
+            await asyncio.wait_for(citizen.ready.wait(), 30)
+
+    started = time.monotonic()
+    await bounded(world.spec.concurrency, [guarded(world.probe, "chat", one(n)) for n in world.nurses])
+    world.setup["claim_s"] = round(time.monotonic() - started, 2)
+    world.setup["chats"] = len(world.pairs)
+
+
+# -- measured phases ---------------------------------------------------------------------
+
+
+async def converse(world: World, start: float, duration: float) -> None:
+    """Chat traffic, open-loop: message i goes to pair i//2, citizen → nurse when i is even."""
+    spec, probe, pairs = world.spec, world.probe, world.pairs
+    if not pairs:
+        return
+    tasks: set[asyncio.Task[None]] = set()
+    i = 0
+    async for at in paced(ticks(spec.rate, start, duration)):
+        nurse, citizen = pairs[(i // 2) % len(pairs)]
+        actor = citizen if i % 2 == 0 else nurse
+        seq = probe.ledger.sent(stream_key(citizen.case, actor.side))
+        template = "load-advice" if actor is nurse and seq % 10 == 9 else ""
+        task = asyncio.create_task(actor.send(citizen.case, seq, at, spec.size, template))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        i += 1
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def drain(world: World) -> None:
+    """Wait until every acknowledged message has arrived (or ``DRAIN_S`` passes)."""
+    deadline = time.monotonic() + DRAIN_S
+    while time.monotonic() < deadline:
+        totals = world.probe.ledger.totals()
+        if totals.delivered >= totals.acked:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def serve_queue(world: World, start: float, duration: float) -> None:
+    """Nurses take cases at ``claim_rate`` and close them at once; the citizen served leaves."""
+    by_case = {c.case: c for c in world.citizens}
+    if not world.nurses:
+        return
+    tasks = []
+    i = 0
+    async for _ in paced(ticks(world.spec.claim_rate, start, duration)):
+        nurse = world.nurses[i % len(world.nurses)]
+        tasks.append(asyncio.create_task(take_one(world, nurse, by_case, f"wr-{nurse.index}-{i}")))
+        i += 1
+    await asyncio.gather(*tasks)
+
+
+async def take_one(world: World, nurse: Nurse, by_case: dict[str, Citizen], rid: str) -> None:
+    case = await guarded(world.probe, "claim", nurse.claim(rid))
+    if not case:
+        return
+    await guarded(world.probe, "close", nurse.close_case(case, "no_contact"))
+    citizen = by_case.get(case)
+    if citizen is not None:
+        await guarded(world.probe, "leave", asyncio.wait_for(citizen.case_closed.wait(), 30))
+        await citizen.close()
+        world.probe.counters["served"] += 1
+
+
+async def storm(world: World, at: float) -> None:
+    """Every socket drops at ``at`` and resumes at once."""
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    dropped = time.monotonic()
+    actors = [a for a in world.actors() if a.wire is not None and not a.leaving]
+    for actor in actors:
+        actor.drop()
+
+    async def resume(actor: Citizen | Nurse) -> None:
+        await actor.connect()
+        await asyncio.gather(*(asyncio.wait_for(e.wait(), 60) for e in actor.synced.values()))
+        world.probe.headline(time.monotonic() - dropped)
+
+    await asyncio.gather(*(guarded(world.probe, "resume", resume(a)) for a in actors))
+    world.setup["storm_clients"] = len(actors)
+    world.setup["storm_s"] = round(time.monotonic() - dropped, 3)
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+
+async def set_up(world: World) -> None:
+    spec = world.spec
+    if spec.scenario == "waiting-room":
+        await staff_up(world)
+        await arrive(world, spec.citizens, spec.arrival_rate)
+        return
+    await arrive(world, spec.citizens, spec.arrival_rate)
+    await staff_up(world)
+    await open_chats(world)
+    if spec.scenario == "calls":
+        from direkt.loadtests.call_load import prepare
+
+        await prepare(world)
+
+
+async def measure(world: World, t0: float) -> None:
+    spec, probe = world.spec, world.probe
+    probe.measuring = True
+    if spec.scenario == "waiting-room":
+        before = probe.counters["positions"]
+        await asyncio.gather(
+            serve_queue(world, t0, spec.duration), asyncio.sleep(max(0, t0 + spec.duration - time.monotonic()))
+        )
+        probe.counters["positions_in_phase"] = probe.counters["positions"] - before
+    elif spec.scenario == "chat":
+        await converse(world, t0, spec.duration)
+        await drain(world)
+    elif spec.scenario == "reconnect-storm":
+        drop_at = t0 + min(2.0, spec.duration / 3)
+        await asyncio.gather(converse(world, t0, spec.duration), storm(world, drop_at))
+        await drain(world)
+    else:
+        from direkt.loadtests.call_load import calls
+
+        await calls(world, t0, spec.duration)
+    probe.measuring = False
+
+
+async def tear_down(world: World) -> None:
+    async def finish(nurse: Nurse) -> None:
+        for case in list(nurse.cases):
+            await nurse.close_case(case)
+
+    await bounded(world.spec.concurrency, [guarded(world.probe, "close", finish(n)) for n in world.nurses])
+    await bounded(world.spec.concurrency, [a.close() for a in world.actors()])

@@ -1,0 +1,164 @@
+"""Light clients for the load tests: one shared HTTP client per process, and a
+WebSocket that hands each frame to a callback.
+
+``direkt.loadtests.client`` keeps one ``httpx.AsyncClient`` per user and queues
+every frame, which is right for tests that inspect frames and too heavy for
+ten thousand users: httpx spent about 2 ms of client CPU per request here, so
+the load generator, not the server, set the pace. Here one aiohttp session
+carries every user of a process (each request names its session cookie; the
+session's cookie jar stores nothing, so no session leaks into another's
+request), and a ``Wire`` dispatches frames as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import msgpack
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin, Subprotocol
+
+from direkt.loadtests.client import MSGPACK, ApiError
+
+SESSION_COOKIE = "direkt_session"
+Frame = dict[str, Any]
+
+
+@dataclass
+class Session:
+    """One logged-in user (a browser tab's cookie and CSRF token)."""
+
+    cookie: str
+    csrf: str
+    uid: str
+
+
+class Http:
+    """One HTTP connection pool (aiohttp) for every simulated user of a process."""
+
+    def __init__(self, base_url: str, connections: int = 64) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.connections = connections
+        self._client: aiohttp.ClientSession | None = None
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None:  # made inside the running loop
+            self._client = aiohttp.ClientSession(
+                self.base_url, cookie_jar=aiohttp.DummyCookieJar(), headers={"Origin": self.base_url},
+                connector=aiohttp.TCPConnector(limit=self.connections), timeout=aiohttp.ClientTimeout(total=60),
+                json_serialize=lambda obj: orjson.dumps(obj).decode(),
+            )  # fmt: skip
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def call(self, session: Session | None, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if session is not None:
+            headers |= {"Cookie": f"{SESSION_COOKIE}={session.cookie}", "X-CSRF-Token": session.csrf}
+        data = orjson.dumps(body) if body is not None else None
+        async with self.client.request(method, path, data=data, headers=headers) as response:
+            content = await response.read()
+            if response.status >= 300:
+                raise error_of(response.status, content)
+            return orjson.loads(content) if content else None
+
+    async def login(self, path: str, body: dict[str, Any]) -> Session:
+        headers = {"Content-Type": "application/json"}
+        async with self.client.post(path, data=orjson.dumps(body), headers=headers) as response:
+            content = await response.read()
+            if response.status >= 300:
+                raise error_of(response.status, content)
+            me = orjson.loads(content)
+            return Session(response.cookies[SESSION_COOKIE].value, me["csrf"], me.get("uid", ""))
+
+    async def ticket_url(self, session: Session) -> str:
+        ticket = (await self.call(session, "POST", "/api/tickets"))["ticket"]
+        return self.base_url.replace("http", "ws", 1) + f"/ws?ticket={ticket}"
+
+
+def error_of(status: int, content: bytes) -> ApiError:
+    try:
+        error = orjson.loads(content)["error"]
+        return ApiError(status, error["code"], error["message"])
+    except (ValueError, KeyError, TypeError):
+        return ApiError(status, "http", content[:200].decode(errors="replace"))
+
+
+class Wire:
+    """A direkt WebSocket (msgpack) whose frames go to ``on_frame`` as they arrive.
+
+    ``request`` sends a frame with a fresh ``ref`` and returns its reply (or the
+    error for it); replies go to the waiting caller, not to ``on_frame``.
+    """
+
+    _refs = itertools.count(1)
+
+    def __init__(self, ws: ClientConnection, on_frame: Callable[[Frame], None]) -> None:
+        self.ws = ws
+        self.on_frame = on_frame
+        self.pending: dict[str, tuple[str, asyncio.Future[Frame]]] = {}
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, url: str, origin: str, on_frame: Callable[[Frame], None]) -> Wire:
+        ws = await connect(
+            url, origin=Origin(origin), subprotocols=[Subprotocol(MSGPACK)], compression=None,
+            max_size=2**20, open_timeout=30, ping_interval=None,
+        )  # fmt: skip
+        return cls(ws, on_frame)
+
+    async def _read(self) -> None:
+        try:
+            async for data in self.ws:
+                frame = msgpack.unpackb(data)
+                waiting = self.pending.get(frame.get("ref", ""))
+                if waiting is not None and frame.get("t") in (waiting[0], "error"):
+                    del self.pending[frame["ref"]]
+                    if not waiting[1].done():
+                        waiting[1].set_result(frame)
+                    continue
+                self.on_frame(frame)
+        except Exception:  # noqa: BLE001, S110 - the socket died; close_code says how
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+            for _, future in self.pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError(f"socket closed ({self.close_code})"))
+            self.pending.clear()
+            self.closed.set()
+
+    async def send(self, frame: Frame) -> None:
+        await self.ws.send(msgpack.packb(frame))
+
+    async def request(self, frame: Frame, reply: str, timeout: float = 30.0) -> Frame:
+        ref = f"w{next(self._refs)}"
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self.pending[ref] = (reply, future)
+        try:
+            await self.send({**frame, "ref": ref})
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.pending.pop(ref, None)
+
+    def drop(self) -> None:
+        """Lose the connection abruptly, as a phone leaving Wi-Fi does: no closing handshake."""
+        transport = self.ws.transport
+        if transport is not None:
+            transport.abort()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.closed.wait()
