@@ -586,9 +586,14 @@ class Connection:
     def on_queue_event(self, event: dict[str, Any]) -> None:
         if self.staff is None:
             return
-        if event.get("staff") == self.staff.id and event["t"] in ("expired", "requeued"):
+        mine = event.get("staff") == self.staff.id
+        if mine and event["t"] in ("expired", "requeued"):
             self.held.pop(event["case"], None)
-        if (event.get("unit"), event.get("skill")) in self.served or event.get("staff") == self.staff.id:
+        if event["t"] in HOLDER_ONLY_EVENTS:
+            if mine:
+                self.push({"t": "queue_event", "event": event})
+            return
+        if (event.get("unit"), event.get("skill")) in self.served or mine:
             self.push({"t": "queue_event", "event": event})
 
 
@@ -758,6 +763,13 @@ class QueueListener:
     async def _snapshot(self) -> None:
         with contextlib.suppress(DirektError):
             await self.conn.on_watch(f.Watch())
+
+
+# Events about a case someone already holds that change no one else's queue: only
+# the holder hears them. A first contact went to every nurse of the unit; with
+# 200 nurses each opening 5 chats that was 200,000 frames in a few seconds
+# (found by `direkt load chat`), and the console ignores them anyway.
+HOLDER_ONLY_EVENTS = frozenset({"contact"})
 
 
 class PositionFeed:

@@ -300,6 +300,22 @@ async def test_entries_published_while_the_fanout_is_down_arrive_late_once_and_i
         assert [m["id"] for m in kinds(await frames_until(chat.cs, "msg", cid="after"), "msg")] == [later["id"]]
 
 
+async def test_a_first_contact_is_told_to_the_holder_only(server: ServerProcess) -> None:
+    async with open_chat(server.base) as chat:
+        olle = await staff(server.base, "nurse-2")  # serves the same unit, holds nothing
+        osock = await welcomed(olle)
+        try:
+            assert (await osock.recv(timeout(5)))["t"] == "queue"
+            await send(chat.ns, chat.case, "first", "Hej! Jag heter Nora.")
+            contact = await chat.ns.expect("queue_event", timeout(5))
+            assert (contact["event"]["t"], contact["event"]["case"]) == ("contact", chat.case)
+            await send(chat.cs, chat.case, "c1", "Hej!")
+            assert not [f for f in await barrier(osock) if f["t"] == "queue_event"]
+        finally:
+            await osock.close()
+            await olle.aclose()
+
+
 # --- staff-only entries, transfer, close ----------------------------------------------------------
 
 
