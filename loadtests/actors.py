@@ -43,7 +43,6 @@ class Probe:
         self.ledger = Ledger()
         self.errors: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
-        self.measuring = False
         self.examples: dict[str, str] = {}  # one message per error code, for the report
 
     def other(self, name: str) -> Latency:

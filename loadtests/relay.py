@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 
 import psutil
 
+from direkt.loadtests.fleet import free_port
 from direkt.loadtests.hist import Latency
 from direkt.server.embedded_redis import _die_with_parent
 
@@ -253,12 +253,6 @@ options = uvicorn_options(Settings(port=int(sys.argv[1])))
 options.update(log_level="warning", factory=sys.argv[3] == "factory")
 uvicorn.run(sys.argv[2], **options)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class UvicornProcess:

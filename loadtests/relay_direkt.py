@@ -63,7 +63,7 @@ class DirektTarget:
         self.http = Http(base)
         numbers = adult_numbers()
         entered = await asyncio.gather(*(self._citizen(numbers[i % len(numbers)], base) for i in range(self.pairs)))
-        self.cases = [case for case in entered]
+        self.cases = list(entered)
         for n in range(nurses):
             await self._nurse(n, base)
 

@@ -245,7 +245,6 @@ async def set_up(world: World) -> None:
 
 async def measure(world: World, t0: float) -> None:
     spec, probe = world.spec, world.probe
-    probe.measuring = True
     if spec.scenario == "waiting-room":
         before = probe.counters["positions"]
         await asyncio.gather(
@@ -263,7 +262,6 @@ async def measure(world: World, t0: float) -> None:
         from direkt.loadtests.call_load import calls
 
         await calls(world, t0, spec.duration)
-    probe.measuring = False
 
 
 async def tear_down(world: World) -> None:

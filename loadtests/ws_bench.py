@@ -26,6 +26,7 @@ import orjson
 import uvloop
 from websockets.asyncio.client import connect
 
+from direkt.loadtests.fleet import free_port
 from direkt.loadtests.wsclient import count_pings
 from direkt.server.serving import WS_IMPLEMENTATION
 
@@ -76,14 +77,6 @@ async def measure(implementation: str, port: int, connections: int, seconds: flo
     total = await round_trips(url, connections, seconds)
     pings, closed = await count_pings(url, 2.5)
     return {"ws": implementation, "round_trips_per_s": total / seconds, "pings_in_2_5_s": pings, "closed": closed}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,7 +61,6 @@ def test_reconnect_storm_resumes_every_socket_without_loss(tmp_path: Path) -> No
                       "--rate", "40", "--duration", "5", "--procs", "2")  # fmt: skip
     assert report["setup"]["storm_clients"] == 44
     assert report["ledger"]["delivered"] == report["ledger"]["sent"] == 200
-    assert report["counters"].get("send_retries", 0) >= 0
 
 
 def test_calls_connect_through_the_signaling_relay(tmp_path: Path) -> None:
