@@ -21,14 +21,14 @@ from direkt.server.access import may_act_for
 from direkt.server.casefile import CASE_FILE_TTL_S
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
-from direkt.server.httpkit import authed, json_body, ok, read_body, services
+from direkt.server.httpkit import authed, json_body, ok, read_body, services, session_with
 from direkt.server.personnummer import Personnummer
 from direkt.server.photos import sanitise_photo
 from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.templates import TemplateInput, fill, template_view
 from direkt.server.transcript import Entry
-from direkt.server.triageflow import stockholm_date
+from direkt.server.triageflow import ReadAhead, stockholm_date
 from direkt.server.workflow import Workflow, position_view
 from direkt.signaling.sdp import MAX_SDP_CHARS
 
@@ -107,20 +107,20 @@ async def triage_start(request: Request, svc: Services, session: Session) -> Res
     return ok(svc.triage.view(state), 201)
 
 
-async def triage_get(request: Request, svc: Services, session: Session) -> Response:
-    state = await svc.triage.get(session.principal, request.path_params["tid"])
+async def triage_get(request: Request, svc: Services, session: Session, ahead: ReadAhead) -> Response:
+    state = await svc.triage.get(session.principal, request.path_params["tid"], ahead)
     return ok(svc.triage.view(state))
 
 
-async def triage_answer(request: Request, svc: Services, session: Session) -> Response:
+async def triage_answer(request: Request, svc: Services, session: Session, ahead: ReadAhead) -> Response:
     body = await json_body(request, TriageAnswer)
     value = tuple(body.value) if isinstance(body.value, list) else body.value
-    state = await svc.triage.answer(session.principal, request.path_params["tid"], body.question, value)
+    state = await svc.triage.answer(session.principal, request.path_params["tid"], body.question, value, ahead)
     return ok(svc.triage.view(state))
 
 
-async def triage_back(request: Request, svc: Services, session: Session) -> Response:
-    state = await svc.triage.back(session.principal, request.path_params["tid"])
+async def triage_back(request: Request, svc: Services, session: Session, ahead: ReadAhead) -> Response:
+    state = await svc.triage.back(session.principal, request.path_params["tid"], ahead)
     return ok(svc.triage.view(state))
 
 
@@ -331,17 +331,35 @@ def citizen_only(handler: Any) -> Any:
     return authed(functools.update_wrapper(wrapped, handler))
 
 
+TriageHandler = Callable[[Request, Services, Session, ReadAhead], Awaitable[Response]]
+
+
+def citizen_triage(handler: TriageHandler) -> Callable[[Request], Awaitable[Response]]:
+    """``citizen_only`` for a handler on the triage in the path: the session and
+    the stored triage are read in one round trip to Redis, the triage is used
+    only after the session's checks (and the handler's own, in its order)."""
+
+    async def endpoint(request: Request) -> Response:
+        svc = services(request)
+        session, raw = await session_with(request, svc, svc.triage.key(request.path_params["tid"]))
+        if session.principal.is_staff:
+            raise Forbidden("this is for citizens")
+        return await handler(request, svc, session, ReadAhead(raw))
+
+    return functools.update_wrapper(endpoint, handler)  # __wrapped__ marks it as needing a session (openapi)
+
+
 ENDPOINTS = [
     Endpoint("POST", "/api/triage", citizen_only(triage_start), "Start a triage on an entry", TriageStart),
-    Endpoint("GET", "/api/triage/{tid}", citizen_only(triage_get), "The current question or the result"),
+    Endpoint("GET", "/api/triage/{tid}", citizen_triage(triage_get), "The current question or the result"),
     Endpoint(
         "POST",
         "/api/triage/{tid}/answer",
-        citizen_only(triage_answer),
+        citizen_triage(triage_answer),
         "Answer the current question (or change an earlier answer)",
         TriageAnswer,
     ),
-    Endpoint("POST", "/api/triage/{tid}/back", citizen_only(triage_back), "Go back one question"),
+    Endpoint("POST", "/api/triage/{tid}/back", citizen_triage(triage_back), "Go back one question"),
     Endpoint("POST", "/api/cases", citizen_only(case_submit), "Send a finished triage to the waiting room", CaseSubmit),
     Endpoint("GET", "/api/cases", citizen_only(case_list), "My cases and my children's"),
     Endpoint("GET", "/api/cases/{case}", citizen_only(case_get), "A case's state and waiting-room position"),

@@ -10,7 +10,7 @@ always finds its file.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import msgpack
@@ -82,10 +82,12 @@ class CaseFiles:
     async def create(self, file: CaseFile) -> CaseFile:
         """Write the file unless it exists (a retried submission); returns the stored one."""
         key = keys.case_file(file.case_id)
+        pipe = self.client.pipeline(transaction=False)  # one round trip; each write is safe to repeat
+        pipe.hsetnx(key, "f", _packed(file))
+        pipe.expire(key, CASE_FILE_TTL_S)
+        pipe.zadd(keys.user_cases(file.owner_uid), {file.case_id: file.created_ms})
         with redis_errors():
-            created = await self.client.hsetnx(key, "f", msgpack.packb(asdict(file)))
-            await self.client.expire(key, CASE_FILE_TTL_S)
-            await self.client.zadd(keys.user_cases(file.owner_uid), {file.case_id: file.created_ms})
+            created, _, _ = await pipe.execute()
         return file if created else await self.get(file.case_id)
 
     async def get(self, case_id: str) -> CaseFile:
@@ -100,7 +102,7 @@ class CaseFiles:
         """Change chat-state fields. Last writer wins; callers hold the case's lease."""
         file = replace(await self.get(case_id), **changes)
         with redis_errors():
-            await self.client.hset(keys.case_file(case_id), "f", msgpack.packb(asdict(file)))
+            await self.client.hset(keys.case_file(case_id), "f", _packed(file))
         return file
 
     async def of_user(self, uid: str, limit: int = 50) -> list[CaseFile]:
@@ -113,3 +115,9 @@ class CaseFiles:
             except NotFound:
                 continue
         return files
+
+
+def _packed(file: CaseFile) -> bytes:
+    """The stored form: a map of the fields. Shallow, unlike ``dataclasses.asdict``,
+    which deep-copies the triage summary only for msgpack to read it once."""
+    return msgpack.packb({f.name: getattr(file, f.name) for f in fields(CaseFile)} | {"triage": dict(file.triage)})  # type: ignore[no-any-return]

@@ -126,14 +126,26 @@ async def current_session(request: Request, svc: Services) -> Session:
     Raises:
         Unauthenticated, OriginRefused, CsrfFailed.
     """
+    session, _ = await session_with(request, svc, "")
+    return session
+
+
+async def session_with(request: Request, svc: Services, key: str) -> tuple[Session, Any]:
+    """``current_session`` and the value at ``key`` (``SessionStore.get_with``), in one round trip.
+
+    The value is returned only after every check on the session has passed.
+
+    Raises:
+        Unauthenticated, OriginRefused, CsrfFailed.
+    """
     if request.method not in SAFE_METHODS:
         check_origin(request, svc)
-    session = await svc.sessions.get(request.cookies.get(COOKIE, ""))
+    session, value = await svc.sessions.get_with(request.cookies.get(COOKIE, ""), key)
     if request.method not in SAFE_METHODS:
         token = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(token.encode(), session.csrf.encode()):
             raise CsrfFailed("the X-CSRF-Token header is missing or wrong")
-    return session
+    return session, value
 
 
 def secure_cookies(svc: Services) -> bool:

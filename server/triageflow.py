@@ -43,6 +43,17 @@ class TriageState:
     case_id: str = ""
 
 
+@dataclass(frozen=True)
+class ReadAhead:
+    """A triage's stored value (None: absent), read in the same round trip as the session."""
+
+    raw: bytes | None
+
+
+def _possible_id(tid: str) -> bool:
+    return tid.isalnum() and len(tid) <= 40
+
+
 def stockholm_date(now_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(now_ms / 1000, STOCKHOLM).date()
 
@@ -87,11 +98,22 @@ class TriageFlow:
         await self.save(state)
         return state
 
-    async def get(self, who: Principal, tid: str) -> TriageState:
-        if not tid.isalnum() or len(tid) > 40:
+    def key(self, tid: str) -> str:
+        """The Redis key of triage ``tid``; "" for an id no triage can have."""
+        return keys.triage(tid) if _possible_id(tid) else ""
+
+    async def get(self, who: Principal, tid: str, ahead: ReadAhead | None = None) -> TriageState:
+        """Triage ``tid`` of ``who``; ``ahead`` is its stored value if already read (``key``).
+
+        Raises:
+            NotFound: no such triage, or another citizen's.
+        """
+        if not _possible_id(tid):
             raise NotFound("no such triage")
-        with redis_errors():
-            raw: Any = await self.client.get(keys.triage(tid))
+        raw: Any = ahead.raw if ahead is not None else None
+        if ahead is None:
+            with redis_errors():
+                raw = await self.client.get(keys.triage(tid))
         if raw is None:
             raise NotFound("no such triage (it may have expired; start again)")
         data = msgpack.unpackb(raw)
@@ -100,8 +122,10 @@ class TriageFlow:
         session = engine.load(self.kb, data["s"])
         return TriageState(tid, data["owner"], data["patient"], data["guardian"], data["lang"], session, data["case"])
 
-    async def answer(self, who: Principal, tid: str, question: str, value: object) -> TriageState:
-        state = await self._open(who, tid)
+    async def answer(
+        self, who: Principal, tid: str, question: str, value: object, ahead: ReadAhead | None = None
+    ) -> TriageState:
+        state = await self._open(who, tid, ahead)
         changed = state.session.answer_to(question) is not None
         if changed:
             session = engine.change(self.kb, state.session, question, value)
@@ -111,8 +135,8 @@ class TriageFlow:
         await self.save(state)
         return state
 
-    async def back(self, who: Principal, tid: str) -> TriageState:
-        state = await self._open(who, tid)
+    async def back(self, who: Principal, tid: str, ahead: ReadAhead | None = None) -> TriageState:
+        state = await self._open(who, tid, ahead)
         if not state.session.answers:
             raise Conflict("there is no earlier question")
         state = replace(state, session=replace(state.session, answers=state.session.answers[:-1]))
@@ -133,8 +157,8 @@ class TriageFlow:
         with redis_errors():
             await self.client.set(keys.triage(state.id), blob, ex=TRIAGE_TTL_S)
 
-    async def _open(self, who: Principal, tid: str) -> TriageState:
-        state = await self.get(who, tid)
+    async def _open(self, who: Principal, tid: str, ahead: ReadAhead | None) -> TriageState:
+        state = await self.get(who, tid, ahead)
         if state.case_id:
             raise Conflict("this triage was already sent to the waiting room")
         return state

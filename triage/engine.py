@@ -159,35 +159,46 @@ def chosen_reason(kb: KnowledgeBase, session: Session) -> ContactReason | None:
 def walk(kb: KnowledgeBase, session: Session) -> tuple[list[tuple[Question, Answer]], Question | None]:
     """The answered questions in reading order, and the next question (None: done)."""
     answered: list[tuple[Question, Answer]] = []
-    for question in _shown(kb, session):
-        value = session.answer_to(question.id)
+    given = _given(session)
+    for question in _shown(kb, session, given):
+        value = given.get(question.id)
         if value is None:
             return answered, question
         answered.append((question, value))
-        if any(e.red_flag for e in effects(question, value)):
+        if ends_session(question, value):
             return answered, None
     return answered, None
 
 
-def _shown(kb: KnowledgeBase, session: Session) -> Any:
+def _given(session: Session) -> dict[str, Answer]:
+    """The answers by question id; the first answer wins, as in ``Session.answer_to``.
+
+    Every replay (``load``, ``change``) walks once per answer, so lookups here
+    are a dict, not a scan of the answers.
+    """
+    return dict(reversed(session.answers))
+
+
+def _shown(kb: KnowledgeBase, session: Session, given: dict[str, Answer]) -> Any:
     """Generator of the questions shown, given the answers so far."""
     if session.entry in SCREENED:
         yield kb.red_flags
     yield reason_question(kb, session)
-    reason = chosen_reason(kb, session)
+    code = given.get(REASON_QUESTION)
+    reason = kb.reasons.get(code) if isinstance(code, str) else None
     if reason is None:
         return
     for question in reason.questions:
-        if all(_holds(c, session) for c in question.show_if):
+        if all(_holds(c, session, given) for c in question.show_if):
             yield question
 
 
-def _holds(condition: Condition, session: Session) -> bool:
+def _holds(condition: Condition, session: Session, given: dict[str, Answer]) -> bool:
     if condition.patient == "sex":
         return session.patient.sex in condition.any_of
     if condition.patient == "age":
         return _in_range(session.patient.age, condition)
-    value = session.answer_to(condition.question)
+    value = given.get(condition.question)
     if value is None:
         return False
     if isinstance(value, float | int):
@@ -217,11 +228,16 @@ def answer(kb: KnowledgeBase, session: Session, question_id: str, value: object)
         NotAsked: ``question_id`` is not the question being asked.
         InvalidAnswer: the value does not fit the question.
     """
-    current = next_question(kb, session)
+    current = _check_asked(next_question(kb, session), question_id)
+    answered = (*session.answers, (question_id, validate_answer(current, value)))
+    return Session(session.version, session.entry, session.patient, answered)
+
+
+def _check_asked(current: Question | None, question_id: str) -> Question:
     if current is None or current.id != question_id:
         asked = current.id if current else "nothing (the session is complete)"
         raise NotAsked(f"question {question_id!r} is not being asked; the current question is {asked}")
-    return replace(session, answers=(*session.answers, (question_id, validate_answer(current, value))))
+    return current
 
 
 def change(kb: KnowledgeBase, session: Session, question_id: str, value: object) -> Session:
@@ -293,6 +309,21 @@ def _finite(value: float) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an int too large for a float
         return False
+
+
+def ends_session(question: Question, value: Answer) -> bool:
+    """Whether this answer is a red flag (the session ends with "call 112 now").
+
+    The same as ``any(e.red_flag for e in effects(question, value))``, without
+    building the effects: the walk asks it for every answered question.
+    """
+    if isinstance(value, float):
+        return question.kind is Kind.NUMBER and any(t.effect.red_flag and t.applies(value) for t in question.thresholds)
+    red = question.red_flag_options
+    chosen = (value,) if isinstance(value, str) else value
+    if not red or not isinstance(chosen, tuple) or not any(oid in chosen for oid in red):
+        return False
+    return question.kind.has_options
 
 
 def effects(question: Question, value: Answer) -> list[Effect]:
@@ -393,11 +424,57 @@ def load(kb: KnowledgeBase, blob: bytes) -> Session:
     if version != kb.version:
         raise StaleSession(f"the session was made with knowledge base {version}; the current one is {kb.version}")
     session = start(kb, entry, patient)  # the age and proxy rules hold for stored sessions too
-    for qid, value in pairs:
-        if not isinstance(qid, str):
-            raise InvalidAnswer("not a stored triage session (question id)")
-        session = answer(kb, session, qid, value)
+    bad = next((i for i, (qid, _) in enumerate(pairs) if not isinstance(qid, str)), len(pairs))
+    session = replay(kb, session, pairs[:bad])  # the answers before a bad id still raise their own errors first
+    if bad < len(pairs):
+        raise InvalidAnswer("not a stored triage session (question id)")
     return session
+
+
+def replay(kb: KnowledgeBase, session: Session, pairs: Sequence[tuple[str, object]]) -> Session:
+    """``answer`` each pair in turn: the same session, or the same error, as that loop.
+
+    The loop walks from the first question for every answer. When each
+    question's conditions look only at questions before it (``_reads_back``),
+    answering a question cannot change what was shown before it, so one walk
+    that takes the answers as it goes asks the same questions.
+    """
+    if not pairs:
+        return session
+    _check_version(kb, session)
+    if session.answers or not _reads_back(kb, session):
+        for qid, value in pairs:
+            session = answer(kb, session, qid, value)
+        return session
+    given: dict[str, Answer] = {}
+    shown = _shown(kb, session, given)  # reads ``given`` as it advances
+    current: Question | None = next(shown, None)
+    for qid, value in pairs:
+        asked = _check_asked(current, qid)
+        given[qid] = validate_answer(asked, value)
+        current = None if ends_session(asked, given[qid]) else next(shown, None)
+    return Session(session.version, session.entry, session.patient, tuple(given.items()))
+
+
+def _reads_back(kb: KnowledgeBase, session: Session) -> bool:
+    """Question ids are unique and every condition names a question shown before its own (memoised per entry)."""
+    key = ("reads_back", session.entry, session.patient.age, session.patient.sex)
+    found = kb.memo.get(key)
+    if found is None:
+        head = ([kb.red_flags] if session.entry in SCREENED else []) + [reason_question(kb, session)]
+        found = all(_reads_back_in([*head, *r.questions]) for r in kb.reasons.values())
+        kb.memo[key] = found
+    return found is True
+
+
+def _reads_back_in(questions: Sequence[Question]) -> bool:
+    before: set[str] = set()
+    for question in questions:
+        reads = (c.question for c in question.show_if if c.patient not in ("sex", "age"))  # as ``_holds``
+        if question.id in before or any(qid not in before for qid in reads):
+            return False
+        before.add(question.id)
+    return True
 
 
 def _check_version(kb: KnowledgeBase, session: Session) -> None:

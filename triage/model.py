@@ -8,6 +8,7 @@ session is the highest level any answer reached ("when in doubt, triage up").
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -173,6 +174,11 @@ class Question:
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
+
+    @functools.cached_property
+    def red_flag_options(self) -> tuple[str, ...]:
+        """The ids of the options whose choice ends the session with "call 112 now"."""
+        return tuple(o.id for o in self.options if o.effect.red_flag)
 
 
 @dataclass(frozen=True)

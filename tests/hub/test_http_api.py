@@ -262,6 +262,24 @@ async def test_someone_elses_triage_is_not_found(erik: Client, stranger: Client)
     assert (await erik.call("GET", f"/api/triage/{tid}"))["answered"] == 0  # untouched
 
 
+async def test_a_triage_is_read_with_the_session_but_shown_only_to_its_citizen(
+    erik: Client, nurse: Client, server: ServerProcess
+) -> None:
+    """The triage routes read the triage in the session's round trip; every session check still comes first."""
+    tid = (await start(erik))["id"]
+    await refused(nurse.call("GET", f"/api/triage/{tid}"), 403, "forbidden")
+    await refused(answer(nurse, tid, "redflags.now", ["none"]), 403, "forbidden")
+    token, erik.csrf = erik.csrf, ""
+    await refused(answer(erik, tid, "redflags.now", ["none"]), 403, "csrf_failed")
+    await refused(erik.call("POST", f"/api/triage/{tid}/back"), 403, "csrf_failed")
+    erik.csrf = token
+    async with Client(server.base) as anonymous:
+        await refused(anonymous.call("GET", f"/api/triage/{tid}"), 401, "unauthenticated")
+    await refused(erik.call("POST", f"/api/triage/{tid}/answer", {"question": "redflags.now"}), 400, "bad_request")
+    assert (await erik.call("GET", f"/api/triage/{tid}"))["answered"] == 0  # nothing above changed it
+    assert (await answer(erik, tid, "redflags.now", ["none"]))["answered"] == 1
+
+
 async def test_a_guardian_acts_for_a_child_of_8_but_not_of_13(maja: Client) -> None:
     children = await maja.call("GET", "/api/me/children")
     assert children == {"children": [{"pnr": ELSA, "name": "Elsa Andersson", "age": 8}]}

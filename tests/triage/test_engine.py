@@ -15,7 +15,7 @@ from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSess
 from direkt.triage import engine
 from direkt.triage.engine import REASON_QUESTION, Patient, Session, answer, change, next_question, result, start
 from direkt.triage.loader import load
-from direkt.triage.model import CareLevel, ContactReason, Entry, Kind, Level, Proxy, Question
+from direkt.triage.model import CareLevel, Condition, ContactReason, Entry, Kind, Level, Proxy, Question
 from direkt.triage.validate import patients, report, representative, sample_answers
 
 KB = load()
@@ -297,3 +297,65 @@ def test_a_copy_with_other_reasons_does_not_reuse_the_reason_list() -> None:
     assert [o.id for o in next_question(smaller, session).options] == ["fever"]  # type: ignore[union-attr]
     with pytest.raises(InvalidAnswer):
         answer(smaller, session, REASON_QUESTION, "chest_pain")
+
+
+# -- replaying stored answers ------------------------------------------------------------
+
+
+def _answer_one_by_one(session: Session, pairs: list[tuple[str, object]]) -> Session | tuple[type, str]:
+    try:
+        for qid, value in pairs:
+            session = answer(KB, session, qid, value)
+    except (InvalidAnswer, NotAsked) as exc:
+        return type(exc), exc.message
+    return session
+
+
+def _replayed(session: Session, pairs: list[tuple[str, object]]) -> Session | tuple[type, str]:
+    try:
+        return engine.replay(KB, session, pairs)
+    except (InvalidAnswer, NotAsked) as exc:
+        return type(exc), exc.message
+
+
+@st.composite
+def answer_lists(draw: st.DrawFn) -> tuple[Session, list[tuple[str, object]]]:
+    """A finished session's answers, sometimes spoilt: dropped, swapped, changed or cut short."""
+    session = draw(finished_sessions())
+    pairs: list[tuple[str, object]] = [(q, list(v) if isinstance(v, tuple) else v) for q, v in session.answers]
+    spoil = draw(st.sampled_from(["none", "drop", "swap", "value", "extra", "cut"]))
+    i = draw(st.integers(0, len(pairs) - 1))
+    j = draw(st.integers(0, len(pairs) - 1))
+    if spoil == "drop":
+        del pairs[i]
+    elif spoil == "swap":
+        pairs[i], pairs[j] = pairs[j], pairs[i]
+    elif spoil == "value":
+        pairs[i] = (pairs[i][0], draw(st.sampled_from(["yes", "none", 39.5, ["none"], "", 10**400])))
+    elif spoil == "extra":
+        pairs.insert(i, draw(st.sampled_from(pairs)))
+    elif spoil == "cut":
+        pairs = pairs[:i]
+    return start(KB, session.entry, session.patient), pairs
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer_lists())
+def test_replaying_answers_is_answering_them_one_by_one(case: tuple[Session, list[tuple[str, object]]]) -> None:
+    opened_session, pairs = case
+    assert _replayed(opened_session, pairs) == _answer_one_by_one(opened_session, pairs)
+
+
+def test_replaying_with_a_condition_on_a_later_question_answers_one_by_one() -> None:
+    """A knowledge base whose condition looks ahead (never valid, but possible unvalidated) is replayed the slow way."""
+    fever_reason = KB.reasons["fever"]
+    first, *rest = fever_reason.questions
+    later = rest[-1]
+    looking_ahead = replace(first, show_if=(*first.show_if, Condition(later.id, any_of=frozenset({"x"}))))
+    odd = replace(KB, reasons={**KB.reasons, "fever": replace(fever_reason, questions=(looking_ahead, *rest))})
+    session = answer(odd, start(odd, Entry.SEEK_CARE, Patient(40, "female")), odd.red_flags.id, ["none"])
+    session = answer(odd, session, REASON_QUESTION, "fever")
+    assert not engine._reads_back(odd, session)
+    pairs = [(q, list(v) if isinstance(v, tuple) else v) for q, v in session.answers]
+    assert engine.load(odd, engine.dump(session)) == session
+    assert engine.replay(odd, start(odd, Entry.SEEK_CARE, Patient(40, "female")), pairs) == session
