@@ -23,6 +23,7 @@ live delivery and in replay alike.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from redis.exceptions import ResponseError
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors, unavailable
 from direkt.server import keys
+from direkt.server.batching import ScriptBatcher
 from direkt.server.errors import BadRequest, Conflict
 
 START = "0-0"
@@ -136,7 +138,7 @@ def decode_published(data: bytes) -> tuple[str, Entry]:
 class Transcripts:
     def __init__(self, client: RedisClient) -> None:
         self.client = client
-        self._append = client.register_script(APPEND)
+        self._append = ScriptBatcher(client, APPEND)
         self._head = client.register_script(HEAD)
 
     async def append(self, case_id: str, body: Mapping[str, Any], dedupe: str = "") -> Appended:
@@ -209,5 +211,12 @@ class Transcripts:
         return entries
 
 
+# An epoch only has to differ from every epoch this transcript had before: a
+# random prefix per process and a counter do that without drawing 6 random
+# bytes from the OS for every message (3 % of the hub's CPU under load).
+_EPOCH_PREFIX = secrets.token_hex(4)
+_epochs = itertools.count(1)
+
+
 def new_epoch() -> str:
-    return secrets.token_hex(6)
+    return f"{_EPOCH_PREFIX}{next(_epochs):x}"

@@ -1,0 +1,94 @@
+"""Group-committed transcript appends on a real Redis: once embedded, once a Redis Cluster.
+
+What a user would notice if batching were wrong: a message stored twice or
+not at all, another message's id in an ack, a chat out of order, or a send
+that never gets its ack when Redis fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis, RedisCluster
+from support import free_port, timeout
+
+from direkt.queue.scripts import RedisClient
+from direkt.server.errors import RedisUnavailable
+from direkt.server.transcript import Transcripts, parse_id
+
+CASES = [f"t.01JDBATCHCASE00000000000{i:02d}" for i in range(8)]
+
+
+async def test_a_burst_of_sends_is_stored_once_each_in_order_with_its_own_ack(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    calls = [(case, n) for n in range(25) for case in CASES]
+    acks = await asyncio.gather(
+        *(transcripts.append(case, {"k": "text", "text": f"{case} {n}"}, f"c:{n}") for case, n in calls)
+    )
+    retries = await asyncio.gather(
+        *(transcripts.append(case, {"k": "text", "text": "again"}, f"c:{n}") for case, n in calls)
+    )
+    assert all(a.stored for a in acks) and not any(r.stored for r in retries)
+    assert [r.id for r in retries] == [a.id for a in acks]
+    for case in CASES:
+        entries = await transcripts.all(case)
+        assert [e.body["text"] for e in entries] == [f"{case} {n}" for n in range(25)]
+        mine = [a.id for (c, _), a in zip(calls, acks, strict=True) if c == case]
+        assert [e.id for e in entries] == mine
+    assert transcripts._append.round_trips < len(calls) / 4  # they shared round trips
+
+
+async def test_a_retry_in_the_same_batch_as_its_first_attempt_is_stored_once(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    first, again = await asyncio.gather(
+        transcripts.append(CASES[0], {"k": "text", "text": "hej"}, "c:1"),
+        transcripts.append(CASES[0], {"k": "text", "text": "hej"}, "c:1"),
+    )
+    assert (first.stored, again.stored, again.id) == (True, False, first.id)
+    assert len(await transcripts.all(CASES[0])) == 1
+
+
+async def test_sends_after_redis_lost_its_scripts_are_stored(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    await transcripts.append(CASES[0], {"k": "text", "text": "före"}, "c:0")
+    if isinstance(redis_client, RedisCluster):
+        await redis_client.execute_command("SCRIPT FLUSH", target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await redis_client.script_flush()
+    acks = await asyncio.gather(
+        *(transcripts.append(CASES[0], {"k": "text", "text": str(n)}, f"c:{n}") for n in range(1, 30))
+    )
+    assert all(a.stored for a in acks)
+    assert sorted(acks, key=lambda a: parse_id(a.id)) == list(acks)
+    assert len(await transcripts.all(CASES[0])) == 30
+
+
+async def test_a_cancelled_sender_does_not_hold_up_the_others(redis_client: RedisClient) -> None:
+    transcripts = Transcripts(redis_client)
+    sends = [
+        asyncio.create_task(transcripts.append(CASES[1], {"k": "text", "text": str(n)}, f"c:{n}")) for n in range(20)
+    ]
+    await asyncio.sleep(0)
+    sends[3].cancel()  # the citizen's socket closed while the send was on its way
+    done = await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout(5))
+    assert isinstance(done[3], asyncio.CancelledError)
+    assert all(not isinstance(d, BaseException) and d.stored for i, d in enumerate(done) if i != 3)
+
+
+async def test_when_redis_is_down_every_waiting_send_gets_an_error() -> None:
+    client = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    transcripts = Transcripts(client)
+    try:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(
+                *(transcripts.append(CASES[2], {"k": "text", "text": str(n)}, f"c:{n}") for n in range(10)),
+                return_exceptions=True,
+            ),
+            timeout(10),
+        )
+    finally:
+        await client.aclose()
+    assert all(isinstance(o, RedisUnavailable) for o in outcomes), outcomes
+    with pytest.raises(RedisUnavailable):
+        await transcripts.append(CASES[2], {"k": "text", "text": "igen"}, "c:99")
