@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import random
 import secrets
-import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgpack
@@ -130,6 +129,7 @@ class Connection:
         self.staff: Staff | None = None
         self.follows: dict[str, Follow] = {}
         self.held: dict[str, int] = {}  # staff: case -> fencing token
+        self.letting_go: set[str] = set()  # staff: cases being closed, released or transferred
         self.contacted: set[str] = set()
         self.served: frozenset[tuple[str, str]] = frozenset()  # staff: the (unit, skill) queues they serve
         self.user_listener = UserListener(self)
@@ -144,22 +144,6 @@ class Connection:
         self._tasks: list[asyncio.Task[None]] = []
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
-        self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
-            f.Join: self.on_join,
-            f.Leave: self.on_leave,
-            f.Send: self.on_send,
-            f.Typing: self.on_typing,
-            f.Read: self.on_read,
-            f.Ping: self.on_ping,
-            f.ClaimNext: self.on_claim_next,
-            f.Claim: self.on_claim,
-            f.Release: self.on_release,
-            f.Transfer: self.on_transfer,
-            f.Close: self.on_close,
-            f.Watch: self.on_watch,
-        }
-        for frame_type in typing.get_args(f.CallFrame):
-            self._handlers[frame_type] = functools.partial(self.s.calls.on_frame, self)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -314,10 +298,15 @@ class Connection:
                 await self.ws.send_text(data)
 
     async def _keepalive(self) -> None:
-        """Refresh the socket-limit slot, heartbeat held leases, and end with the session."""
+        """Refresh the socket-limit slot, heartbeat held leases, and end with the session.
+
+        The first round comes after a random part of the interval: sockets opened
+        together (a shift starting, a reconnect storm) would otherwise all refresh
+        in the same instant, every interval (a burst of thousands of Redis calls).
+        """
         interval = min(CONN_REFRESH_S, self.s.settings.lease_seconds / 3)
+        await asyncio.sleep(interval * random.uniform(0.5, 1.0))  # noqa: S311 - spreading, not secrecy
         while True:
-            await asyncio.sleep(interval)
             try:
                 if not await self.s.sessions.alive(self.session.sid):
                     await self.close(CLOSE_SESSION_ENDED, "the session has ended")
@@ -326,6 +315,7 @@ class Connection:
                 await self._heartbeat_leases()
             except (DirektError, *REDIS_FAILURES) as exc:
                 self.log.warning("keepalive_failed", problem=type(exc).__name__)
+            await asyncio.sleep(interval)
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -356,9 +346,16 @@ class Connection:
             ref = frame.ref
             if isinstance(frame, f.STAFF_ONLY) and self.staff is None:
                 raise Forbidden("this frame is for staff")
-            await self._handlers[type(frame)](frame)
+            await self._dispatch(frame)
         except DirektError as exc:
             self.push(self._error_frame(exc, ref))
+
+    async def _dispatch(self, frame: Any) -> None:
+        handler = HANDLERS.get(type(frame))
+        if handler is None:
+            await self.s.calls.on_frame(self, frame)
+        else:
+            await handler(self, frame)
 
     def _error_frame(self, exc: DirektError, ref: str) -> dict[str, Any]:
         """The one place where errors become frames: a stable code and a plain message."""
@@ -553,18 +550,29 @@ class Connection:
 
     async def on_release(self, frame: f.Release) -> None:
         assert self.staff is not None
-        await self.hub.workflow.release(self.staff, frame.case)
+        with self._letting_go(frame.case):
+            await self.hub.workflow.release(self.staff, frame.case)
         self._dropped(frame.case, "released", frame.ref)
 
     async def on_transfer(self, frame: f.Transfer) -> None:
         assert self.staff is not None
-        await self.hub.workflow.transfer(self.staff, frame.case, frame.unit, frame.skill, frame.note)
+        with self._letting_go(frame.case):
+            await self.hub.workflow.transfer(self.staff, frame.case, frame.unit, frame.skill, frame.note)
         self._dropped(frame.case, "transferred", frame.ref)
 
     async def on_close(self, frame: f.Close) -> None:
         assert self.staff is not None
-        await self.hub.workflow.close(self.staff, frame.case, frame.outcome, frame.note)
+        with self._letting_go(frame.case):
+            await self.hub.workflow.close(self.staff, frame.case, frame.outcome, frame.note)
         self._dropped(frame.case, "closed", frame.ref)
+
+    @contextlib.contextmanager
+    def _letting_go(self, case_id: str) -> Iterator[None]:
+        self.letting_go.add(case_id)
+        try:
+            yield
+        finally:
+            self.letting_go.discard(case_id)
 
     def _dropped(self, case_id: str, state: str, ref: str) -> None:
         self.held.pop(case_id, None)
@@ -579,7 +587,10 @@ class Connection:
             try:
                 await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
             except DirektError as exc:
-                if exc.code in ("stale_token", "unknown_case", "case_conflict"):
+                # Closed, released or transferred by this nurse meanwhile (seen in
+                # `direkt load chat`'s tear-down): that is not a lost lease.
+                letting_go = case_id in self.letting_go or self.held.get(case_id) != token
+                if exc.code in ("stale_token", "unknown_case", "case_conflict") and not letting_go:
                     self.held.pop(case_id, None)
                     self.push({"t": "done", "case": case_id, "state": "lost"})
 
@@ -595,6 +606,24 @@ class Connection:
             return
         if (event.get("unit"), event.get("skill")) in self.served or mine:
             self.push({"t": "queue_event", "event": event})
+
+
+# Frame type -> handler; the other frame types are call frames (``f.CallFrame``). One
+# table for the class, not a dict of bound methods per socket (memory per socket).
+HANDLERS: dict[type, Callable[[Connection, Any], Awaitable[None]]] = {
+    f.Join: Connection.on_join,
+    f.Leave: Connection.on_leave,
+    f.Send: Connection.on_send,
+    f.Typing: Connection.on_typing,
+    f.Read: Connection.on_read,
+    f.Ping: Connection.on_ping,
+    f.ClaimNext: Connection.on_claim_next,
+    f.Claim: Connection.on_claim,
+    f.Release: Connection.on_release,
+    f.Transfer: Connection.on_transfer,
+    f.Close: Connection.on_close,
+    f.Watch: Connection.on_watch,
+}
 
 
 class Follow:
