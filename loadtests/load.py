@@ -172,6 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sampler = Sampler(server.process.pid if server else args.server_pid)
         idle = sampler.snapshot()
         shards = [Shard(spec) for spec in split(args, o, url, procs)]
+        sampler.client_pids = [s.process.pid for s in shards]
         started = time.monotonic()
         ready = parallel([lambda s=s: s.read("READY") for s in shards])
         print(

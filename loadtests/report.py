@@ -77,6 +77,7 @@ def server_figures(samples: list[Sample], memory: dict[str, Any]) -> dict[str, A
         "server_cpu_pct_max": round(max(s.hub_cpu_pct for s in samples), 1),
         "redis_rss_mb": round(max(s.redis_rss_mb for s in samples), 1),
         "redis_cpu_pct": round(sum(s.redis_cpu_pct for s in samples) / len(samples), 1),
+        "clients_cpu_pct": round(sum(s.clients_cpu_pct for s in samples) / len(samples), 1),
         **memory,
         "server_samples": [
             {
@@ -84,6 +85,7 @@ def server_figures(samples: list[Sample], memory: dict[str, Any]) -> dict[str, A
                 "cpu": s.hub_cpu_pct,
                 "rss_mb": round(s.hub_rss_mb, 1),
                 "redis_cpu": s.redis_cpu_pct,
+                "clients_cpu": s.clients_cpu_pct,
             }
             for s in samples
         ],
@@ -103,6 +105,7 @@ def print_report(r: dict[str, Any]) -> None:
         cpu = f"CPU mean {r['server_cpu_pct']} %, max {r['server_cpu_pct_max']} %"
         print(f"  server: RSS max {r['server_rss_mb']} MB, {cpu}")
         print(f"  redis: RSS {r['redis_rss_mb']} MB, CPU mean {r['redis_cpu_pct']} %")
+        print(f"  load clients: CPU mean {r.get('clients_cpu_pct', 0.0)} % (same machine)")
     if r.get("sockets"):
         per = r.get("per_socket_kib")
         print(f"  sockets {r['sockets']}" + (f", server memory per socket {per} KiB" if per is not None else ""))
@@ -128,6 +131,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     if samples:
         ax3.plot([s["t"] for s in samples], [s["cpu"] for s in samples], label="hub CPU %")
         ax3.plot([s["t"] for s in samples], [s["redis_cpu"] for s in samples], label="redis CPU %")
+        ax3.plot([s["t"] for s in samples], [s.get("clients_cpu", 0) for s in samples], label="load clients CPU %")
         twin = ax3.twinx()
         twin.plot([s["t"] for s in samples], [s["rss_mb"] for s in samples], color="grey", label="hub RSS MB")
         twin.set_ylabel("RSS MB")

@@ -1,7 +1,9 @@
 """The server's CPU and memory during a run, sampled with psutil from a thread.
 
 The hub's processes (``direkt serve`` and its workers) are counted apart from
-``redis-server``, so the report says what the Python side costs.
+``redis-server``, so the report says what the Python side costs. The load
+clients' own CPU is sampled too: on a shared machine, a saturated client
+delays messages as surely as a saturated server, and the report must say which.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Sample:
     hub_rss_mb: float
     redis_cpu_pct: float
     redis_rss_mb: float
+    clients_cpu_pct: float = 0.0
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Sampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _procs: dict[int, psutil.Process] = field(default_factory=dict)
+    client_pids: list[int] = field(default_factory=list)
 
     def processes(self) -> list[psutil.Process]:
         if self.root_pid is None:
@@ -55,7 +59,16 @@ class Sampler:
                 redis_cpu, redis_rss = redis_cpu + cpu, redis_rss + rss
             else:
                 hub_cpu, hub_rss = hub_cpu + cpu, hub_rss + rss
-        return Sample(time.monotonic(), hub_cpu, hub_rss, redis_cpu, redis_rss)
+        return Sample(time.monotonic(), hub_cpu, hub_rss, redis_cpu, redis_rss, self._clients_cpu())
+
+    def _clients_cpu(self) -> float:
+        total = 0.0
+        for pid in self.client_pids:
+            try:
+                total += self._procs.setdefault(pid, psutil.Process(pid)).cpu_percent()
+            except psutil.NoSuchProcess:
+                continue
+        return total
 
     def start(self) -> None:
         self.snapshot()  # prime cpu_percent

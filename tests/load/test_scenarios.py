@@ -33,6 +33,7 @@ def run_load(tmp_path: Path, *args: str) -> dict:
     assert report["lost"] == 0
     assert report["duplicated"] == 0
     assert report["server_rss_mb"] > 0
+    assert report["clients_cpu_pct"] > 0  # the load clients' own share of the machine is reported
     return report
 
 
