@@ -322,10 +322,14 @@ def entry_view(entry: Entry) -> dict[str, Any]:
     return view
 
 
+def check_citizen(session: Session) -> None:
+    if session.principal.is_staff:
+        raise Forbidden("this is for citizens")
+
+
 def citizen_only(handler: Any) -> Any:
     async def wrapped(request: Request, svc: Services, session: Session) -> Response:
-        if session.principal.is_staff:
-            raise Forbidden("this is for citizens")
+        check_citizen(session)
         return await handler(request, svc, session)  # type: ignore[no-any-return]
 
     return authed(functools.update_wrapper(wrapped, handler))
@@ -342,8 +346,7 @@ def citizen_triage(handler: TriageHandler) -> Callable[[Request], Awaitable[Resp
     async def endpoint(request: Request) -> Response:
         svc = services(request)
         session, raw = await session_with(request, svc, svc.triage.key(request.path_params["tid"]))
-        if session.principal.is_staff:
-            raise Forbidden("this is for citizens")
+        check_citizen(session)
         return await handler(request, svc, session, ReadAhead(raw))
 
     return functools.update_wrapper(endpoint, handler)  # __wrapped__ marks it as needing a session (openapi)

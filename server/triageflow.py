@@ -110,13 +110,13 @@ class TriageFlow:
         """
         if not _possible_id(tid):
             raise NotFound("no such triage")
-        raw: Any = ahead.raw if ahead is not None else None
         if ahead is None:
             with redis_errors():
-                raw = await self.client.get(keys.triage(tid))
-        if raw is None:
+                raw: Any = await self.client.get(keys.triage(tid))  # bytes: the client does not decode
+                ahead = ReadAhead(raw)
+        if ahead.raw is None:
             raise NotFound("no such triage (it may have expired; start again)")
-        data = msgpack.unpackb(raw)
+        data = msgpack.unpackb(ahead.raw)
         if data["owner"] != who.uid:
             raise NotFound("no such triage")
         session = engine.load(self.kb, data["s"])
