@@ -6,13 +6,20 @@ process, the last one unsubscribes it. Subscribing waits for Redis to confirm,
 so a caller that subscribes, then reads the stream, cannot miss an entry
 published in between (it may see one twice; callers drop ids they have).
 
+Messages are read by ``direkt.server.resp.PushWire`` and handed to the
+listeners straight from the socket's read callback, in the order Redis sent
+them (redis-py's ``get_message`` cost a timeout context and several calls per
+message: a tenth of the hub's CPU in ``direkt load compare``).
+
 Pub/sub is at-most-once: when the connection to Redis drops, messages are
-lost. On reconnect (ours, or the one redis-py makes by itself inside
-``get_message``) every channel is subscribed again and every listener is
-told to resynchronise (``on_resync``): chat listeners re-read their streams
-from the last id they delivered, so nothing is lost, only delayed.
-Reading uses a blocking ``get_message(timeout=…)``, never ``timeout=0``
-(TARGETS: that spins a core).
+lost. The connection is never re-opened behind our back: on every reconnect
+all channels are subscribed again and every listener is told to
+resynchronise (``on_resync``); chat listeners re-read their streams from the
+last id they delivered, so nothing is lost, only delayed. A PING every
+``HEALTH_INTERVAL_S`` finds a connection that died silently (a partition);
+the PING fails within the reply timeout and the connection is opened again.
+On a Redis Cluster the connection goes to one node (any: a PUBLISH reaches
+them all), the next one on failure.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ from typing import Any, Protocol
 import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient
+from direkt.server.resp import Address, PushWire
 
 log = structlog.get_logger("direkt.fanout")
 CONFIRM_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 1.0
+HEALTH_INTERVAL_S = 15.0
 MAX_BACKOFF_S = 2.0
 
 
@@ -43,10 +51,11 @@ class Fanout:
         self.client = client
         self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
         self._confirm: dict[str, asyncio.Future[None]] = {}
-        self._pubsub: Any = None
+        self._wire: PushWire | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
+        self._node = 0
         self.reconnects = 0
 
     async def start(self) -> None:
@@ -57,7 +66,7 @@ class Fanout:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._close_pubsub()
+        await self._close_wire()
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         """Deliver ``channel`` to ``listener``; returns once Redis confirmed it.
@@ -73,9 +82,10 @@ class Fanout:
             waiter = asyncio.get_running_loop().create_future()
             self._confirm[channel] = waiter
         await asyncio.wait_for(self._connected.wait(), CONFIRM_TIMEOUT_S)
-        # On failure the reader reconnects and subscribes again; the waiter resolves then.
-        with contextlib.suppress(*REDIS_FAILURES):
-            await self._pubsub.subscribe(channel)
+        # If the connection fails now, the reader reconnects and subscribes every
+        # channel again; the waiter resolves with that confirmation.
+        if self._wire is not None:
+            self._wire.subscribe(channel)
         await asyncio.wait_for(asyncio.shield(waiter), CONFIRM_TIMEOUT_S)
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
@@ -88,9 +98,8 @@ class Fanout:
                 return
             del self._listeners[channel]
             self._confirm.pop(channel, None)
-        if self._pubsub is not None:
-            with contextlib.suppress(*REDIS_FAILURES):
-                await self._pubsub.unsubscribe(channel)
+        if self._wire is not None:
+            self._wire.unsubscribe(channel)
 
     def channels(self) -> int:
         return len(self._listeners)
@@ -101,52 +110,45 @@ class Fanout:
             try:
                 await self._open()
                 delay = 0.1
-                await self._read()
-            except REDIS_FAILURES as exc:
+                await self._watch()
+            except (*REDIS_FAILURES, OSError) as exc:
                 log.warning("fanout_reconnecting", problem=str(exc) or type(exc).__name__, retry_in_s=delay)
-            except OSError as exc:
-                log.warning("fanout_reconnecting", problem=str(exc), retry_in_s=delay)
             self._connected.clear()
-            await self._close_pubsub()
+            await self._close_wire()
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def _open(self) -> None:
-        self._pubsub = self.client.pubsub()
+        nodes = Address.nodes(self.client)
+        if not nodes:
+            raise OSError("no Redis server to subscribe on")
+        self._node = (self._node + (1 if self.reconnects else 0)) % len(nodes)
+        self._wire = await PushWire.open(nodes[self._node], self._on_push)
         channels = list(self._listeners)
-        if channels:
-            await self._pubsub.subscribe(*channels)
-        else:  # a connection is made by the first command; keep one open to notice failures
-            await self._pubsub.subscribe("dk:fanout:alive")
+        # One subscription always: a connection with no channel would not notice a failure until the next PING.
+        self._wire.subscribe("dk:fanout:alive", *channels)
         self._connected.set()
-        # redis-py reconnects a dropped pub/sub connection by itself and subscribes
-        # again, silently: what was published in between is lost, and without this
-        # callback no listener would ever resynchronise (entries lost for good).
-        connection = getattr(self._pubsub, "connection", None)
-        if connection is not None:
-            connection.register_connect_callback(self._resubscribed)
         if self.reconnects or channels:
             self._resync_all()
         self.reconnects += 1
 
-    def _resubscribed(self, _connection: object) -> None:
-        """redis-py reconnected and subscribed again (after its own callback): resynchronise."""
-        log.warning("fanout_resubscribed", channels=len(self._listeners))
-        self.reconnects += 1
-        self._resync_all()
-
-    async def _read(self) -> None:
+    async def _watch(self) -> None:
+        """Until the connection is lost (or a PING finds it dead)."""
+        assert self._wire is not None
         while True:
-            message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=READ_TIMEOUT_S)
-            if message is None:
-                continue
-            channel = message["channel"].decode()
-            if message["type"] == "subscribe":
-                waiter = self._confirm.pop(channel, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-            elif message["type"] == "message":
-                self._dispatch(channel, message["data"])
+            done, _ = await asyncio.wait({self._wire.closed}, timeout=HEALTH_INTERVAL_S)
+            if done:
+                raise OSError("the pub/sub connection to Redis was lost")
+            await self._wire.ping()
+
+    def _on_push(self, push: list[Any]) -> None:
+        kind, channel = push[0], push[1].decode()
+        if kind == b"message":
+            self._dispatch(channel, push[2])
+        elif kind == b"subscribe":
+            waiter = self._confirm.pop(channel, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
     def _dispatch(self, channel: str, data: bytes) -> None:
         for listener in tuple(self._listeners.get(channel, ())):
@@ -160,8 +162,8 @@ class Fanout:
         for listener in listeners:
             listener.on_resync()
 
-    async def _close_pubsub(self) -> None:
-        if self._pubsub is not None:
+    async def _close_wire(self) -> None:
+        if self._wire is not None:
+            wire, self._wire = self._wire, None
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
-            self._pubsub = None
+                await wire.aclose()

@@ -52,7 +52,7 @@ def build_services(
     notifiers: list[Notifier] = []
     if settings.sms_url:
         notifiers.append(SmsGateway(settings.sms_url, http, token=settings.sms_token))
-    transcripts = Transcripts(client)
+    transcripts = Transcripts.for_client(client)
     return Services(
         settings=settings,
         config=config,

@@ -5,7 +5,10 @@ they are acked"; TARGETS 1–6):
 
 * One round trip per inbound message: the append script checks the client
   message id, XADDs, remembers the id and PUBLISHes the entry for fan-out,
-  atomically. Pub/sub order therefore equals stream order.
+  atomically. Pub/sub order therefore equals stream order. Appends share
+  round trips: on one Redis they go over the lean auto-pipelined connection
+  (``direkt.server.resp``), on a cluster through a group commit
+  (``direkt.server.batching``); either way in the order they were made.
 * Idempotent sends: ``<sender>:<client id>`` maps to the stream id; a retry
   gets the first id back and nothing is stored twice (Matrix transaction ids).
 * Epochs (Centrifugo): each transcript has a random epoch, created with it. If
@@ -36,6 +39,8 @@ from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors, unav
 from direkt.server import keys
 from direkt.server.batching import ScriptBatcher
 from direkt.server.errors import BadRequest, Conflict
+from direkt.server.redisconn import LeanRedis
+from direkt.server.resp import Commands
 
 START = "0-0"
 REPLAY_PAGE = 500
@@ -136,17 +141,36 @@ def decode_published(data: bytes) -> tuple[str, Entry]:
 
 
 class Transcripts:
-    def __init__(self, client: RedisClient) -> None:
+    """Args:
+    client: redis-py, for everything but the append.
+    commands: the lean connection the appends go through (``direkt.server.resp``);
+        None on a Redis Cluster, where appends are group-committed through redis-py.
+    """
+
+    def __init__(self, client: RedisClient, commands: Commands | None = None) -> None:
         self.client = client
-        self._append = ScriptBatcher(client, APPEND)
+        self.commands = commands
+        self.batcher = ScriptBatcher(client, APPEND) if commands is None else None
         self._head = client.register_script(HEAD)
+
+    @classmethod
+    def for_client(cls, client: RedisClient) -> Transcripts:
+        """Appends on the client's lean connection where it has one (not on a cluster)."""
+        return cls(client, client.lean if isinstance(client, LeanRedis) else None)
+
+    def writes(self) -> int:
+        """How many writes to Redis the appends took (they share them under load)."""
+        return self.batcher.round_trips if self.batcher is not None else self.commands.writes  # type: ignore[union-attr]
 
     async def append(self, case_id: str, body: Mapping[str, Any], dedupe: str = "") -> Appended:
         """Store an entry (and publish it); a repeated ``dedupe`` key returns the first id."""
         args = [dedupe, new_epoch(), keys.case_channel(case_id), msgpack.packb(dict(body))]
         key_list = [keys.chat(case_id), keys.chat_ids(case_id), keys.chat_epoch(case_id)]
         try:
-            id_, epoch, stored = await self._append(keys=key_list, args=args)
+            if self.batcher is not None:
+                id_, epoch, stored = await self.batcher(keys=key_list, args=args)
+            else:
+                id_, epoch, stored = await self.commands.eval(APPEND, key_list, args)  # type: ignore[union-attr]
         except (ResponseError, *REDIS_FAILURES) as exc:
             raise unavailable(exc) from None
         return Appended(id_.decode(), epoch.decode(), bool(stored))
