@@ -45,6 +45,7 @@ NAMES = (
     "reap",
     "sweep",
     "position",
+    "positions",
 )
 
 RedisClient = Redis | RedisCluster

@@ -11,6 +11,7 @@ Retry safety (what a caller may repeat after a lost reply): ``submit`` and
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -36,6 +37,7 @@ CLAIM_REPLY_TTL_MS = 120_000
 OUTBOX_REDRIVE_MS = 10_000
 ROUTE_MEMORY_MS = 24 * 3600_000
 REAP_BATCH = 500
+POSITIONS_CHUNK = 250  # cases per positions call: a few ms of Redis time, so other clients are not held up
 _MAX_HOPS = 4
 
 
@@ -335,13 +337,44 @@ class Waitroom:
     async def position(self, case_id: str) -> Position:
         """Place in queue and estimated wait of a case."""
         now = self.clock()
-        state, place, depth, served, deadline, unit_id, _ = await self._on_case("position", case_id, self.window_ms)
-        state = state.decode()
+        reply = await self._on_case("position", case_id, self.window_ms)
+        return self._position(reply[:6], now, {})
+
+    async def positions(self, case_ids: Iterable[str]) -> dict[str, Position]:
+        """Positions of many cases at once: one script call per region and ``POSITIONS_CHUNK`` cases.
+
+        Cases that moved region are followed one by one; unknown cases are left out.
+        """
+        now = self.clock()
+        by_region: dict[str, list[str]] = {}
+        for given in case_ids:
+            case_id = self._case_id(given)
+            by_region.setdefault(self._region_of(case_id), []).append(case_id)
+        found: dict[str, Position] = {}
+        opens: dict[str, int | None] = {}  # unit -> next opening, once per call
+        for region, ids in by_region.items():
+            keys = RegionKeys(region)
+            for start in range(0, len(ids), POSITIONS_CHUNK):
+                chunk = ids[start : start + POSITIONS_CHUNK]
+                replies = await self.scripts.call("positions", keys, keys.case(chunk[0]), now, self.window_ms, *chunk)
+                for case_id, reply in zip(chunk, replies, strict=True):
+                    if reply[0] == b"moved":
+                        self._remember_move(case_id, reply[1].decode())
+                        with contextlib.suppress(UnknownCase):
+                            found[case_id] = await self.position(case_id)
+                    elif reply[0] != b"unknown":
+                        found[case_id] = self._position(reply, now, opens)
+        return found
+
+    def _position(self, reply: list[Any], now: int, opens: dict[str, int | None]) -> Position:
+        state, place, depth, served, deadline, unit_id = reply
+        state, unit_id = state.decode(), unit_id.decode()
         estimate = None
         if state == "waiting":
-            unit = self.directory.units.get(unit_id.decode())
-            opens = next_open_ms(unit.hours, self.directory.calendar, now) if unit else None
-            estimate = estimate_wait_ms(place, ServiceRate(served, self.window_ms), now, opens)
+            if unit_id not in opens:
+                unit = self.directory.units.get(unit_id)
+                opens[unit_id] = next_open_ms(unit.hours, self.directory.calendar, now) if unit else None
+            estimate = estimate_wait_ms(place, ServiceRate(served, self.window_ms), now, opens[unit_id])
         return Position(state, int(place), int(depth), int(deadline), estimate)
 
     async def get(self, case_id: str) -> CaseRecord:
@@ -417,7 +450,7 @@ class Waitroom:
     async def events(self, regions: Iterable[str] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Live queue events (msgpack maps with ``t``, ``case``, ``seq``, …)."""
         channels = [events_channel(r) for r in (regions or self.directory.regions)]
-        pubsub = self.client.pubsub()
+        pubsub: Any = self.client.pubsub()  # its type hints differ between redis-py releases
         try:
             with redis_errors():
                 await pubsub.subscribe(*channels)
@@ -427,7 +460,7 @@ class Waitroom:
                         event["region"] = message["channel"].decode().rsplit(":", 1)[1]
                         yield event
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
 
     # -- housekeeping ----------------------------------------------------------------
 

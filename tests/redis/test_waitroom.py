@@ -17,7 +17,7 @@ from direkt.queue.keys import RegionKeys
 from direkt.queue.model import Directory, Skill
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import HOUR_MS, MINUTE_MS, Urgency, deadline_ms
-from direkt.queue.waitroom import CaseRequest, Waitroom
+from direkt.queue.waitroom import POSITIONS_CHUNK, CaseRequest, Waitroom
 from direkt.server.errors import (
     AtCapacity,
     CaseConflict,
@@ -325,6 +325,33 @@ async def test_position_and_estimated_wait(room: Waitroom, directory: Directory,
     assert (position.state, position.position, position.depth) == ("waiting", 3, 3)
     assert position.estimated_wait_ms == 3 * (30 * MINUTE_MS // 2)
     assert (await room.position(cases[0])).state == "closed"
+
+
+async def test_many_positions_at_once_match_asking_one_by_one(
+    room: Waitroom, directory: Directory, clock: FakeClock
+) -> None:
+    # More cases than one positions call takes, two queues, a case that moved region, a claimed and a closed case.
+    cases = [await put(room, f"R{i:03d}", urgency=Urgency.TODAY) for i in range(POSITIONS_CHUNK + 20)]
+    cases += [await put(room, f"S{i}", unit="vc-a2", urgency=Urgency.SOON) for i in range(5)]
+    nurse = directory.staff["nurse-a12"]
+    closed = await room.claim_next(nurse)
+    assert closed is not None
+    await room.close(closed.case_id, nurse.id, closed.token, "self_care", assessed=True)
+    claimed = await room.claim_next(nurse)
+    assert claimed is not None
+    mover = cases[POSITIONS_CHUNK + 19]  # the last of vc-a1
+    lease = await room.claim(mover, directory.staff["nurse-a1"])
+    await room.transfer(mover, "nurse-a1", lease.token, "1177-b", NURSE)
+    clock.advance(MINUTE_MS)
+    fresh = Waitroom(room.client, directory, clock=clock)  # knows nothing of the move yet
+    await fresh.load_scripts()
+    together = await fresh.positions([*cases, "a.NOSUCHCASE"])
+    assert together == {case: await room.position(case) for case in cases}
+    assert together[mover].state == "waiting" and together[mover].position == 1  # followed to region b
+    assert together[closed.case_id].state == "closed" and together[claimed.case_id].position == 0
+    in_a1 = [together[c] for c in cases[: POSITIONS_CHUNK + 19]]  # vc-a1 after the move, oldest first
+    assert [p.position for p in in_a1] == list(range(1, len(in_a1) + 1))
+    assert {p.depth for p in in_a1} == {len(in_a1)}
 
 
 async def test_position_when_the_unit_is_closed_includes_the_wait_until_it_opens(
