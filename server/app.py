@@ -15,6 +15,7 @@ from typing import TypedDict
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -29,6 +30,7 @@ from direkt.server.openapi import openapi_document
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
 from direkt.server.static import client_app
+from direkt.server.wsout import RecordServerSend
 from direkt.triage.kbcache import load_for_server
 
 
@@ -86,7 +88,8 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     if client is not None:
         routes.append(Mount("/", app=client, name="client"))  # last: the API's paths win
     handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    middleware = [Middleware(RecordServerSend)]  # outermost: sees the server's own send (direkt.server.wsout)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
 
 
 async def on_http_error(_: Request, exc: Exception) -> Response:

@@ -90,7 +90,7 @@ class Calls:
 
     async def _actor(self, conn: Connection, case_id: str) -> c.Actor:
         if conn.staff is not None:
-            if case_id not in conn.held:
+            if case_id not in conn.desk.held:
                 check_staff_holds(conn.staff, await self.waitroom.get(case_id))
             return c.Actor(conn.who.uid, "staff")
         follow = conn.follows[case_id]

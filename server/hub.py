@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from direkt.queue.keys import events_channel
 from direkt.queue.model import Staff
 from direkt.queue.scripts import REDIS_FAILURES, redis_errors
+from direkt.queue.waitroom import Position
 from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
@@ -46,11 +47,13 @@ from direkt.server.errors import (
     RateLimited,
     Unauthenticated,
 )
+from direkt.server.keepalive import Wheel
 from direkt.server.ratelimit import TokenBucket
 from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.transcript import BadPosition, Entry, HistoryLost, decode_published, parse_id
 from direkt.server.workflow import Workflow, position_view
+from direkt.server.wsout import Outbox, writer_for
 
 log = structlog.get_logger("direkt.hub")
 
@@ -72,14 +75,17 @@ class Hub:
         self.workflow = Workflow(services)
         self.connections: set[Connection] = set()
         self.positions = PositionFeed(self)
+        self.keepalive = Wheel(lambda: min(CONN_REFRESH_S, services.settings.lease_seconds / 3))
 
     async def start(self) -> None:
         await self.s.fanout.start()
         self.positions.start()
+        self.keepalive.start()
 
     async def stop(self) -> None:
         for conn in list(self.connections):
             await conn.close(1001, "server shutting down")
+        await self.keepalive.stop()
         await self.positions.stop()
         self.s.calls.stop()
         await self.s.calltest.stop_all()
@@ -128,28 +134,29 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.staff: Staff | None = None
         self.follows: dict[str, Follow] = {}
-        self.held: dict[str, int] = {}  # staff: case -> fencing token
-        self.letting_go: set[str] = set()  # staff: cases being closed, released or transferred
-        self.contacted: set[str] = set()
-        self.served: frozenset[tuple[str, str]] = frozenset()  # staff: the (unit, skill) queues they serve
+        self._desk: StaffDesk | None = None  # staff only: made when the console starts
         self.user_listener = UserListener(self)
-        self.queue_listener = QueueListener(self)
-        self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue(SEND_QUEUE_FRAMES)
-        self._room = asyncio.Event()  # set while the send queue is under half full
-        self._room.set()
+        self.outbox = Outbox(SEND_QUEUE_FRAMES)
+        self.writer = writer_for(websocket)
+        self.writer.after_accept()
         self.bucket = TokenBucket(self.s.settings.message_rate, 2 * self.s.settings.message_rate, self.s.clock)
         self.strikes = 0
         self.closing = False
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
-        self._tasks: list[asyncio.Task[None]] = []
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def desk(self) -> StaffDesk:
+        """The staff member's desk (held cases, queues served)."""
+        if self._desk is None:
+            raise Forbidden("this frame is for staff")
+        return self._desk
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def run(self) -> None:
         self._sender = asyncio.create_task(self._send_loop())
-        self._tasks.append(self._sender)
         try:
             await self._register()
             await self._receive_loop()
@@ -182,7 +189,7 @@ class Connection:
                 "limits": {"frame_bytes": 65536, "rate_per_s": self.s.settings.message_rate},
             }
         )
-        self._tasks.append(asyncio.create_task(self._keepalive()))
+        self.hub.keepalive.add(self)
         if self.staff is not None:
             await self._staff_start(self.staff)
         self.log.info("ws_open", protocol=self.codec.subprotocol)
@@ -202,14 +209,15 @@ class Connection:
     async def _unregister(self) -> None:
         self.closing = True
         self.hub.connections.discard(self)
+        self.hub.keepalive.remove(self)
         self.hub.positions.forget(self)
-        for task in self._tasks:
-            task.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
         for case_id in list(self.follows):
             await self._unfollow(case_id)
-        if self.staff is not None:
+        if self._desk is not None:
             for region in self.s.config.directory.regions:
-                await self.s.fanout.unsubscribe(events_channel(region), self.queue_listener)
+                await self.s.fanout.unsubscribe(events_channel(region), self._desk.queue_listener)
         await self.s.fanout.unsubscribe(keys.user_channel(self.who.uid), self.user_listener)
         with contextlib.suppress(DirektError, *REDIS_FAILURES):
             await self.s.client.zrem(keys.connections(self.who.uid), self.id)
@@ -227,14 +235,10 @@ class Connection:
         if self.closing:
             return
         self.closing = True
-        for task in self._tasks:
-            if task is not self._sender:
-                task.cancel()
-        self._room.set()  # a replay waiting for room stops (push does nothing now)
-        try:
-            self.outbox.put_nowait(None)  # the sender stops after what is queued
-        except asyncio.QueueFull:
+        self.outbox.wake()  # a replay waiting for room stops (push does nothing now)
+        if len(self.outbox) >= SEND_QUEUE_FRAMES:  # a slow consumer: drop, it resumes from its last id
             self._drop_outbox()
+        self.outbox.put(None)  # the sender stops after what is queued
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
         self._closer = asyncio.create_task(self._send_close(code, reason))
@@ -243,8 +247,7 @@ class Connection:
     def _drop_outbox(self) -> None:
         if self._sender is not None:
             self._sender.cancel()
-        while not self.outbox.empty():
-            self.outbox.get_nowait()
+        self.outbox.clear()
 
     async def _send_close(self, code: int, reason: str) -> None:
         if self._sender is not None:
@@ -256,9 +259,7 @@ class Connection:
         """Queue a frame; a client too slow to drain its queue is closed (it resumes later)."""
         if self.closing:
             return
-        try:
-            self.outbox.put_nowait(self.codec.encode(frame))
-        except asyncio.QueueFull:
+        if not self.outbox.put(self.codec.encode(frame)):
             self._too_slow()
 
     async def room(self) -> None:
@@ -269,10 +270,9 @@ class Connection:
         could never catch up. Replays wait here instead, leaving room for live
         frames; a client that reads nothing for REPLAY_STALL_S is too slow.
         """
-        while self.outbox.qsize() >= SEND_QUEUE_FRAMES // 2 and not self.closing:
-            self._room.clear()
+        while len(self.outbox) >= SEND_QUEUE_FRAMES // 2 and not self.closing:
             try:
-                await asyncio.wait_for(self._room.wait(), REPLAY_STALL_S)
+                await asyncio.wait_for(asyncio.shield(self.outbox.taken()), REPLAY_STALL_S)
             except TimeoutError:
                 self._too_slow()
 
@@ -286,36 +286,26 @@ class Connection:
         await self.close(CLOSE_POLICY, "slow consumer: reconnect and resume")
 
     async def _send_loop(self) -> None:
+        """Everything queued goes out together (one write under ``direkt serve``); ``None`` ends it."""
         while True:
-            data = await self.outbox.get()
-            if self.outbox.qsize() < SEND_QUEUE_FRAMES // 2:
-                self._room.set()
-            if data is None:
+            frames = await self.outbox.take()
+            if None in frames:
+                await self.writer.write([f for f in frames[: frames.index(None)] if f is not None])
                 return
-            if isinstance(data, bytes):
-                await self.ws.send_bytes(data)
-            else:
-                await self.ws.send_text(data)
+            await self.writer.write(frames)  # type: ignore[arg-type]  # no None in it
 
-    async def _keepalive(self) -> None:
-        """Refresh the socket-limit slot, heartbeat held leases, and end with the session.
-
-        The first round comes after a random part of the interval: sockets opened
-        together (a shift starting, a reconnect storm) would otherwise all refresh
-        in the same instant, every interval (a burst of thousands of Redis calls).
-        """
-        interval = min(CONN_REFRESH_S, self.s.settings.lease_seconds / 3)
-        await asyncio.sleep(interval * random.uniform(0.5, 1.0))  # noqa: S311 - spreading, not secrecy
-        while True:
-            try:
-                if not await self.s.sessions.alive(self.session.sid):
-                    await self.close(CLOSE_SESSION_ENDED, "the session has ended")
-                    return
-                await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})
-                await self._heartbeat_leases()
-            except (DirektError, *REDIS_FAILURES) as exc:
-                self.log.warning("keepalive_failed", problem=type(exc).__name__)
-            await asyncio.sleep(interval)
+    async def keepalive_round(self) -> None:
+        """Refresh the socket-limit slot, heartbeat held leases, and end with the session (``Hub.keepalive``)."""
+        if self.closing:
+            return
+        try:
+            if not await self.s.sessions.alive(self.session.sid):
+                await self.close(CLOSE_SESSION_ENDED, "the session has ended")
+                return
+            await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})
+            await self._heartbeat_leases()
+        except (DirektError, *REDIS_FAILURES) as exc:
+            self.log.warning("keepalive_failed", problem=type(exc).__name__)
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -387,7 +377,7 @@ class Connection:
             if state == "waiting":
                 self.hub.positions.watch(self, frame.case)
         else:
-            follow.can_write = frame.case in self.held
+            follow.can_write = frame.case in self.desk.held
         self.push(
             {
                 "t": "case",
@@ -434,16 +424,16 @@ class Connection:
                 "ref": frame.ref,
             }
         )
-        if self.staff is not None and frame.case not in self.contacted:
-            self.contacted.add(frame.case)
-            await self.hub.workflow.first_contact(self.staff, frame.case, self.held.get(frame.case, 0))
+        if self.staff is not None and frame.case not in self.desk.contacted:
+            self.desk.contacted.add(frame.case)
+            await self.hub.workflow.first_contact(self.staff, frame.case, self.desk.held.get(frame.case, 0))
 
     async def refresh_write(self, follow: Follow) -> None:
         """The cached right to write is re-checked against Redis before refusing."""
         if self.staff is not None:
             record = await self.s.waitroom.get(follow.case_id)
             check_staff_holds(self.staff, record)
-            self.held[follow.case_id] = record.token
+            self.desk.held[follow.case_id] = record.token
         else:
             check_citizen_may_write(await self.s.files.get(follow.case_id))
         follow.can_write = True
@@ -510,17 +500,18 @@ class Connection:
     # -- staff ---------------------------------------------------------------------------
 
     async def _staff_start(self, staff: Staff) -> None:
-        self.served = frozenset((u.id, s.value) for u, s in self.s.config.directory.queues_of(staff))
+        served = frozenset((u.id, s.value) for u, s in self.s.config.directory.queues_of(staff))
+        self._desk = StaffDesk(served, QueueListener(self))
         for region in self.s.config.directory.regions:
-            await self.s.fanout.subscribe(events_channel(region), self.queue_listener)
+            await self.s.fanout.subscribe(events_channel(region), self.desk.queue_listener)
         for record in await self.s.waitroom.held_by(staff):
-            self.held[record.case_id] = record.token
+            self.desk.held[record.case_id] = record.token
         await self.on_watch(f.Watch())
 
     async def on_watch(self, frame: f.Watch) -> None:
         assert self.staff is not None
         rows = await self.hub.workflow.queue_snapshot(self.staff)
-        self.push({"t": "queue", "cases": rows, "held": sorted(self.held), "ref": frame.ref})
+        self.push({"t": "queue", "cases": rows, "held": sorted(self.desk.held), "ref": frame.ref})
 
     async def on_claim_next(self, frame: f.ClaimNext) -> None:
         assert self.staff is not None
@@ -535,7 +526,7 @@ class Connection:
         self._took(*await self.hub.workflow.claim(self.staff, frame.case), ref=frame.ref)
 
     def _took(self, file: CaseFile, lease: Any, ref: str) -> None:
-        self.held[lease.case_id] = lease.token
+        self.desk.held[lease.case_id] = lease.token
         if (follow := self.follows.get(lease.case_id)) is not None:
             follow.can_write = True
         self.push(
@@ -568,14 +559,14 @@ class Connection:
 
     @contextlib.contextmanager
     def _letting_go(self, case_id: str) -> Iterator[None]:
-        self.letting_go.add(case_id)
+        self.desk.letting_go.add(case_id)
         try:
             yield
         finally:
-            self.letting_go.discard(case_id)
+            self.desk.letting_go.discard(case_id)
 
     def _dropped(self, case_id: str, state: str, ref: str) -> None:
-        self.held.pop(case_id, None)
+        self.desk.held.pop(case_id, None)
         if (follow := self.follows.get(case_id)) is not None:
             follow.can_write = False
         self.push({"t": "done", "case": case_id, "state": state, "ref": ref})
@@ -583,15 +574,15 @@ class Connection:
     async def _heartbeat_leases(self) -> None:
         if self.staff is None:
             return
-        for case_id, token in list(self.held.items()):
+        for case_id, token in list(self.desk.held.items()):
             try:
                 await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
             except DirektError as exc:
                 # Closed, released or transferred by this nurse meanwhile (seen in
                 # `direkt load chat`'s tear-down): that is not a lost lease.
-                letting_go = case_id in self.letting_go or self.held.get(case_id) != token
+                letting_go = case_id in self.desk.letting_go or self.desk.held.get(case_id) != token
                 if exc.code in ("stale_token", "unknown_case", "case_conflict") and not letting_go:
-                    self.held.pop(case_id, None)
+                    self.desk.held.pop(case_id, None)
                     self.push({"t": "done", "case": case_id, "state": "lost"})
 
     def on_queue_event(self, event: dict[str, Any]) -> None:
@@ -599,12 +590,12 @@ class Connection:
             return
         mine = event.get("staff") == self.staff.id
         if mine and event["t"] in ("expired", "requeued"):
-            self.held.pop(event["case"], None)
+            self.desk.held.pop(event["case"], None)
         if event["t"] in HOLDER_ONLY_EVENTS:
             if mine:
                 self.push({"t": "queue_event", "event": event})
             return
-        if (event.get("unit"), event.get("skill")) in self.served or mine:
+        if (event.get("unit"), event.get("skill")) in self.desk.served or mine:
             self.push({"t": "queue_event", "event": event})
 
 
@@ -624,6 +615,17 @@ HANDLERS: dict[type, Callable[[Connection, Any], Awaitable[None]]] = {
     f.Close: Connection.on_close,
     f.Watch: Connection.on_watch,
 }
+
+
+@dataclass(slots=True)
+class StaffDesk:
+    """What a staff connection keeps: citizens' connections have none (memory per socket)."""
+
+    served: frozenset[tuple[str, str]]  # the (unit, skill) queues they serve
+    queue_listener: QueueListener
+    held: dict[str, int] = field(default_factory=dict)  # case -> fencing token
+    letting_go: set[str] = field(default_factory=set)  # cases being closed, released or transferred
+    contacted: set[str] = field(default_factory=set)  # cases with a first contact recorded
 
 
 class Follow:
@@ -805,7 +807,10 @@ class PositionFeed:
     """Coalesced waiting-room positions: one pass every interval, a frame only on change.
 
     Not one frame per queue change (TARGETS: position updates every 5–10 s per
-    citizen, not on every dequeue).
+    citizen, not on every dequeue). A pass reads the positions of every
+    watched case with a few script calls (``Waitroom.positions``), not one
+    call per case: with six thousand citizens waiting, one call each took the
+    hub's whole core and new citizens' handshakes timed out.
     """
 
     def __init__(self, hub: Hub) -> None:
@@ -836,20 +841,46 @@ class PositionFeed:
         self.sent.pop((id(conn), case_id), None)
 
     def forget(self, conn: Connection) -> None:
-        for case_id in [c for c, conns in self.watchers.items() if conn in conns]:
+        for case_id in list(conn.follows):  # a connection watches only cases it follows
             self.unwatch(conn, case_id)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.hub.s.settings.position_interval_seconds)
-            for case_id in list(self.watchers):
-                await self._update(case_id)
+            interval = self.hub.s.settings.position_interval_seconds
+            started = loop.time()
+            await self.sweep(interval)
+            await asyncio.sleep(max(0.0, started + interval - loop.time()))
+
+    async def sweep(self, interval: float = 0.0) -> None:
+        """One pass over every watched case, its reads spread evenly over ``interval`` seconds.
+
+        Spread, not in one burst: with ten thousand citizens waiting, a burst
+        of ten thousand frames every interval held up the hub (and every
+        client's phone) for seconds, and arrivals waited behind it.
+        """
+        watched = list(self.watchers)
+        chunks = [watched[i : i + SWEEP_CHUNK] for i in range(0, len(watched), SWEEP_CHUNK)]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for n, chunk in enumerate(chunks):
+            await asyncio.sleep(max(0.0, started + interval * n / len(chunks) - loop.time()))
+            try:
+                found = await self.hub.s.waitroom.positions(chunk)
+            except DirektError as exc:
+                log.warning("positions_skipped", problem=exc.code)
+                continue
+            for case_id, pos in found.items():
+                self._tell(case_id, pos)
 
     async def _update(self, case_id: str) -> None:
         try:
             pos = await self.hub.s.waitroom.position(case_id)
         except DirektError:
             return
+        self._tell(case_id, pos)
+
+    def _tell(self, case_id: str, pos: Position) -> None:
         if pos.state != "waiting":
             return
         view = position_view(pos)
@@ -859,3 +890,6 @@ class PositionFeed:
             if self.sent.get((id(conn), case_id)) != key:
                 self.sent[(id(conn), case_id)] = key
                 conn.push({"t": "position", "case": case_id, **view})
+
+
+SWEEP_CHUNK = 250  # watched cases per read (one script call of the waiting room)

@@ -354,7 +354,8 @@ class ServerProcess:
 @contextmanager
 def serve_in_thread(app: Any, port: int, name: str, **options: Any) -> Iterator[None]:
     """Run an ASGI app (a test OIDC issuer, an SMS gateway) with uvicorn in a thread on loopback."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none", log_config=None, **options)
+    options = {"ws": "none", **options}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()

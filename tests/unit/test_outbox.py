@@ -1,0 +1,59 @@
+"""The per-connection outbox (``direkt.server.wsout.Outbox``): bounded, taken whole, race-free room."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from direkt.server.wsout import Outbox
+
+
+async def test_the_sender_takes_everything_queued_at_once_in_order() -> None:
+    box = Outbox(10)
+    for frame in (b"ack", b"msg", "text"):
+        assert box.put(frame)
+    assert await box.take() == [b"ack", b"msg", "text"]
+    assert len(box) == 0
+
+
+async def test_a_full_outbox_refuses_frames_but_always_takes_the_end_marker() -> None:
+    box = Outbox(2)
+    assert box.put(b"1") and box.put(b"2")
+    assert not box.put(b"3")  # the caller closes the slow consumer
+    assert box.put(None)
+    assert await box.take() == [b"1", b"2", None]
+
+
+async def test_a_waiting_sender_wakes_for_the_first_frame() -> None:
+    box = Outbox(4)
+    taking = asyncio.create_task(box.take())
+    await asyncio.sleep(0)
+    assert not taking.done()
+    box.put(b"x")
+    assert await asyncio.wait_for(taking, 1) == [b"x"]
+
+
+async def test_room_is_never_missed_when_the_sender_takes_before_the_waiter_runs() -> None:
+    # A replay fills the outbox and waits for room while the sender, already
+    # woken, runs first: the waiter must still learn that the frames were taken.
+    box = Outbox(4)
+    sender = asyncio.create_task(box.take())
+    await asyncio.sleep(0)
+    for i in range(4):
+        box.put(bytes([i]))
+    taken = box.taken()  # made before anything else runs
+    assert len(await sender) == 4
+    await asyncio.wait_for(asyncio.shield(taken), 1)
+
+
+async def test_wake_lets_a_room_waiter_go_when_the_connection_closes() -> None:
+    box = Outbox(1)
+    box.put(b"x")
+    waiter = asyncio.ensure_future(asyncio.shield(box.taken()))
+    box.wake()
+    await asyncio.wait_for(waiter, 1)
+    box.clear()
+    assert len(box) == 0
+    with pytest.raises(TimeoutError):  # nothing queued: a sender waits
+        await asyncio.wait_for(box.take(), 0.05)
