@@ -46,6 +46,7 @@ NAMES = (
     "sweep",
     "position",
     "positions",
+    "waiting",
 )
 
 RedisClient = Redis | RedisCluster

@@ -37,6 +37,7 @@ CLAIM_REPLY_TTL_MS = 120_000
 OUTBOX_REDRIVE_MS = 10_000
 ROUTE_MEMORY_MS = 24 * 3600_000
 REAP_BATCH = 500
+_URGENCY = {int(u): u for u in Urgency}  # by value without Enum's lookup machinery (500 rows per console snapshot)
 POSITIONS_CHUNK = 250  # cases per positions call: a few ms of Redis time, so other clients are not held up
 _MAX_HOPS = 4
 
@@ -397,23 +398,17 @@ class Waitroom:
         raise UnknownCase(f"no case {case_id}")
 
     async def waiting(self, unit_id: str, skill: Skill, limit: int = 500) -> list[WaitingCase]:
-        """The waiting cases of one queue, earliest deadline first."""
+        """The waiting cases of one queue, earliest deadline first (one script call)."""
         unit = self._queue(unit_id, skill)
         keys = RegionKeys(unit.region)
-        with redis_errors():
-            members: Any = await self.client.zrange(keys.queue(unit.id, skill), 0, limit - 1, withscores=True)
-            if not members:
-                return []
-            pipe = self.client.pipeline(transaction=False)
-            for member, _ in members:
-                pipe.hmget(keys.case(member.decode()), "urgency", "submitted", "meta")
-            details: Any = await pipe.execute()
+        queue = keys.queue(unit.id, skill)
+        flat = await self.scripts.call("waiting", keys, queue, self.clock(), unit.id, skill.value, limit)
         return [
             WaitingCase(
-                member.decode(), unit.id, skill, int(score), Urgency(int(urgency or 5)),
-                int(submitted or 0), msgpack.unpackb(meta) if meta else {},
+                flat[i].decode(), unit.id, skill, int(flat[i + 1]), _URGENCY[int(flat[i + 2] or 5)],
+                int(flat[i + 3] or 0), msgpack.unpackb(flat[i + 4]) if flat[i + 4] else {},
             )
-            for (member, score), (urgency, submitted, meta) in zip(members, details, strict=True)
+            for i in range(0, len(flat), 5)
         ]  # fmt: skip
 
     async def held_by(self, staff: Staff) -> list[CaseRecord]:

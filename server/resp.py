@@ -141,7 +141,8 @@ class _Wire(asyncio.Protocol):
         self.reply_timeout = reply_timeout
         self.reader = hiredis.Reader(notEnoughData=_INCOMPLETE)
         self.transport: asyncio.Transport | None = None
-        self.waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        # (caller, sent at, replies it waits for, replies so far: a list when more than one)
+        self.waiting: deque[tuple[asyncio.Future[Any], float, int, list[Any] | None]] = deque()
         self.out: list[bytes] = []
         self.on_push = on_push
         self.pushing = False  # set once logged in: from then on, pub/sub arrays go to on_push
@@ -169,7 +170,7 @@ class _Wire(asyncio.Protocol):
         if self._watch is not None:
             self._watch.cancel()
         self.transport = None
-        for future, _ in self.waiting:
+        for future, *_ in self.waiting:
             if not future.done():
                 future.set_exception(self.error)
         self.waiting.clear()
@@ -180,6 +181,17 @@ class _Wire(asyncio.Protocol):
 
     def send(self, packed: bytes) -> asyncio.Future[Any]:
         """Queue one packed command; written with the others of this loop turn."""
+        return self._queue(packed, 1, None)
+
+    def send_many(self, packed: list[bytes]) -> asyncio.Future[list[Any]]:
+        """Queue several commands for one caller; its future gets the list of replies, error replies as values."""
+        if not packed:
+            done: asyncio.Future[list[Any]] = self.loop.create_future()
+            done.set_result([])
+            return done
+        return self._queue(b"".join(packed), len(packed), [])
+
+    def _queue(self, packed: bytes, replies: int, got: list[Any] | None) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = self.loop.create_future()
         if self.transport is None:
             future.set_exception(self.error)
@@ -187,7 +199,7 @@ class _Wire(asyncio.Protocol):
         if not self.out:
             self.loop.call_soon(self._flush)
         self.out.append(packed)
-        self.waiting.append((future, self.loop.time()))
+        self.waiting.append((future, self.loop.time(), replies, got))
         return future
 
     def _flush(self) -> None:
@@ -197,10 +209,17 @@ class _Wire(asyncio.Protocol):
             self.writes += 1
 
     def _settle(self, reply: Any) -> None:
-        future, _ = self.waiting.popleft()
+        future, _, count, got = self.waiting[0]
+        if got is not None:  # one of several replies for one caller
+            got.append(_reply_error(str(reply)) if isinstance(reply, hiredis.ReplyError) else reply)
+            if len(got) < count:
+                return
+        self.waiting.popleft()
         if future.done():  # the caller was cancelled
             return
-        if isinstance(reply, hiredis.ReplyError):
+        if got is not None:
+            future.set_result(got)
+        elif isinstance(reply, hiredis.ReplyError):
             future.set_exception(_reply_error(str(reply)))
         else:
             future.set_result(reply)
@@ -291,10 +310,7 @@ class Commands:
         """
         packed = [_pack(command) for command in commands]
         wire = await self._live()
-        replies = await asyncio.gather(*(wire.send(p) for p in packed), return_exceptions=True)
-        for reply in replies:
-            if isinstance(reply, BaseException) and not isinstance(reply, ResponseError):
-                raise reply
+        replies: list[Any] = await wire.send_many(packed)
         return replies
 
     async def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:

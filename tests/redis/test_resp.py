@@ -239,6 +239,8 @@ async def test_lean_pipelines_answer_as_redis_py_pipelines_do(
         with pytest.raises(ResponseError, match="WRONGTYPE"):
             await run(lean, "lean2:", True)
         assert await lean.pipeline(transaction=transaction).execute() == []
+        one = lean.pipeline(transaction=transaction).hmget("lean:h", ["f", "g"])
+        assert await one.execute() == [[b"v", None]]  # a pipeline of one still answers with a list
     finally:
         await lean.aclose()
         await plain.aclose()
