@@ -90,6 +90,25 @@ class _BytesHandler(logging.Handler):
             self.handleError(record)
 
 
+class PerSocketNoise(logging.Filter):
+    """Drops the INFO lines uvicorn and websockets write for every socket.
+
+    ("connection open", "connection closed", the accepted request line.) The
+    hub writes one canonical line per socket (``ws_open``, ``ws_closed``, with
+    its id and role); the others made four lines of five in a reconnect storm,
+    each about 80 µs of the hub's CPU. Warnings and errors, and uvicorn's own
+    start and stop lines, are kept.
+    """
+
+    MESSAGES = frozenset({"connection open", "connection closed"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        msg = record.msg
+        return not (msg in self.MESSAGES or (isinstance(msg, str) and msg.startswith('%s - "WebSocket %s"')))
+
+
 def configure_logging(level: str = "info", stream: BinaryIO | None = None) -> None:
     """Set up structlog and the standard library's root logger; idempotent."""
     stream = stream or sys.stdout.buffer
@@ -120,3 +139,7 @@ def configure_logging(level: str = "info", stream: BinaryIO | None = None) -> No
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.filters = [f for f in uvicorn_error.filters if not isinstance(f, PerSocketNoise)]
+    if numeric > logging.DEBUG:  # at debug level every line stays
+        uvicorn_error.addFilter(PerSocketNoise())

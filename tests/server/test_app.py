@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from starlette.testclient import TestClient
 from support import free_port, short_tmpdir, timeout
 
-from direkt.server.app import create_app
+from direkt.server.app import GC_YOUNG, create_app
 from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.settings import Settings
 
@@ -25,6 +26,17 @@ def test_health_and_readiness_with_redis(standalone_redis: EmbeddedRedis) -> Non
         assert client.get("/healthz").json() == {"status": "alive"}
         wait_ready(client)
         assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_while_serving_the_start_up_objects_are_frozen_out_of_collections_and_put_back_after() -> None:
+    before = gc.get_threshold()
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}"))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert gc.get_threshold()[0] == GC_YOUNG
+        assert gc.get_freeze_count() > 10_000  # the knowledge base, routes and modules
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
 
 
 def test_readiness_names_the_problem_when_redis_is_unreachable() -> None:

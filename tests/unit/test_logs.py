@@ -137,7 +137,7 @@ def _json_logging(level: str) -> Iterator[io.BytesIO]:
     root = logging.getLogger()
     saved_root = (root.handlers[:], root.level)
     named = {name: logging.getLogger(name) for name in UVICORN_LOGGERS}
-    saved_named = {name: (lg.handlers[:], lg.propagate) for name, lg in named.items()}
+    saved_named = {name: (lg.handlers[:], lg.propagate, lg.filters[:]) for name, lg in named.items()}
     stream = io.BytesIO()
     try:
         configure_logging(level, stream=stream)
@@ -146,9 +146,10 @@ def _json_logging(level: str) -> Iterator[io.BytesIO]:
         structlog.reset_defaults()
         root.handlers, level_before = saved_root
         root.setLevel(level_before)
-        for name, (handlers, propagate) in saved_named.items():
+        for name, (handlers, propagate, filters) in saved_named.items():
             named[name].handlers = handlers
             named[name].propagate = propagate
+            named[name].filters = filters
 
 
 @pytest.fixture
@@ -242,6 +243,23 @@ def test_level_filters_both_structlog_and_stdlib(json_logs: Callable[[str], Any]
         ("structlog.warning", "warning"),
         ("stdlib.error", "error"),
     ]
+
+
+@pytest.mark.parametrize(("level", "kept"), [("info", 3), ("debug", 6)])
+def test_the_servers_lines_for_every_socket_are_dropped_above_debug(
+    json_logs: Callable[[str], Any], level: str, kept: int
+) -> None:
+    with json_logs(level) as stream:
+        server = logging.getLogger("uvicorn.error")
+        server.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", "/ws?ticket=[secret]")
+        server.info("connection open")
+        server.info("connection closed")
+        server.info("Application startup complete.")
+        server.warning("connection closed")  # a warning is never dropped
+        structlog.get_logger().info("ws_open")  # the hub's own line per socket
+    events = [e["event"] for e in lines(stream)]
+    assert len(events) == kept
+    assert events[-3:] == ["Application startup complete.", "connection closed", "ws_open"]
 
 
 def test_context_variables_are_bound_to_every_line(json_logs: Callable[[str], Any]) -> None:
