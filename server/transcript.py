@@ -83,6 +83,36 @@ return {epoch, last[1][1]}
 """
 
 
+# KEYS[1] stream  KEYS[2] epoch
+# ARGV[1] epoch to create if missing  ARGV[2] the client's epoch ("" = none yet)
+# ARGV[3] its position ("0-0" = from the start)  ARGV[4] page size
+# Returns {epoch, "ok", first page of entries after the position}, or
+# {epoch, "lost"} (another epoch), {epoch, "ahead"} (past the last entry) or
+# {epoch, "unknown"} (not an entry here: trimmed, or never there). A resume in
+# one round trip, with the checks and the first page from the same instant.
+SINCE = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+if ARGV[2] ~= '' and ARGV[2] ~= epoch then return {epoch, 'lost'} end
+local start = '-'
+if ARGV[3] ~= '0-0' then
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if #last == 0 then return {epoch, 'ahead'} end
+  local ms, seq = string.match(ARGV[3], '^(%d+)-(%d+)$')
+  local lms, lseq = string.match(last[1][1], '^(%d+)-(%d+)$')
+  if tonumber(ms) > tonumber(lms) or (ms == lms and tonumber(seq) > tonumber(lseq)) then
+    return {epoch, 'ahead'}
+  end
+  if #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3], 'COUNT', 1) == 0 then return {epoch, 'unknown'} end
+  start = '(' .. ARGV[3]
+end
+return {epoch, 'ok', redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[4]))}
+"""
+
+
 class HistoryLost(Conflict):
     """The client's epoch is not the transcript's: Redis lost history; start again."""
 
@@ -152,6 +182,7 @@ class Transcripts:
         self.commands = commands
         self.batcher = ScriptBatcher(client, APPEND) if commands is None else None
         self._head = client.register_script(HEAD)
+        self._since = client.register_script(SINCE)
 
     @classmethod
     def for_client(cls, client: RedisClient) -> Transcripts:
@@ -198,15 +229,25 @@ class Transcripts:
             BadPosition: the position is malformed, in the future, or unknown.
         """
         after = after or START
-        position = parse_id(after)
-        current, last = await self.head(case_id)
-        if epoch and epoch != current:
+        parse_id(after)
+        stream = keys.chat(case_id)
+        try:
+            reply = await self._since(
+                keys=[stream, keys.chat_epoch(case_id)], args=[new_epoch(), epoch, after, REPLAY_PAGE]
+            )
+        except (ResponseError, *REDIS_FAILURES) as exc:
+            raise unavailable(exc) from None
+        current, verdict = reply[0].decode(), reply[1]
+        if verdict == b"lost":
             raise HistoryLost(current)
-        if after != START:
-            if not last or position > parse_id(last):
-                raise BadPosition("the position is ahead of the transcript")
-            await self._require_entry(case_id, after)
-        return current, await self._range(case_id, after)
+        if verdict == b"ahead":
+            raise BadPosition("the position is ahead of the transcript")
+        if verdict == b"unknown":
+            raise BadPosition("the position is not in the transcript (trimmed or never there)")
+        entries = _entries(reply[2])
+        if len(entries) == REPLAY_PAGE:  # more than a page missed: the rest page by page
+            entries += await self._range(case_id, entries[-1].id, MAX_REPLAY - REPLAY_PAGE)
+        return current, entries
 
     async def all(self, case_id: str) -> list[Entry]:
         return await self._range(case_id, START)
@@ -216,16 +257,10 @@ class Transcripts:
         with redis_errors():
             await self.client.hset(keys.chat_read(case_id), who, stream_id)
 
-    async def _require_entry(self, case_id: str, stream_id: str) -> None:
-        with redis_errors():
-            found: Any = await self.client.xrange(keys.chat(case_id), stream_id, stream_id, count=1)
-        if not found:
-            raise BadPosition("the position is not in the transcript (trimmed or never there)")
-
-    async def _range(self, case_id: str, after: str) -> list[Entry]:
+    async def _range(self, case_id: str, after: str, most: int = MAX_REPLAY) -> list[Entry]:
         entries: list[Entry] = []
         cursor = f"({after}" if after != START else "-"
-        while len(entries) < MAX_REPLAY:
+        while len(entries) < most:
             with redis_errors():
                 page: Any = await self.client.xrange(keys.chat(case_id), cursor, "+", count=REPLAY_PAGE)
             entries += [Entry(i.decode(), msgpack.unpackb(f[b"m"])) for i, f in page]
@@ -233,6 +268,11 @@ class Transcripts:
                 break
             cursor = f"({entries[-1].id}"
         return entries
+
+
+def _entries(raw: list[Any]) -> list[Entry]:
+    """Entries from a script's XRANGE reply: [[id, [field, value, …]], …] with the one field ``m``."""
+    return [Entry(id_.decode(), msgpack.unpackb(fields[1])) for id_, fields in raw]
 
 
 # An epoch only has to differ from every epoch this transcript had before: a

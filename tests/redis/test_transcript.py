@@ -73,3 +73,13 @@ async def test_fanout_delivers_appends_in_stream_order(redis_client: RedisClient
         assert fanout.channels() == 0
     finally:
         await fanout.stop()
+
+
+async def test_a_resume_past_one_page_replays_every_entry_once_in_order(redis_client: RedisClient) -> None:
+    transcripts = Transcripts.for_client(redis_client)
+    ids = [(await transcripts.append(CASE, {"k": "text", "text": str(i)}, f"c:{i}")).id for i in range(1150)]
+    epoch, entries = await transcripts.since(CASE, "", ids[9])  # a client that has the first ten
+    assert [e.id for e in entries] == ids[10:]
+    assert [e.body["text"] for e in entries[:2]] == ["10", "11"]
+    _, rest = await transcripts.since(CASE, epoch, ids[-1])
+    assert rest == []
