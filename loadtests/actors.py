@@ -318,6 +318,8 @@ async def guarded(probe: Probe, what: str, coro: Any) -> Any:
         probe.error(f"{what}_{refusal_code(exc)}")
     except (ConnectionError, OSError, TimeoutError, InvalidHandshake) as exc:
         probe.error(f"{what}_{type(exc).__name__}")
+        cause = f" ({exc.__cause__!r})" if exc.__cause__ is not None else ""
+        probe.examples.setdefault(f"{what}_{type(exc).__name__}", (str(exc) + cause)[:300])
     return None
 
 

@@ -169,12 +169,9 @@ class Connection:
             await self._unregister()
 
     async def _register(self) -> None:
-        await self._claim_socket_slot()
         self.hub.connections.add(self)
         await self.s.fanout.subscribe(keys.user_channel(self.who.uid), self.user_listener)
-        # A logout published between the ticket and the subscription above was not heard.
-        if not await self.s.sessions.alive(self.session.sid):
-            raise Unauthenticated("the session has ended; log in again")
+        await self._claim_socket_slot()
         if self.who.is_staff:
             self.staff = self.hub.workflow.staff_of(self.who)
         self.push(
@@ -195,16 +192,25 @@ class Connection:
         self.log.info("ws_open", protocol=self.codec.subprotocol)
 
     async def _claim_socket_slot(self) -> None:
-        key, now = keys.connections(self.who.uid), self.s.clock()
+        """Take one of the user's socket slots and check the session, in one round trip.
+
+        After the user channel's subscription: a logout published between the
+        ticket and the subscription was not heard, so the session is read now.
+        A refused socket's slot is given back when it unregisters.
+        """
+        key, now, cap = keys.connections(self.who.uid), self.s.clock(), self.s.settings.max_sockets_per_user
         with redis_errors():
             pipe = self.s.client.pipeline(transaction=False)
             pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {self.id: now + CONN_TTL_MS})
+            pipe.pexpire(key, CONN_TTL_MS)
             pipe.zcard(key)
-            _, live = await pipe.execute()
-            if live >= self.s.settings.max_sockets_per_user:
-                raise RateLimited(f"at most {self.s.settings.max_sockets_per_user} open sockets per user")
-            await self.s.client.zadd(key, {self.id: now + CONN_TTL_MS})
-            await self.s.client.pexpire(key, CONN_TTL_MS)
+            pipe.exists(keys.session(self.session.sid))
+            *_, live, alive = await pipe.execute()
+        if not alive:
+            raise Unauthenticated("the session has ended; log in again")
+        if live > cap:
+            raise RateLimited(f"at most {cap} open sockets per user")
 
     async def _unregister(self) -> None:
         self.closing = True

@@ -1,10 +1,12 @@
-"""A lean Redis connection for the hot paths: pub/sub reading and chat appends.
+"""A lean Redis connection: every command of a server process, and its pub/sub.
 
 redis-py spends most of a command's cost outside Redis: a pool checkout, the
-retry wrapper, an asyncio timeout context, one write and one read per command
-(py-spy on ``direkt load compare``: a quarter of the hub's CPU went to
-redis-py, for two commands per chat message). Here one TCP or unix-socket
-connection carries them, with hiredis (C) parsing the replies:
+retry wrapper, asyncio timeout contexts, per-command metrics, one write and
+one read per command (py-spy on ``direkt load compare``: a quarter of the
+hub's CPU, for two commands per chat message; most of the citizen's HTTP
+path). Here one TCP or unix-socket connection carries them, with hiredis (C)
+parsing the replies; ``direkt.server.redisconn.LeanRedis`` puts redis-py's
+API and reply parsing on top.
 
 * ``Commands``: commands from any number of coroutines share the connection.
   Each is written into a buffer that is flushed once per event-loop turn
@@ -160,8 +162,7 @@ class _Wire(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not _INCOMPLETE:
-            if self.pushing and type(reply) is list and reply and reply[0] in _PUSH_KINDS:
-                assert self.on_push is not None
+            if self.pushing and type(reply) is list and reply and reply[0] in _PUSH_KINDS and self.on_push:
                 self.on_push(reply)
             elif self.waiting:
                 self._settle(reply)

@@ -24,6 +24,7 @@ WS_IMPLEMENTATION = "websockets-sansio"
 WS_MAX_FRAME = 64 * 1024
 WS_PING_INTERVAL_S = 20.0
 WS_PING_TIMEOUT_S = 20.0
+LISTEN_BACKLOG = 16_384
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -43,6 +44,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "server_header": False,
         "timeout_graceful_shutdown": 10,
+        # Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). uvicorn's
+        # 2,048 overflowed when ten thousand sockets reconnected at once (direkt load reconnect-storm).
+        "backlog": LISTEN_BACKLOG,
     }
 
 
