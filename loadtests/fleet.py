@@ -140,19 +140,26 @@ class LocalServer:
             start_new_session=True,
         )  # fmt: skip
         server = cls(process, port, folder)
-        server.wait_ready()
+        server.wait_ready(workers)
         return server
 
-    def wait_ready(self, seconds: float = 60.0) -> None:
+    def wait_ready(self, workers: int = 1, seconds: float = 60.0) -> None:
+        """Until ``/readyz`` answers and every worker has logged ``backend_ready``.
+
+        One ready answer only proves the worker that took the connection is ready;
+        with several workers the others may still be connecting to Redis.
+        """
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"direkt serve exited ({self.process.returncode}):\n{self.log()[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/readyz", timeout=2):  # noqa: S310 - loopback
-                    return
+                    if self.log().count("backend_ready") >= workers:
+                        return
             except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError("direkt serve did not become ready")
 

@@ -96,6 +96,7 @@ class Backend:
         await hub.start()
         # readiness turns green only now: every request finds the services
         self.services, self.hub, self.waitroom = services, hub, waitroom
+        log.info("backend_ready")  # one line per worker: the load runner counts them
         if self.settings.demo_cases:
             with contextlib.suppress(RedisUnavailable):
                 seeded = await seed_demo_cases(waitroom, services.files)

@@ -58,8 +58,9 @@ def test_waiting_room_citizens_get_positions_while_nurses_serve(tmp_path: Path) 
 
 
 def test_reconnect_storm_resumes_every_socket_without_loss(tmp_path: Path) -> None:
+    # two server workers: a socket may resume on the other worker, and the run starts only once both are ready
     report = run_load(tmp_path, "reconnect-storm", "--citizens", "40", "--nurses", "4", "--chats", "3",
-                      "--rate", "40", "--duration", "5", "--procs", "2")  # fmt: skip
+                      "--rate", "40", "--duration", "5", "--procs", "2", "--server-workers", "2")  # fmt: skip
     assert report["setup"]["storm_clients"] == 44
     assert report["ledger"]["delivered"] == report["ledger"]["sent"] == 200
 

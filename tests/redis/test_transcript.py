@@ -18,6 +18,8 @@ from direkt.server.fanout import Fanout
 from direkt.server.transcript import BadPosition, HistoryLost, Transcripts, decode_published
 
 CASE = "t.01JDTESTCASE0000000000000A"
+# its own case: on a cluster, a publish of an earlier test can still be on the cluster bus
+FANOUT_CASE = "t.01JDTESTCASE0000000000000B"
 
 
 async def test_appends_are_idempotent_ordered_and_resumable(redis_client: RedisClient) -> None:
@@ -62,14 +64,14 @@ async def test_fanout_delivers_appends_in_stream_order(redis_client: RedisClient
     fanout, listener = Fanout(redis_client), Collect()
     await fanout.start()
     try:
-        await fanout.subscribe(keys.case_channel(CASE), listener)
+        await fanout.subscribe(keys.case_channel(FANOUT_CASE), listener)
         transcripts = Transcripts(redis_client)
-        ids = [(await transcripts.append(CASE, {"k": "text", "text": str(i)}, f"c:{i}")).id for i in range(20)]
-        await redis_client.publish(keys.case_channel(CASE), b"~" + msgpack.packb({"t": "typing"}))
+        ids = [(await transcripts.append(FANOUT_CASE, {"k": "text", "text": str(i)}, f"c:{i}")).id for i in range(20)]
+        await redis_client.publish(keys.case_channel(FANOUT_CASE), b"~" + msgpack.packb({"t": "typing"}))
         received = [await asyncio.wait_for(listener.got.get(), timeout(5)) for _ in range(21)]
         assert [decode_published(d)[1].id for d in received[:20]] == ids
         assert received[20][:1] == b"~"
-        await fanout.unsubscribe(keys.case_channel(CASE), listener)
+        await fanout.unsubscribe(keys.case_channel(FANOUT_CASE), listener)
         assert fanout.channels() == 0
     finally:
         await fanout.stop()
