@@ -115,6 +115,7 @@ class Socket:
     @classmethod
     async def open(cls, url: str, origin: str, subprotocol: str = MSGPACK, **kwargs: Any) -> Socket:
         offered = [Subprotocol(subprotocol)]
+        kwargs.setdefault("proxy", None)  # the server is on loopback: never through a proxy from the environment
         ws = await connect(url, origin=Origin(origin), subprotocols=offered, compression=None, max_size=2**20, **kwargs)
         return cls(ws, subprotocol)
 

@@ -30,6 +30,8 @@ from direkt.loadtests.demo_chat import ANSWERS
 from direkt.loadtests.wire import Http, Session
 from direkt.server.personnummer import Personnummer, test_numbers
 
+# Loopback only: never through a proxy named in the environment.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 UNIT = "1177-load"  # one unit per client process: each process's nurses serve its own citizens
 PASSWORD = "load"
 TEMPLATE = "load-greeting"
@@ -154,7 +156,7 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"direkt serve exited ({self.process.returncode}):\n{self.log()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2):  # noqa: S310 - loopback
+                with DIRECT.open(self.url + "/readyz", timeout=2):
                     if self.log().count("backend_ready") >= workers:
                         return
             except (urllib.error.URLError, OSError):

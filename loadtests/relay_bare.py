@@ -97,8 +97,8 @@ class BareTarget:
 
     async def open_pair(self, index: int, on_receive: OnReceive, payload_bytes: int) -> BarePair:
         base = f"{self.server.ws_url}/relay/{index}"
-        b = await connect(f"{base}/b", compression=None, max_size=MAX_FRAME)
-        a = await connect(f"{base}/a", compression=None, max_size=MAX_FRAME)
+        b = await connect(f"{base}/b", compression=None, max_size=MAX_FRAME, proxy=None)
+        a = await connect(f"{base}/a", compression=None, max_size=MAX_FRAME, proxy=None)
         pair = BarePair(a, b, on_receive, payload_bytes)
         self.pairs.append(pair)
         return pair

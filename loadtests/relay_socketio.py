@@ -82,7 +82,7 @@ async def sio_connect(url: str, auth: dict[str, Any] | None = None) -> ClientCon
     Returns once the server has answered ``40``, i.e. after its connect handler
     ran (so B is in its room).
     """
-    ws = await connect(url, compression=None, max_size=MAX_FRAME)
+    ws = await connect(url, compression=None, max_size=MAX_FRAME, proxy=None)
     opened = await ws.recv(decode=True)
     if not opened.startswith(EIO_OPEN):
         raise RuntimeError(f"expected an Engine.IO open packet, got {opened[:80]!r}")

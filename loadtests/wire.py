@@ -113,9 +113,10 @@ class Wire:
 
     @classmethod
     async def open(cls, url: str, origin: str, on_frame: Callable[[Frame], None]) -> Wire:
+        # proxy=None: the server is on loopback, and no proxy look-up in the environment per socket
         ws = await connect(
             url, origin=Origin(origin), subprotocols=[Subprotocol(MSGPACK)], compression=None,
-            max_size=2**20, open_timeout=30, ping_interval=None,
+            max_size=2**20, open_timeout=30, ping_interval=None, proxy=None,
         )  # fmt: skip
         return cls(ws, on_frame)
 

@@ -46,7 +46,7 @@ def start_server(implementation: str, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"http://127.0.0.1:{port}/", timeout=1)
         except urllib.error.HTTPError:
             return process  # 404: up
         except OSError:
@@ -61,7 +61,7 @@ async def round_trips(url: str, connections: int, seconds: float) -> int:
     counts = [0] * connections
 
     async def client(index: int) -> None:
-        async with connect(url, compression=None, max_size=2**16) as ws:
+        async with connect(url, compression=None, max_size=2**16, proxy=None) as ws:
             while time.monotonic() < stop_at:
                 await ws.send(payload)
                 await ws.recv()

@@ -87,6 +87,7 @@ def raw(url: str, origin: str | None, offered: list[str], **options: Any) -> Any
         subprotocols=[Subprotocol(p) for p in offered] or None,
         compression=None,
         open_timeout=timeout(5),
+        proxy=None,
         **options,
     )
 

@@ -7,6 +7,7 @@ that nothing was lost, doubled or refused and that the report has its fields.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,19 @@ import pytest
 pytestmark = pytest.mark.slow
 
 LOAD = [sys.executable, "-m", "direkt.server.cli", "load"]
+# Proxies that do not exist: a load run talks to its server on loopback and must never use them.
+DEAD_PROXY = "http://127.0.0.1:9"
+PROXIES = {name: DEAD_PROXY for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
 FIELDS = {"scenario", "duration_s", "messages", "throughput_msg_s", "latency_ms", "errors", "lost", "duplicated",
           "server_rss_mb"}  # fmt: skip
 
 
 def run_load(tmp_path: Path, *args: str) -> dict:
     out = tmp_path / "report.json"
-    done = subprocess.run([*LOAD, *args, "--json", str(out)], capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [*LOAD, *args, "--json", str(out)], capture_output=True, text=True, timeout=300, check=False,
+        env=os.environ | PROXIES,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     report = orjson.loads(out.read_bytes())
     assert report.keys() >= FIELDS

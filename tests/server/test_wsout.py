@@ -53,7 +53,7 @@ def port() -> Iterator[int]:
 
 async def test_a_batch_arrives_whole_and_in_order_through_the_sansio_writer(port: int) -> None:
     OUTCOMES.clear()
-    async with connect(f"ws://127.0.0.1:{port}/w", max_size=2**20) as ws:
+    async with connect(f"ws://127.0.0.1:{port}/w", max_size=2**20, proxy=None) as ws:
         got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in range(4)]
     assert got == ["SansioWriter", b"\x01ack", "msg", b"\x02" * 70_000]
     for _ in range(100):
