@@ -112,10 +112,10 @@ def tuned_gc() -> Iterator[None]:
 
     Full collections are rarer too: each one walks every live object, and with
     10,000 sockets that took 1.1-1.8 s, three times while they resumed after a
-    storm. A closed socket is cyclic garbage (uvicorn's protocol objects hold
-    each other), so it is freed only by a full collection: these come about ten
-    times less often and hold that garbage longer (a 10,000-socket storm's peak
-    RSS 640 MB instead of 500 MB).
+    storm. A closed socket that lived long is cyclic garbage (uvicorn's protocol
+    and transport objects and the hub's connection hold reference cycles), freed
+    only by a full collection: these come about ten times less often and hold
+    that garbage longer (a 10,000-socket storm's peak RSS 640 MB, not 500 MB).
     """
     before = gc.get_threshold()
     gc.collect()
