@@ -26,7 +26,7 @@ import orjson
 import uvloop
 from websockets.asyncio.client import connect
 
-from direkt.loadtests.fleet import free_port
+from direkt.loadtests.fleet import DIRECT, free_port
 from direkt.loadtests.wsclient import count_pings
 from direkt.server.serving import WS_IMPLEMENTATION
 
@@ -46,7 +46,7 @@ def start_server(implementation: str, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"http://127.0.0.1:{port}/", timeout=1)
+            DIRECT.open(f"http://127.0.0.1:{port}/", timeout=1)
         except urllib.error.HTTPError:
             return process  # 404: up
         except OSError:
