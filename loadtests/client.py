@@ -23,11 +23,12 @@ JSON = "direkt.v1.json"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, text: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.text = text or {}  # the citizen's words by language, where the server gives them
 
 
 class Client:
@@ -81,6 +82,20 @@ class Client:
             view = await self.call("POST", f"/api/triage/{view['id']}/answer", {"question": question, "value": value})
         return dict(view)
 
+    async def triage_as(self, entry: str, reason: str, findings: dict[str, Any], **start: Any) -> dict[str, Any]:
+        """Run a whole triage as a patient of whom ``findings`` are true (the deterministic answerer)."""
+        from direkt.triage.answerer import MAX_QUESTIONS, choose
+
+        view = await self.call("POST", "/api/triage", {"entry": entry, **start})
+        for _ in range(MAX_QUESTIONS):
+            if view["question"] is None:
+                break
+            value = choose(view["question"], findings, reason)
+            view = await self.call(
+                "POST", f"/api/triage/{view['id']}/answer", {"question": view["question"]["id"], "value": value}
+            )
+        return dict(view)
+
     async def submit(self, triage_id: str, *, chat_anyway: bool = False) -> dict[str, Any]:
         return dict(await self.call("POST", "/api/cases", {"triage": triage_id, "chat_anyway": chat_anyway}))
 
@@ -95,7 +110,7 @@ class Client:
 def api_error(response: httpx.Response) -> ApiError:
     try:
         error = response.json()["error"]
-        return ApiError(response.status_code, error["code"], error["message"])
+        return ApiError(response.status_code, error["code"], error["message"], error.get("text"))
     except (ValueError, KeyError, TypeError):
         return ApiError(response.status_code, "http", response.text[:200])
 

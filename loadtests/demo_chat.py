@@ -16,11 +16,12 @@ from direkt.loadtests.client import Client
 CITIZEN = "199108312399"  # Erik Nilsson (demo), a Skatteverket test number
 NURSES = ("cecilia.berg", "ingrid.dahl", "david.holm", "eva.sjo", "johan.lund", "anna.lind")
 ANSWERS: list[tuple[str, Any]] = [
-    ("redflags.now", ["none"]),
+    ("screen.now", ["none"]),
     ("reason", "sore_throat"),
     ("sore_throat.danger", ["none"]),
-    ("sore_throat.medicine", "no"),
-    ("sore_throat.centor", "two"),
+    ("sore_throat.medicines", ["none"]),
+    ("sore_throat.fever", "no"),
+    ("sore_throat.centor", ["cough"]),
     ("sore_throat.ill", "no"),
     ("sore_throat.days", 10),
     ("sore_throat.photo", "skip"),
@@ -58,7 +59,7 @@ async def run(base: str) -> int:
         claimed = await nsock.request({"t": "claim", "case": case_id}, "claimed")
     else:
         claimed = await claim_until(nsock, case_id)
-    print(f"claimed; triage summary has {len(claimed['file']['triage']['summary'])} answers")
+    print(f"claimed; triage summary has {len(claimed['file']['triage']['answers'])} answers")
     notice = await csock.expect("notice", 5)
     print(f"citizen notice: {notice['text']['en']}")
     await nsock.request({"t": "join", "case": case_id}, "synced")

@@ -1,8 +1,9 @@
 """Who may see and do what: pure rules, one place.
 
-* A citizen sees their own cases and those of their children aged 1–12
-  (guardian relations from configuration; DESIGN "a guardian may act for a
-  child"; the issue narrows it to 1–12).
+* A citizen sees their own cases and those of their children: 1–12 years,
+  or under 6 in child health care (guardian relations from configuration;
+  DESIGN "a guardian may act for a child aged 1–12 only"; child health is
+  for children under 6).
 * Staff see the cases of the units they serve, and the cases they hold.
 * Only the holder of a case writes in its chat as staff; a citizen writes
   only after a nurse has opened the chat and before it is closed.
@@ -22,13 +23,21 @@ from direkt.server.sessions import Principal
 
 GUARDIAN_MIN_AGE = 1
 GUARDIAN_MAX_AGE = 12
+CHILD_HEALTH = "child_health"
+CHILD_HEALTH_MAX_AGE = 6
 
 
-def may_act_for(config: RegionConfig, guardian_pnr: str, child_pnr: str, today: dt.date) -> bool:
-    """A guardian acts for their own child aged 1–12 today."""
-    if guardian_pnr not in config.guardians_of(child_pnr):
+def is_guardian(config: RegionConfig, guardian_pnr: str, child_pnr: str) -> bool:
+    return guardian_pnr in config.guardians_of(child_pnr)
+
+
+def may_act_for(config: RegionConfig, guardian_pnr: str, child_pnr: str, today: dt.date, entry: str = "") -> bool:
+    """A guardian acts for their own child aged 1–12 today (under 6 in child health care)."""
+    if not is_guardian(config, guardian_pnr, child_pnr):
         return False
     age = Personnummer.parse(child_pnr, today=today).age_on(today)
+    if entry == CHILD_HEALTH:
+        return 0 <= age < CHILD_HEALTH_MAX_AGE
     return GUARDIAN_MIN_AGE <= age <= GUARDIAN_MAX_AGE
 
 
@@ -38,7 +47,7 @@ def check_citizen_may_see(config: RegionConfig, who: Principal, file: CaseFile, 
         raise Forbidden("staff read cases through the console")
     if file.patient_pnr == who.pnr:
         return
-    if file.guardian_pnr and may_act_for(config, who.pnr, file.patient_pnr, today):
+    if file.guardian_pnr and may_act_for(config, who.pnr, file.patient_pnr, today, file.entry):
         return
     raise NotFound("no such case")
 

@@ -22,13 +22,12 @@ from direkt.server.casefile import CASE_FILE_TTL_S
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
 from direkt.server.httpkit import authed, json_body, ok, read_body, services, session_with
-from direkt.server.personnummer import Personnummer
 from direkt.server.photos import sanitise_photo
 from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.templates import TemplateInput, fill, template_view
 from direkt.server.transcript import Entry
-from direkt.server.triageflow import ReadAhead, stockholm_date
+from direkt.server.triageflow import ReadAhead, age_in_months, stockholm_date
 from direkt.server.workflow import Workflow, position_view
 from direkt.signaling.sdp import MAX_SDP_CHARS
 
@@ -196,15 +195,19 @@ async def photo_get(request: Request, svc: Services, session: Session) -> Respon
 
 
 async def my_children(request: Request, svc: Services, session: Session) -> Response:
-    """Children the logged-in guardian may act for (1–12 years)."""
+    """Children the logged-in guardian may act for: 1–12 years, and under 6 in child health care."""
     me = svc.config.citizens.get(session.principal.pnr)
     today = stockholm_date(svc.clock())
     children = []
     for pnr in me.children if me else ():
-        if may_act_for(svc.config, session.principal.pnr, pnr, today):
+        entries = [
+            e for e in ("seek_care", "child_health") if may_act_for(svc.config, session.principal.pnr, pnr, today, e)
+        ]
+        if entries:
             child = svc.config.citizens.get(pnr)
-            age = Personnummer.parse(pnr, today=today).age_on(today)
-            children.append({"pnr": pnr, "name": child.name if child else "", "age": age})
+            months = age_in_months(pnr, today)
+            children.append({"pnr": pnr, "name": child.name if child else "", "age": months // 12, "age_months": months,
+                             "entries": entries})  # fmt: skip
     return ok({"children": children})
 
 

@@ -59,7 +59,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         ConfigError: the region configuration is invalid.
     """
     config = config or load_region_config(settings.region_config)
-    kb = load_for_server(settings.data_dir, validate=settings.triage_validate)
+    kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
     document = orjson.dumps(openapi_document(kb.version))
 
     @asynccontextmanager

@@ -25,6 +25,7 @@ from direkt.server.redisconn import connect, describe
 from direkt.server.region import RegionConfig
 from direkt.server.services import Services, build_services
 from direkt.server.settings import Settings
+from direkt.server.triageflow import keep_knowledge
 from direkt.server.workflow import Workflow
 from direkt.signaling.peer import gather_only_on
 from direkt.triage.model import KnowledgeBase
@@ -92,6 +93,8 @@ class Backend:
             return
         gather_only_on([a.strip() for a in self.settings.ice_host_addresses.split(",") if a.strip()])
         services = build_services(self.settings, self.config, self.kb, waitroom, self._http)
+        with contextlib.suppress(RedisUnavailable):  # a replay needs it; serving does not
+            await keep_knowledge(waitroom.client, self.kb)
         hub = Hub(services)
         await hub.start()
         # readiness turns green only now: every request finds the services

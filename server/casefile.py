@@ -36,6 +36,7 @@ class CaseFile:
     home_unit: str
     created_ms: int
     triage: Mapping[str, Any] = field(default_factory=dict)  # the rendered triage result
+    triage_session: bytes = b""  # the engine session (inputs + knowledge-base version), to replay the triage
     # chat state (changes over the case's life)
     ready_ms: int = 0  # a nurse opened the chat and the citizen was told
     joined_ms: int = 0

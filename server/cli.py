@@ -73,22 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_queue_status)
 
-    triage = commands.add_parser("triage", help="the triage knowledge base").add_subparsers(title="triage commands")
-    triage_check = triage.add_parser("check", help="validate the knowledge base and print its figures")
-    triage_check.add_argument("--json", action="store_true")
-    triage_check.add_argument("--kb", type=Path, help="a knowledge-base folder to check (default: the built-in one)")
-    triage_check.set_defaults(run=_triage_check)
-    triage_run = triage.add_parser("run", help="an interactive session in the terminal, as a citizen answers")
-    triage_run.add_argument("--lang", choices=("sv", "en"), default="sv")
-    triage_run.set_defaults(run=_triage_run)
-    triage_replay = triage.add_parser("replay", help="replay scripted answer sets (JSON lines) and print each result")
-    triage_replay.add_argument("file", type=Path)
-    triage_replay.set_defaults(run=_triage_replay)
-    triage_graph = triage.add_parser("graph", help="one contact reason's flow as SVG for clinical review")
-    triage_graph.add_argument("reason")
-    triage_graph.add_argument("--out", type=Path, help="write here instead of standard output")
-    triage_graph.add_argument("--lang", choices=("sv", "en"), default="sv")
-    triage_graph.set_defaults(run=_triage_graph)
+    _triage_commands(commands)
 
     audit = commands.add_parser("audit", help="the audit log of access to patient data").add_subparsers(
         title="audit commands"
@@ -106,6 +91,37 @@ def _parser() -> argparse.ArgumentParser:
     for add in (_demo_commands, _staff_commands, _load_commands):
         add(commands)
     return parser
+
+
+def _triage_commands(commands: Any) -> None:
+    triage = commands.add_parser("triage", help="the triage knowledge base").add_subparsers(title="triage commands")
+    triage_check = triage.add_parser("check", help="validate the knowledge base and print its figures")
+    triage_check.add_argument("--json", action="store_true")
+    triage_check.add_argument("--kb", type=Path, help="a knowledge-base folder to check (default: the built-in one)")
+    triage_check.set_defaults(run=_triage_check)
+    triage_run = triage.add_parser("run", help="an interactive session in the terminal, as a citizen answers")
+    triage_run.add_argument("--lang", choices=("sv", "en"), default="sv")
+    triage_run.set_defaults(run=_triage_run)
+    triage_replay = triage.add_parser("replay", help="run golden cases (JSON lines of findings) and print each result")
+    triage_replay.add_argument("file", type=Path)
+    triage_replay.set_defaults(run=_triage_replay)
+    triage_eval = triage.add_parser(
+        "eval", help="score clinical vignettes (JSON lines) with the deterministic answerer"
+    )
+    triage_eval.add_argument("file", type=Path)
+    triage_eval.add_argument("--json", action="store_true")
+    triage_eval.set_defaults(run=_triage_eval)
+    triage_case = triage.add_parser(
+        "replay-case", help="recompute a case's triage with the knowledge-base version it was triaged with"
+    )
+    triage_case.add_argument("case")
+    triage_case.add_argument("--redis-url")
+    triage_case.set_defaults(run=_triage_replay_case)
+    triage_graph = triage.add_parser("graph", help="one contact reason's flow as SVG for clinical review")
+    triage_graph.add_argument("reason")
+    triage_graph.add_argument("--out", type=Path, help="write here instead of standard output")
+    triage_graph.add_argument("--lang", choices=("sv", "en"), default="sv")
+    triage_graph.set_defaults(run=_triage_graph)
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -188,23 +204,59 @@ def _triage_check(args: argparse.Namespace) -> int:
 def _triage_run(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
-    return tools.run_interactive(loader.load(), input, sys.stdout, args.lang)
+    return tools.run_interactive(loader.load(walk_paths=False), input, sys.stdout, args.lang)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError as exc:
+        raise DirektError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _triage_replay(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
+    return tools.replay(loader.load(walk_paths=False), _lines(args.file), sys.stdout)
+
+
+def _triage_eval(args: argparse.Namespace) -> int:
+    from direkt.triage import loader, tools
+
+    return tools.eval_vignettes(loader.load(walk_paths=False), _lines(args.file), sys.stdout, as_json=args.json)
+
+
+def _triage_replay_case(args: argparse.Namespace) -> int:
+    from direkt.server.embedded_redis import EmbeddedRedis
+
+    settings = _settings(args, redis_url=args.redis_url)
+    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
     try:
-        lines = args.file.read_text().splitlines()
-    except OSError as exc:
-        raise DirektError(f"cannot read {args.file}: {exc.strerror}") from None
-    return tools.replay(loader.load(), lines, sys.stdout)
+        report = asyncio.run(_replay_case(url, args.case))
+    except RedisUnavailable as exc:
+        raise RedisUnavailable(f"{exc.message} (is `direkt serve` running? otherwise set REDIS_URL)") from None
+    sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0 if report["same"] else 1
+
+
+async def _replay_case(url: str, case_id: str) -> dict[str, Any]:
+    from direkt.server.casefile import CaseFiles
+    from direkt.server.redisconn import connect
+    from direkt.server.triageflow import replay_case
+    from direkt.triage import loader
+
+    client = await connect(url)
+    try:
+        file = await CaseFiles(client).get(case_id)
+        return await replay_case(client, file, loader.load(walk_paths=False))
+    finally:
+        await client.aclose()
 
 
 def _triage_graph(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
-    return tools.write_graph(loader.load(), args.reason, args.out, args.lang)
+    return tools.write_graph(loader.load(walk_paths=False), args.reason, args.out, args.lang)
 
 
 def _personnummer(text: str) -> str:

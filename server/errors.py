@@ -37,6 +37,8 @@ never carry personal data or internals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class DirektError(Exception):
     """Root of every error direkt raises on purpose."""
@@ -93,9 +95,17 @@ class AtCapacity(QueueError):
 
 
 class TriageError(DirektError):
-    """Triage refused an input; the session is unchanged."""
+    """Triage refused an input; the session is unchanged.
+
+    ``text`` is what the citizen reads, by language (``{"sv": ..., "en": ...}``);
+    ``message`` is the same in English for logs and API clients.
+    """
 
     code = "triage_error"
+
+    def __init__(self, message: str, text: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.text = dict(text) if text else {"sv": message, "en": message}
 
 
 class NotEligible(TriageError):

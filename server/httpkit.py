@@ -70,7 +70,10 @@ def status_of(exc: DirektError) -> int:
 
 
 def error_response(exc: DirektError) -> Response:
-    return OrjsonResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status_of(exc))
+    body: dict[str, object] = {"code": exc.code, "message": exc.message}
+    if isinstance(exc, TriageError):
+        body["text"] = exc.text  # the citizen's words, in Swedish and English
+    return OrjsonResponse({"error": body}, status_code=status_of(exc))
 
 
 async def on_direkt_error(_: Request, exc: Exception) -> Response:

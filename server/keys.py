@@ -10,6 +10,7 @@ over the cluster.
     dk:ticket:<ticket>         str     one-time WebSocket ticket -> session id (30 s)
     dk:login:<state>           str     a login in progress (OIDC state, PKCE verifier, nonce) (10 min)
     dk:triage:<id>             str     a triage session (msgpack: owner, patient, engine session)
+    dk:kb:<version>            str     a triage knowledge base snapshot (every version served, for replay)
     dk:conns:<uid>             zset    live sockets of a user, score = expiry (connection limit)
     dk:ucases:<uid>            zset    cases a citizen may see (own and children's), score = created
     dk:file:{<case>}           hash    the case file: owner, patient, guardian, triage summary
@@ -32,6 +33,10 @@ ROOT = "dk"
 AUDIT_STREAM = f"{ROOT}:audit"
 TEMPLATES = f"{ROOT}:tpl"
 JOIN_WINDOWS = f"{ROOT}:join"
+
+
+def triage_kb(version: str) -> str:
+    return f"{ROOT}:kb:{version}"
 
 
 def session(sid: str) -> str:

@@ -1,8 +1,10 @@
 """Triage sessions over HTTP: the pure engine, with its state kept in Redis.
 
 A triage session belongs to the logged-in citizen who started it; the patient
-is the citizen or, for a guardian, their child aged 1–12. Age and legal sex
-come from the personal identity number (sex may be given as "other").
+is the citizen or, for a guardian, their child (1–12 years, or under 6 in
+child health care: the engine's age rules decide, and say why when they
+refuse). Age (in months) and legal sex come from the personal identity
+number (sex may be given as "other").
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import msgpack
 from direkt.queue.ids import ulid
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server import keys
-from direkt.server.access import may_act_for
+from direkt.server.access import is_guardian
+from direkt.server.casefile import CaseFile
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.personnummer import Personnummer
 from direkt.server.region import RegionConfig
 from direkt.server.sessions import Principal
-from direkt.triage import engine
-from direkt.triage.model import Entry, KnowledgeBase, Proxy, Question, Text
+from direkt.triage import engine, loader
+from direkt.triage.model import Entry, KnowledgeBase, Respondent
+from direkt.triage.plain import Reader, question_view, result_view
 
 TRIAGE_TTL_S = 2 * 3600
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -41,6 +45,11 @@ class TriageState:
     lang: str
     session: engine.Session
     case_id: str = ""
+    child_name: str = ""  # the child's first name, for texts in the guardian form
+
+    @property
+    def reader(self) -> Reader:
+        return Reader(self.child_name or None) if self.guardian_pnr else Reader()
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,59 @@ def legal_sex(pnr: str) -> str:
     return "male" if int(pnr[-2]) % 2 else "female"
 
 
+def age_in_months(pnr: str, today: dt.date) -> int:
+    """Completed months of age on ``today``."""
+    born = Personnummer.parse(pnr, today=today).birth_date
+    months = (today.year - born.year) * 12 + today.month - born.month
+    return months - (today.day < born.day)
+
+
+async def keep_knowledge(client: RedisClient, kb: KnowledgeBase) -> bool:
+    """Keep a snapshot of the knowledge base this process serves (once per version), so that
+    a case triaged with it can be replayed after the knowledge base has changed."""
+    with redis_errors():
+        stored: Any = await client.set(keys.triage_kb(kb.version), loader.snapshot(kb.files), nx=True)
+    return bool(stored)
+
+
+async def knowledge_for(client: RedisClient, version: str, current: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge base of ``version``: the current one, or a kept snapshot.
+
+    Raises:
+        NotFound: no snapshot of that version was kept.
+        KnowledgeBaseError: the snapshot cannot be read.
+    """
+    if version == current.version:
+        return current
+    with redis_errors():
+        blob: Any = await client.get(keys.triage_kb(version))
+    if blob is None:
+        raise NotFound(f"no snapshot of knowledge base {version} was kept")
+    return loader.from_snapshot(blob)
+
+
+async def replay_case(client: RedisClient, file: CaseFile, current: KnowledgeBase) -> dict[str, Any]:
+    """Recompute a case's triage with the knowledge it was triaged with; compare with what was stored.
+
+    Raises:
+        Conflict: the case has no stored session (triaged before sessions were kept).
+    """
+    if not file.triage_session:
+        raise Conflict("this case has no stored triage session")
+    session = engine.parse(file.triage_session)
+    kb = await knowledge_for(client, session.version, current)
+    outcome = engine.result(kb, engine.load(kb, file.triage_session))
+    if outcome is None:
+        raise Conflict("the stored triage session is not finished")
+    child = file.first_name if file.guardian_pnr else None
+    view = result_view(kb, outcome, Reader(child))
+    fields = ("level", "care_level", "profession", "visit", "decided_by")
+    stored = {k: file.triage.get(k) for k in fields}
+    replayed = {k: view.get(k) for k in fields}
+    return {"case": file.case_id, "kb_version": kb.version, "current": kb is current,
+            "same": stored == replayed, "stored": stored, "replayed": replayed}  # fmt: skip
+
+
 class TriageFlow:
     def __init__(self, client: RedisClient, kb: KnowledgeBase, config: RegionConfig, clock: Callable[[], int]):
         self.client = client
@@ -83,18 +145,21 @@ class TriageFlow:
             chosen = Entry(entry)
         except ValueError:
             raise BadRequest(f"entry must be one of {', '.join(e.value for e in Entry)}") from None
-        patient_pnr, guardian_pnr = who.pnr, ""
+        patient_pnr, guardian_pnr, child_name = who.pnr, "", ""
         if child:
             child_pnr = Personnummer.parse(child, today=self.today()).digits
-            if not may_act_for(self.config, who.pnr, child_pnr, self.today()):
-                raise Forbidden("you can act only for your own children aged 1–12")
+            if not is_guardian(self.config, who.pnr, child_pnr):
+                raise Forbidden("you can act only for your own children")
             patient_pnr, guardian_pnr = child_pnr, who.pnr
+            listed = self.config.citizens.get(child_pnr)
+            child_name = listed.first_name if listed else ""
         if sex and sex not in ("female", "male", "other"):
             raise BadRequest("sex must be female, male or other")
-        age = Personnummer.parse(patient_pnr, today=self.today()).age_on(self.today())
-        proxy = Proxy.GUARDIAN if guardian_pnr else Proxy.SELF
-        session = engine.start(self.kb, chosen, engine.Patient(age, sex or legal_sex(patient_pnr), proxy))
-        state = TriageState(ulid(self.clock(), os.urandom(10)), who.uid, patient_pnr, guardian_pnr, lang, session)
+        months = age_in_months(patient_pnr, self.today())
+        respondent = Respondent.GUARDIAN if guardian_pnr else Respondent.SELF
+        session = engine.start(self.kb, chosen, engine.Patient(months, sex or legal_sex(patient_pnr), respondent))
+        tid = ulid(self.clock(), os.urandom(10))
+        state = TriageState(tid, who.uid, patient_pnr, guardian_pnr, lang, session, child_name=child_name)
         await self.save(state)
         return state
 
@@ -120,7 +185,10 @@ class TriageFlow:
         if data["owner"] != who.uid:
             raise NotFound("no such triage")
         session = engine.load(self.kb, data["s"])
-        return TriageState(tid, data["owner"], data["patient"], data["guardian"], data["lang"], session, data["case"])
+        return TriageState(
+            tid, data["owner"], data["patient"], data["guardian"], data["lang"], session, data["case"],
+            data.get("name", ""),
+        )  # fmt: skip
 
     async def answer(
         self, who: Principal, tid: str, question: str, value: object, ahead: ReadAhead | None = None
@@ -139,7 +207,7 @@ class TriageFlow:
         state = await self._open(who, tid, ahead)
         if not state.session.answers:
             raise Conflict("there is no earlier question")
-        state = replace(state, session=replace(state.session, answers=state.session.answers[:-1]))
+        state = replace(state, session=engine.back(self.kb, state.session))
         await self.save(state)
         return state
 
@@ -152,6 +220,7 @@ class TriageFlow:
                 "lang": state.lang,
                 "s": engine.dump(state.session),
                 "case": state.case_id,
+                "name": state.child_name,
             }
         )
         with redis_errors():
@@ -164,48 +233,22 @@ class TriageFlow:
         return state
 
     def view(self, state: TriageState) -> dict[str, Any]:
-        """The client's picture: the current question or the result."""
-        question = engine.next_question(self.kb, state.session)
-        outcome = engine.result(self.kb, state.session) if question is None else None
+        """The client's picture: the current question or the result, in the respondent's words."""
+        walked = engine.walk(self.kb, state.session)
+        outcome = engine.outcome(self.kb, walked) if walked.done else None
+        patient = state.session.patient
         return {
             "id": state.id,
             "entry": state.session.entry.value,
-            "patient": {"age": state.session.patient.age, "for_child": bool(state.guardian_pnr)},
+            "patient": {
+                "age": patient.age,
+                "age_months": patient.age_months,
+                "for_child": bool(state.guardian_pnr),
+                "name": state.child_name or None,
+                "respondent": patient.respondent.value,
+            },
             "answered": len(state.session.answers),
-            "question": question_view(question) if question else None,
-            "result": result_view(outcome) if outcome else None,
+            "question": question_view(walked.pending, state.reader) if walked.pending else None,
+            "result": result_view(self.kb, outcome, state.reader) if outcome else None,
             "case": state.case_id or None,
         }
-
-
-def text(value: Text | None) -> dict[str, str] | None:
-    return {"sv": value.sv, "en": value.en} if value is not None else None
-
-
-def question_view(q: Question) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "kind": q.kind.value,
-        "text": text(q.text),
-        "help": text(q.help),
-        "options": [{"id": o.id, "text": text(o.text), "exclusive": o.exclusive} for o in q.options],
-        "unit": text(q.unit),
-        "minimum": q.minimum,
-        "maximum": q.maximum,
-    }
-
-
-def result_view(r: engine.Result) -> dict[str, Any]:
-    return {
-        "reason": {"code": r.reason_code, "label": text(r.reason_label)},
-        "level": r.level.name.lower(),
-        "care_level": r.care_level.value,
-        "urgency": int(r.urgency) if r.urgency is not None else None,
-        "profession": r.profession.value,
-        "visit": r.visit.name.lower(),
-        "advice": text(r.advice),
-        "red_flag": text(r.red_flag),
-        "notes": [text(n) for n in r.notes],
-        "summary": [{"question": text(q), "answer": text(a)} for q, a in r.summary],
-        "kb_version": r.version,
-    }

@@ -43,11 +43,18 @@ from direkt.server.services import Services
 from direkt.server.sessions import Principal
 from direkt.server.transcript import Appended, Entry, system_body
 from direkt.server.triageflow import stockholm_date
+from direkt.triage import engine
 
 log = structlog.get_logger("direkt.workflow")
 
 ENTRY_UNIT_KIND = {"youth_clinic": "youth_clinic", "child_health": "child_health", "vaccination": "vaccination"}
 ENTRY_SKILL = {"vaccination": Skill.VACCINATION, "admin": Skill.ADMINISTRATOR}
+# Results that send the citizen elsewhere now never wait for a chat.
+ELSEWHERE = {
+    "112_now": "call 112 now: this cannot wait for a chat",
+    "emergency_department": "go to an emergency department now: this cannot wait for a chat",
+    "call_1177": "call 1177 now: this cannot wait for a chat",
+}
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,8 @@ class Workflow:
         result = view["result"]
         if result is None:
             raise Conflict("the triage is not finished")
-        if result["care_level"] == "112_now":
-            raise Conflict("call 112 now: this cannot wait for a chat")
+        if result["care_level"] in ELSEWHERE:
+            raise Conflict(ELSEWHERE[result["care_level"]])
         if result["care_level"] == "self_care" and not chat_anyway:
             raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
         request = self._case_request(who, state, result, unit)
@@ -137,6 +144,7 @@ class Workflow:
             home_unit=req.home_unit,
             created_ms=req.submitted_ms,
             triage={**result, "age": state.session.patient.age},
+            triage_session=engine.dump(state.session),
         )
 
     async def citizen_case(self, who: Principal, case_id: str) -> CaseFile:

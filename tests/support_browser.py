@@ -147,18 +147,20 @@ def sore_throat(page: Any, *, days: int = 10, with_back_step: bool = False) -> N
     if with_back_step:
         page.get_by_role("button", name="Tillbaka").click()
         expect(page.get_by_text("Fråga 3", exact=True)).to_be_visible()
-        expect(page.get_by_role("heading", name="Har du något av följande?")).to_be_focused()
+        expect(page.get_by_role("heading", name="Har du något av detta?")).to_be_focused()
         choose(page, "Inget av detta")
         next_question(page, 4)
-    choose(page, "Nej")
+    choose(page, "Inget av detta")  # medicines that lower the white cells
     next_question(page, 5)
-    choose(page, "Två")
+    choose(page, "Nej")  # fever
     next_question(page, 6)
-    choose(page, "Nej")
+    choose(page, "Hosta")  # Centor: a cough
     next_question(page, 7)
-    page.get_by_role("spinbutton").fill(str(days))
+    choose(page, "Nej")  # very ill
     next_question(page, 8)
-    page.get_by_role("button", name="Nästa").click()
+    page.get_by_role("spinbutton").fill(str(days))
+    next_question(page, 9)
+    page.get_by_role("button", name="Nästa").click()  # the photo: later, in the chat
 
 
 def messages(page: Any) -> list[str]:
@@ -198,9 +200,9 @@ def claim_next(page: Page) -> None:
 WIDGET_CASE_JS = """async () => {
   const api = direkt.api;
   let view = await api.call("POST", "/api/triage", {entry: "seek_care"});
-  const answers = [["redflags.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
-    ["sore_throat.medicine", "no"], ["sore_throat.centor", "two"], ["sore_throat.ill", "no"],
-    ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
+  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
+    ["sore_throat.medicines", ["none"]], ["sore_throat.fever", "no"], ["sore_throat.centor", ["cough"]],
+    ["sore_throat.ill", "no"], ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
   for (const [question, value] of answers)
     view = await api.call("POST", `/api/triage/${view.id}/answer`, {question, value});
   return (await api.call("POST", "/api/cases", {triage: view.id})).case;

@@ -21,11 +21,12 @@ UNLISTED = "194101012393"  # a test number not in the region file
 
 # Sore throat for ten days, nothing alarming: "within days", nurse, chat.
 SORE_THROAT = [
-    ["redflags.now", ["none"]],
+    ["screen.now", ["none"]],
     ["reason", "sore_throat"],
     ["sore_throat.danger", ["none"]],
-    ["sore_throat.medicine", "no"],
-    ["sore_throat.centor", "two"],
+    ["sore_throat.medicines", ["none"]],
+    ["sore_throat.fever", "no"],
+    ["sore_throat.centor", ["cough"]],
     ["sore_throat.ill", "no"],
     ["sore_throat.days", 10],
     ["sore_throat.photo", "skip"],
@@ -44,9 +45,22 @@ async def staff(base: str, username: str = "nurse-1") -> Client:
     return client
 
 
-async def waiting_case(client: Client, answers: list[list[Any]] | None = None, **start: Any) -> str:
-    """Triage (sore throat by default) and submit; returns the case id."""
-    view = await client.triage("seek_care", [tuple(a) for a in (answers or SORE_THROAT)], **start)  # type: ignore[misc]
+# A sore throat with no way to drink: urgent (within an hour), nurse.
+CANNOT_DRINK = ("sore_throat", {"cannot_drink": True, "symptom_days": 3})
+
+
+async def waiting_case(
+    client: Client,
+    answers: list[list[Any]] | None = None,
+    *,
+    case: tuple[str, dict[str, Any]] | None = None,
+    **start: Any,
+) -> str:
+    """Triage (sore throat by default; or ``case``: a reason and the findings true of the patient) and submit."""
+    if case is not None:
+        view = await client.triage_as("seek_care", case[0], case[1], **start)
+    else:
+        view = await client.triage("seek_care", [tuple(a) for a in (answers or SORE_THROAT)], **start)  # type: ignore[misc]
     submitted = await client.submit(view["id"])
     return str(submitted["case"])
 

@@ -1,10 +1,13 @@
-"""Scripted answer sets (JSON lines) for regression and clinical review.
+"""Golden cases (JSON lines) for regression and clinical review.
 
-One case per line:
+One case per line: a patient, the contact reason, the findings that are true
+(answered by the deterministic answerer, as in ``direkt triage eval``), and
+what the result must be:
 
-    {"name": "high fever, elderly", "entry": "seek_care", "age": 80, "sex": "female",
-     "proxy": "self", "answers": [["redflags.now", ["none"]], ["reason", "fever"], ...],
-     "expect": {"level": "today", "care_level": "chat_today", "profession": "nurse", "visit": "chat"}}
+    {"name": "high fever, elderly", "entry": "seek_care", "age": 80, "months": 0, "sex": "female",
+     "respondent": "self", "reason": "fever", "findings": {"fever": true, "temperature": 40.1},
+     "expect": {"level": "today", "care_level": "chat_today", "profession": "nurse", "visit": "chat",
+                "decided_by": "fever.high_elderly"}}
 
 ``expect`` is optional; when present, ``check`` lists every field that differs.
 """
@@ -15,34 +18,46 @@ from collections.abc import Mapping
 from typing import Any
 
 from direkt.server.errors import InvalidAnswer
-from direkt.triage.engine import Patient, Result, answer, result, start
-from direkt.triage.model import Entry, KnowledgeBase, Proxy
+from direkt.triage.answerer import Run, check_stated, run
+from direkt.triage.engine import Patient
+from direkt.triage.model import Entry, KnowledgeBase, Respondent
 
 
-def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Result | None:
-    """Answer a scripted case; None when its answers stop before the end."""
+def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Run:
+    """Answer a scripted case from its findings.
+
+    Raises:
+        InvalidAnswer: the case is not an object, or names findings the vocabulary lacks.
+        AnswererError, DirektError: from the answerer and the engine.
+    """
     if not isinstance(case, Mapping):
         raise InvalidAnswer("a case is a JSON object")
-    patient = Patient(case["age"], case.get("sex", "female"), Proxy(case.get("proxy", "self")))
-    session = start(kb, Entry(case.get("entry", "seek_care")), patient)
-    for question_id, value in case["answers"]:
-        session = answer(kb, session, question_id, value)
-    return result(kb, session)
+    stated = case.get("findings", {})
+    if not isinstance(stated, Mapping):
+        raise InvalidAnswer("'findings' is a JSON object")
+    problems = check_stated(kb, stated)
+    if problems:
+        raise InvalidAnswer("; ".join(problems))
+    months = int(case["age"]) * 12 + int(case.get("months", 0))
+    patient = Patient(months, case.get("sex", "female"), Respondent(case.get("respondent", "self")))
+    return run(kb, Entry(case.get("entry", "seek_care")), patient, str(case["reason"]), stated)
 
 
-def outcome_fields(outcome: Result | None) -> dict[str, Any]:
-    if outcome is None:
-        return {"level": None}
+def outcome_fields(done: Run) -> dict[str, Any]:
+    outcome = done.result
     return {
         "reason": outcome.reason_code,
-        "level": outcome.level.name.lower(),
+        "level": outcome.level.label,
         "care_level": outcome.care_level.value,
         "urgency": outcome.urgency.name.lower() if outcome.urgency else None,
         "profession": outcome.profession.value,
-        "visit": outcome.visit.name.lower(),
-        "red_flag": outcome.red_flag is not None,
-        "advice": outcome.advice is not None,
-        "notes": len(outcome.notes),
+        "visit": outcome.visit.name.lower() if outcome.visit is not None else None,
+        "place": outcome.place.value if outcome.place is not None else None,
+        "decided_by": outcome.decided_by.id if outcome.decided_by else None,
+        "advice": bool(outcome.advice),
+        "safety_net": bool(outcome.safety_net),
+        "first_aid": bool(outcome.first_aid),
+        "questions": len(done.asked),
     }
 
 

@@ -1,181 +1,204 @@
 """Validation of the knowledge base, and the figures reviewers ask for.
 
-Static checks (ids, options, ranges, conditions, texts, sources) and a walk of
-every path through every contact reason with representative answers (each
-option; for numbers, the range ends and every threshold and condition
-boundary). The walk proves that every path ends in an outcome, finds
-questions no path reaches, and checks that every outcome that needs
-self-care advice has it.
+Static checks: names, findings and their ranges, questions (one thing per
+option, a guardian form wherever a guardian reads, "not measured" for every
+measurement), rules (conditions read findings that some question asks; an
+emergency says what to do on the way), and advice with safety-netting for
+every level a reason can reach. Then a walk of every path shape through every
+reason for every kind of patient it serves: it branches on the answers that
+decide which questions follow, proves that every path ends with advice, and
+finds questions that no patient is ever asked.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from direkt.server.errors import NotEligible
+from direkt.server.errors import DirektError, NotEligible
+from direkt.triage import expr as ex
 from direkt.triage.engine import (
-    REASON_QUESTION,
-    SCREENED,
+    DONT_KNOW,
+    FIRST_QUESTION_AT,
+    NO,
+    NONE,
+    NOT_MEASURED_ID,
+    REASON_AT,
+    SKIP,
+    Asked,
     Patient,
     Session,
-    answer,
+    Walk,
+    apply,
     check_eligible,
-    next_question,
-    result,
+    outcome,
+    reason_question,
+    step,
     validate_answer,
+    walk,
 )
-from direkt.triage.model import ContactReason, Entry, Kind, KnowledgeBase, Level, Proxy, Question
+from direkt.triage.model import (
+    ELSEWHERE,
+    SCREENED,
+    Entry,
+    Finding,
+    FindingType,
+    Guidance,
+    KnowledgeBase,
+    Level,
+    Question,
+    QuestionKind,
+    Reason,
+    Respondent,
+    Rule,
+    Text,
+)
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
-STEP = 0.01  # just below a 'below' bound
-MAX_PATHS_PER_REASON = 50_000
+FINDING_ID = re.compile(r"^[a-z][a-z0-9_]{1,60}$")
+RESERVED_VALUES = frozenset({DONT_KNOW, NOT_MEASURED_ID, NONE, "?", "-"})
+# "A or B" in an option makes an honest yes to A a yes to B: one thing per option.
+# Parenthesised examples ("a blood thinner (for example warfarin or apixaban)") are one thing.
+BUNDLED = re.compile(r"\b(or|eller)\b", re.IGNORECASE)
+SECOND_PERSON = re.compile(r"\b(du|dig|din|ditt|dina|you|your|yours|yourself)\b", re.IGNORECASE)
+MAX_SHAPES_PER_REASON = 20_000
+GUARDIAN_AGES = range(1, 13)
 
 
-@dataclass
-class Walk:
-    """What the exhaustive walk of one contact reason found."""
-
-    lengths: list[int] = field(default_factory=list)
-    levels: set[Level] = field(default_factory=set)
-    shown: set[str] = field(default_factory=set)
-    missing_advice: bool = False
-    truncated: bool = False
+# -- static checks -----------------------------------------------------------------------
 
 
-TYPICAL_AGE = {Entry.CHILD_HEALTH: 2, Entry.YOUTH_CLINIC: 18}
+def validate(kb: KnowledgeBase, *, walk_paths: bool = True) -> list[str]:
+    """Every problem found, as readable lines; empty when valid.
 
-
-def representative(reason: ContactReason) -> tuple[Entry, Patient]:
-    """An entry and a patient for whom the reason is offered (for walks and tests)."""
-    entry = Entry.SEEK_CARE if Entry.SEEK_CARE in reason.entries else sorted(reason.entries)[0]
-    age = min(max(reason.min_age, TYPICAL_AGE.get(entry, 30)), reason.max_age)
-    sex = sorted(reason.sexes)[0]
-    return entry, Patient(age, sex, Proxy.GUARDIAN if age <= 12 else Proxy.SELF)
-
-
-def sample_answers(question: Question, bounds: Iterable[float] = ()) -> Sequence[object]:
-    """Representative answers: every option; for numbers the range ends, every
-    threshold, and ``bounds`` (where later questions' conditions switch)."""
-    if question.kind.has_options:
-        return [[o.id] if question.kind is Kind.MULTI else o.id for o in question.options]
-    if question.kind is Kind.NUMBER:
-        low, high = question.minimum, question.maximum
-        points = {low, high, *(t.at_least for t in question.thresholds), *bounds}
-        points |= {t.below - STEP for t in question.thresholds if t.below is not None}
-        inside = (p for p in points if p is not None and (low is None or p >= low) and (high is None or p <= high))
-        return sorted(inside)
-    return ["skip"] if question.kind is Kind.PHOTO else ["(fritext)"]
-
-
-def patients(kb: KnowledgeBase, reason: ContactReason) -> list[tuple[Entry, Patient]]:
-    """The patients whose walks together reach everything: every sex a condition
-    names, and every age where an age rule or an age condition starts."""
-    entry, typical = representative(reason)
-    conditions = [c for q in reason.questions for c in q.show_if if c.patient]
-    sexes = sorted(reason.sexes) if any(c.patient == "sex" for c in conditions) else [typical.sex]
-    bounds = {typical.age, *(r.minimum_age for r in reason.age_rules)}
-    for c in conditions:
-        if c.patient == "age":
-            if c.at_least is not None:
-                bounds.add(math.ceil(c.at_least))
-            if c.below is not None:
-                bounds |= {math.ceil(c.below), math.ceil(c.below) - 1}
-    found = []
-    for age in sorted(a for a in bounds if reason.min_age <= a <= reason.max_age):
-        for sex in sexes:
-            patient = Patient(age, sex, Proxy.GUARDIAN if age <= 12 else Proxy.SELF)
-            try:
-                check_eligible(kb, entry, patient)
-            except NotEligible:
-                continue
-            found.append((entry, patient))
-    return found or [(entry, typical)]
-
-
-def walk_reason(kb: KnowledgeBase, reason: ContactReason) -> Walk:
-    found = Walk()
-    for entry, patient in patients(kb, reason):
-        _walk_patient(kb, reason, entry, patient, found)
-    return found
-
-
-def condition_bounds(reason: ContactReason) -> dict[str, set[float]]:
-    """Per number question, the values where a later question's condition switches."""
-    bounds: dict[str, set[float]] = {}
-    for question in reason.questions:
-        for c in question.show_if:
-            if c.question and (c.at_least is not None or c.below is not None):
-                points = bounds.setdefault(c.question, set())
-                points |= {x for x in (c.at_least, c.below) if x is not None}
-                if c.below is not None:
-                    points.add(c.below - STEP)
-    return bounds
-
-
-def _walk_patient(kb: KnowledgeBase, reason: ContactReason, entry: Entry, patient: Patient, found: Walk) -> None:
-    session = Session(kb.version, entry, patient)
-    if entry in SCREENED:
-        session = answer(kb, session, kb.red_flags.id, ["none"])
-    session = answer(kb, session, REASON_QUESTION, reason.code)
-    for final in _paths(kb, session, found, condition_bounds(reason)):
-        outcome = result(kb, final)
-        if outcome is None:  # _paths yields finished sessions only
-            raise RuntimeError(f"unfinished path in {reason.code}")
-        found.levels.add(outcome.level)
-        found.lengths.append(len(final.answers))
-        found.missing_advice |= outcome.level is Level.SELF_CARE and outcome.advice is None
-
-
-def _paths(kb: KnowledgeBase, session: Session, found: Walk, bounds: dict[str, set[float]]) -> Iterator[Session]:
-    question = next_question(kb, session)
-    if question is None:
-        if len(found.lengths) >= MAX_PATHS_PER_REASON:
-            found.truncated = True
-            return
-        yield session
-        return
-    found.shown.add(question.id)
-    for value in sample_answers(question, bounds.get(question.id, ())):
-        if found.truncated:
-            return
-        # the sample values are valid by construction: append without re-walking to the current question
-        answered = (*session.answers, (question.id, validate_answer(question, value)))
-        yield from _paths(kb, replace(session, answers=answered), found, bounds)
-
-
-def validate(kb: KnowledgeBase) -> list[str]:
-    """Every problem found, as readable lines; empty when valid."""
-    problems = _check_red_flags(kb)
-    seen_ids: set[str] = {kb.red_flags.id}
-    for reason in kb.reasons.values():
-        problems += _check_reason(reason, seen_ids)
-    if problems:
+    ``walk_paths=False`` runs the static checks only (quick: for tools that
+    read a knowledge base that ``direkt triage check`` has passed).
+    """
+    problems = static_problems(kb)
+    if problems or not walk_paths:
         return problems  # walking a broken knowledge base would only repeat them
+    return walk_problems(kb)
+
+
+def static_problems(kb: KnowledgeBase) -> list[str]:
+    problems = check_findings(kb) + check_screen(kb) + check_phrases(kb)
+    rule_ids: set[str] = {r.id for r in kb.screen.rules}
+    question_ids: set[str] = {kb.screen.question.id}
     for reason in kb.reasons.values():
-        problems += _check_walk(reason, walk_reason(kb, reason))
+        problems += check_reason(kb, reason, rule_ids, question_ids)
     return problems
 
 
-def _check_red_flags(kb: KnowledgeBase) -> list[str]:
-    q = kb.red_flags
-    where = f"red-flag screen {q.id}"
-    problems = [] if q.kind is Kind.MULTI else [f"{where}: must be a multiple choice"]
-    exclusive = [o for o in q.options if o.exclusive]
-    if [o.id for o in exclusive] != ["none"]:
-        problems.append(f"{where}: needs exactly one exclusive option 'none'")
+def walk_problems(kb: KnowledgeBase) -> list[str]:
+    problems: list[str] = []
+    for reason in kb.reasons.values():
+        problems += check_walk(reason, walk_reason(kb, reason))
+        reached, _, missing = rule_reach(kb, reason)
+        problems += [
+            f"reason {reason.code} rule {r.id}: no patient reaches it (its condition never holds on any path)"
+            for r in reason.rules
+            if r.id not in reached
+        ]
+        problems += [
+            f"reason {reason.code}: an outcome without advice or safety-netting ({m})" for m in sorted(set(missing))
+        ]
+    return problems
+
+
+def bundled(text: str) -> bool:
+    """Whether a text joins two things with "or" outside parentheses."""
+    return BUNDLED.search(re.sub(r"\([^)]*\)", "", text)) is not None
+
+
+def check_findings(kb: KnowledgeBase) -> list[str]:
+    problems = []
+    for finding in kb.findings.values():
+        where = f"finding {finding.id}"
+        if not FINDING_ID.match(finding.id):
+            problems.append(f"{where}: ids are lowercase letters, digits and '_'")
+        if finding.type is FindingType.PRESENCE and (bundled(finding.lay.sv) or bundled(finding.lay.en)):
+            problems.append(f"{where}: bundled option {finding.lay.en!r}: one thing per option, no 'or'")
+        if finding.type is FindingType.NUMBER:
+            problems += _check_number(finding, where)
+        if finding.type is FindingType.CHOICE:
+            problems += _check_choice(finding, where)
+        if not 0 <= finding.min_age <= finding.max_age <= 120:
+            problems.append(f"{where}: ages {finding.min_age}-{finding.max_age} are not a range within 0-120")
+        if finding.min_age <= 12 and _needs_child_form(finding.lay):
+            problems.append(f"{where}: the lay text speaks to 'you'; give a guardian form (sv_child, en_child)")
+    return problems
+
+
+# Units of what a person measures with a device: such a number is optional ("not measured").
+MEASURED_UNITS = frozenset({"°C", "%", "mmHg", "mmol/l", "beats per minute", "breaths per minute", "kg"})
+
+
+def _check_number(finding: Finding, where: str) -> list[str]:
+    problems = [] if finding.unit else [f"{where}: a number needs a unit"]
+    if finding.unit and finding.unit.en in MEASURED_UNITS and not finding.measurement:
+        problems.append(f"{where}: its unit {finding.unit.en!r} is a measurement; mark it measurement = true")
+    if finding.low is None or finding.high is None or finding.low >= finding.high:
+        problems.append(f"{where}: a number needs a plausible range [low, high] with low < high")
+    return problems
+
+
+def _check_choice(finding: Finding, where: str) -> list[str]:
+    ids = [v.id for v in finding.values]
+    problems = [] if len(ids) >= 2 else [f"{where}: a choice needs at least two values"]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{where}: value ids repeat")
+    if RESERVED_VALUES & set(ids):
+        problems.append(f"{where}: value ids {sorted(RESERVED_VALUES & set(ids))} are reserved")
+    if finding.normal is not None and finding.normal not in ids:
+        problems.append(f"{where}: normal {finding.normal!r} is not one of its values")
     problems += [
-        f"{where} option {o.id}: every option but 'none' is a red flag"
-        for o in q.options
-        if not o.exclusive and not o.effect.red_flag
+        f"{where} value {v.id}: bundled option {v.lay.en!r}: one thing per option, no 'or'"
+        for v in finding.values
+        if bundled(v.lay.sv) or bundled(v.lay.en)
     ]
     return problems
 
 
-def _check_reason(reason: ContactReason, seen_ids: set[str]) -> list[str]:
+def _needs_child_form(text: Text | None) -> bool:
+    if text is None or text.has_child_form:
+        return False
+    return SECOND_PERSON.search(text.sv) is not None or SECOND_PERSON.search(text.en) is not None
+
+
+def check_screen(kb: KnowledgeBase) -> list[str]:
+    q = kb.screen.question
+    where = f"red-flag screen {q.id}"
+    problems = [] if q.kind is QuestionKind.CHECKLIST else [f"{where}: must be a checklist"]
+    if not q.text.has_child_form:
+        problems.append(f"{where}: the question needs its guardian form")
+    emergency = [r for r in kb.screen.rules if r.level in ELSEWHERE]
+    for finding_id in q.asks:  # each sign alone must be enough
+        finding = kb.findings.get(finding_id)
+        age = max(finding.min_age, 1) if finding else 30
+        sex = sorted(finding.sexes)[0] if finding else "female"
+        alone = ex.Context({finding_id: True}, age, age * 12, sex, "seek_care")
+        if not any(r.when.holds(alone) for r in emergency):
+            problems.append(
+                f"{where}: {finding_id} has no rule that sends the patient to 112 or the emergency department"
+            )
+    problems += _check_rules(kb, kb.screen.rules, "screen", set(q.asks), guardian=True)
+    return problems
+
+
+def check_phrases(kb: KnowledgeBase) -> list[str]:
+    texts = {f"headline {lv.label}": t for lv, t in kb.phrases.headline.items()}
+    texts |= {f"visit {v.name.lower()}": t for v, t in kb.phrases.visit.items()}
+    texts["chat_anyway"] = kb.phrases.chat_anyway
+    return [f"phrases.toml {name}: needs its guardian form" for name, t in texts.items() if not t.has_child_form]
+
+
+def serves_children(reason: Reason) -> bool:
+    return reason.min_age <= 12 and Entry.ADMIN not in reason.entries
+
+
+def check_reason(kb: KnowledgeBase, reason: Reason, rule_ids: set[str], question_ids: set[str]) -> list[str]:
     where = f"reason {reason.code}"
     problems = []
     if not CODE.match(reason.code):
@@ -188,94 +211,388 @@ def _check_reason(reason: ContactReason, seen_ids: set[str]) -> list[str]:
         problems.append(f"{where}: ages {reason.min_age}-{reason.max_age} are not a range within 0-120")
     if not reason.questions:
         problems.append(f"{where}: has no questions")
-    earlier: dict[str, Question] = {}
+    guardian = serves_children(reason)
+    mixed = guardian and reason.max_age >= 13  # both patients and guardians read its texts
+    asked: set[str] = set(kb.screen.question.asks)
     for question in reason.questions:
-        problems += _check_question(reason, question, earlier, seen_ids)
-        earlier[question.id] = question
-        seen_ids.add(question.id)
+        problems += check_question(kb, reason, question, question_ids, asked, guardian, mixed)
+        question_ids.add(question.id)
+        asked |= set(question.asks)
+    for rule in reason.rules:
+        if rule.id in rule_ids:
+            problems.append(f"{where} rule {rule.id}: the id is used twice")
+        rule_ids.add(rule.id)
+    problems += _check_rules(kb, reason.rules, reason.code, asked, mixed)
+    problems += _check_guidance(kb, reason, mixed)
     return problems
 
 
-def _check_question(reason: ContactReason, q: Question, earlier: dict[str, Question], seen: set[str]) -> list[str]:
+def check_question(
+    kb: KnowledgeBase, reason: Reason, q: Question, seen: set[str], asked_before: set[str], guardian: bool, mixed: bool
+) -> list[str]:
+    """``guardian``: a guardian may answer; ``mixed``: patients answer it too (a "you" is then ambiguous)."""
     where = f"reason {reason.code} question {q.id}"
     problems = []
     if q.id in seen:
         problems.append(f"{where}: the id is used twice")
     if not q.id.startswith(f"{reason.code}."):
         problems.append(f"{where}: ids start with the reason code ('{reason.code}.')")
-    if q.kind.has_options and len(q.options) < 2:
-        problems.append(f"{where}: a choice needs at least two options (a dead end otherwise)")
-    ids = [o.id for o in q.options]
-    if len(set(ids)) != len(ids):
-        problems.append(f"{where}: option ids repeat")
-    if q.kind is not Kind.MULTI and any(o.exclusive for o in q.options):
-        problems.append(f"{where}: 'exclusive' only makes sense in a multiple choice")
-    if q.kind is Kind.NUMBER:
-        problems += _check_number(q, where)
-    for condition in q.show_if:
-        if condition.patient:
-            problems += _check_patient_condition(condition.patient, condition.any_of, where)
-            continue
-        source = earlier.get(condition.question)
-        if source is None:
-            problems.append(
-                f"{where}: show_if refers to {condition.question!r}, not an earlier question of this reason"
-            )
-        elif condition.any_of - {o.id for o in source.options}:
-            problems.append(f"{where}: show_if names options {sorted(condition.any_of)} that {source.id} lacks")
-        elif (condition.at_least is not None or condition.below is not None) != (source.kind is Kind.NUMBER):
-            problems.append(f"{where}: show_if compares numbers only for number questions")
+    if guardian and not q.text.has_child_form:
+        problems.append(f"{where}: a guardian may answer; give the question its guardian form (sv_child, en_child)")
+    if mixed and _needs_child_form(q.help):
+        problems.append(f"{where}: the help speaks to 'you'; give it a guardian form")
+    if q.kind is QuestionKind.CHECKLIST and len(q.asks) < 2:
+        problems.append(f"{where}: a checklist asks at least two findings (ask one as a yes/no question)")
+    if q.body_map and q.kind is not QuestionKind.CHOICE:
+        problems.append(f"{where}: only a choice can be a body map")
+    if q.when is not None:
+        unknown = ex.findings(q.when) - asked_before
+        if unknown:
+            problems.append(f"{where}: 'when' reads {sorted(unknown)}, which no earlier question asks")
+    return problems + [p for f in q.asks for p in _check_asked_finding(reason, q, kb.findings[f], where)]
+
+
+def _check_asked_finding(reason: Reason, q: Question, finding: Finding, where: str) -> list[str]:
+    """A finding as this question asks it: someone it applies to, and a way out for what a lay person may not know."""
+    problems = []
+    if finding.max_age < reason.min_age or finding.min_age > reason.max_age or not finding.sexes & reason.sexes:
+        problems.append(f"{where}: {finding.id} applies to no patient this reason serves")
+    if finding.type is FindingType.CHOICE and not q.dont_know and finding.normal is None:
+        problems.append(f"{where}: {finding.id} is asked without 'don't know'; give it a normal value")
+    if finding.type is FindingType.NUMBER and not finding.measurement and not q.dont_know:
+        problems.append(f"{where}: {finding.id} is asked without 'don't know'; a lay person may not know")
+    if finding.type is FindingType.NUMBER and finding.measurement and q.kind is not QuestionKind.NUMBER:
+        problems.append(f"{where}: {finding.id} is a measurement; ask it on its own, with 'not measured'")
     return problems
 
 
-def _check_patient_condition(field_name: str, any_of: frozenset[str], where: str) -> list[str]:
-    if field_name == "sex":
-        unknown = any_of - {"female", "male", "other"}
-        return [f"{where}: show_if on sex names {sorted(unknown)}; use female, male, other"] if unknown else []
-    if field_name == "age":
-        return [f"{where}: show_if on age takes at_least/below, not any_of"] if any_of else []
-    return [f"{where}: show_if patient must be 'sex' or 'age'"]
-
-
-def _check_number(q: Question, where: str) -> list[str]:
-    if q.minimum is None or q.maximum is None or q.minimum >= q.maximum:
-        return [f"{where}: a number question needs min < max"]
-    problems = [] if q.unit else [f"{where}: a number question needs a unit"]
-    for t in q.thresholds:
-        bound = t.at_least if t.at_least is not None else t.below
-        if bound is not None and not q.minimum <= bound <= q.maximum:
-            problems.append(f"{where}: threshold {bound:g} is outside {q.minimum:g}-{q.maximum:g}")
+def _check_rules(kb: KnowledgeBase, rules: Sequence[Rule], code: str, asked: set[str], guardian: bool) -> list[str]:
+    problems = []
+    for rule in rules:
+        where = f"{code} rule {rule.id}"
+        if not rule.id.startswith(f"{code}."):
+            problems.append(f"{where}: ids start with '{code}.'")
+        never = ex.findings(rule.when) - asked
+        if never and code != "screen":
+            problems.append(f"{where}: reads {sorted(never)}, which no question of this reason asks")
+        if rule.level is Level.EMERGENCY_DEPARTMENT and rule.first_aid is None:
+            problems.append(f"{where}: an emergency-department rule says what to do on the way (first_aid)")
+        if guardian and not adult_only(kb, rule.when):
+            for name in ("why", "advice", "first_aid"):
+                if _needs_child_form(getattr(rule, name)):
+                    problems.append(
+                        f"{where}.{name}: speaks to 'you' and a guardian may read it; give its guardian form"
+                    )
     return problems
 
 
-def _check_walk(reason: ContactReason, found: Walk) -> list[str]:
+def adult_only(kb: KnowledgeBase, condition: ex.Expr) -> bool:
+    """Whether a condition can hold only from 13 years (its findings, or an age limit on the whole)."""
+    parts = condition.operands if isinstance(condition, ex.All) else (condition,)
+    if any(isinstance(p, ex.Compare) and p.subject == "age" and _from_13(p) for p in parts):
+        return True
+    read = ex.findings(condition)
+    return bool(read) and all(kb.findings[f].min_age >= 13 for f in read if f in kb.findings)
+
+
+def _from_13(compare: ex.Compare) -> bool:
+    return (compare.op == ">=" and compare.number >= 13) or (compare.op == ">" and compare.number >= 12)
+
+
+def reachable_levels(kb: KnowledgeBase, reason: Reason) -> set[Level]:
+    """The levels a result for ``reason`` can have (an upper estimate)."""
+    levels = {reason.base} | {r.level for r in kb.rules(reason) if r.level >= reason.base}
+    return {lv for lv in levels if lv >= reason.base}
+
+
+def _check_guidance(kb: KnowledgeBase, reason: Reason, guardian: bool) -> list[str]:
+    where = f"reason {reason.code}"
+    problems = []
+    for level in sorted(reachable_levels(kb, reason) - ELSEWHERE):
+        for name, blocks in (("advice", reason.advice), ("safety_net", reason.safety_net)):
+            if not any(g.when is None and (not g.levels or level in g.levels) for g in blocks):
+                problems.append(
+                    f"{where}: no {name} without a condition for level {level.label} (an outcome without {name})"
+                )
+    if guardian:
+        for name, blocks in (("advice", reason.advice), ("safety_net", reason.safety_net)):
+            problems += [
+                f"{where} {name} {i + 1}: speaks to 'you' and a guardian may read it; give its guardian form"
+                for i, g in enumerate(blocks)
+                if _needs_child_form(g.text)
+            ]
+    problems += [
+        f"{where}: a guidance block for {lv.label} is never shown (emergencies get first aid)"
+        for g in (*reason.advice, *reason.safety_net)
+        for lv in g.levels & ELSEWHERE
+    ]
+    return problems
+
+
+# -- the walk of path shapes ---------------------------------------------------------------
+
+
+@dataclass
+class Shapes:
+    """What the walk of one contact reason found."""
+
+    lengths: list[int] = field(default_factory=list)
+    levels: set[Level] = field(default_factory=set)
+    shown: set[str] = field(default_factory=set)
+    repeated: set[str] = field(default_factory=set)  # findings asked twice on one path (never allowed)
+    missing: list[str] = field(default_factory=list)  # outcomes without advice or safety-netting
+    truncated: bool = False
+
+
+def patients(kb: KnowledgeBase, reason: Reason) -> list[tuple[Entry, Patient]]:
+    """One patient per age band and sex where what the reason asks can differ."""
+    entry = Entry.SEEK_CARE if Entry.SEEK_CARE in reason.entries else sorted(reason.entries)[0]
+    ages = {reason.min_age, reason.max_age, 13, 12, 1, 0}
+    asked = [*kb.screen.question.asks, *(f for q in reason.questions for f in q.asks)]
+    for finding_id in asked:
+        finding = kb.findings[finding_id]
+        ages |= {finding.min_age - 1, finding.min_age, finding.max_age, finding.max_age + 1}
+    conditions = [q.when for q in reason.questions if q.when] + [r.when for r in kb.rules(reason)]
+    for condition in conditions:
+        for number in ex.bounds(condition).get("age", ()):
+            ages |= {int(number) - 1, int(number), int(number) + 1}
+    found = []
+    for age in sorted(a for a in ages if reason.min_age <= a <= reason.max_age):
+        for sex in sorted(reason.sexes):
+            respondent = Respondent.GUARDIAN if age <= 12 else Respondent.SELF
+            patient = Patient.aged(age, sex, respondent)
+            try:
+                check_eligible(kb, entry, patient)
+            except NotEligible:
+                continue
+            found.append((entry, patient))
+    return found
+
+
+def walk_reason(kb: KnowledgeBase, reason: Reason) -> Shapes:
+    """Every path shape of ``reason`` (memoised: ``validate`` and ``report`` share one walk)."""
+    key = ("shapes", reason.code)
+    cached = kb.memo.get(key)
+    if isinstance(cached, Shapes):
+        return cached
+    found = Shapes()
+    gating = _gating(reason)
+    for entry, patient in patients(kb, reason):
+        state = walk(kb, Session(kb.version, entry, patient))
+        if state.pending is not None and state.pending.id == kb.screen.question.id:
+            apply(state, state.pending, (NONE,))
+        else:
+            state.cursor = REASON_AT
+        apply(state, reason_question(kb, state.session), reason.code)
+        state.cursor = FIRST_QUESTION_AT
+        for final in _shapes(kb, state, gating, found):
+            _record(kb, final, found)
+    kb.memo[key] = found
+    return found
+
+
+def _gating(reason: Reason) -> set[str]:
+    """Findings whose answers decide which later questions are asked."""
+    return {f for q in reason.questions if q.when is not None for f in ex.findings(q.when)}
+
+
+def _shapes(kb: KnowledgeBase, state: Walk, gating: set[str], found: Shapes) -> Iterator[Walk]:
+    """Depth first over the answers that decide what follows; each branch forks the walk."""
+    asked = step(state)
+    if asked is None:
+        if len(found.lengths) >= MAX_SHAPES_PER_REASON:
+            found.truncated = True
+            return
+        yield state
+        return
+    found.shown.add(asked.id)
+    for value in sample_answers(asked, branch=bool(set(asked.asks) & gating)):
+        if found.truncated:
+            return
+        branch = state.fork()
+        apply(branch, asked, validate_answer(asked, value))
+        yield from _shapes(kb, branch, gating, found)
+
+
+def sample_answers(asked: Asked, *, branch: bool, bounds: Iterable[float] = ()) -> Sequence[object]:
+    """The answers to try: every option when the answer decides what follows, else the plainest one."""
+    kind = asked.kind
+    if kind is QuestionKind.TEXT:
+        return [""]
+    if kind is QuestionKind.PHOTO:
+        return [SKIP]
+    if kind is QuestionKind.CHECKLIST:
+        if not branch:
+            return [(NONE,)]
+        every = tuple(o.id for o in asked.options if not o.exclusive)  # a gate can read two ticks together
+        return [(o.id,) for o in asked.options] + ([every] if len(every) > 1 else [])
+    if kind.has_options:
+        plain = NO if kind is QuestionKind.YESNO else _normal(asked)
+        return [o.id for o in asked.options] if branch else [plain]
+    finding = asked.finding
+    points: list[object] = [asked.skip.id] if asked.skip else []
+    if finding is not None and finding.low is not None and finding.high is not None:
+        inside = {finding.low, finding.high, *(b for b in bounds if finding.low <= b <= finding.high)}
+        if branch:
+            points += sorted(inside)
+        elif not points:
+            points.append(finding.low)
+    return points
+
+
+def _normal(asked: Asked) -> str:
+    finding = asked.finding
+    if finding is not None and finding.normal is not None and any(o.id == finding.normal for o in asked.options):
+        return finding.normal
+    return asked.options[0].id
+
+
+def _record(kb: KnowledgeBase, state: Walk, found: Shapes) -> None:
+    result = outcome(kb, state)
+    found.levels.add(result.level)
+    found.lengths.append(len(state.answered))
+    seen: set[str] = set()
+    for asked, _ in state.answered:
+        found.repeated |= seen & set(asked.asks)
+        seen |= set(asked.asks)
+    if result.level not in ELSEWHERE and (not result.advice or not result.safety_net):
+        found.missing.append(f"{result.level.label} via {result.decided_by.id if result.decided_by else 'base'}")
+
+
+# -- can every rule hold? ----------------------------------------------------------------
+
+
+def witnesses(expr: ex.Expr, kb: KnowledgeBase, limit: int = 32) -> list[dict[str, object]]:
+    """Findings under which ``expr`` may hold (candidates; the engine decides)."""
+    if isinstance(expr, ex.All | ex.AtLeast):
+        operands = expr.operands if isinstance(expr, ex.All) else expr.operands[: expr.count]
+        found: list[dict[str, object]] = [{}]
+        for operand in operands:
+            found = [{**a, **b} for a in found for b in witnesses(operand, kb, limit)][:limit]
+        return found
+    if isinstance(expr, ex.Any_):
+        return [w for e in expr.operands for w in witnesses(e, kb, limit)][:limit]
+    return _leaf_witnesses(expr, kb)
+
+
+def _leaf_witnesses(expr: ex.Expr, kb: KnowledgeBase) -> list[dict[str, object]]:
+    if isinstance(expr, ex.Has):
+        return [{expr.finding: True}]
+    if isinstance(expr, ex.Func):
+        return [{expr.finding: {"unknown": DONT_KNOW, "absent": False}.get(expr.name, True)}]
+    if isinstance(expr, ex.Compare) and expr.subject in kb.findings:
+        return [{expr.subject: _satisfying(expr, kb)}]
+    if isinstance(expr, ex.OneOf) and expr.subject in kb.findings:
+        return [{expr.subject: v} for v in expr.values]
+    return [{}]  # "not ...", and conditions on the patient (every kind of patient is tried)
+
+
+def _opened(reason: Reason, stated: dict[str, object], kb: KnowledgeBase) -> dict[str, object]:
+    """``stated`` plus what opens the questions that ask it (a rash before the glass test)."""
+    opened = dict(stated)
+    for _ in range(len(reason.questions)):
+        gates = [q.when for q in reason.questions if q.when is not None and set(q.asks) & set(opened)]
+        extra = {k: v for gate in gates for k, v in (witnesses(gate, kb) or [{}])[0].items() if k not in opened}
+        if not extra:
+            break
+        opened.update(extra)
+    return opened
+
+
+def _satisfying(compare: ex.Compare, kb: KnowledgeBase) -> float:
+    finding = kb.findings[compare.subject]
+    step = 1.0 if finding.integer else 0.1
+    value = {">": compare.number + step, "<": compare.number - step}.get(compare.op, compare.number)
+    return round(value, 1)
+
+
+def rule_reach(kb: KnowledgeBase, reason: Reason) -> tuple[set[str], set[Level], list[str]]:
+    """The rules of ``reason`` that some patient can reach, the levels reached, and outcomes without advice."""
+    key = ("reach", reason.code)
+    cached = kb.memo.get(key)
+    if isinstance(cached, tuple):
+        return cached
+    from direkt.triage.answerer import AnswererError, run
+
+    reached: set[str] = set()
+    levels: set[Level] = set()
+    missing: list[str] = []
+    people = patients(kb, reason)
+    for rule in reason.rules:
+        for stated in (_opened(reason, w, kb) for w in witnesses(rule.when, kb)):
+            for entry, patient in people:
+                try:
+                    done = run(kb, entry, patient, reason.code, stated).result
+                except (AnswererError, DirektError):
+                    continue
+                levels.add(done.level)
+                if done.level not in ELSEWHERE and (not done.advice or not done.safety_net):
+                    missing.append(f"{done.level.label} via {rule.id}")
+                if rule.id in done.rules:
+                    reached.add(rule.id)
+                    break
+            if rule.id in reached:
+                break
+    kb.memo[key] = (reached, levels, missing)
+    return reached, levels, missing
+
+
+def check_walk(reason: Reason, found: Shapes) -> list[str]:
     where = f"reason {reason.code}"
     problems = [
         f"{where}: question {q.id} is never asked on any path" for q in reason.questions if q.id not in found.shown
     ]
-    if found.missing_advice:
-        problems.append(f"{where}: a path ends in self-care, but the reason has no advice")
+    problems += [f"{where}: finding {f} is asked twice on one path" for f in sorted(found.repeated)]
+    problems += [f"{where}: an outcome without advice or safety-netting ({m})" for m in sorted(set(found.missing))]
     if found.truncated:
-        problems.append(f"{where}: more than {MAX_PATHS_PER_REASON} paths; split the reason")
+        problems.append(f"{where}: more than {MAX_SHAPES_PER_REASON} path shapes; split the reason")
     return problems
+
+
+# -- figures -----------------------------------------------------------------------------
 
 
 def report(kb: KnowledgeBase) -> dict[str, object]:
     """The figures of ``direkt triage check --json``."""
     walks = {code: walk_reason(kb, reason) for code, reason in kb.reasons.items()}
+    for code, reason in kb.reasons.items():
+        walks[code].levels |= rule_reach(kb, reason)[1]
     lengths = [n for w in walks.values() for n in w.lengths]
-    red_flags = (
-        sum(o.effect.red_flag for o in kb.red_flags.options)
-        + sum(o.effect.red_flag for r in kb.reasons.values() for q in r.questions for o in q.options)
-        + sum(t.effect.red_flag for r in kb.reasons.values() for q in r.questions for t in q.thresholds)
-    )
+    rules = [*kb.screen.rules, *(r for reason in kb.reasons.values() for r in reason.rules)]
+    by_type = {t.value: sum(f.type is t for f in kb.findings.values()) for t in FindingType}
     return {
         "version": kb.version,
+        "findings": len(kb.findings),
+        "findings_by_type": by_type,
+        "findings_with_codes": sum(bool(f.codes) for f in kb.findings.values()),
+        "rules": len(rules),
+        "rules_by_level": {lv.label: sum(r.level is lv for r in rules) for lv in Level},
+        "red_flags": sum(r.level in ELSEWHERE for r in rules),
         "contact_reasons": len(kb.reasons),
+        "contact_reasons_for_children": sum(serves_children(r) for r in kb.reasons.values()),
         "questions": len(kb.questions()),
-        "red_flags": red_flags,
-        "paths": len(lengths),
+        "path_shapes": len(lengths),
         "max_path_length": max(lengths, default=0),
         "median_path_length": statistics.median(lengths) if lengths else 0,
-        "levels_by_reason": {code: sorted(lv.name.lower() for lv in w.levels) for code, w in sorted(walks.items())},
+        "reasons": {
+            code: {
+                "questions": len(kb.reasons[code].questions),
+                "rules": len(kb.reasons[code].rules),
+                "max_path_length": max(w.lengths, default=0),
+                "levels": sorted(lv.label for lv in w.levels),
+            }
+            for code, w in sorted(walks.items())
+        },
     }
+
+
+def guidance_levels(blocks: Sequence[Guidance]) -> set[Level]:
+    """The levels that unconditional blocks cover (every non-emergency level when a block names none)."""
+    covered: set[Level] = set()
+    for g in blocks:
+        if g.when is None:
+            covered |= set(g.levels) if g.levels else set(Level) - ELSEWHERE
+    return covered
+
+
+SCREENED_ENTRIES = SCREENED

@@ -64,7 +64,12 @@ export class EntryScreen {
   render() {
     const { t } = this.app;
     const people = [{ pnr: "", label: t("entry.me") }].concat(
-      (this.children || []).map((c) => ({ pnr: c.pnr, label: t("entry.child", { name: c.name, age: c.age }) })),
+      (this.children || []).map((c) => ({
+        pnr: c.pnr,
+        label: c.age < 2 && c.age_months !== undefined
+          ? t("entry.infant", { name: c.name, months: c.age_months })
+          : t("entry.child", { name: c.name, age: c.age }),
+      })),
     );
     const who = h(
       "fieldset",

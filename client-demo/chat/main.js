@@ -207,6 +207,7 @@ export class App {
     if (err instanceof ApiError) {
       if (err.status === 0) return this.t("error.network");
       if (err.status >= 500) return this.t("error.generic");
+      if (err.text) return this.i18n.pick(err.text);
       return err.message || this.t("error.generic");
     }
     return this.t("error.generic");

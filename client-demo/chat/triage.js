@@ -1,8 +1,12 @@
-// The triage: one question at a time, then the result (112, self-care advice,
-// or the way into the waiting room).
+// The triage: one question at a time, then the result in plain words: call 112,
+// go to the emergency department, call 1177, self-care advice, or the way into
+// the waiting room. Every text comes from the server in the respondent's form
+// (a guardian reads about the child by name).
 
 import { clear, focusFirst, h } from "../shared/dom.js";
 import { unlockAudio } from "./sound.js";
+
+const ELSEWHERE = new Set(["112_now", "emergency_department", "call_1177"]);
 
 export class TriageScreen {
   constructor(app, view) {
@@ -12,6 +16,7 @@ export class TriageScreen {
     this.invalid = ""; // the citizen's answer is missing or out of range
     this.busy = false;
     this.draft = null; // the answer being given (kept over a language change)
+    this.skipped = false; // a number question's "not measured" / "don't know"
   }
 
   render() {
@@ -27,42 +32,15 @@ export class TriageScreen {
     const help = i18n.pick(q.help);
     const describedBy = [help ? "q-help" : "", this.invalid ? "q-error" : ""].filter(Boolean).join(" ") || null;
     const heading = h("h2", { id: "q-heading", tabindex: "-1" }, i18n.pick(q.text));
+    const helpEl = help ? h("p", { class: "help", id: "q-help" }, help) : null;
     let body;
-    if (q.kind === "number") {
-      const hasRange = q.minimum !== null && q.maximum !== null;
+    if (q.kind === "number") body = this.numberBody(q, heading, helpEl, describedBy);
+    else if (q.kind === "text") {
       body = h(
         "div",
         { class: "answer" },
         heading,
-        help ? h("p", { class: "help", id: "q-help" }, help) : null,
-        h(
-          "div",
-          { class: "number-row" },
-          h("input", {
-            type: "number",
-            id: "q-number",
-            inputmode: "decimal",
-            min: q.minimum ?? null,
-            max: q.maximum ?? null,
-            step: "any",
-            value: this.draft ?? "",
-            "aria-labelledby": q.unit ? "q-heading q-unit" : "q-heading",
-            "aria-describedby": [describedBy, hasRange ? "q-range" : ""].filter(Boolean).join(" ") || null,
-            "aria-invalid": this.invalid ? "true" : null,
-            oninput: (e) => (this.draft = e.target.value),
-          }),
-          q.unit ? h("span", { id: "q-unit", class: "unit" }, i18n.pick(q.unit)) : null,
-        ),
-        hasRange
-          ? h("p", { class: "hint", id: "q-range" }, t("triage.number.hint", { min: q.minimum, max: q.maximum }))
-          : null,
-      );
-    } else if (q.kind === "text") {
-      body = h(
-        "div",
-        { class: "answer" },
-        heading,
-        help ? h("p", { class: "help", id: "q-help" }, help) : null,
+        helpEl,
         h("label", { for: "q-text" }, t("triage.text.label")),
         Object.assign(
           h("textarea", {
@@ -76,44 +54,8 @@ export class TriageScreen {
         ),
       );
     } else if (q.kind === "photo") {
-      body = h(
-        "div",
-        { class: "answer" },
-        heading,
-        help ? h("p", { class: "help", id: "q-help" }, help) : null,
-        h("p", { class: "banner ok" }, t("triage.photo.info")),
-      );
-    } else {
-      const multi = q.kind === "multi";
-      const chosen = new Set(this.draft || []);
-      body = h(
-        "fieldset",
-        {
-          class: "choices",
-          role: multi ? null : "radiogroup",
-          "aria-describedby": describedBy,
-          "aria-invalid": this.invalid && !multi ? "true" : null,
-        },
-        h("legend", {}, heading),
-        help ? h("p", { class: "help", id: "q-help" }, help) : null,
-        q.options.map((o, i) =>
-          h(
-            "div",
-            { class: "choice" },
-            h("input", {
-              type: multi ? "checkbox" : "radio",
-              name: "answer",
-              id: `opt-${i}`,
-              value: o.id,
-              checked: chosen.has(o.id),
-              dataset: { exclusive: o.exclusive ? "1" : "" },
-              onchange: (e) => this.choose(e.target, multi),
-            }),
-            h("label", { for: `opt-${i}` }, i18n.pick(o.text)),
-          ),
-        ),
-      );
-    }
+      body = h("div", { class: "answer" }, heading, helpEl, h("p", { class: "banner ok" }, t("triage.photo.info")));
+    } else body = this.choiceBody(q, heading, helpEl, describedBy);
     const form = h(
       "form",
       { class: "card question", novalidate: true, onsubmit: (e) => (e.preventDefault(), this.next()) },
@@ -131,6 +73,88 @@ export class TriageScreen {
     clear(this.app.main, form);
   }
 
+  numberBody(q, heading, helpEl, describedBy) {
+    const { t, i18n } = this.app;
+    const hasRange = q.minimum !== null && q.maximum !== null;
+    const skip = q.skip
+      ? h(
+          "div",
+          { class: "choice skip" },
+          h("input", {
+            type: "checkbox",
+            id: "q-skip",
+            checked: this.skipped,
+            onchange: (e) => {
+              this.skipped = e.target.checked;
+              this.app.main.querySelector("#q-number").disabled = this.skipped;
+              this.clearInvalid();
+            },
+          }),
+          h("label", { for: "q-skip" }, i18n.pick(q.skip.text)),
+        )
+      : null;
+    return h(
+      "div",
+      { class: "answer" },
+      heading,
+      helpEl,
+      h(
+        "div",
+        { class: "number-row" },
+        h("input", {
+          type: "number",
+          id: "q-number",
+          inputmode: q.integer ? "numeric" : "decimal",
+          min: q.minimum ?? null,
+          max: q.maximum ?? null,
+          step: q.integer ? "1" : "any",
+          value: this.draft ?? "",
+          disabled: this.skipped,
+          "aria-labelledby": q.unit ? "q-heading q-unit" : "q-heading",
+          "aria-describedby": [describedBy, hasRange ? "q-range" : ""].filter(Boolean).join(" ") || null,
+          "aria-invalid": this.invalid ? "true" : null,
+          oninput: (e) => (this.draft = e.target.value),
+        }),
+        q.unit ? h("span", { id: "q-unit", class: "unit" }, i18n.pick(q.unit)) : null,
+      ),
+      hasRange ? h("p", { class: "hint", id: "q-range" }, t("triage.number.hint", { min: q.minimum, max: q.maximum })) : null,
+      skip,
+    );
+  }
+
+  choiceBody(q, heading, helpEl, describedBy) {
+    const { i18n } = this.app;
+    const multi = q.kind === "checklist";
+    const chosen = new Set(this.draft || []);
+    return h(
+      "fieldset",
+      {
+        class: "choices",
+        role: multi ? null : "radiogroup",
+        "aria-describedby": describedBy,
+        "aria-invalid": this.invalid && !multi ? "true" : null,
+      },
+      h("legend", {}, heading),
+      helpEl,
+      q.options.map((o, i) =>
+        h(
+          "div",
+          { class: o.exclusive ? "choice exclusive" : "choice" },
+          h("input", {
+            type: multi ? "checkbox" : "radio",
+            name: "answer",
+            id: `opt-${i}`,
+            value: o.id,
+            checked: chosen.has(o.id),
+            dataset: { exclusive: o.exclusive ? "1" : "" },
+            onchange: (e) => this.choose(e.target, multi),
+          }),
+          h("label", { for: `opt-${i}` }, i18n.pick(o.text)),
+        ),
+      ),
+    );
+  }
+
   choose(input, multi) {
     const inputs = [...this.app.main.querySelectorAll('input[name="answer"]')];
     if (multi && input.checked) {
@@ -141,22 +165,29 @@ export class TriageScreen {
       }
     }
     this.draft = inputs.filter((i) => i.checked).map((i) => i.value);
-    if (this.invalid) {
-      this.invalid = "";
-      const error = this.app.main.querySelector("#q-error");
-      error.textContent = "";
-      error.removeAttribute("role");
-    }
+    this.clearInvalid();
+  }
+
+  clearInvalid() {
+    if (!this.invalid) return;
+    this.invalid = "";
+    const error = this.app.main.querySelector("#q-error");
+    error.textContent = "";
+    error.removeAttribute("role");
   }
 
   answerValue() {
     const q = this.view.question;
-    const { t } = this.app;
+    const { t, i18n } = this.app;
     if (q.kind === "photo") return { value: "skip" };
     if (q.kind === "number") {
+      if (q.skip && this.skipped) return { value: q.skip.id };
       const raw = (this.draft ?? "").toString().trim().replace(",", ".");
-      if (raw === "" || Number.isNaN(Number(raw))) return { invalid: t("triage.number.required") };
+      if (raw === "" || Number.isNaN(Number(raw))) {
+        return { invalid: q.skip ? t("triage.number.or_skip", { skip: i18n.pick(q.skip.text) }) : t("triage.number.required") };
+      }
       const n = Number(raw);
+      if (q.integer && !Number.isInteger(n)) return { invalid: t("triage.number.whole") };
       const low = q.minimum ?? -Infinity;
       const high = q.maximum ?? Infinity;
       if (n < low || n > high) return { invalid: t("triage.number.range", { min: q.minimum, max: q.maximum }) };
@@ -164,8 +195,8 @@ export class TriageScreen {
     }
     if (q.kind === "text") return { value: (this.draft || "").trim() };
     const chosen = this.draft || [];
-    if (!chosen.length) return { invalid: t(q.kind === "multi" ? "triage.required.multi" : "triage.required") };
-    return { value: q.kind === "multi" ? chosen : chosen[0] };
+    if (!chosen.length) return { invalid: t(q.kind === "checklist" ? "triage.required.multi" : "triage.required") };
+    return { value: q.kind === "checklist" ? chosen : chosen[0] };
   }
 
   async next() {
@@ -174,7 +205,7 @@ export class TriageScreen {
     if (invalid) {
       this.invalid = invalid;
       this.renderQuestion();
-      this.app.main.querySelector("input, textarea")?.focus();
+      this.app.main.querySelector("input:not([disabled]), textarea")?.focus();
       return;
     }
     await this.call(`/api/triage/${encodeURIComponent(this.view.id)}/answer`, {
@@ -193,85 +224,86 @@ export class TriageScreen {
     this.busy = true;
     this.error = "";
     try {
-      this.view = await this.app.api.call("POST", path, body);
+      const view = await this.app.api.call("POST", path, body);
+      this.view = view;
       this.busy = false;
       this.invalid = "";
       this.draft = null;
+      this.skipped = false;
       this.render();
       focusFirst(this.app.main);
     } catch (err) {
       this.busy = false;
-      this.error = this.app.errorText(err);
+      // An answer the server refused (an implausible number): ask again, saying why, keeping the draft.
+      if (err.code === "invalid_answer" && this.view.question) this.invalid = this.app.errorText(err);
+      else this.error = this.app.errorText(err);
       this.render();
+      if (this.invalid) this.app.main.querySelector("input:not([disabled]), textarea")?.focus();
     }
   }
 
   // -- the result -------------------------------------------------------------------------
 
   renderResult() {
-    const { t, i18n } = this.app;
     const r = this.view.result;
-    const reason = r.reason && r.reason.label ? i18n.pick(r.reason.label) : "";
-    if (r.care_level === "112_now") {
-      clear(
-        this.app.main,
-        h(
-          "section",
-          { class: "emergency", role: "alert", "aria-labelledby": "emergency-heading" },
-          h("h2", { id: "emergency-heading", tabindex: "-1" }, t("result.112.heading")),
-          r.red_flag ? h("p", { class: "red-flag" }, i18n.pick(r.red_flag)) : null,
-          h("p", {}, t("result.112.lead")),
-          h("a", { class: "call-112", href: "tel:112" }, t("result.112.call")),
-        ),
-        h(
-          "p",
-          { class: "after-emergency" },
-          h("button", { type: "button", class: "link", onclick: () => this.app.toEntry() }, t("result.112.restart")),
-        ),
-      );
-      return;
-    }
-    const notes = (r.notes || []).map((n) => h("p", { class: "note" }, i18n.pick(n)));
-    const summary = h(
-      "details",
-      { class: "summary" },
-      h("summary", {}, t("result.summary")),
+    if (ELSEWHERE.has(r.care_level)) this.renderElsewhere(r);
+    else this.renderCareResult(r);
+  }
+
+  // 112, the emergency department, or 1177 now: no waiting room, what to do now first.
+  renderElsewhere(r) {
+    const { t, i18n } = this.app;
+    const kind = { "112_now": "112", emergency_department: "ed", call_1177: "1177" }[r.care_level];
+    const call =
+      kind === "112"
+        ? h("a", { class: "call-112", href: "tel:112" }, t("result.112.call"))
+        : kind === "1177"
+          ? h("a", { class: "call-112 call-1177", href: "tel:1177" }, t("result.1177.call"))
+          : null;
+    clear(
+      this.app.main,
       h(
-        "dl",
-        {},
-        (r.summary || []).map((s) => [h("dt", {}, i18n.pick(s.question)), h("dd", {}, answerText(i18n, s.answer))]),
+        "section",
+        { class: `emergency ${kind === "112" ? "" : "elsewhere"}`, role: "alert", "aria-labelledby": "emergency-heading" },
+        h("h2", { id: "emergency-heading", tabindex: "-1" }, i18n.pick(r.headline)),
+        r.why ? h("p", { class: "red-flag" }, i18n.pick(r.why)) : null,
+        call,
+        textList(i18n, t("result.first_aid"), r.first_aid, "first-aid"),
+        textList(i18n, t("result.warning_signs"), r.safety_net, "safety-net"),
+      ),
+      h(
+        "p",
+        { class: "after-emergency" },
+        h("button", { type: "button", class: "link", onclick: () => this.app.toEntry() }, t("result.112.restart")),
       ),
     );
+  }
+
+  renderCareResult(r) {
+    const { t, i18n } = this.app;
+    const reason = r.reason && r.reason.label ? i18n.pick(r.reason.label) : "";
+    const selfCare = r.care_level === "self_care";
+    const content = [
+      h("h2", {}, t(selfCare ? "result.selfcare.heading" : "result.heading")),
+      reason ? h("p", { class: "reason" }, t("result.reason", { reason })) : null,
+      h("p", { class: `level lead level-${r.care_level}` }, i18n.pick(r.headline)),
+      r.care_level === "chat_now" ? h("p", { class: "banner warn" }, t("level.chat_now.warn")) : null,
+      r.visit_text ? h("p", { class: "visit" }, i18n.pick(r.visit_text)) : null,
+      r.why ? h("p", { class: "why" }, h("strong", {}, `${t("result.why")} `), i18n.pick(r.why)) : null,
+      textList(i18n, t("result.advice"), r.advice, "advice"),
+      textList(i18n, t("result.safety_net"), r.safety_net, "safety-net"),
+      selfCare && r.chat_anyway ? h("p", { class: "chat-anyway" }, i18n.pick(r.chat_anyway)) : null,
+      answersSummary(t, i18n, r),
+      this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,
+    ];
     const actions = h("div", { class: "actions" });
-    let content;
-    if (r.care_level === "self_care") {
-      content = [
-        h("h2", {}, t("result.selfcare.heading")),
-        reason ? h("p", { class: "reason" }, t("result.reason", { reason })) : null,
-        h("p", { class: "lead" }, t("result.selfcare.lead")),
-        r.advice ? h("div", { class: "advice" }, h("p", {}, i18n.pick(r.advice))) : null,
-        notes,
-        summary,
-        this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,
-      ];
+    if (selfCare) {
       actions.append(
         h("button", { type: "button", class: "primary", onclick: () => this.submit(true) }, t("result.chat_anyway")),
         h("button", { type: "button", onclick: () => this.back() }, t("triage.back")),
         h("button", { type: "button", class: "link", onclick: () => this.app.toEntry() }, t("result.restart")),
       );
     } else {
-      const level = t(`level.${r.care_level}`);
-      content = [
-        h("h2", {}, t("result.heading")),
-        reason ? h("p", { class: "reason" }, t("result.reason", { reason })) : null,
-        h("p", { class: "level" }, level),
-        r.care_level === "chat_now" ? h("p", { class: "banner warn" }, t("level.chat_now.warn")) : null,
-        r.advice ? h("div", { class: "advice" }, h("p", {}, i18n.pick(r.advice))) : null,
-        notes,
-        h("p", {}, t("result.queue.lead")),
-        summary,
-        this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,
-      ];
       actions.append(
         h("button", { type: "button", class: "primary", onclick: () => this.submit(false) }, t("result.submit")),
         h("button", { type: "button", onclick: () => this.back() }, t("triage.back")),
@@ -301,7 +333,20 @@ export class TriageScreen {
   }
 }
 
-function answerText(i18n, answer) {
-  const text = i18n.pick(answer);
-  return text === "skip" ? "–" : text;
+function textList(i18n, title, texts, cls) {
+  if (!texts || !texts.length) return null;
+  return h("div", { class: cls }, h("h3", {}, title), texts.map((text) => h("p", {}, i18n.pick(text))));
+}
+
+function answersSummary(t, i18n, r) {
+  return h(
+    "details",
+    { class: "summary" },
+    h("summary", {}, t("result.summary")),
+    h(
+      "dl",
+      {},
+      (r.answers || []).map((a) => [h("dt", {}, i18n.pick(a.question)), h("dd", {}, i18n.pick(a.answer))]),
+    ),
+  );
 }

@@ -623,6 +623,10 @@ class Chat {
       triage.urgency ? [t("urgency_label"), `${t("urgency", { n: triage.urgency })} · ${t(`urgency_${triage.urgency}`)}`] : null,
       triage.profession ? [t("profession"), t(`skill_${triage.profession}`)] : null,
       triage.visit ? [t("visit"), t(`visit_${triage.visit}`)] : null,
+      triage.place ? [t("place"), t(`place_${triage.place}`)] : null,
+      triage.care_level
+        ? [t("decided_by"), triage.decided_by ? pick(triage.decided_by.staff) : t("decided_by_base")]
+        : null,
       [t("patient_lang"), t(file.lang === "en" ? "lang_en" : "lang_sv")],
     ].filter(Boolean);
     const dl = h(
@@ -630,16 +634,7 @@ class Chat {
       { class: "facts" },
       facts.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value || "—")]),
     );
-    const flags = [];
-    if (triage.red_flag) flags.push(h("p", { class: "banner danger flag" }, h("strong", {}, `${t("red_flag")}: `), pick(triage.red_flag)));
-    const notes = (triage.notes || []).map((note) => pick(note)).filter(Boolean);
-    if (notes.length) flags.push(h("div", { class: "banner warn notes" }, h("strong", {}, t("notes")), h("ul", {}, notes.map((x) => h("li", {}, x)))));
-    const answers = h(
-      "dl",
-      { class: "answers" },
-      (triage.summary || []).map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, pick(qa.answer))]),
-    );
-    clear(this.summary, heading, flags, dl, h("h4", {}, t("answers")), answers);
+    clear(this.summary, heading, dl, findingsView(t, pick, triage.findings || {}), answersView(t, pick, triage.answers || []));
   }
 
   renderLog() {
@@ -797,4 +792,36 @@ function formatPnr(pnr) {
   if (!pnr) return "—";
   const s = String(pnr);
   return s.length === 12 ? `${s.slice(0, 8)}-${s.slice(8)}` : s;
+}
+
+// The triage's findings in clinical words, grouped: present, measured, unknown,
+// the patient's own words, and (folded) what was answered no.
+function findingsView(t, pick, findings) {
+  const list = (items) => (items && items.length ? h("ul", {}, items.map((x) => h("li", {}, pick(x)))) : h("p", {}, t("findings_none")));
+  const absent = findings.absent || [];
+  return h(
+    "div",
+    { class: "findings" },
+    h("h4", {}, t("findings_present")),
+    list(findings.present),
+    findings.measured && findings.measured.length ? [h("h4", {}, t("findings_measured")), list(findings.measured)] : null,
+    findings.unknown && findings.unknown.length ? [h("h4", {}, t("findings_unknown")), list(findings.unknown)] : null,
+    findings.free_text && findings.free_text.length
+      ? [
+          h("h4", {}, t("findings_free_text")),
+          h("dl", { class: "answers" }, findings.free_text.map((f) => [h("dt", {}, pick(f.question)), h("dd", {}, f.answer)])),
+        ]
+      : null,
+    absent.length ? h("details", {}, h("summary", {}, t("findings_absent", { n: absent.length })), list(absent)) : null,
+  );
+}
+
+function answersView(t, pick, answers) {
+  if (!answers.length) return null;
+  return h(
+    "details",
+    { class: "qa" },
+    h("summary", {}, t("answers")),
+    h("dl", { class: "answers" }, answers.map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, pick(qa.answer))])),
+  );
 }

@@ -2,10 +2,12 @@
 // typed errors. See /openapi.json for the routes.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  // text: the message in the citizen's words, by language ({sv, en}), when the server gives one.
+  constructor(status, code, message, text = null) {
     super(message || code);
     this.status = status;
     this.code = code;
+    this.text = text;
   }
 }
 
@@ -49,7 +51,7 @@ export class Api {
     const data = await response.json().catch(() => null);
     if (!response.ok) {
       const error = (data && data.error) || {};
-      throw new ApiError(response.status, error.code || "http_error", error.message || response.statusText);
+      throw new ApiError(response.status, error.code || "http_error", error.message || response.statusText, error.text || null);
     }
     return data;
   }

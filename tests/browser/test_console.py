@@ -33,32 +33,10 @@ from support_hub import ELSA, ERIK, GUARDIAN, SORE_THROAT, citizen
 
 from direkt.loadtests.client import JSON, Client, Socket
 
-BACK_PAIN_WITH_FEVER = [  # urgency 2: within an hour
-    ["redflags.now", ["none"]],
-    ["reason", "back_pain"],
-    ["back_pain.nerves", ["none"]],
-    ["back_pain.general", ["fever"]],
-    ["back_pain.function", "hard"],
-    ["back_pain.weeks", 0],
-]
-LEGS_WEAKNESS = [  # urgency 1: contact within 15 minutes
-    ["redflags.now", ["none"]],
-    ["reason", "back_pain"],
-    ["back_pain.nerves", ["both_legs"]],
-    ["back_pain.general", ["none"]],
-    ["back_pain.function", "hard"],
-    ["back_pain.weeks", 0],
-]
-CHILD_FEVER = [  # self-care, chat anyway: urgency 5
-    ["redflags.now", ["none"]],
-    ["reason", "child_fever"],
-    ["child_fever.temp", 38.5],
-    ["child_fever.days", 1],
-    ["child_fever.signs", ["none"]],
-    ["child_fever.risk", ["none"]],
-    ["child_fever.travel", "no"],
-    ["child_fever.notes", "snorig"],
-]
+# (reason, findings): the deterministic answerer answers the triage as such a patient would.
+CANNOT_DRINK = ("sore_throat", {"cannot_drink": True, "symptom_days": 3})  # urgency 2: within an hour
+FAINT_AFTER_FOOD = ("allergic_reaction", {"dizziness": True, "reaction_trigger": "food", "reaction_onset": "hours"})
+CHILD_FEVER = ("child_fever", {"fever": True, "temperature": 38.5, "fever_days": 1})  # self-care, chat anyway: 5
 
 
 class Citizen:
@@ -71,9 +49,12 @@ class Citizen:
         self.client: Client = bg.run(citizen(base, pnr))
         self.sock: Socket | None = None
 
-    def submit(self, answers: list[list[Any]] = SORE_THROAT, *, chat_anyway: bool = False, **start: Any) -> str:
+    def submit(self, case: tuple[str, dict[str, Any]] | None = None, *, chat_anyway: bool = False, **start: Any) -> str:
         async def go() -> str:
-            view = await self.client.triage("seek_care", [tuple(a) for a in answers], **start)  # type: ignore[misc]
+            if case is None:  # sore throat for ten days: within days
+                view = await self.client.triage("seek_care", [tuple(a) for a in SORE_THROAT], **start)  # type: ignore[misc]
+            else:
+                view = await self.client.triage_as("seek_care", case[0], case[1], **start)
             assert view["result"], view
             return str((await self.client.submit(view["id"], chat_anyway=chat_anyway))["case"])
 
@@ -202,8 +183,8 @@ def test_queue_is_sorted_by_deadline_and_updates_live_then_pick_from_list(
     open_page: Callable[..., Page], people: Callable[[str], Citizen]
 ) -> None:
     erik, maja = people(ERIK), people(GUARDIAN)
-    maja.submit(BACK_PAIN_WITH_FEVER)  # urgency 2: within an hour
-    erik.submit(LEGS_WEAKNESS)  # urgency 1: a later arrival with an earlier deadline
+    maja.submit(CANNOT_DRINK)  # urgency 2: within an hour
+    erik.submit(FAINT_AFTER_FOOD)  # urgency 1: a later arrival with an earlier deadline
     page = console(open_page)
     rows = queue_rows(page)
     expect(rows).to_have_count(2)
@@ -236,19 +217,20 @@ def test_parallel_chats_count_unread_in_the_background_tab(
     open_page: Callable[..., Page], people: Callable[[str], Citizen]
 ) -> None:
     erik, maja = people(ERIK), people(GUARDIAN)
-    erik_case = erik.submit(SORE_THROAT)
-    maja_case = maja.submit(BACK_PAIN_WITH_FEVER)
+    erik_case = erik.submit()
+    maja_case = maja.submit(CANNOT_DRINK)
     page = console(open_page)
     expect(queue_rows(page)).to_have_count(2)
 
-    claim_next(page)  # the earliest deadline: Maja's back pain
+    claim_next(page)  # the earliest deadline: Maja, who cannot drink
     expect(tab(page, "Maja")).to_have_attribute("aria-selected", "true")
     expect(summary(page)).to_contain_text("Maja Andersson")
     expect(summary(page)).to_contain_text("19810510-2381")
     claim_next(page)
     expect(tab(page, "Erik")).to_have_attribute("aria-selected", "true")
     expect(summary(page)).to_contain_text("Ont i halsen")
-    expect(summary(page)).to_contain_text("10 dagar")  # an answer from the triage summary
+    expect(summary(page)).to_contain_text("Besvärsduration: 10 dygn")  # a measured finding, in clinical words
+    expect(summary(page)).to_contain_text("Besvärsduration ≥ 7 dygn")  # the rule that decided, in clinical words
     expect(page.get_by_role("tabpanel").get_by_role("textbox", name="Meddelande")).to_be_focused()
     expect(page.get_by_role("region", name="Kö")).to_contain_text("0 väntande")
 
@@ -288,7 +270,10 @@ def test_parallel_chats_count_unread_in_the_background_tab(
 
     # the whole console follows the language switch, chats included
     page.get_by_role("button", name="English").click()
-    expect(page.get_by_role("tabpanel").get_by_role("region", name="Assessment")).to_contain_text("Back pain")
+    assessment = page.get_by_role("tabpanel").get_by_role("region", name="Assessment")
+    expect(assessment).to_contain_text("Sore throat")
+    expect(assessment.get_by_role("heading", name="Present")).to_be_visible()  # findings in clinical words
+    expect(assessment).to_contain_text("Cannot drink, keeps no fluids down")
     expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Jag har fått feber nu också.")
     expect(page.get_by_role("button", name="Take next")).to_be_visible()
     page.get_by_role("button", name="Svenska").click()
@@ -460,7 +445,7 @@ def test_capacity_reload_and_return_to_the_queue(
 ) -> None:
     erik, maja = people(ERIK), people(GUARDIAN)
     erik.submit()
-    maja.submit(BACK_PAIN_WITH_FEVER)
+    maja.submit(CANNOT_DRINK)
     maja.submit(CHILD_FEVER, chat_anyway=True, child=ELSA)
     page = open_page(CONSOLE, name="nurse-2", viewport={"width": 1024, "height": 768})
     staff_login(page, "nurse-2")  # Olle Ek may hold two chats

@@ -118,9 +118,9 @@ async def someone_else_waits(base: str, pnr: str = MAJA) -> str:
 SORE_THROAT_JS = """async () => {
   const api = direkt.api;
   let view = await api.call("POST", "/api/triage", {entry: "seek_care"});
-  const answers = [["redflags.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
-    ["sore_throat.medicine", "no"], ["sore_throat.centor", "two"], ["sore_throat.ill", "no"],
-    ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
+  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
+    ["sore_throat.medicines", ["none"]], ["sore_throat.fever", "no"], ["sore_throat.centor", ["cough"]],
+    ["sore_throat.ill", "no"], ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
   for (const [question, value] of answers)
     view = await api.call("POST", `/api/triage/${view.id}/answer`, {question, value});
   return (await api.call("POST", "/api/cases", {triage: view.id})).case;
@@ -158,7 +158,15 @@ def test_login_triage_with_a_step_back_and_the_waiting_room(open_page: Any, serv
     sore_throat(page, with_back_step=True)
     expect(page.get_by_role("heading", name="Vår bedömning")).to_be_focused()
     expect(page.get_by_text("Besvär: Ont i halsen")).to_be_visible()
-    axe_check(page, "widget-result-chat")
+    result = page.locator("section.result")
+    expect(result).to_contain_text("Du behöver kontakt med vården inom några dagar – det behöver inte vara i dag.")
+    expect(result).to_contain_text("Skicka din bedömning till väntrummet, så chattar en sjuksköterska med dig.")
+    expect(result).to_contain_text("Varför: Ont i halsen i mer än en vecka bör undersökas.")
+    expect(result.get_by_role("heading", name="Hör av dig igen")).to_be_visible()
+    expect(result).to_contain_text("Ring 112 om du får svårt att andas")
+    for code in ("within_days", "self_care", "nurse", "chat_today", "(days)"):
+        expect(result).not_to_contain_text(code)  # no internal code reaches the citizen
+    assert axe_check(page, "widget-result-chat") == []
     page.get_by_role("button", name="Skicka till väntrummet").click()
 
     expect(page.get_by_role("heading", name="Du är i kön")).to_be_focused()
@@ -190,16 +198,18 @@ def test_the_112_path_sends_the_citizen_to_112_and_never_to_the_queue(open_page:
     page = open_page("/chat/", name="citizen")
     login(page)
     page.get_by_role("button", name="Söka vård").click()
-    choose(page, "Är medvetslös, svår att väcka eller plötsligt mycket förvirrad")
+    choose(page, "Plötsliga tecken på stroke (sned mun, svag arm, sluddrigt tal)")
     page.get_by_role("button", name="Nästa").click()
-    alert = page.get_by_role("alert").filter(has=page.get_by_role("heading", name="Ring 112 nu"))
+    alert = page.get_by_role("alert").filter(has=page.get_by_role("heading", name="Ring 112 nu."))
     expect(alert).to_be_visible()
-    expect(alert).to_contain_text("Nedsatt medvetande kan vara livshotande.")
+    expect(alert).to_contain_text("Plötsliga tecken på stroke kräver vård direkt")
+    expect(alert.get_by_role("heading", name="Gör så här nu")).to_be_visible()
+    expect(alert).to_contain_text("Notera klockslaget när symtomen började.")
     call = page.get_by_role("link", name="Ring 112")
     expect(call).to_have_attribute("href", "tel:112")
     expect(page.get_by_role("button", name="Skicka till väntrummet")).to_have_count(0)
     expect(page.get_by_role("button", name="Chatta ändå")).to_have_count(0)
-    axe_check(page, "widget-result-112")
+    assert axe_check(page, "widget-result-112") == []
     screenshot(page, "widget-112")
 
 
@@ -208,11 +218,60 @@ def test_self_care_advice_offers_a_chat_anyway(open_page: Any) -> None:
     login(page)
     sore_throat(page, days=3)
     expect(page.get_by_role("heading", name="Råd om egenvård")).to_be_visible()
+    expect(page.get_by_text("Du kan troligen ta hand om det här själv hemma.", exact=True)).to_be_visible()
     expect(page.get_by_text("Ont i halsen beror oftast på virus", exact=False)).to_be_visible()
+    expect(page.get_by_text("Vill du ändå prata med någon kan du chatta med vården", exact=False)).to_be_visible()
+    expect(page.locator("section.result")).not_to_contain_text("sjuksköterska")  # self-care: no "nurse, chat"
     expect(page.get_by_role("button", name="Skicka till väntrummet")).to_have_count(0)
-    axe_check(page, "widget-result-selfcare")
+    assert axe_check(page, "widget-result-selfcare") == []
     page.get_by_role("button", name="Chatta ändå").click()
     expect(page.get_by_text("Plats 1 av 1", exact=True)).to_be_visible()
+
+
+def test_a_guardian_is_asked_about_the_child_by_name_and_numbers_are_checked(open_page: Any) -> None:
+    """Questions in the guardian form, "not measured", whole days, a plausible range, and the
+    emergency-department result with what to do on the way, in plain Swedish, with no queue."""
+    page = open_page("/chat/", name="guardian-triage")
+    login(page, MAJA)
+    page.get_by_role("radiogroup", name="Vem gäller det?").get_by_role("radio", name="Elsa Andersson, 8 år").check()
+    page.get_by_role("button", name="Söka vård").click()
+    expect(page.get_by_role("heading", name="Har Elsa något av detta just nu?")).to_be_visible()
+    expect(page.get_by_label("Slapp i kroppen (orkar inte hålla upp huvudet, hänger som en trasa)")).to_be_visible()
+    expect(page.get_by_text("Tryck över bröstet", exact=False)).to_have_count(0)  # an adult's sign, not a child's
+    choose(page, "Inget av detta")
+    next_question(page, 2)
+    choose(page, "Feber hos barn")
+    next_question(page, 3)
+    expect(page.get_by_role("heading", name="Vilken är den högsta temperaturen du har mätt på Elsa?")).to_be_visible()
+    page.get_by_role("spinbutton").fill("47")
+    page.get_by_role("button", name="Nästa").click()
+    expect(page.get_by_text("Skriv ett tal mellan 34 och 43.", exact=True)).to_be_visible()
+    axe_check(page, "widget-number-invalid")
+    page.get_by_label("Inte mätt", exact=True).check()
+    expect(page.get_by_role("spinbutton")).to_be_disabled()
+    next_question(page, 4)
+    expect(page.get_by_role("heading", name="Hur många dygn har Elsa haft feber?")).to_be_visible()
+    page.get_by_role("spinbutton").fill("38.9")  # a temperature typed into the days field
+    page.get_by_role("button", name="Nästa").click()
+    expect(page.get_by_text("Skriv ett helt tal.", exact=True)).to_be_visible()
+    page.get_by_role("spinbutton").fill("2")
+    next_question(page, 5)
+    choose(page, "Grymtar vid varje utandning")
+    next_question(page, 6)
+    expect(page.get_by_role("heading", name="Har Elsa fått utslag på huden?")).to_be_visible()  # can still mean 112
+    choose(page, "Nej")
+    page.get_by_role("button", name="Nästa").click()
+    alert = page.get_by_role("alert").filter(
+        has=page.get_by_role("heading", name=re.compile("^Åk till en akutmottagning"))
+    )
+    expect(alert).to_contain_text("Åk till en akutmottagning med Elsa nu. Ring 112 om Elsa blir sämre på vägen.")
+    expect(alert).to_contain_text("Elsa andas ansträngt med feber")
+    expect(alert.get_by_role("heading", name="Gör så här nu")).to_be_visible()
+    expect(alert).to_contain_text("Låt Elsa sitta upp i famnen under resan.")
+    expect(page.get_by_role("button", name="Skicka till väntrummet")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("emergency_department")
+    assert axe_check(page, "widget-result-emergency-department") == []
+    screenshot(page, "widget-emergency-department")
 
 
 def test_a_guardian_can_act_for_a_young_child_only(open_page: Any) -> None:
@@ -332,9 +391,9 @@ def test_english_changes_every_heading(open_page: Any) -> None:
     page.locator(f'button[name="pnr"][value="{ERIK}"]').click()
     expect(page.get_by_role("heading", name="What is it about?")).to_be_visible()
     page.get_by_role("button", name="Seek care").click()
-    expect(page.get_by_role("heading", name="Does any of this apply right now?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Do you have any of this right now?")).to_be_visible()
     page.get_by_role("button", name="Svenska").click()
-    expect(page.get_by_role("heading", name="Stämmer något av detta just nu?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Har du något av detta just nu?")).to_be_visible()
     expect(page.get_by_text("Fråga 1", exact=True)).to_be_visible()
 
 

@@ -10,16 +10,7 @@ from direkt.server.audit import AuditLog
 from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.redisconn import connect
 
-CHILD_FEVER = [
-    ("redflags.now", ["none"]),
-    ("reason", "child_fever"),
-    ("child_fever.temp", 38.5),
-    ("child_fever.days", 1),
-    ("child_fever.signs", ["none"]),
-    ("child_fever.risk", ["none"]),
-    ("child_fever.travel", "no"),
-    ("child_fever.notes", "snorig"),
-]
+CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
 
 
 async def test_a_guardian_chats_for_their_child_and_both_are_recorded(
@@ -28,8 +19,10 @@ async def test_a_guardian_chats_for_their_child_and_both_are_recorded(
     guardian = await citizen(server.base, GUARDIAN)
     nurse = await staff(server.base, "nurse-1")
     try:
-        view = await guardian.triage("seek_care", CHILD_FEVER, child=ELSA)
-        assert view["patient"] == {"age": 8, "for_child": True}
+        view = await guardian.triage_as("seek_care", "child_fever", CHILD_FEVER, child=ELSA)
+        assert view["patient"]["age"] == 8 and view["patient"]["for_child"] is True
+        assert view["patient"]["name"] == "Elsa" and view["patient"]["respondent"] == "guardian"
+        assert "Elsa" in view["result"]["headline"]["sv"]  # the guardian reads about the child by name
         case = (await guardian.submit(view["id"], chat_anyway=True))["case"]
         nsock = await nurse.socket()
         claimed = await nsock.request({"t": "claim_next", "rid": "g1"}, "claimed")

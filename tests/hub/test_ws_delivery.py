@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from support import ServerProcess, free_port, serve_in_thread, timeout
 from support_hub import (
+    CANNOT_DRINK,
     ERIK,
     GUARDIAN,
     SORE_THROAT,
@@ -44,20 +44,7 @@ from direkt.server.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 
-GOLDEN = Path(__file__).parents[1] / "triage" / "golden"
 ERIK_PHONE = "+46701740606"
-
-
-def golden_answers(file: str, name: str) -> list[list[Any]]:
-    for line in (GOLDEN / file).read_text().splitlines():
-        case = orjson.loads(line)
-        if case["name"] == name:
-            answers: list[list[Any]] = case["answers"]
-            return answers
-    raise LookupError(name)
-
-
-BACK_PAIN_WITH_FEVER = golden_answers("back_pain.jsonl", "back pain with fever: urgent, nurse")
 
 
 @pytest.fixture(scope="module")
@@ -469,7 +456,7 @@ async def test_claim_next_takes_the_earliest_deadline_not_the_earliest_arrival(
     server: ServerProcess, erik: Client
 ) -> None:
     days = await waiting_case(erik)
-    urgent = await waiting_case(erik, BACK_PAIN_WITH_FEVER)  # arrives later, must wait less
+    urgent = await waiting_case(erik, case=CANNOT_DRINK)  # arrives later, must wait less
     nora = await staff(server.base)
     try:
         nsock = await welcomed(nora)
