@@ -108,7 +108,7 @@ def _triage_commands(commands: Any) -> None:
     triage_eval = triage.add_parser(
         "eval", help="score clinical vignettes (JSON lines) with the deterministic answerer"
     )
-    triage_eval.add_argument("file", type=Path)
+    triage_eval.add_argument("files", type=Path, nargs="+", metavar="FILE")
     triage_eval.add_argument("--json", action="store_true")
     triage_eval.set_defaults(run=_triage_eval)
     triage_case = triage.add_parser(
@@ -223,7 +223,8 @@ def _triage_replay(args: argparse.Namespace) -> int:
 def _triage_eval(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
-    return tools.eval_vignettes(loader.load(walk_paths=False), _lines(args.file), sys.stdout, as_json=args.json)
+    lines = [line for path in args.files for line in _lines(path)]
+    return tools.eval_vignettes(loader.load(walk_paths=False), lines, sys.stdout, as_json=args.json)
 
 
 def _triage_replay_case(args: argparse.Namespace) -> int:

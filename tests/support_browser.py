@@ -239,14 +239,21 @@ def rtp_bytes(page: Page, source: str = "direkt.calls") -> dict[str, int]:
 
 
 def media_arrives(
-    page: Page, since: dict[str, int] | None = None, source: str = "direkt.calls", seconds: float = 15
+    page: Page,
+    since: dict[str, int] | None = None,
+    source: str = "direkt.calls",
+    seconds: float = 15,
+    *,
+    sending: bool = False,
 ) -> dict[str, int]:
-    """Wait until audio and video bytes have arrived on the page (more than ``since``); returns the counts."""
+    """Wait until audio and video bytes have arrived on the page (more than ``since``), and with
+    ``sending`` until the page has sent both too; returns the counts."""
     since = since or {}
+    keys = ("audioBytesReceived", "videoBytesReceived") + (("audioBytesSent", "videoBytesSent") if sending else ())
     deadline = time.monotonic() + seconds
     while True:
         got = rtp_bytes(page, source)
-        if all(got.get(key, 0) > since.get(key, 0) for key in ("audioBytesReceived", "videoBytesReceived")):
+        if all(got.get(key, 0) > since.get(key, 0) for key in keys):
             return got
         assert time.monotonic() < deadline, f"no audio and video received within {seconds} s: {got} (before: {since})"
         page.wait_for_timeout(250)

@@ -9,8 +9,7 @@ from direkt.triage import loader
 from direkt.triage.model import KnowledgeBase
 
 KB_DIR = loader.KB_DIR
-SHARED = ["screen.toml", "phrases.toml", "findings/general.toml", "findings/screen.toml", "findings/child.toml",
-          "findings/throat_ear.toml"]  # fmt: skip
+SHARED = ["screen.toml", "phrases.toml", *sorted(f"findings/{p.name}" for p in (KB_DIR / "findings").glob("*.toml"))]
 
 
 def small_kb_dir(target: Path, reasons: tuple[str, ...] = ("sore_throat", "child_fever")) -> Path:

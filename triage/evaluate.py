@@ -11,7 +11,8 @@ The deterministic answerer (``direkt.triage.answerer``) answers every question
 from the findings. Results and gold standards compare on four care levels, as
 in Semigran et al. 2015 and Hill et al. 2020: emergency (112 or the emergency
 department now), same day, within days, self-care. ``acceptable`` names one
-level more urgent that a reviewer would also accept.
+level more urgent that a reviewer would also accept. A golden case (``expect``
+with a ``level``) is scored against its expected level.
 
 Measures: exact (accuracy), acceptable, safe (never less urgent than gold),
 under-triage, over-triage, emergency sensitivity, self-care recognised
@@ -76,8 +77,8 @@ class Scored:
 
 def score(kb: KnowledgeBase, vignette: Mapping[str, Any]) -> Scored:
     """Run one vignette; a vignette that cannot run is scored as an error, never silently dropped."""
-    vid = str(vignette.get("id", "?"))
-    gold, acceptable = vignette.get("gold"), vignette.get("acceptable")
+    vid = str(vignette.get("id", vignette.get("name", "?")))
+    gold, acceptable = vignette.get("gold") or _expected(vignette), vignette.get("acceptable")
     if gold not in RANK or (acceptable is not None and acceptable not in RANK):
         return Scored(vid, str(gold), None, None, None, None, None, (), (), f"gold must be one of {GOLD}")
     stated = vignette.get("findings") or {}
@@ -107,6 +108,16 @@ def score(kb: KnowledgeBase, vignette: Mapping[str, Any]) -> Scored:
         done.asked,
         unasked,
     )
+
+
+def _expected(case: Mapping[str, Any]) -> str | None:
+    """A golden case's expected level as a gold care level (golden cases name the engine's level)."""
+    expect = case.get("expect")
+    level = expect.get("level") if isinstance(expect, Mapping) else None
+    try:
+        return gold_level(Level.parse(level)) if isinstance(level, str) else None
+    except KeyError:
+        return None
 
 
 def _share(part: int, whole: int) -> float | None:

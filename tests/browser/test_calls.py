@@ -131,7 +131,7 @@ def test_video_call_needs_consent_carries_media_both_ways_and_ends_in_the_chat(o
     consent.get_by_role("button", name="Svara").click()
     for page in (citizen, nurse):
         expect(status(page, "Samtal pågår")).to_be_visible(timeout=15_000)
-    got = {"citizen": media_arrives(citizen), "nurse": media_arrives(nurse)}
+    got = {"citizen": media_arrives(citizen, sending=True), "nurse": media_arrives(nurse, sending=True)}
     assert all(b["audioBytesSent"] > 0 and b["videoBytesSent"] > 0 for b in got.values()), got
     assert media_counts(citizen) == {"getUserMedia": 1, "peerConnections": 1}
     for page in (citizen, nurse):  # the views show the other side's picture, not only the stats

@@ -224,7 +224,7 @@ def test_a_physical_visit_says_where_and_how_soon() -> None:
 
 
 def test_the_guardian_reads_every_text_about_the_child_by_name() -> None:
-    stated = {"temperature": 39.0, "fever_days": 3}
+    stated = {"temperature": 39.0, "fever_days": 4}
     view = result_view(KB, run(KB, Entry.SEEK_CARE, CHILD, "child_fever", stated).result, Reader("Alva"))
     assert view["headline"]["sv"] == "Alva behöver kontakt med vården i dag."
     texts = [view["headline"], view["visit_text"], *view["advice"], *view["safety_net"]]

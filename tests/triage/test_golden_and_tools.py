@@ -87,8 +87,8 @@ def test_check_json_prints_the_figures() -> None:
         ),
         (  # a measurement without "not measured"
             "findings/general.toml",
-            'id = "pulse"\ntype = "number"\nmeasurement = true\n',
-            'id = "pulse"\ntype = "number"\n',
+            'type = "number"\nmeasurement = true\ninteger = true\nunit = { sv = "slag per minut"',
+            'type = "number"\ninteger = true\nunit = { sv = "slag per minut"',
             "finding pulse: its unit 'beats per minute' is a measurement; mark it measurement = true",
         ),
         (  # an outcome without advice
@@ -218,6 +218,16 @@ def test_eval_prints_a_readable_report_and_fails_on_a_vignette_it_cannot_run(tmp
     assert "3 could not be run" in text
 
 
+def test_eval_scores_golden_cases_against_their_expected_level() -> None:
+    done = direkt("triage", "eval", str(GOLDEN / "sore_throat.jsonl"), str(GOLDEN / "child_fever.jsonl"), "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["errors"] == 0 and figures["exact"] == 100.0
+    assert figures["vignettes"] == sum(
+        len((GOLDEN / f"{p}.jsonl").read_text().splitlines()) for p in ("sore_throat", "child_fever")
+    )
+
+
 def test_eval_on_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "v.jsonl"
     path.write_text(json.dumps(VIGNETTES[1]) + "\n")
@@ -251,7 +261,7 @@ def test_run_speaks_one_language_asks_who_answers_and_keeps_the_result(tmp_path:
          _reason_number(kb, "child_fever", child),
          "",  # temperature: empty is "not measured"
          "",  # days: empty is "don't know"
-         "7", "7", "2", "3", "2", "finished", ""]
+         "8", "7", "2", "3", "2", "finished", ""]
     )  # fmt: skip
 
     def ask(prompt: str) -> str:
