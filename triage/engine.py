@@ -815,13 +815,6 @@ def load(kb: KnowledgeBase, blob: bytes) -> Session:
     return session
 
 
-def replay(kb: KnowledgeBase, session: Session, pairs: Sequence[tuple[str, object]]) -> Session:
-    """``answer`` each pair in turn: the same session, or the same error, as that loop."""
-    for qid, value in pairs:
-        session = answer(kb, session, qid, value)
-    return session
-
-
 def facts(kb: KnowledgeBase, session: Session) -> Mapping[str, FactValue]:
     """What the session's answers established, by finding id."""
     return dict(walk(kb, session).facts)

@@ -16,7 +16,7 @@ from typing import Any
 
 from direkt.triage import expr as ex
 from direkt.triage.engine import Asked, FindingsSummary, Result
-from direkt.triage.model import ELSEWHERE, Finding, KnowledgeBase, Level, Rule, Text
+from direkt.triage.model import Finding, KnowledgeBase, Level, Rule, Text
 
 LANGS = ("sv", "en")
 
@@ -133,10 +133,6 @@ def findings_view(summary: FindingsSummary) -> dict[str, Any]:
         "measured": [both(t) for t in summary.measured],
         "free_text": [{"question": both(q), "answer": a} for q, a in summary.free_text],
     }
-
-
-def sends_elsewhere(result: Result) -> bool:
-    return result.level in ELSEWHERE
 
 
 # -- conditions in clinical words ------------------------------------------------------------

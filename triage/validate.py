@@ -41,11 +41,9 @@ from direkt.triage.engine import (
 )
 from direkt.triage.model import (
     ELSEWHERE,
-    SCREENED,
     Entry,
     Finding,
     FindingType,
-    Guidance,
     KnowledgeBase,
     Level,
     Question,
@@ -391,12 +389,18 @@ def walk_reason(kb: KnowledgeBase, reason: Reason) -> Shapes:
     return found
 
 
-def _gating(reason: Reason) -> set[str]:
-    """Findings whose answers decide which later questions are asked."""
-    return {f for q in reason.questions if q.when is not None for f in ex.findings(q.when)}
+def _gating(reason: Reason) -> dict[str, set[float]]:
+    """Findings whose answers decide which later questions are asked, with the numbers where they switch."""
+    gating: dict[str, set[float]] = {}
+    for q in reason.questions:
+        if q.when is not None:
+            numbers = ex.bounds(q.when)
+            for finding_id in ex.findings(q.when):
+                gating.setdefault(finding_id, set()).update(numbers.get(finding_id, ()))
+    return gating
 
 
-def _shapes(kb: KnowledgeBase, state: Walk, gating: set[str], found: Shapes) -> Iterator[Walk]:
+def _shapes(kb: KnowledgeBase, state: Walk, gating: dict[str, set[float]], found: Shapes) -> Iterator[Walk]:
     """Depth first over the answers that decide what follows; each branch forks the walk."""
     asked = step(state)
     if asked is None:
@@ -406,7 +410,8 @@ def _shapes(kb: KnowledgeBase, state: Walk, gating: set[str], found: Shapes) -> 
         yield state
         return
     found.shown.add(asked.id)
-    for value in sample_answers(asked, branch=bool(set(asked.asks) & gating)):
+    gates = [gating[f] for f in asked.asks if f in gating]
+    for value in sample_answers(asked, branch=bool(gates), bounds=set().union(*gates)):
         if found.truncated:
             return
         branch = state.fork()
@@ -584,15 +589,3 @@ def report(kb: KnowledgeBase) -> dict[str, object]:
             for code, w in sorted(walks.items())
         },
     }
-
-
-def guidance_levels(blocks: Sequence[Guidance]) -> set[Level]:
-    """The levels that unconditional blocks cover (every non-emergency level when a block names none)."""
-    covered: set[Level] = set()
-    for g in blocks:
-        if g.when is None:
-            covered |= set(g.levels) if g.levels else set(Level) - ELSEWHERE
-    return covered
-
-
-SCREENED_ENTRIES = SCREENED
