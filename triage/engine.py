@@ -316,7 +316,7 @@ def step(state: Walk) -> Asked | None:
             return None
         if at == REASON_AT:
             return reason_question(kb, session)
-        questions = state.reason.questions if state.reason else ()
+        questions = kb.asked_for(state.reason)
         if at - FIRST_QUESTION_AT >= len(questions):
             state.cursor = at  # stays done
             return None
@@ -347,7 +347,7 @@ def _raising(kb: KnowledgeBase, reason: Reason | None, level: Level) -> frozense
     if isinstance(found, frozenset):
         return found
     relevant = {f for r in kb.rules(reason) if r.level > level for f in ex.findings(r.when)}
-    for question in reversed(reason.questions if reason else ()):
+    for question in reversed(kb.asked_for(reason)):
         if question.when is not None and relevant & set(question.asks):
             relevant |= ex.findings(question.when)
     kb.memo[key] = frozenset(relevant)
