@@ -623,7 +623,9 @@ def outcome(kb: KnowledgeBase, state: Walk) -> Result:
     if reason is None and not held:  # never silently: a finished session has a reason or a red flag
         raise InvalidAnswer("the chosen contact reason does not exist in this knowledge base")
     level = level_of(kb, reason, ctx)
-    decided = next((r for r in held if r.level is level), None)
+    # At the deciding level the reason's own rule speaks first: it says more than the screen's.
+    own = set(reason.rules) if reason else set()
+    decided = next((r for r in sorted(held, key=lambda r: r not in own) if r.level is level), None)
     code, label = (reason.code, reason.label) if reason else ("emergency", EMERGENCY_LABEL)
     profession = _profession(reason, held)
     visit = _visit(reason, held, level)
