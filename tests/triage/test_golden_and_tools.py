@@ -295,7 +295,8 @@ def test_run_survives_bad_terminal_input(tmp_path: Path) -> None:
         ["1", "1", "abc",  # a non-number age: asked again
          "3", "1", "5", "1",  # youth clinic at 5: refused with the reason, asked again
          "1", "1", "34", "1", "99", "-1", _none_number(kb, adult),
-         _reason_number(kb, "sore_throat", adult), _risk_none(kb, adult), "2", "7", "3", "2", "4", "2", "3", "2", "", "", ""]
+         _reason_number(kb, "sore_throat", adult), _risk_none(kb, adult), "2",  # no risk modifier, not pregnant
+         "7", "3", "2", "4", "2", "3", "2", "", "", ""]
     )  # fmt: skip
     out = io.StringIO()
     tools.run_interactive(kb, lambda _prompt: next(answers), out, "sv")
