@@ -66,9 +66,9 @@ def test_the_citizen_finds_the_reason_by_everyday_words_typos_and_english(open_p
     every = listed(page)
     assert every[-1] == "other" and sorted(every) == sorted(listed_all_for_adult())
     names = labels(page)[:-1]
-    assert page.evaluate(
-        "(ns) => ns.every((n, i) => i === 0 || ns[i - 1].localeCompare(n, 'sv') <= 0)", names
-    ), "the list is in Swedish alphabetical order"
+    assert page.evaluate("(ns) => ns.every((n, i) => i === 0 || ns[i - 1].localeCompare(n, 'sv') <= 0)", names), (
+        "the list is in Swedish alphabetical order"
+    )
     expect(page.get_by_text(f"{len(every) - 1} besvär att välja bland", exact=True)).to_be_visible()
     axe_check(page, "widget-reason-search")
 
