@@ -54,6 +54,19 @@ export function distance(a, b, limit = 2) {
   return rows[a.length][b.length];
 }
 
+/** Spelling folded to sound: "headache" and "headake", "diarré" and "diarre", "ph"/"f", "w"/"v". */
+export function sound(word) {
+  return word
+    .replace(/ch/g, "k")
+    .replace(/ck/g, "k")
+    .replace(/c(?=[eiy])/g, "s")
+    .replace(/c/g, "k")
+    .replace(/ph/g, "f")
+    .replace(/w/g, "v")
+    .replace(/z/g, "s")
+    .replace(/(.)\1+/g, "$1");
+}
+
 function typos(word) {
   return word.length >= 8 ? 2 : word.length >= 4 ? 1 : 0;
 }
@@ -65,7 +78,11 @@ export function wordScore(typed, word) {
   const b = stem(word);
   if (a === b) return 2.5;
   const allowed = Math.min(typos(typed), typos(word));
-  const typo = allowed && (distance(typed, word, allowed) <= allowed || distance(a, b, allowed) <= allowed);
+  const typo =
+    allowed &&
+    (distance(typed, word, allowed) <= allowed ||
+      distance(a, b, allowed) <= allowed ||
+      distance(sound(typed), sound(word), allowed) <= allowed);
   if (typo && typed.length >= 7) return 2.25; // one slip in a long word beats a shared fragment
   if (!WEAK.has(word) && !WEAK.has(typed)) {
     if (a.length >= 3 && b.length >= 3 && (word.startsWith(a) || typed.startsWith(b))) return 2;
@@ -78,6 +95,7 @@ export function wordScore(typed, word) {
 /** The words a reason is found by: its labels in both languages and its terms. */
 export function wordsOf(reason) {
   const texts = [reason.label?.sv, reason.label?.en, ...(reason.terms?.sv || []), ...(reason.terms?.en || [])];
+  const label = new Set(fold(`${reason.label?.sv || ""} ${reason.label?.en || ""}`).split(" ").filter(Boolean));
   const words = new Set();
   const phrases = [];
   for (const text of texts) {
@@ -86,7 +104,7 @@ export function wordsOf(reason) {
     phrases.push(folded);
     for (const w of folded.split(" ")) if (w) words.add(w);
   }
-  return { words: [...words], phrases };
+  return { words: [...words], phrases, label: [...label] };
 }
 
 /**
@@ -100,7 +118,7 @@ export function search(reasons, query) {
   const whole = typed.join(" ");
   const found = [];
   for (const reason of reasons) {
-    const { words, phrases } = reason._words || (reason._words = wordsOf(reason));
+    const { words, phrases, label } = reason._words || (reason._words = wordsOf(reason));
     let score = 0;
     let strongHits = 0;
     for (const w of typed) {
@@ -110,6 +128,7 @@ export function search(reasons, query) {
         if (best === 3) break;
       }
       if (best && !WEAK.has(w)) strongHits += 1;
+      if (best && !WEAK.has(w) && label.some((word) => wordScore(w, word) > 0)) score += 0.5; // the reason's own name
       score += WEAK.has(w) ? best / 4 : best;
     }
     if (phrases.some((p) => p === whole || (whole.length >= 4 && p.startsWith(whole)))) score += 3; // a whole term

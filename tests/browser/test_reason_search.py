@@ -39,6 +39,17 @@ ADULT_QUERIES = [
     ("brännskada", "wound_burn"),
     ("yrsel", "dizziness_fainting"),
     ("kan inte sova", "sleep"),
+    ("näsblod", "nosebleed"),
+    ("hjärtat rusar", "palpitations"),
+    ("sura uppstötningar", "heartburn"),
+    ("tandvärk", "toothache"),
+    ("löss", "head_lice_scabies"),
+    ("hundbett", "animal_bite"),
+    ("slog i huvudet", "head_injury"),
+    ("ont i pungen", "testicle"),
+    ("mamma glömmer", "memory_relative"),
+    ("svullna ben", "swollen_legs"),
+    ("knöl i bröstet", "breast"),
 ]
 
 
@@ -99,7 +110,14 @@ def test_english_sorts_in_english_and_finds_english_words(open_page: Any) -> Non
     names = labels(page)
     assert names[-1] == "Something else"
     assert page.evaluate("(ns) => ns.every((n, i) => i === 0 || ns[i - 1].localeCompare(n, 'en') <= 0)", names[:-1])
-    for typed, code in [("tummy ache", "abdominal_pain"), ("sore throat", "sore_throat"), ("earache", "ear_pain")]:
+    for typed, code in [
+        ("tummy ache", "abdominal_pain"),
+        ("sore throat", "sore_throat"),
+        ("earache", "ear_pain"),
+        ("nosebleed", "nosebleed"),
+        ("heartburn", "heartburn"),
+        ("dog bite", "animal_bite"),
+    ]:
         search.fill(typed)
         assert listed(page)[0] == code, (typed, listed(page)[:3])
 
@@ -149,6 +167,11 @@ CHILD_QUERIES = [
     ("kräks", "child_vomiting"),
     ("skällhosta", "child_breathing"),
     ("vattkoppor", "child_rash"),
+    ("öronvärk", "child_ear"),
+    ("ont i magen", "child_abdominal_pain"),
+    ("haltar", "child_limp"),
+    ("äter inte", "child_eating_drinking"),
+    ("kramp", "child_seizure"),
 ]
 
 
