@@ -61,8 +61,11 @@ SUITE = ("suite_dev.jsonl", "suite_heldout.jsonl")
 def test_the_suite_halves_run_and_keep_their_strata(name: str) -> None:
     results, figures = scored(name)
     assert [r.error for r in results if r.error] == []
-    assert figures["vignettes"] == 100
-    assert {g: f["n"] for g, f in figures["by_gold"].items()} == {g: 25 for g in evaluate.GOLD}
+    counts = {g: f["n"] for g, f in figures["by_gold"].items()}
+    if name == "suite_heldout.jsonl":  # locked: exactly as written
+        assert figures["vignettes"] == 100 and counts == {g: 25 for g in evaluate.GOLD}
+    else:  # development: 100 as written, plus the twins of held-out misses (written before the fix)
+        assert figures["vignettes"] >= 100 and all(counts[g] >= 25 for g in evaluate.GOLD)
 
 
 def test_the_whole_suite_misses_no_emergency_and_under_triages_at_most_3_percent() -> None:
