@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from direkt.loadtests.client import RISK
 from direkt.loadtests.demo_chat import ANSWERS
 from direkt.loadtests.wire import Http, Session
 from direkt.server.personnummer import Personnummer, test_numbers
@@ -99,6 +100,11 @@ async def enter_citizen(http: Http, pnr: str, unit: str = "") -> tuple[Session, 
     session = await http.login("/auth/test-eid", {"pnr": pnr})
     view = await http.call(session, "POST", "/api/triage", {"entry": "seek_care"})
     for question, value in ANSWERS:
+        while (pending := view["question"]) and pending["id"] in RISK and pending["id"] != question:
+            plain = ["none"] if pending["kind"] == "checklist" else "no"  # pregnancy: asked of women only
+            view = await http.call(
+                session, "POST", f"/api/triage/{view['id']}/answer", {"question": pending["id"], "value": plain}
+            )
         view = await http.call(
             session, "POST", f"/api/triage/{view['id']}/answer", {"question": question, "value": value}
         )
