@@ -107,6 +107,12 @@ export function wordsOf(reason) {
   return { words: [...words], phrases, label: [...label] };
 }
 
+/** The reason's labels and terms as written (lower case, diacritics kept). */
+function exactOf(reason) {
+  const texts = [reason.label?.sv, reason.label?.en, ...(reason.terms?.sv || []), ...(reason.terms?.en || [])];
+  return new Set(texts.filter(Boolean).map((t) => t.toLowerCase()));
+}
+
 /**
  * The reasons that match ``query``, best first: [{id, score}]. Each reason:
  * {id, label: {sv, en}, terms: {sv: [...], en: [...]}}. An empty query gives [].
@@ -116,6 +122,7 @@ export function search(reasons, query) {
   if (!typed.length) return [];
   const strong = typed.filter((w) => !WEAK.has(w));
   const whole = typed.join(" ");
+  const asWritten = query.trim().toLowerCase();
   const found = [];
   for (const reason of reasons) {
     const { words, phrases, label } = reason._words || (reason._words = wordsOf(reason));
@@ -131,7 +138,9 @@ export function search(reasons, query) {
       if (best && !WEAK.has(w) && label.some((word) => wordScore(w, word) > 0)) score += 0.5; // the reason's own name
       score += WEAK.has(w) ? best / 4 : best;
     }
-    if (phrases.some((p) => p === whole || (whole.length >= 4 && p.startsWith(whole)))) score += 3; // a whole term
+    if (phrases.includes(whole)) score += 3; // a whole term
+    else if (whole.length >= 4 && phrases.some((p) => p.startsWith(whole))) score += 2; // the start of one
+    if ((reason._exact ||= exactOf(reason)).has(asWritten)) score += 1; // as written, with its å, ä and ö
     if (strong.length ? strongHits === 0 : score < 3) continue; // weak words alone match only a whole phrase
     found.push({ id: reason.id, score: score + strongHits * 2 - (strong.length - strongHits) * 2 });
   }
