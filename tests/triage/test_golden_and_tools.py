@@ -43,7 +43,7 @@ def test_every_rule_decides_at_least_one_golden_case() -> None:
 
 
 def test_the_knowledge_base_is_valid() -> None:
-    assert validate(KB) == []
+    assert validate(KB, walk_paths=False) == []  # the walk of every path: test_check_json_prints_the_figures
     figures = report(KB)
     assert figures["contact_reasons"] >= 36
     assert all(reason.sources for reason in KB.reasons.values())
