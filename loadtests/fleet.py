@@ -139,7 +139,8 @@ class LocalServer:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}
         environ |= {
             "DIREKT_REGION_CONFIG": str(base / "region.toml"), "DIREKT_DATA_DIR": str(base / "data"),
-            "DIREKT_MAX_SOCKETS_PER_USER": str(sockets_per_user(citizens)), "PYTHONSAFEPATH": "1", **env,
+            "DIREKT_MAX_SOCKETS_PER_USER": str(sockets_per_user(citizens)), "PYTHONSAFEPATH": "1",
+            "DIREKT_TRIAGE_VALIDATE": "0", **env,  # a throwaway server: `direkt triage check` walks the paths
         }  # fmt: skip
         command = [sys.executable, "-m", "direkt.server.cli", "serve", "--port", str(port), "--no-demo"]
         log = (base / "serve.log").open("wb")
