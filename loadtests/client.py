@@ -31,6 +31,9 @@ class ApiError(Exception):
         self.text = text or {}  # the citizen's words by language, where the server gives them
 
 
+RISK = ("screen.risk", "screen.pregnant")  # the risk modifiers asked after the reason
+
+
 class Client:
     """One logged-in user over HTTP (cookies and CSRF token kept)."""
 
@@ -76,9 +79,18 @@ class Client:
         return str((await self.call("POST", "/api/tickets"))["ticket"])
 
     async def triage(self, entry: str, answers: list[tuple[str, Any]], **start: Any) -> dict[str, Any]:
-        """Run a whole triage; returns the final view (with its result)."""
+        """Run a whole triage; returns the final view (with its result).
+
+        A risk modifier the script does not name (pregnancy is asked of women only) is
+        answered "none" or "no", so one script serves every patient.
+        """
         view = await self.call("POST", "/api/triage", {"entry": entry, **start})
         for question, value in answers:
+            while (pending := view["question"]) and pending["id"] in RISK and pending["id"] != question:
+                plain = ["none"] if pending["kind"] == "checklist" else "no"
+                view = await self.call(
+                    "POST", f"/api/triage/{view['id']}/answer", {"question": pending["id"], "value": plain}
+                )
             view = await self.call("POST", f"/api/triage/{view['id']}/answer", {"question": question, "value": value})
         return dict(view)
 

@@ -18,6 +18,7 @@ NURSES = ("cecilia.berg", "ingrid.dahl", "david.holm", "eva.sjo", "johan.lund", 
 ANSWERS: list[tuple[str, Any]] = [
     ("screen.now", ["none"]),
     ("reason", "sore_throat"),
+    ("screen.risk", ["none"]),
     ("sore_throat.danger", ["none"]),
     ("sore_throat.medicines", ["none"]),
     ("sore_throat.fever", "no"),

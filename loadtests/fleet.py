@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from direkt.loadtests.client import RISK
 from direkt.loadtests.demo_chat import ANSWERS
 from direkt.loadtests.wire import Http, Session
 from direkt.server.personnummer import Personnummer, test_numbers
@@ -99,6 +100,11 @@ async def enter_citizen(http: Http, pnr: str, unit: str = "") -> tuple[Session, 
     session = await http.login("/auth/test-eid", {"pnr": pnr})
     view = await http.call(session, "POST", "/api/triage", {"entry": "seek_care"})
     for question, value in ANSWERS:
+        while (pending := view["question"]) and pending["id"] in RISK and pending["id"] != question:
+            plain = ["none"] if pending["kind"] == "checklist" else "no"  # pregnancy: asked of women only
+            view = await http.call(
+                session, "POST", f"/api/triage/{view['id']}/answer", {"question": pending["id"], "value": plain}
+            )
         view = await http.call(
             session, "POST", f"/api/triage/{view['id']}/answer", {"question": question, "value": value}
         )
@@ -133,7 +139,8 @@ class LocalServer:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}
         environ |= {
             "DIREKT_REGION_CONFIG": str(base / "region.toml"), "DIREKT_DATA_DIR": str(base / "data"),
-            "DIREKT_MAX_SOCKETS_PER_USER": str(sockets_per_user(citizens)), "PYTHONSAFEPATH": "1", **env,
+            "DIREKT_MAX_SOCKETS_PER_USER": str(sockets_per_user(citizens)), "PYTHONSAFEPATH": "1",
+            "DIREKT_TRIAGE_VALIDATE": "0", **env,  # a throwaway server: `direkt triage check` walks the paths
         }  # fmt: skip
         command = [sys.executable, "-m", "direkt.server.cli", "serve", "--port", str(port), "--no-demo"]
         log = (base / "serve.log").open("wb")

@@ -122,6 +122,14 @@ def _triage_commands(commands: Any) -> None:
     triage_graph.add_argument("--out", type=Path, help="write here instead of standard output")
     triage_graph.add_argument("--lang", choices=("sv", "en"), default="sv")
     triage_graph.set_defaults(run=_triage_graph)
+    triage_review = triage.add_parser(
+        "review", help="a clinician review pack: one HTML page per contact reason and an index, to sign a version"
+    )
+    triage_review.add_argument("reasons", nargs="*", metavar="REASON", help="contact reason codes (default: every one)")
+    triage_review.add_argument(
+        "--out", type=Path, default=Path("var/review"), metavar="DIR", help="the folder (default: var/review)"
+    )
+    triage_review.set_defaults(run=_triage_review)
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -258,6 +266,12 @@ def _triage_graph(args: argparse.Namespace) -> int:
     from direkt.triage import loader, tools
 
     return tools.write_graph(loader.load(walk_paths=False), args.reason, args.out, args.lang)
+
+
+def _triage_review(args: argparse.Namespace) -> int:
+    from direkt.triage import loader, tools
+
+    return tools.write_review(loader.load(walk_paths=False), args.reasons, args.out, sys.stdout, sys.stderr)
 
 
 def _personnummer(text: str) -> str:

@@ -248,7 +248,7 @@ class TriageFlow:
                 "respondent": patient.respondent.value,
             },
             "answered": len(state.session.answers),
-            "question": question_view(walked.pending, state.reader) if walked.pending else None,
+            "question": question_view(walked.pending, state.reader, self.kb) if walked.pending else None,
             "result": result_view(self.kb, outcome, state.reader) if outcome else None,
             "case": state.case_id or None,
         }

@@ -142,24 +142,27 @@ def sore_throat(page: Any, *, days: int = 10, with_back_step: bool = False) -> N
     next_question(page, 2)
     choose(page, "Ont i halsen")
     next_question(page, 3)
-    choose(page, "Inget av detta")
+    expect(page.get_by_role("heading", name="Stämmer något av detta in på dig?")).to_be_visible()
+    choose(page, "Inget av detta")  # the risk modifiers, asked once for every reason
     next_question(page, 4)
+    choose(page, "Inget av detta")
+    next_question(page, 5)
     if with_back_step:
         page.get_by_role("button", name="Tillbaka").click()
-        expect(page.get_by_text("Fråga 3", exact=True)).to_be_visible()
+        expect(page.get_by_text("Fråga 4", exact=True)).to_be_visible()
         expect(page.get_by_role("heading", name="Har du något av detta?")).to_be_focused()
         choose(page, "Inget av detta")
-        next_question(page, 4)
+        next_question(page, 5)
     choose(page, "Inget av detta")  # medicines that lower the white cells
-    next_question(page, 5)
-    choose(page, "Nej")  # fever
     next_question(page, 6)
-    choose(page, "Hosta")  # Centor: a cough
+    choose(page, "Nej")  # fever
     next_question(page, 7)
-    choose(page, "Nej")  # very ill
+    choose(page, "Hosta")  # Centor: a cough
     next_question(page, 8)
-    page.get_by_role("spinbutton").fill(str(days))
+    choose(page, "Nej")  # very ill
     next_question(page, 9)
+    page.get_by_role("spinbutton").fill(str(days))
+    next_question(page, 10)
     page.get_by_role("button", name="Nästa").click()  # the photo: later, in the chat
 
 
@@ -200,7 +203,8 @@ def claim_next(page: Page) -> None:
 WIDGET_CASE_JS = """async () => {
   const api = direkt.api;
   let view = await api.call("POST", "/api/triage", {entry: "seek_care"});
-  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
+  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["screen.risk", ["none"]],
+    ["sore_throat.danger", ["none"]],
     ["sore_throat.medicines", ["none"]], ["sore_throat.fever", "no"], ["sore_throat.centor", ["cough"]],
     ["sore_throat.ill", "no"], ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
   for (const [question, value] of answers)

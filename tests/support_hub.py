@@ -23,6 +23,7 @@ UNLISTED = "194101012393"  # a test number not in the region file
 SORE_THROAT = [
     ["screen.now", ["none"]],
     ["reason", "sore_throat"],
+    ["screen.risk", ["none"]],
     ["sore_throat.danger", ["none"]],
     ["sore_throat.medicines", ["none"]],
     ["sore_throat.fever", "no"],

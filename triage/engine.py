@@ -316,7 +316,7 @@ def step(state: Walk) -> Asked | None:
             return None
         if at == REASON_AT:
             return reason_question(kb, session)
-        questions = state.reason.questions if state.reason else ()
+        questions = kb.asked_for(state.reason)
         if at - FIRST_QUESTION_AT >= len(questions):
             state.cursor = at  # stays done
             return None
@@ -347,7 +347,7 @@ def _raising(kb: KnowledgeBase, reason: Reason | None, level: Level) -> frozense
     if isinstance(found, frozenset):
         return found
     relevant = {f for r in kb.rules(reason) if r.level > level for f in ex.findings(r.when)}
-    for question in reversed(reason.questions if reason else ()):
+    for question in reversed(kb.asked_for(reason)):
         if question.when is not None and relevant & set(question.asks):
             relevant |= ex.findings(question.when)
     kb.memo[key] = frozenset(relevant)
@@ -623,7 +623,9 @@ def outcome(kb: KnowledgeBase, state: Walk) -> Result:
     if reason is None and not held:  # never silently: a finished session has a reason or a red flag
         raise InvalidAnswer("the chosen contact reason does not exist in this knowledge base")
     level = level_of(kb, reason, ctx)
-    decided = next((r for r in held if r.level is level), None)
+    # At the deciding level the reason's own rule speaks first: it says more than the screen's.
+    own = set(reason.rules) if reason else set()
+    decided = next((r for r in sorted(held, key=lambda r: r not in own) if r.level is level), None)
     code, label = (reason.code, reason.label) if reason else ("emergency", EMERGENCY_LABEL)
     profession = _profession(reason, held)
     visit = _visit(reason, held, level)

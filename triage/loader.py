@@ -136,6 +136,8 @@ class ReasonSpec(_Strict):
     place: Place | None = None
     base: str = "self_care"
     screened: bool = True
+    area: str = "general"
+    terms: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class ScreenSpec(_Strict):
@@ -145,6 +147,7 @@ class ScreenSpec(_Strict):
     warning_signs: TextSpec
     refusal_under_one: TextSpec
     sources: list[str]
+    risk: list[QuestionSpec] = msgspec.field(default_factory=list)
 
 
 class PhrasesSpec(_Strict):
@@ -153,6 +156,7 @@ class PhrasesSpec(_Strict):
     profession: dict[str, TextSpec]
     place: dict[str, TextSpec]
     chat_anyway: TextSpec
+    area: dict[str, TextSpec] = msgspec.field(default_factory=dict)
 
 
 class _Builder:
@@ -281,7 +285,17 @@ class _Builder:
             place=spec.place,
             sexes=self.sexes(spec.sexes, where),
             screened=spec.screened,
+            area=spec.area,
+            terms=self.terms(spec.terms, where),
         )
+
+    def terms(self, spec: Mapping[str, list[str]], where: str) -> dict[str, tuple[str, ...]]:
+        for lang, words in spec.items():
+            if lang not in ("sv", "en"):
+                self.problems.append(f"{where}.terms: unknown language {lang!r} (sv, en)")
+            if any(not w.strip() for w in words):
+                self.problems.append(f"{where}.terms.{lang}: an empty term")
+        return {lang: tuple(w.strip() for w in words) for lang, words in spec.items() if lang in ("sv", "en")}
 
     def sexes(self, names: list[str] | None, where: str) -> frozenset[str]:
         if names is None:
@@ -298,6 +312,7 @@ class _Builder:
             warning_signs=self.required_text(spec.warning_signs, f"{where}.warning_signs"),
             refusal_under_one=self.required_text(spec.refusal_under_one, f"{where}.refusal_under_one"),
             sources=tuple(spec.sources),
+            risk=tuple(self.question(q, where) for q in spec.risk),
         )
 
     def phrases(self, spec: PhrasesSpec, where: str) -> Phrases:
@@ -307,6 +322,7 @@ class _Builder:
             profession=self.keyed(spec.profession, Skill, Skill, f"{where} profession"),
             place=self.keyed(spec.place, Place, Place, f"{where} place"),
             chat_anyway=self.required_text(spec.chat_anyway, f"{where}.chat_anyway"),
+            area={k: self.required_text(t, f"{where}.area.{k}") for k, t in spec.area.items()},
         )
 
     def keyed(

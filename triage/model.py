@@ -279,6 +279,8 @@ class Reason:
     place: Place | None = None  # where a physical visit happens (default: by entry)
     sexes: frozenset[str] = SEXES
     screened: bool = True  # the red-flag screen comes first (medical reasons)
+    area: str = "general"  # the body area it is browsed under (phrases.toml [area])
+    terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lang -> everyday words and synonyms
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,9 @@ class Screen:
     warning_signs: Text  # the 112 signs, shown with refusals
     refusal_under_one: Text
     sources: tuple[str, ...]
+    # The risk modifiers (blood thinners, diabetes, pregnancy...), asked once after the
+    # reason is chosen and before its own questions; every reason's rules may read them.
+    risk: tuple[Question, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,7 @@ class Phrases:
     profession: Mapping[Skill, Text]
     place: Mapping[Place, Text]
     chat_anyway: Text
+    area: Mapping[str, Text] = field(default_factory=dict)  # body areas to browse the reasons by
 
 
 @dataclass(frozen=True)
@@ -319,9 +325,16 @@ class KnowledgeBase:
 
     def questions(self) -> dict[str, Question]:
         found = {self.screen.question.id: self.screen.question}
+        found.update({q.id: q for q in self.screen.risk})
         for reason in self.reasons.values():
             found.update({q.id: q for q in reason.questions})
         return found
+
+    def asked_for(self, reason: Reason | None) -> tuple[Question, ...]:
+        """The questions after the choice of ``reason``: the risk modifiers (medical reasons), then its own."""
+        if reason is None:
+            return ()
+        return (self.screen.risk if reason.screened else ()) + reason.questions
 
     def rules(self, reason: Reason | None) -> tuple[Rule, ...]:
         """The rules that decide for ``reason``: the screen's (medical reasons only), then its own."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from direkt.triage import expr as ex
-from direkt.triage.engine import Asked, FindingsSummary, Result
+from direkt.triage.engine import REASON_QUESTION, Asked, FindingsSummary, Result
 from direkt.triage.model import Finding, KnowledgeBase, Level, Rule, Text
 
 LANGS = ("sv", "en")
@@ -43,10 +43,14 @@ def both(value: Text) -> dict[str, str]:
 # -- questions -------------------------------------------------------------------------
 
 
-def question_view(asked: Asked, reader: Reader) -> dict[str, Any]:
-    """A question as the widget shows it; ``asks`` names the findings it sets."""
+def question_view(asked: Asked, reader: Reader, kb: KnowledgeBase | None = None) -> dict[str, Any]:
+    """A question as the widget shows it; ``asks`` names the findings it sets.
+
+    With ``kb``, the choice of contact reason carries what the citizen finds it by:
+    each reason's body area and everyday words, and the areas to browse.
+    """
     finding = asked.finding
-    return {
+    view = {
         "id": asked.id,
         "kind": asked.kind.value,
         "text": reader.text(asked.question.text),
@@ -60,6 +64,23 @@ def question_view(asked: Asked, reader: Reader) -> dict[str, Any]:
         "body_map": asked.question.body_map,
         "asks": list(asked.asks),
         "normal": finding.normal if finding else None,
+    }
+    if kb is not None and asked.id == REASON_QUESTION:
+        view["browse"] = browse_view(kb, [o.id for o in asked.options])
+    return view
+
+
+def browse_view(kb: KnowledgeBase, codes: Iterable[str]) -> dict[str, Any]:
+    """The body areas (those with a reason on offer, in the phrasebook's order) and each reason's words."""
+    reasons = {code: kb.reasons[code] for code in codes if code in kb.reasons}
+    used = {r.area for r in reasons.values()}
+    return {
+        "areas": [{"id": area, "text": both(text)} for area, text in kb.phrases.area.items() if area in used],
+        "reasons": {
+            code: {"area": r.area, "terms": {lang: list(r.terms.get(lang, ())) for lang in LANGS}}
+            for code, r in reasons.items()
+        },
+        "last": "other",  # "something else" stays last, whatever the search or the order
     }
 
 

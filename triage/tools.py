@@ -1,4 +1,4 @@
-"""Review tools behind ``direkt triage``: check, run, replay, eval and graph.
+"""Review tools behind ``direkt triage``: check, run, replay, eval, graph and review.
 
 Thin I/O around the pure engine: they read files and a terminal and write
 JSON, text and SVG.
@@ -6,6 +6,7 @@ JSON, text and SVG.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import sys
 from collections.abc import Callable, Iterable
@@ -16,7 +17,7 @@ from typing import IO, Any
 import orjson
 
 from direkt.server.errors import DirektError, KnowledgeBaseError
-from direkt.triage import engine, evaluate
+from direkt.triage import engine, evaluate, review
 from direkt.triage.answerer import AnswererError
 from direkt.triage.engine import Asked, Patient, Session
 from direkt.triage.loader import KB_DIR, read
@@ -24,19 +25,8 @@ from direkt.triage.model import Entry, KnowledgeBase, Level, QuestionKind, Reaso
 from direkt.triage.plain import condition_text, headline, rule_text, visit_text
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
+from direkt.triage.review import LEVEL_COLOURS
 from direkt.triage.validate import report, validate
-
-LEVEL_COLOURS = {
-    Level.SELF_CARE: "#2e7d32",
-    Level.DAYS: "#558b2f",
-    Level.TODAY: "#8d6e00",
-    Level.SOON: "#ef6c00",
-    Level.URGENT: "#d84315",
-    Level.IMMEDIATE: "#c62828",
-    Level.CALL_1177: "#ad1457",
-    Level.EMERGENCY_DEPARTMENT: "#b71c1c",
-    Level.CALL_112: "#7f0000",
-}
 
 
 def check(out: IO[str], *, as_json: bool, kb_dir: Path = KB_DIR) -> int:
@@ -398,3 +388,51 @@ def write_graph(kb: KnowledgeBase, code: str, path: Path | None, lang: str) -> i
     else:
         path.write_text(svg)
     return 0
+
+
+# -- the clinician review pack -------------------------------------------------------------
+
+TESTS_DIR = Path(__file__).resolve().parent.parent / "tests" / "triage"
+# The development vignettes only. The locked held-out sets (heldout.jsonl, suite_heldout.jsonl)
+# are never read here: the team never tunes the knowledge base to them.
+DEVELOPMENT_VIGNETTES = ("tuning.jsonl", "tuning_c.jsonl", "suite_dev.jsonl")
+
+
+def write_review(
+    kb: KnowledgeBase, codes: list[str], out_dir: Path, out: IO[str], err: IO[str], tests_dir: Path = TESTS_DIR
+) -> int:
+    """One page per contact reason (every reason when ``codes`` is empty) and an index; exit status 2
+    for an unknown reason."""
+    unknown = [c for c in codes if c not in kb.reasons]
+    if unknown:
+        err.write(f"direkt: no contact reason {', '.join(unknown)}; there are: {' '.join(sorted(kb.reasons))}\n")
+        return 2
+    vignettes = [v for name in DEVELOPMENT_VIGNETTES for v in _json_lines(tests_dir / "vignettes" / name)]
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reviews = []
+    for code in dict.fromkeys(codes or sorted(kb.reasons)):
+        rv = review.review(kb, code, _json_lines(tests_dir / "golden" / f"{code}.jsonl"), vignettes)
+        (out_dir / f"{code}.html").write_text(review.reason_page(kb, rv, generated), encoding="utf-8")
+        reviews.append(rv)
+    (out_dir / "index.html").write_text(review.index_page(kb, reviews, generated), encoding="utf-8")
+    out.write(f"{len(reviews)} review pages and index.html in {out_dir} (knowledge base {kb.version})\n")
+    return 0
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a file, one a line; none when the file does not exist."""
+    if not path.exists():
+        return []
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise DirektError(f"{path}:{number}: {exc}") from None
+        if not isinstance(value, dict):
+            raise DirektError(f"{path}:{number}: not a JSON object")
+        found.append(value)
+    return found

@@ -63,6 +63,7 @@ BUNDLED = re.compile(r"\b(or|eller)\b", re.IGNORECASE)
 SECOND_PERSON = re.compile(r"\b(du|dig|din|ditt|dina|you|your|yours|yourself)\b", re.IGNORECASE)
 MAX_SHAPES_PER_REASON = 20_000
 GUARDIAN_AGES = range(1, 13)
+MIN_TERMS = 3  # everyday words and synonyms a citizen may search a reason by
 
 
 # -- static checks -----------------------------------------------------------------------
@@ -181,7 +182,15 @@ def check_screen(kb: KnowledgeBase) -> list[str]:
             problems.append(
                 f"{where}: {finding_id} has no rule that sends the patient to 112 or the emergency department"
             )
-    problems += _check_rules(kb, kb.screen.rules, "screen", set(q.asks), guardian=True)
+    asked = set(q.asks) | {f for r in kb.screen.risk for f in r.asks}
+    problems += _check_rules(kb, kb.screen.rules, "screen", asked, guardian=True)
+    for risk in kb.screen.risk:
+        if not risk.id.startswith("screen."):
+            problems.append(f"risk question {risk.id}: ids start with 'screen.'")
+        if not risk.text.has_child_form and any(kb.findings[f].min_age <= 12 for f in risk.asks if f in kb.findings):
+            problems.append(f"risk question {risk.id}: a guardian may answer; give its guardian form")
+        if risk.when is not None and not ex.findings(risk.when) <= asked:
+            problems.append(f"risk question {risk.id}: its condition reads findings the screen does not ask")
     return problems
 
 
@@ -209,9 +218,16 @@ def check_reason(kb: KnowledgeBase, reason: Reason, rule_ids: set[str], question
         problems.append(f"{where}: ages {reason.min_age}-{reason.max_age} are not a range within 0-120")
     if not reason.questions:
         problems.append(f"{where}: has no questions")
+    if reason.area not in kb.phrases.area:
+        problems.append(f"{where}: area {reason.area!r} is not one of phrases.toml [area] {sorted(kb.phrases.area)}")
+    for lang in ("sv", "en"):
+        if len(reason.terms.get(lang, ())) < MIN_TERMS:
+            problems.append(f"{where}: give at least {MIN_TERMS} everyday search terms in terms.{lang}")
     guardian = serves_children(reason)
     mixed = guardian and reason.max_age >= 13  # both patients and guardians read its texts
-    asked: set[str] = set(kb.screen.question.asks)
+    asked: set[str] = set(kb.screen.question.asks) | (
+        {f for q in kb.screen.risk for f in q.asks} if reason.screened else set()
+    )
     for question in reason.questions:
         problems += check_question(kb, reason, question, question_ids, asked, guardian, mixed)
         question_ids.add(question.id)
@@ -346,11 +362,11 @@ def patients(kb: KnowledgeBase, reason: Reason) -> list[tuple[Entry, Patient]]:
     """One patient per age band and sex where what the reason asks can differ."""
     entry = Entry.SEEK_CARE if Entry.SEEK_CARE in reason.entries else sorted(reason.entries)[0]
     ages = {reason.min_age, reason.max_age, 13, 12, 1, 0}
-    asked = [*kb.screen.question.asks, *(f for q in reason.questions for f in q.asks)]
+    asked = [*kb.screen.question.asks, *(f for q in kb.asked_for(reason) for f in q.asks)]
     for finding_id in asked:
         finding = kb.findings[finding_id]
         ages |= {finding.min_age - 1, finding.min_age, finding.max_age, finding.max_age + 1}
-    conditions = [q.when for q in reason.questions if q.when] + [r.when for r in kb.rules(reason)]
+    conditions = [q.when for q in kb.asked_for(reason) if q.when] + [r.when for r in kb.rules(reason)]
     for condition in conditions:
         for number in ex.bounds(condition).get("age", ()):
             ages |= {int(number) - 1, int(number), int(number) + 1}
@@ -374,7 +390,7 @@ def walk_reason(kb: KnowledgeBase, reason: Reason) -> Shapes:
     if isinstance(cached, Shapes):
         return cached
     found = Shapes()
-    gating = _gating(reason)
+    gating = _gating(kb, reason)
     for entry, patient in patients(kb, reason):
         state = walk(kb, Session(kb.version, entry, patient))
         if state.pending is not None and state.pending.id == kb.screen.question.id:
@@ -389,10 +405,10 @@ def walk_reason(kb: KnowledgeBase, reason: Reason) -> Shapes:
     return found
 
 
-def _gating(reason: Reason) -> dict[str, set[float]]:
+def _gating(kb: KnowledgeBase, reason: Reason) -> dict[str, set[float]]:
     """Findings whose answers decide which later questions are asked, with the numbers where they switch."""
     gating: dict[str, set[float]] = {}
-    for q in reason.questions:
+    for q in kb.asked_for(reason):
         if q.when is not None:
             numbers = ex.bounds(q.when)
             for finding_id in ex.findings(q.when):
@@ -411,12 +427,21 @@ def _shapes(kb: KnowledgeBase, state: Walk, gating: dict[str, set[float]], found
         return
     found.shown.add(asked.id)
     gates = [gating[f] for f in asked.asks if f in gating]
-    for value in sample_answers(asked, branch=bool(gates), bounds=set().union(*gates)):
+    values = sample_answers(asked, branch=bool(gates), bounds=set().union(*gates))
+    if asked.kind is QuestionKind.CHECKLIST and gates:  # ticks that open nothing cannot change what follows
+        values = _gating_ticks(asked, gating)
+    for value in values:
         if found.truncated:
             return
         branch = state.fork()
         apply(branch, asked, validate_answer(asked, value))
         yield from _shapes(kb, branch, gating, found)
+
+
+def _gating_ticks(asked: Asked, gating: dict[str, set[float]]) -> list[tuple[str, ...]]:
+    """A checklist's answers that can open later questions: none, each gate alone, every gate together."""
+    gates = tuple(o.id for o in asked.options if o.id in gating)
+    return [(NONE,), *((g,) for g in gates), *([gates] if len(gates) > 1 else [])]
 
 
 def sample_answers(asked: Asked, *, branch: bool, bounds: Iterable[float] = ()) -> Sequence[object]:
@@ -495,8 +520,9 @@ def _leaf_witnesses(expr: ex.Expr, kb: KnowledgeBase) -> list[dict[str, object]]
 def _opened(reason: Reason, stated: dict[str, object], kb: KnowledgeBase) -> dict[str, object]:
     """``stated`` plus what opens the questions that ask it (a rash before the glass test)."""
     opened = dict(stated)
-    for _ in range(len(reason.questions)):
-        gates = [q.when for q in reason.questions if q.when is not None and set(q.asks) & set(opened)]
+    questions = kb.asked_for(reason)
+    for _ in range(len(questions)):
+        gates = [q.when for q in questions if q.when is not None and set(q.asks) & set(opened)]
         extra = {k: v for gate in gates for k, v in (witnesses(gate, kb) or [{}])[0].items() if k not in opened}
         if not extra:
             break

@@ -75,6 +75,19 @@ export const STRINGS = {
 
   // triage
   "triage.progress": { sv: "Fråga {n}", en: "Question {n}" },
+  "reason.search.label": { sv: "Sök med egna ord", en: "Search in your own words" },
+  "reason.search.hint": {
+    sv: "Till exempel: magont, hosta, utslag, ont i örat. Du kan också välja ett område.",
+    en: "For example: tummy ache, cough, rash, earache. You can also choose an area.",
+  },
+  "reason.area.label": { sv: "Område på kroppen", en: "Area of the body" },
+  "reason.area.all": { sv: "Alla områden", en: "All areas" },
+  "reason.count.all": { sv: "{n} besvär att välja bland", en: "{n} problems to choose from" },
+  "reason.count": { sv: "{n} besvär passar", en: "{n} problems match" },
+  "reason.none": {
+    sv: "Inget besvär passar. Välj Annat besvär längst ned – då bedömer vi dig ändå.",
+    en: "No problem matches. Choose Something else at the bottom – we will still assess you.",
+  },
   "triage.next": { sv: "Nästa", en: "Next" },
   "triage.back": { sv: "Tillbaka", en: "Back" },
   "triage.cancel": { sv: "Avbryt", en: "Cancel" },

@@ -4,6 +4,7 @@
 // (a guardian reads about the child by name).
 
 import { clear, focusFirst, h } from "../shared/dom.js";
+import { search } from "./reasonsearch.js";
 import { unlockAudio } from "./sound.js";
 
 const ELSEWHERE = new Set(["112_now", "emergency_department", "call_1177"]);
@@ -17,6 +18,8 @@ export class TriageScreen {
     this.busy = false;
     this.draft = null; // the answer being given (kept over a language change)
     this.skipped = false; // a number question's "not measured" / "don't know"
+    this.query = ""; // the reason search, kept over a language change
+    this.area = ""; // the body area browsed ("" = all)
   }
 
   render() {
@@ -55,7 +58,8 @@ export class TriageScreen {
       );
     } else if (q.kind === "photo") {
       body = h("div", { class: "answer" }, heading, helpEl, h("p", { class: "banner ok" }, t("triage.photo.info")));
-    } else body = this.choiceBody(q, heading, helpEl, describedBy);
+    } else if (q.id === "reason" && q.browse) body = this.reasonBody(q, heading, helpEl, describedBy);
+    else body = this.choiceBody(q, heading, helpEl, describedBy);
     const form = h(
       "form",
       { class: "card question", novalidate: true, onsubmit: (e) => (e.preventDefault(), this.next()) },
@@ -150,6 +154,100 @@ export class TriageScreen {
             onchange: (e) => this.choose(e.target, multi),
           }),
           h("label", { for: `opt-${i}` }, i18n.pick(o.text)),
+        ),
+      ),
+    );
+  }
+
+  // -- the choice of contact reason: search by everyday words, browse by body area ---------
+
+  reasonBody(q, heading, helpEl, describedBy) {
+    const { t, i18n } = this.app;
+    const areas = q.browse.areas;
+    const list = h("div", { class: "reason-list", id: "reason-list" });
+    const count = h("p", { class: "hint", id: "reason-count", "aria-live": "polite" });
+    const refresh = () => this.fillReasons(q, list, count);
+    const field = h(
+      "div",
+      { class: "reason-find" },
+      h("label", { for: "reason-search" }, t("reason.search.label")),
+      h("p", { class: "hint", id: "reason-search-hint" }, t("reason.search.hint")),
+      Object.assign(
+        h("input", {
+          type: "search",
+          id: "reason-search",
+          autocomplete: "off",
+          spellcheck: "false",
+          maxlength: "80",
+          "aria-describedby": "reason-search-hint reason-count",
+          "aria-controls": "reason-list",
+          oninput: (e) => ((this.query = e.target.value), refresh()),
+          onkeydown: (e) => e.key === "Enter" && e.preventDefault(), // Enter searches, it does not submit
+        }),
+        { value: this.query },
+      ),
+      h("label", { for: "reason-area" }, t("reason.area.label")),
+      h(
+        "select",
+        { id: "reason-area", onchange: (e) => ((this.area = e.target.value), refresh()) },
+        h("option", { value: "", selected: this.area === "" }, t("reason.area.all")),
+        areas.map((a) => h("option", { value: a.id, selected: this.area === a.id }, i18n.pick(a.text))),
+      ),
+    );
+    const group = h(
+      "fieldset",
+      {
+        class: "choices",
+        role: "radiogroup",
+        "aria-labelledby": "q-heading",
+        "aria-describedby": describedBy,
+        "aria-invalid": this.invalid ? "true" : null,
+      },
+      list,
+    );
+    refresh();
+    return h("div", { class: "answer" }, heading, helpEl, field, count, group);
+  }
+
+  // The reasons that match the search and the area, best match first (or in the language's
+  // alphabetical order), "something else" always last; the chosen one stays in view.
+  fillReasons(q, list, count) {
+    const { t, i18n } = this.app;
+    const meta = q.browse.reasons;
+    const last = q.browse.last;
+    const reasons = q.options.map((o) => ({ id: o.id, label: o.text, terms: meta[o.id]?.terms, area: meta[o.id]?.area }));
+    const chosen = (this.draft || [])[0];
+    const collator = new Intl.Collator(i18n.lang);
+    let shown;
+    if (this.query.trim()) {
+      const rank = new Map(search(reasons, this.query).map((m, i) => [m.id, i]));
+      shown = reasons.filter((r) => rank.has(r.id)).sort((a, b) => rank.get(a.id) - rank.get(b.id));
+    } else {
+      shown = reasons.slice().sort((a, b) => collator.compare(i18n.pick(a.label), i18n.pick(b.label)));
+    }
+    if (this.area) shown = shown.filter((r) => r.area === this.area);
+    shown = shown.filter((r) => r.id !== last);
+    const matches = shown.length;
+    const byId = new Map(reasons.map((r) => [r.id, r]));
+    if (chosen && chosen !== last && !shown.some((r) => r.id === chosen) && byId.has(chosen)) shown.unshift(byId.get(chosen));
+    if (byId.has(last)) shown.push(byId.get(last));
+    const searching = this.query.trim() || this.area;
+    count.textContent = !searching ? t("reason.count.all", { n: matches }) : matches ? t("reason.count", { n: matches }) : t("reason.none");
+    clear(
+      list,
+      shown.map((r) =>
+        h(
+          "div",
+          { class: r.id === last ? "choice last" : "choice" },
+          h("input", {
+            type: "radio",
+            name: "answer",
+            id: `reason-${r.id}`,
+            value: r.id,
+            checked: chosen === r.id,
+            onchange: (e) => this.choose(e.target, false),
+          }),
+          h("label", { for: `reason-${r.id}` }, i18n.pick(r.label)),
         ),
       ),
     );

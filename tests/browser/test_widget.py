@@ -118,7 +118,8 @@ async def someone_else_waits(base: str, pnr: str = MAJA) -> str:
 SORE_THROAT_JS = """async () => {
   const api = direkt.api;
   let view = await api.call("POST", "/api/triage", {entry: "seek_care"});
-  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["sore_throat.danger", ["none"]],
+  const answers = [["screen.now", ["none"]], ["reason", "sore_throat"], ["screen.risk", ["none"]],
+    ["sore_throat.danger", ["none"]],
     ["sore_throat.medicines", ["none"]], ["sore_throat.fever", "no"], ["sore_throat.centor", ["cough"]],
     ["sore_throat.ill", "no"], ["sore_throat.days", 10], ["sore_throat.photo", "skip"]];
   for (const [question, value] of answers)
@@ -242,6 +243,10 @@ def test_a_guardian_is_asked_about_the_child_by_name_and_numbers_are_checked(ope
     next_question(page, 2)
     choose(page, "Feber hos barn")
     next_question(page, 3)
+    expect(page.get_by_role("group", name="Stämmer något av detta in på Elsa?")).to_be_visible()  # risk, once
+    expect(page.get_by_text("Har fött barn", exact=False)).to_have_count(0)  # an adult's modifier, not a child's
+    choose(page, "Inget av detta")
+    next_question(page, 4)
     expect(page.get_by_role("heading", name="Vilken är den högsta temperaturen du har mätt på Elsa?")).to_be_visible()
     page.get_by_role("spinbutton").fill("47")
     page.get_by_role("button", name="Nästa").click()
@@ -249,15 +254,15 @@ def test_a_guardian_is_asked_about_the_child_by_name_and_numbers_are_checked(ope
     axe_check(page, "widget-number-invalid")
     page.get_by_label("Inte mätt", exact=True).check()
     expect(page.get_by_role("spinbutton")).to_be_disabled()
-    next_question(page, 4)
+    next_question(page, 5)
     expect(page.get_by_role("heading", name="Hur många dygn har Elsa haft feber?")).to_be_visible()
     page.get_by_role("spinbutton").fill("38.9")  # a temperature typed into the days field
     page.get_by_role("button", name="Nästa").click()
     expect(page.get_by_text("Skriv ett helt tal.", exact=True)).to_be_visible()
     page.get_by_role("spinbutton").fill("2")
-    next_question(page, 5)
-    choose(page, "Grymtar vid varje utandning")
     next_question(page, 6)
+    choose(page, "Grymtar vid varje utandning")
+    next_question(page, 7)
     expect(page.get_by_role("heading", name="Har Elsa fått utslag på huden?")).to_be_visible()  # can still mean 112
     choose(page, "Nej")
     page.get_by_role("button", name="Nästa").click()

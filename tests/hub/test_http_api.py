@@ -41,7 +41,7 @@ from direkt.server.auth import AUTH_ROUTES
 pytestmark = pytest.mark.slow
 
 # Sore throat for three days: self-care advice, no chat needed.
-SELF_CARE = [*SORE_THROAT[:7], ["sore_throat.days", 3], ["sore_throat.photo", "skip"]]
+SELF_CARE = [*SORE_THROAT[:8], ["sore_throat.days", 3], ["sore_throat.photo", "skip"]]
 GREETING_SV = "Hej Erik! Jag heter Nora Nilsson på Testby vårdcentral."
 MADE_UP_CASE = "t.01J00000000000000000000000"  # the shape of a case id, but no case
 
@@ -185,7 +185,8 @@ async def test_answer_go_back_and_change_an_earlier_answer(erik: Client) -> None
     assert view["question"]["id"] == "reason"
     assert "sore_throat" in {o["id"] for o in view["question"]["options"]}
     view = await answer(erik, tid, "reason", "sore_throat")
-    assert (view["question"]["id"], view["answered"]) == ("sore_throat.danger", 2)
+    assert (view["question"]["id"], view["answered"]) == ("screen.risk", 2)  # the risk modifiers, once
+    assert view["question"]["text"]["sv"] == "Stämmer något av detta in på dig?"
 
     view = await erik.call("POST", f"/api/triage/{tid}/back")
     assert (view["question"]["id"], view["answered"]) == ("reason", 1)
@@ -202,7 +203,7 @@ async def test_answer_go_back_and_change_an_earlier_answer(erik: Client) -> None
 
     view = await answer(erik, tid, "reason", "other")  # something else entirely: later answers no longer apply
     assert view["question"]["id"].startswith("other.") and view["result"] is None
-    assert view["answered"] == 2
+    assert view["answered"] == 3  # the screen and the risk modifiers hold for any reason: kept
     assert await erik.call("GET", f"/api/triage/{tid}") == view
 
 
@@ -226,7 +227,7 @@ async def test_a_wrong_answer_is_refused_and_changes_nothing(
 
 @pytest.mark.parametrize("days", [366, -1, "ten", 2.5])
 async def test_an_implausible_number_is_refused_in_the_citizens_words(erik: Client, days: Any) -> None:
-    view = await erik.triage("seek_care", [(str(q), v) for q, v in SORE_THROAT[:7]])
+    view = await erik.triage("seek_care", [(str(q), v) for q, v in SORE_THROAT[:8]])
     assert view["question"]["id"] == "sore_throat.days"
     assert (view["question"]["minimum"], view["question"]["maximum"], view["question"]["integer"]) == (0, 365, True)
     assert view["question"]["skip"]["id"] == "unknown"
@@ -238,7 +239,7 @@ async def test_an_implausible_number_is_refused_in_the_citizens_words(erik: Clie
     )  # fmt: skip
     text = body.json()["error"]["text"]
     assert text["sv"] and text["en"] and text["sv"] != text["en"]
-    assert (await erik.call("GET", f"/api/triage/{view['id']}"))["answered"] == 7  # never stored
+    assert (await erik.call("GET", f"/api/triage/{view['id']}"))["answered"] == 8  # never stored
 
 
 async def test_a_multiple_choice_with_an_unknown_or_clashing_option_is_refused(erik: Client) -> None:

@@ -84,7 +84,7 @@ def test_replay_case_on_the_command_line(standalone_redis: object, tmp_path: Pat
     from direkt.server.redisconn import connect
 
     url = standalone_redis.url  # type: ignore[attr-defined]
-    kb = loader.load()
+    kb = loader.load(walk_paths=False)
 
     async def prepare() -> None:
         client = await connect(url)

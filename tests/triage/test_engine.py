@@ -22,12 +22,16 @@ KB = small_kb(Path(tempfile.mkdtemp(prefix="dk-kb-")))
 ADULT = Patient.aged(30, "female")
 CHILD = Patient.aged(4, "male", Respondent.GUARDIAN)
 SCREEN = KB.screen.question.id
+RISK = {q.id for q in KB.screen.risk}
 
 
 def opened(reason: str, patient: Patient = ADULT, entry: Entry = Entry.SEEK_CARE) -> engine.Session:
-    """Past the red-flag screen, with ``reason`` chosen."""
+    """Past the red-flag screen, with ``reason`` chosen and no risk modifier."""
     session = answer(KB, start(KB, entry, patient), SCREEN, ["none"])
-    return answer(KB, session, REASON_QUESTION, reason)
+    session = answer(KB, session, REASON_QUESTION, reason)
+    while (asked := next_question(KB, session)) is not None and asked.id in RISK:
+        session = answer(KB, session, asked.id, ["none"] if asked.kind is QuestionKind.CHECKLIST else "no")
+    return session
 
 
 # -- who may answer ------------------------------------------------------------------------

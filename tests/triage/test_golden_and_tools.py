@@ -43,7 +43,7 @@ def test_every_rule_decides_at_least_one_golden_case() -> None:
 
 
 def test_the_knowledge_base_is_valid() -> None:
-    assert validate(KB) == []
+    assert validate(KB, walk_paths=False) == []  # the walk of every path: test_check_json_prints_the_figures
     figures = report(KB)
     assert figures["contact_reasons"] >= 36
     assert all(reason.sources for reason in KB.reasons.values())
@@ -197,7 +197,8 @@ def test_eval_scores_vignettes_with_the_measures_of_the_literature(tmp_path: Pat
     assert figures["self_care_recognised"] == "1 of 1" and figures["self_care_specificity"] == 100.0
     rows = {r["id"]: r for r in figures["vignettes_scored"]}
     assert rows["v4"]["mark"] == "under" and rows["v3"]["mark"] == "over" and rows["v1"]["mark"] == "exact"
-    assert rows["v2"]["asked"] == ["screen.now", "reason", "sore_throat.danger"]
+    assert rows["v2"]["asked"][:3] == ["screen.now", "reason", "screen.risk"]  # the risk modifiers, once
+    assert rows["v2"]["asked"][-1] == "sore_throat.danger"
     assert rows["v3"]["decided_by"] == "child_fever.five_days"
 
 
@@ -250,6 +251,12 @@ def _reason_number(kb: object, code: str, patient: Patient) -> str:
     return str([o.id for o in question.options].index(code) + 1)
 
 
+def _risk_none(kb: object, patient: Patient) -> str:
+    """The number of "none of these" on the risk modifiers for ``patient``."""
+    fits = [f for f in kb.screen.risk[0].asks if kb.findings[f].applies_to(patient.age, patient.sex)]  # type: ignore[attr-defined]
+    return str(len(fits) + 1)
+
+
 def test_run_speaks_one_language_asks_who_answers_and_keeps_the_result(tmp_path: Path) -> None:
     kb = small_kb(tmp_path / "kb")
     child = Patient.aged(4, "female", Respondent.GUARDIAN)
@@ -259,9 +266,10 @@ def test_run_speaks_one_language_asks_who_answers_and_keeps_the_result(tmp_path:
          "0",  # no screen option 0: asked again
          _none_number(kb, child),  # "none of these"
          _reason_number(kb, "child_fever", child),
+         _risk_none(kb, child),  # no risk modifier
          "",  # temperature: empty is "not measured"
          "",  # days: empty is "don't know"
-         "8", "7", "2", "3", "2", "finished", ""]
+         "8", "7", "2", "2", "2", "finished", ""]
     )  # fmt: skip
 
     def ask(prompt: str) -> str:
@@ -287,7 +295,8 @@ def test_run_survives_bad_terminal_input(tmp_path: Path) -> None:
         ["1", "1", "abc",  # a non-number age: asked again
          "3", "1", "5", "1",  # youth clinic at 5: refused with the reason, asked again
          "1", "1", "34", "1", "99", "-1", _none_number(kb, adult),
-         _reason_number(kb, "sore_throat", adult), "7", "3", "2", "4", "2", "3", "", ""]
+         _reason_number(kb, "sore_throat", adult), _risk_none(kb, adult), "2",  # no risk modifier, not pregnant
+         "7", "3", "2", "4", "2", "3", "2", "", "", ""]
     )  # fmt: skip
     out = io.StringIO()
     tools.run_interactive(kb, lambda _prompt: next(answers), out, "sv")
