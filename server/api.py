@@ -29,6 +29,7 @@ from direkt.server.templates import TemplateInput, fill, template_view
 from direkt.server.transcript import Entry
 from direkt.server.triageflow import ReadAhead, age_in_months, stockholm_date
 from direkt.server.workflow import Workflow, position_view
+from direkt.server.writeguard import Guard
 from direkt.signaling.sdp import MAX_SDP_CHARS
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -161,20 +162,27 @@ async def case_transcript(request: Request, svc: Services, session: Session) -> 
 
 async def photo_upload(request: Request, svc: Services, session: Session) -> Response:
     case_id = request.path_params["case"]
-    if session.principal.is_staff:
-        await _staff_case(svc, session, case_id, "photo.upload")
-    elif (await _workflow(svc).citizen_case(session.principal, case_id)).closed_ms:
-        raise Conflict("the case is closed; photos can no longer be added")
+    guard = await _photo_guard(svc, session, case_id)
     raw = await read_body(request, MAX_PHOTO_BYTES)
     photo = await asyncio.to_thread(sanitise_photo, raw, max_bytes=MAX_PHOTO_BYTES)
     photo_id = "p" + secrets.token_hex(8)
-    with redis_errors():
-        await svc.client.set(
-            keys.photo(case_id, photo_id), photo.content_type.encode() + b"\n" + photo.data, ex=CASE_FILE_TTL_S
-        )
+    value = photo.content_type.encode() + b"\n" + photo.data
+    await svc.guards.set(guard, keys.photo(case_id, photo_id), value, CASE_FILE_TTL_S)
     return ok(
         {"photo": photo_id, "content_type": photo.content_type, "width": photo.width, "height": photo.height}, 201
     )
+
+
+async def _photo_guard(svc: Services, session: Session, case_id: str) -> Guard:
+    """Who may add a photo: the nurse holding the case (under her current lease), or its citizen while open."""
+    wf = _workflow(svc)
+    if session.principal.is_staff:
+        staff = wf.staff_of(session.principal)
+        _, record = await wf.staff_case(staff, case_id, "photo.upload", holder=True)
+        return Guard.lease(case_id, staff.id, record.token, svc.clock())
+    if (await wf.citizen_case(session.principal, case_id)).closed_ms:
+        raise Conflict("the case is closed; photos can no longer be added")
+    return Guard.file(case_id)
 
 
 async def photo_get(request: Request, svc: Services, session: Session) -> Response:

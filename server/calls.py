@@ -25,7 +25,6 @@ import structlog
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors
 from direkt.server import frames as f
 from direkt.server import keys
-from direkt.server.access import check_staff_holds
 from direkt.server.errors import DirektError
 from direkt.server.transcript import system_body
 from direkt.signaling import call as c
@@ -89,9 +88,8 @@ class Calls:
             await self._change(conn, actor, frame)
 
     async def _actor(self, conn: Connection, case_id: str) -> c.Actor:
-        if conn.staff is not None:
-            if case_id not in conn.desk.held:
-                check_staff_holds(conn.staff, await self.waitroom.get(case_id))
+        if conn.staff is not None:  # only the current lease holder: checked in Redis just before the step
+            await conn.fenced(case_id, conn.s.guards.verify)
             return c.Actor(conn.who.uid, "staff")
         follow = conn.follows[case_id]
         if not follow.can_write:

@@ -23,7 +23,7 @@ import contextlib
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgpack
 import structlog
@@ -45,6 +45,7 @@ from direkt.server.errors import (
     Forbidden,
     OriginRefused,
     RateLimited,
+    StaleToken,
     Unauthenticated,
 )
 from direkt.server.keepalive import Wheel
@@ -53,9 +54,11 @@ from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.transcript import BadPosition, Entry, HistoryLost, decode_published, parse_id
 from direkt.server.workflow import Workflow, position_view
+from direkt.server.writeguard import CaseGone, Guard
 from direkt.server.wsout import Outbox, writer_for
 
 log = structlog.get_logger("direkt.hub")
+T = TypeVar("T")
 
 SEND_QUEUE_FRAMES = 512
 REPLAY_STALL_S = 10.0  # a replay waits this long for the client to read before it counts as slow
@@ -415,10 +418,13 @@ class Connection:
 
     async def on_send(self, frame: f.Send) -> None:
         follow = self.followed(frame.case)
-        if not follow.can_write:
-            await self.refresh_write(follow)
+        if self.staff is None and not follow.can_write:
+            await self.refresh_write(follow)  # staff: their lease is checked with the write (``fenced``)
         body = await self._message_body(frame)
-        appended = await self.hub.workflow.append(frame.case, body, dedupe=f"{self.who.uid}:{frame.cid}")
+        dedupe = f"{self.who.uid}:{frame.cid}"
+        appended = await self.fenced(
+            frame.case, lambda guard: self.hub.workflow.append(frame.case, body, dedupe=dedupe, guard=guard)
+        )
         self.push(
             {
                 "t": "ack",
@@ -433,6 +439,68 @@ class Connection:
         if self.staff is not None and frame.case not in self.desk.contacted:
             self.desk.contacted.add(frame.case)
             await self.hub.workflow.first_contact(self.staff, frame.case, self.desk.held.get(frame.case, 0))
+
+    async def fenced(self, case_id: str, write: Callable[[Guard], Awaitable[T]]) -> T:
+        """Make a write with this socket's right to it, checked in the write's own script.
+
+        Staff write under the lease token this socket knows; if another socket of
+        the same nurse has claimed the case again since, the newer token is taken
+        up and the write tried once more. A write refused because she no longer
+        holds the case is audited and the socket told the case is lost. A case
+        whose record is gone (Redis lost its data) ends the socket if the session
+        went with it.
+        """
+        try:
+            try:
+                return await write(await self._guard(case_id))
+            except StaleToken:
+                if not await self._took_up_newer_lease(case_id):
+                    raise
+                return await write(await self._guard(case_id))
+        except (StaleToken, Conflict) as exc:
+            if self.staff is not None and not isinstance(exc, CaseGone):
+                await self._refused_write(case_id, exc.code)
+            elif isinstance(exc, CaseGone) and not await self.s.sessions.alive(self.session.sid):
+                await self.close(CLOSE_SESSION_ENDED, "the session has ended")
+            raise
+
+    async def _guard(self, case_id: str) -> Guard:
+        if self.staff is None:
+            return Guard.file(case_id)
+        token = self.desk.held.get(case_id)
+        if token is None:
+            await self.refresh_write(self.followed(case_id))
+            token = self.desk.held[case_id]
+        return Guard.lease(case_id, self.staff.id, token, self.s.clock())
+
+    async def _took_up_newer_lease(self, case_id: str) -> bool:
+        assert self.staff is not None
+        try:
+            record = await self.s.waitroom.get(case_id)
+        except DirektError:
+            return False
+        if record.state != "claimed" or record.holder != self.staff.id or record.token == self.desk.held.get(case_id):
+            return False
+        self.desk.held[case_id] = record.token
+        return True
+
+    async def _refused_write(self, case_id: str, code: str) -> None:
+        """A write by a nurse who no longer holds the case: audited, and the socket lets go of it."""
+        assert self.staff is not None
+        with contextlib.suppress(DirektError):
+            record = await self.s.waitroom.get(case_id)
+            file = await self.s.files.get(case_id)
+            await self.hub.workflow.audit(self.staff, record, file, "chat.write", outcome="denied", detail=code)
+        self.lost(case_id)
+
+    def lost(self, case_id: str, state: str = "lost") -> None:
+        """This socket no longer holds ``case_id`` (released, moved or taken elsewhere): say so once."""
+        held = self.desk.held.pop(case_id, None) is not None
+        follow = self.follows.get(case_id)
+        if follow is not None:
+            follow.can_write = False
+        if held or follow is not None:
+            self.push({"t": "done", "case": case_id, "state": state})
 
     async def refresh_write(self, follow: Follow) -> None:
         """The cached right to write is re-checked against Redis before refusing."""
@@ -492,13 +560,13 @@ class Connection:
     async def on_read(self, frame: f.Read) -> None:
         self.followed(frame.case)
         parse_id(frame.id)
-        await self.s.transcripts.mark_read(frame.case, self.who.uid, frame.id)
         event = {"t": "read", "from": self.who.uid, "role": self._role(frame.case), "id": frame.id}
-        await self._ephemeral(frame.case, event)
+        await self._ephemeral(frame.case, event, read=(self.who.uid, frame.id))
 
-    async def _ephemeral(self, case_id: str, event: dict[str, Any]) -> None:
-        with redis_errors():
-            await self.s.client.publish(keys.case_channel(case_id), b"~" + msgpack.packb({**event, "case": case_id}))
+    async def _ephemeral(self, case_id: str, event: dict[str, Any], read: tuple[str, str] | tuple[()] = ()) -> None:
+        """Typing and read markers: published (and the marker stored) only under this socket's right to write."""
+        payload = b"~" + msgpack.packb({**event, "case": case_id})
+        await self.fenced(case_id, lambda guard: self.s.guards.publish(guard, case_id, payload, read))
 
     async def on_ping(self, frame: f.Ping) -> None:
         self.push({"t": "pong", "n": frame.n, "server_ms": self.s.clock(), "ref": frame.ref})
@@ -582,7 +650,8 @@ class Connection:
             return
         for case_id, token in list(self.desk.held.items()):
             try:
-                await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
+                until = await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
+                await self.s.guards.extend(case_id, self.staff.id, token, until)
             except DirektError as exc:
                 # Closed, released or transferred by this nurse meanwhile (seen in
                 # `direkt load chat`'s tear-down): that is not a lost lease.
@@ -595,8 +664,9 @@ class Connection:
         if self.staff is None:
             return
         mine = event.get("staff") == self.staff.id
-        if mine and event["t"] in ("expired", "requeued"):
-            self.desk.held.pop(event["case"], None)
+        case_id = event.get("case", "")
+        if mine and event["t"] in LET_GO_EVENTS and case_id in self.desk.held and case_id not in self.desk.letting_go:
+            self.lost(case_id, LET_GO_EVENTS[event["t"]])  # let go of elsewhere: this socket writes no more
         if event["t"] in HOLDER_ONLY_EVENTS:
             if mine:
                 self.push({"t": "queue_event", "event": event})
@@ -807,6 +877,14 @@ class QueueListener:
 # 200 nurses each opening 5 chats that was 200,000 frames in a few seconds
 # (found by `direkt load chat`), and the console ignores them anyway.
 HOLDER_ONLY_EVENTS = frozenset({"contact"})
+# A case its nurse let go of on another socket, or lost to the reaper -> the state her other sockets are told.
+LET_GO_EVENTS = {
+    "expired": "lost",
+    "requeued": "released",
+    "transferred": "transferred",
+    "closed": "closed",
+    "moving": "transferred",
+}
 
 
 class PositionFeed:

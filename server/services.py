@@ -20,6 +20,7 @@ from direkt.server.settings import Settings
 from direkt.server.templates import Templates
 from direkt.server.transcript import Transcripts
 from direkt.server.triageflow import TriageFlow
+from direkt.server.writeguard import WriteGuards
 from direkt.signaling.echo import EchoPeers
 from direkt.triage.model import KnowledgeBase
 
@@ -43,6 +44,7 @@ class Services:
     clock: Callable[[], int]
     calls: Calls
     calltest: EchoPeers
+    guards: WriteGuards
 
 
 def build_services(
@@ -71,4 +73,5 @@ def build_services(
         clock=clock,
         calls=Calls(settings, client, waitroom, transcripts, clock),
         calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
+        guards=WriteGuards(client),
     )

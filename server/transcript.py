@@ -41,32 +41,41 @@ from direkt.server.batching import ScriptBatcher
 from direkt.server.errors import BadRequest, Conflict
 from direkt.server.redisconn import LeanRedis
 from direkt.server.resp import Commands
+from direkt.server.writeguard import CHECK, Guard, refusal
 
 START = "0-0"
 REPLAY_PAGE = 500
 MAX_REPLAY = 10_000
 
-# KEYS[1] stream  KEYS[2] client-id map  KEYS[3] epoch
+# KEYS[1] stream  KEYS[2] client-id map  KEYS[3] epoch  KEYS[4] guard or case file
 # ARGV[1] dedupe field ("" = none)  ARGV[2] epoch to create if missing
-# ARGV[3] channel  ARGV[4] packed entry
-# Returns {stream id, epoch, 1 if stored now / 0 if a retry}.
-# Atomic so that a retry racing the first attempt can never store twice, and
-# so that PUBLISH order is stream order.
-APPEND = """
+# ARGV[3] channel  ARGV[4] packed entry  ARGV[5..8] the writer (``writeguard.Guard``)
+# Returns {stream id, epoch, 1 if stored now / 0 if a retry}, or {"", "", verdict}
+# when the guard refuses (the writer's lease is not current, or the case is gone).
+# Atomic so that a retry racing the first attempt can never store twice, so that
+# PUBLISH order is stream order, and so that a lease cannot change between the
+# check and the write. A retry of a message stored under a valid lease gets its
+# id back even if the lease has moved on since.
+APPEND = (
+    CHECK
+    + """
+if ARGV[1] ~= '' then
+  local earlier = redis.call('HGET', KEYS[2], ARGV[1])
+  if earlier then return {earlier, redis.call('GET', KEYS[3]) or '', 0} end
+end
+local refused = guard_refusal(KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+if refused then return {'', '', refused} end
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[3], epoch)
-end
-if ARGV[1] ~= '' then
-  local earlier = redis.call('HGET', KEYS[2], ARGV[1])
-  if earlier then return {earlier, epoch, 0} end
 end
 local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[4])
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], id) end
 redis.call('PUBLISH', ARGV[3], epoch .. ' ' .. id .. ' ' .. ARGV[4])
 return {id, epoch, 1}
 """
+)
 
 # KEYS[1] stream  KEYS[2] epoch  ARGV[1] epoch to create if missing
 # Returns {epoch, last id or ""}: the epoch is created here too, so that a
@@ -193,10 +202,18 @@ class Transcripts:
         """How many writes to Redis the appends took (they share them under load)."""
         return self.batcher.round_trips if self.batcher is not None else self.commands.writes  # type: ignore[union-attr]
 
-    async def append(self, case_id: str, body: Mapping[str, Any], dedupe: str = "") -> Appended:
-        """Store an entry (and publish it); a repeated ``dedupe`` key returns the first id."""
-        args = [dedupe, new_epoch(), keys.case_channel(case_id), msgpack.packb(dict(body))]
-        key_list = [keys.chat(case_id), keys.chat_ids(case_id), keys.chat_epoch(case_id)]
+    async def append(
+        self, case_id: str, body: Mapping[str, Any], dedupe: str = "", guard: Guard | None = None
+    ) -> Appended:
+        """Store an entry (and publish it); a repeated ``dedupe`` key returns the first id.
+
+        Raises:
+            StaleToken: ``guard``'s lease is not the case's current one.
+            CaseGone: ``guard`` needs a case record that is gone.
+        """
+        guard = guard or Guard.none(case_id)
+        args = [dedupe, new_epoch(), keys.case_channel(case_id), msgpack.packb(dict(body)), *guard.args()]
+        key_list = [keys.chat(case_id), keys.chat_ids(case_id), keys.chat_epoch(case_id), guard.key]
         try:
             if self.batcher is not None:
                 id_, epoch, stored = await self.batcher(keys=key_list, args=args)
@@ -204,6 +221,8 @@ class Transcripts:
                 id_, epoch, stored = await self.commands.eval(APPEND, key_list, args)  # type: ignore[union-attr]
         except (ResponseError, *REDIS_FAILURES) as exc:
             raise unavailable(exc) from None
+        if not id_:
+            refusal(stored)
         return Appended(id_.decode(), epoch.decode(), bool(stored))
 
     async def head(self, case_id: str) -> tuple[str, str]:

@@ -43,6 +43,7 @@ from direkt.server.services import Services
 from direkt.server.sessions import Principal
 from direkt.server.transcript import Appended, Entry, system_body
 from direkt.server.triageflow import stockholm_date
+from direkt.server.writeguard import Guard
 from direkt.triage import engine
 
 log = structlog.get_logger("direkt.workflow")
@@ -255,6 +256,7 @@ class Workflow:
 
     async def _opened(self, staff: Staff, lease: Lease) -> tuple[CaseFile, Lease]:
         """A claim succeeded: the citizen is told the chat is ready and has a window to join."""
+        await self.s.guards.grant(lease.case_id, staff.id, lease.token, lease.lease_until_ms, self.s.clock())
         record = await self.s.waitroom.get(lease.case_id)
         file = await self.s.files.get(lease.case_id)
         await self.audit(staff, record, file, "case.claim")
@@ -307,6 +309,7 @@ class Workflow:
     async def release(self, staff: Staff, case_id: str) -> None:
         _, record = await self.staff_case(staff, case_id, "case.release", holder=True)
         await self.s.waitroom.release(case_id, staff.id, record.token)
+        await self.s.guards.revoke(case_id, record.token)
         await self.s.calls.case_ended(case_id, "released")
         await self._back_in_queue(
             case_id,
@@ -342,6 +345,7 @@ class Workflow:
             await self.s.waitroom.transfer(case_id, staff.id, record.token, unit.id, target_skill)
         except UnknownQueue as exc:
             raise BadRequest(exc.message) from None
+        await self.s.guards.revoke(case_id, record.token)
         await self.s.calls.case_ended(case_id, "transferred")
         await self._back_in_queue(
             case_id,
@@ -377,6 +381,7 @@ class Workflow:
             )
         assessed = outcome != "no_contact"
         await self.s.waitroom.close(case_id, staff.id, record.token, outcome, assessed=assessed)
+        await self.s.guards.revoke(case_id, record.token)
         await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome=outcome)
         await self.s.calls.case_ended(case_id, "case_closed")
         with redis_errors():
@@ -421,6 +426,7 @@ class Workflow:
             if file.joined_ms or record.state != "claimed":
                 return False
             await self.s.waitroom.release(case_id, record.holder, record.token)
+            await self.s.guards.revoke(case_id, record.token)
         except DirektError as exc:
             log.warning("join_window_not_expired", case_id=case_id, code=exc.code)
             return False
@@ -447,8 +453,10 @@ class Workflow:
 
     # -- shared --------------------------------------------------------------------------
 
-    async def append(self, case_id: str, body: dict[str, Any], dedupe: str = "") -> Appended:
-        return await self.s.transcripts.append(case_id, {"ts": self.s.clock(), **body}, dedupe)
+    async def append(
+        self, case_id: str, body: dict[str, Any], dedupe: str = "", guard: Guard | None = None
+    ) -> Appended:
+        return await self.s.transcripts.append(case_id, {"ts": self.s.clock(), **body}, dedupe, guard)
 
     async def publish_case(self, case_id: str, event: dict[str, Any]) -> None:
         """An ephemeral case event for everyone following the case (state changes)."""

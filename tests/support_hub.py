@@ -11,6 +11,8 @@ from typing import Any
 from support import timeout
 
 from direkt.loadtests.client import MSGPACK, Client, Socket
+from direkt.queue.scripts import RedisClient
+from direkt.server import keys
 
 # Skatteverket test numbers (server/data/test_personnummer.txt), as listed in tests/data/hub_region.toml.
 GUARDIAN = "198105102381"  # Maja, guardian of ELSA (8) and LOVA (13)
@@ -154,3 +156,45 @@ async def _join(sock: Socket, case: str) -> str:
     ref = f"join-{next(sock.refs)}"
     await sock.send({"t": "join", "case": case, "ref": ref})
     return ref
+
+
+async def welcomed(client: Client) -> Socket:
+    sock = await client.socket()
+    assert (await sock.recv(timeout(5)))["t"] == "welcome"
+    return sock
+
+
+async def ask(sock: Socket, frame: dict[str, Any], reply: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Send ``frame`` with a fresh ref: the reply (or error), and every frame that arrived before it."""
+    ref = f"ask-{next(sock.refs)}"
+    await sock.send({**frame, "ref": ref})
+    frames = [await sock.recv(timeout(5))]
+    while frames[-1].get("ref") != ref or frames[-1]["t"] not in (reply, "error"):
+        frames.append(await sock.recv(timeout(5)))
+    return frames[-1], frames[:-1]
+
+
+async def find(sock: Socket, frames: list[dict[str, Any]], kind: str, /, **match: Any) -> dict[str, Any]:
+    """The first matching frame among ``frames``, already received, or else the next to arrive."""
+    found = kinds(frames, kind, **match)
+    return found[0] if found else (await frames_until(sock, kind, **match))[-1]
+
+
+async def audit_log(redis: RedisClient) -> list[dict[str, str]]:
+    entries: Any = await redis.xrange(keys.AUDIT_STREAM)
+    return [{k.decode(): v.decode() for k, v in data.items()} for _, data in entries]
+
+
+async def queue_row(sock: Socket, case: str) -> dict[str, Any] | None:
+    """The case's row in a fresh queue snapshot of a console, or None when it is not waiting."""
+    snapshot = await sock.request({"t": "watch"}, "queue")
+    return next((row for row in snapshot["cases"] if row["case"] == case), None)
+
+
+async def until_waiting(sock: Socket, case: str, seconds: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(seconds)
+    while (row := await queue_row(sock, case)) is None:
+        assert loop.time() < deadline, f"{case} did not come back to the queue"
+        await asyncio.sleep(0.2)
+    return row

@@ -28,13 +28,19 @@ from support_hub import (
     GUARDIAN,
     SORE_THROAT,
     UNLISTED,
+    ask,
+    audit_log,
     barrier,
     citizen,
+    find,
     frames_until,
     kinds,
     open_chat,
+    queue_row,
     staff,
+    until_waiting,
     waiting_case,
+    welcomed,
 )
 
 from direkt.loadtests.client import Client, Socket
@@ -95,12 +101,6 @@ def notifying(standalone_redis: EmbeddedRedis, sms: SmsReceiver) -> Iterator[Ser
     process.stop()
 
 
-async def welcomed(client: Client) -> Socket:
-    sock = await client.socket()
-    assert (await sock.recv(timeout(5)))["t"] == "welcome"
-    return sock
-
-
 async def send(sock: Socket, case: str, cid: str, text: str) -> dict[str, Any]:
     ack = await sock.request({"t": "send", "case": case, "cid": cid, "text": text}, "ack")
     assert ack["t"] == "ack", ack
@@ -128,45 +128,9 @@ async def rejoin(client: Client, case: str, **position: str) -> list[dict[str, A
         return frames
 
 
-async def ask(sock: Socket, frame: dict[str, Any], reply: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Send ``frame`` with a fresh ref: the reply (or error), and every frame that arrived before it."""
-    ref = f"ask-{next(sock.refs)}"
-    await sock.send({**frame, "ref": ref})
-    frames = [await sock.recv(timeout(5))]
-    while frames[-1].get("ref") != ref or frames[-1]["t"] not in (reply, "error"):
-        frames.append(await sock.recv(timeout(5)))
-    return frames[-1], frames[:-1]
-
-
-async def find(sock: Socket, frames: list[dict[str, Any]], kind: str, /, **match: Any) -> dict[str, Any]:
-    """The first matching frame among ``frames``, already received, or else the next to arrive."""
-    found = kinds(frames, kind, **match)
-    return found[0] if found else (await frames_until(sock, kind, **match))[-1]
-
-
 def stream_order(stream_id: str) -> tuple[int, int]:
     ms, seq = stream_id.split("-")
     return int(ms), int(seq)
-
-
-async def audit_log(redis: RedisClient) -> list[dict[str, str]]:
-    entries: Any = await redis.xrange(keys.AUDIT_STREAM)
-    return [{k.decode(): v.decode() for k, v in data.items()} for _, data in entries]
-
-
-async def queue_row(sock: Socket, case: str) -> dict[str, Any] | None:
-    """The case's row in a fresh queue snapshot of a console, or None when it is not waiting."""
-    snapshot = await sock.request({"t": "watch"}, "queue")
-    return next((row for row in snapshot["cases"] if row["case"] == case), None)
-
-
-async def until_waiting(sock: Socket, case: str, seconds: float) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout(seconds)
-    while (row := await queue_row(sock, case)) is None:
-        assert loop.time() < deadline, f"{case} did not come back to the queue"
-        await asyncio.sleep(0.2)
-    return row
 
 
 # --- idempotent sends ----------------------------------------------------------------------------
