@@ -9,7 +9,7 @@ import functools
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -26,7 +26,7 @@ from direkt.server.photos import sanitise_photo
 from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.templates import TemplateInput, fill, template_view
-from direkt.server.transcript import Entry
+from direkt.server.transcript import MAX_PAGE, REPLAY_PAGE, Entry, Page
 from direkt.server.triageflow import ReadAhead, age_in_months, stockholm_date
 from direkt.server.workflow import Workflow, position_view
 from direkt.server.writeguard import Guard
@@ -34,12 +34,26 @@ from direkt.signaling.sdp import MAX_SDP_CHARS
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 
+Q = TypeVar("Q", bound=msgspec.Struct)
+
 
 # -- request bodies (validated by msgspec; unknown fields refused) -----------------------
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
     pass
+
+
+class TranscriptQuery(msgspec.Struct):
+    """The query of a transcript read: one page, from a position (docs/protocol.md §4)."""
+
+    after: Annotated[
+        str, msgspec.Meta(max_length=41, description="read after this entry id (the previous page's next)")
+    ] = ""
+    epoch: Annotated[
+        str, msgspec.Meta(max_length=64, description="the epoch of the previous page; another one: 409 history_lost")
+    ] = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE, description="the most entries on the page")] = REPLAY_PAGE
 
 
 class TriageStart(_Body):
@@ -87,6 +101,7 @@ class Endpoint:
     body: type | None = None
     who: str = "citizen"  # citizen, staff, any, public
     raw_body: str = ""  # a non-JSON body's media type
+    query: type | None = None  # a msgspec Struct of the query parameters
 
 
 # -- citizens --------------------------------------------------------------------------
@@ -154,10 +169,9 @@ async def case_abandon(request: Request, svc: Services, session: Session) -> Res
 
 
 async def case_transcript(request: Request, svc: Services, session: Session) -> Response:
-    case_id = request.path_params["case"]
-    entries = await _workflow(svc).transcript(session.principal, case_id)
-    epoch, _ = await svc.transcripts.head(case_id)
-    return ok({"case": case_id, "epoch": epoch, "messages": [entry_view(e) for e in entries]})
+    case_id, query = request.path_params["case"], query_of(request, TranscriptQuery)
+    page = await _workflow(svc).transcript(session.principal, case_id, query.epoch, query.after, query.limit)
+    return ok(page_view(case_id, page))
 
 
 async def photo_upload(request: Request, svc: Services, session: Session) -> Response:
@@ -260,12 +274,9 @@ async def staff_case(request: Request, svc: Services, session: Session) -> Respo
 
 async def staff_transcript(request: Request, svc: Services, session: Session) -> Response:
     wf = _workflow(svc)
-    case_id = request.path_params["case"]
+    case_id, query = request.path_params["case"], query_of(request, TranscriptQuery)
     await wf.staff_case(wf.staff_of(session.principal), case_id, "transcript.read")
-    epoch, _ = await svc.transcripts.head(case_id)
-    return ok(
-        {"case": case_id, "epoch": epoch, "messages": [entry_view(e) for e in await svc.transcripts.all(case_id)]}
-    )
+    return ok(page_view(case_id, await svc.transcripts.since(case_id, query.epoch, query.after, query.limit)))
 
 
 async def staff_close(request: Request, svc: Services, session: Session) -> Response:
@@ -326,6 +337,24 @@ def _template_input(body: TemplateBody) -> TemplateInput:
     return TemplateInput(body.title, body.text_sv, body.text_en, tuple(body.tags), body.unit)
 
 
+def query_of(request: Request, kind: type[Q]) -> Q:
+    """The request's query parameters as ``kind`` (a msgspec Struct; other parameters are ignored).
+
+    Raises:
+        BadRequest: a parameter is malformed or out of range.
+    """
+    try:
+        return msgspec.convert(dict(request.query_params), kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid query: {exc}") from None
+
+
+def page_view(case_id: str, page: Page) -> dict[str, Any]:
+    """A transcript page; ``next`` is null on the last one."""
+    messages = [entry_view(e) for e in page.entries]
+    return {"case": case_id, "epoch": page.epoch, "messages": messages, "next": page.next or None}
+
+
 def entry_view(entry: Entry) -> dict[str, Any]:
     view = {"id": entry.id, **{k: v for k, v in entry.body.items() if k != "vis"}}
     if entry.staff_only:
@@ -378,7 +407,13 @@ ENDPOINTS = [
     Endpoint("GET", "/api/cases", citizen_only(case_list), "My cases and my children's"),
     Endpoint("GET", "/api/cases/{case}", citizen_only(case_get), "A case's state and waiting-room position"),
     Endpoint("POST", "/api/cases/{case}/abandon", citizen_only(case_abandon), "Leave the waiting room"),
-    Endpoint("GET", "/api/cases/{case}/transcript", citizen_only(case_transcript), "Read the chat transcript"),
+    Endpoint(
+        "GET",
+        "/api/cases/{case}/transcript",
+        citizen_only(case_transcript),
+        "Read the chat transcript, a page at a time: ask again with after=next and epoch until next is null",
+        query=TranscriptQuery,
+    ),
     Endpoint(
         "POST",
         "/api/cases/{case}/photos",
@@ -412,8 +447,9 @@ ENDPOINTS = [
         "GET",
         "/api/staff/cases/{case}/transcript",
         authed(staff_transcript),
-        "The whole transcript including staff notes (audited)",
+        "The transcript including staff notes, a page at a time as for citizens (each page audited)",
         who="staff",
+        query=TranscriptQuery,
     ),
     Endpoint(
         "POST",

@@ -736,16 +736,10 @@ class Follow:
         self.live = False
         buffer, generation = self.buffer, self.generation
         try:
-            current, entries = await self.conn.s.transcripts.since(self.case_id, epoch, after)
-            self.last = parse_id(after) if after else (0, 0)
+            await self._replay(epoch, after, buffer)
         except HistoryLost as lost:
             self.conn.push({"t": "history_lost", "case": self.case_id, "epoch": lost.epoch, "ref": ref})
-            current, entries = await self.conn.s.transcripts.since(self.case_id, lost.epoch, "")
-            self.last = (0, 0)
-        self.epoch = current
-        for entry in entries:
-            await self.conn.room()
-            self._deliver(entry)
+            await self._replay(lost.epoch, "", buffer)
         await self.conn.room()
         # Live entries that arrived during the replay follow it without a gap, unless
         # pub/sub dropped meanwhile: then the resync that is pending re-reads the stream.
@@ -755,6 +749,25 @@ class Follow:
         self.live = self.generation == generation  # no await from here to ``synced``
         last_id = f"{self.last[0]}-{self.last[1]}"
         self.conn.push({"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref})
+
+    async def _replay(self, epoch: str, after: str, buffer: list[Entry]) -> None:
+        """Deliver every entry after ``after``, however many, a page at a time.
+
+        Each entry waits for room in the send queue, and the next page is read
+        only once this one is queued: memory stays at a page and a send queue,
+        and a client that keeps reading is never closed as too slow. Raises
+        like ``Transcripts.since`` on any page, so ``synced`` never follows a gap.
+        """
+        self.last = parse_id(after) if after else (0, 0)
+        async with contextlib.aclosing(self.conn.s.transcripts.pages(self.case_id, epoch, after)) as pages:
+            async for page in pages:
+                self.epoch = page.epoch
+                for entry in page.entries:
+                    await self.conn.room()
+                    self._deliver(entry)
+                buffer[:] = [e for e in buffer if parse_id(e.id) > self.last]  # the stream had these too
+                if self.conn.closing:
+                    return  # nothing more reaches this socket; it resumes from its last id
 
     def on_message(self, channel: str, data: bytes) -> None:
         if data[:1] == b"~":

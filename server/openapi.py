@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from direkt.server.api import ENDPOINTS
+from direkt.server.api import ENDPOINTS, Endpoint
 from direkt.server.auth import AUTH_ROUTES
 
 ERROR_SCHEMA = {
@@ -23,11 +23,11 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_STATUSES = {
-    "400": "malformed body or parameters (bad_request)",
+    "400": "malformed body or parameters (bad_request), or a transcript position not in it (bad_position)",
     "401": "not logged in (unauthenticated)",
     "403": "Origin refused, CSRF token missing, or not allowed (forbidden)",
     "404": "not found, or not visible to this user",
-    "409": "the case or triage is in a state that does not allow this",
+    "409": "the case or triage is in a state that does not allow this; history_lost: the transcript started again",
     "413": "body over its limit (too_large)",
     "415": "not a JPEG, PNG or WebP photo (photo_rejected)",
     "422": "a triage start or answer refused (not_eligible, question_not_asked, invalid_answer)",
@@ -36,21 +36,20 @@ ERROR_STATUSES = {
 }
 
 
-def operations() -> Iterable[tuple[str, str, str, type | None, str, str]]:
-    for e in ENDPOINTS:
-        yield e.method, e.path, e.summary, e.body, e.who, e.raw_body
+def operations() -> Iterable[Endpoint]:
+    yield from ENDPOINTS
     for method, path, handler, summary, body in AUTH_ROUTES:
         # Logging in needs no session; logout, tickets and the session view do (``authed`` wraps them).
-        yield method, path, summary, body, "any" if hasattr(handler, "__wrapped__") else "public", ""
+        yield Endpoint(method, path, handler, summary, body, "any" if hasattr(handler, "__wrapped__") else "public")
 
 
 def openapi_document(version: str) -> dict[str, Any]:
     ops = list(operations())
-    bodies = [body for *_, body, _, _ in ((m, p, s, b, w, r) for m, p, s, b, w, r in ops) if body is not None]
+    bodies = [e.body for e in ops if e.body is not None]
     (_, components) = msgspec.json.schema_components(bodies, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, body, who, raw in ops:
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, summary, body, who, raw)
+    for e in ops:
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e)
     components["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
@@ -70,7 +69,8 @@ def openapi_document(version: str) -> dict[str, Any]:
     }
 
 
-def _operation(method: str, path: str, summary: str, body: type | None, who: str, raw: str) -> dict[str, Any]:
+def _operation(e: Endpoint) -> dict[str, Any]:
+    method, path, summary, body, who, raw = e.method, e.path, e.summary, e.body, e.who, e.raw_body
     op: dict[str, Any] = {
         "summary": summary,
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
@@ -84,9 +84,12 @@ def _operation(method: str, path: str, summary: str, body: type | None, who: str
             for code, text in ERROR_STATUSES.items()
         },
     }
-    params = re.findall(r"{(\w+)}", path)
+    params = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in re.findall(r"{(\w+)}", path)
+    ]
+    params += _query_parameters(e.query) if e.query is not None else []
     if params:
-        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+        op["parameters"] = params
     if body is not None:
         ref = {"$ref": f"#/components/schemas/{body.__name__}"}
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
@@ -95,3 +98,10 @@ def _operation(method: str, path: str, summary: str, body: type | None, who: str
     if who != "public":
         op["security"] = [{"session": [], "csrf": []}] if method != "GET" else [{"session": []}]
     return op
+
+
+def _query_parameters(query: type) -> list[dict[str, Any]]:
+    """A query Struct's fields as optional query parameters (each has a default)."""
+    (_, components) = msgspec.json.schema_components([query])
+    fields = components[query.__name__]["properties"]
+    return [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in fields.items()]

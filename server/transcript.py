@@ -18,6 +18,11 @@ they are acked"; TARGETS 1–6):
 * A resume position must be an id that exists in the stream (or "0-0" for
   the start). A position from the future, or one Redis no longer has, is an
   explicit failure, never a silent gap.
+* Reads come a page at a time (``Transcripts.since``, ``Transcripts.pages``),
+  however long the transcript: a reader holds one page, never the whole
+  stream, and never stops short of the end while saying it is complete. Every
+  page is checked like a resume (epoch, position), so a transcript lost
+  midway is reported, not skipped over.
 
 Entries hold one field ``m``: a msgpack map (kind, sender, text, …). Entries
 marked ``vis=staff`` (journal and transfer notes) never reach citizens, in
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +49,8 @@ from direkt.server.resp import Commands
 from direkt.server.writeguard import CHECK, Guard, refusal
 
 START = "0-0"
-REPLAY_PAGE = 500
-MAX_REPLAY = 10_000
+REPLAY_PAGE = 500  # entries per read: the most a replay or a transcript request holds at once
+MAX_PAGE = 1000  # the largest page a client may ask for (GET …/transcript?limit=)
 
 # KEYS[1] stream  KEYS[2] client-id map  KEYS[3] epoch  KEYS[4] guard or case file
 # ARGV[1] dedupe field ("" = none)  ARGV[2] epoch to create if missing
@@ -94,11 +99,12 @@ return {epoch, last[1][1]}
 
 # KEYS[1] stream  KEYS[2] epoch
 # ARGV[1] epoch to create if missing  ARGV[2] the client's epoch ("" = none yet)
-# ARGV[3] its position ("0-0" = from the start)  ARGV[4] page size
-# Returns {epoch, "ok", first page of entries after the position}, or
+# ARGV[3] its position ("0-0" = from the start)  ARGV[4] how many entries at most
+# Returns {epoch, "ok", the entries after the position, at most ARGV[4]}, or
 # {epoch, "lost"} (another epoch), {epoch, "ahead"} (past the last entry) or
 # {epoch, "unknown"} (not an entry here: trimmed, or never there). A resume in
-# one round trip, with the checks and the first page from the same instant.
+# one round trip, with the checks and the page from the same instant; each next
+# page is read through it too, so no page follows a gap.
 SINCE = """
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
@@ -147,6 +153,19 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Page:
+    """Entries after a position, oldest first, at most a page of them.
+
+    ``next`` is the position to read the next page from, or "" when these are
+    the last entries the transcript holds.
+    """
+
+    epoch: str
+    entries: list[Entry]
+    next: str
+
+
+@dataclass(frozen=True)
 class Appended:
     id: str
     epoch: str
@@ -171,6 +190,11 @@ def system_body(code: str, sv: str, en: str, *, staff_only: bool = False, **extr
     if staff_only:
         body["vis"] = "staff"
     return body
+
+
+def pack_body(body: Mapping[str, Any]) -> bytes:
+    """An entry's body as stored in its stream's field ``m`` (and published)."""
+    return msgpack.packb(dict(body))  # type: ignore[no-any-return]
 
 
 def decode_published(data: bytes) -> tuple[str, Entry]:
@@ -212,7 +236,7 @@ class Transcripts:
             CaseGone: ``guard`` needs a case record that is gone.
         """
         guard = guard or Guard.none(case_id)
-        args = [dedupe, new_epoch(), keys.case_channel(case_id), msgpack.packb(dict(body)), *guard.args()]
+        args = [dedupe, new_epoch(), keys.case_channel(case_id), pack_body(body), *guard.args()]
         key_list = [keys.chat(case_id), keys.chat_ids(case_id), keys.chat_epoch(case_id), guard.key]
         try:
             if self.batcher is not None:
@@ -233,26 +257,33 @@ class Transcripts:
             raise unavailable(exc) from None
         return epoch.decode(), last.decode()
 
-    async def since(self, case_id: str, epoch: str, after: str) -> tuple[str, list[Entry]]:
-        """Everything after ``after`` in ``epoch``: exactly the gap, or an error.
+    async def since(self, case_id: str, epoch: str, after: str, limit: int = REPLAY_PAGE) -> Page:
+        """The first ``limit`` entries after ``after`` in ``epoch``: the start of exactly the gap, or an error.
+
+        Read on from ``page.next`` (with ``page.epoch``) until it is "", or use ``pages``.
 
         Args:
             epoch: the epoch the client last saw; "" for a first subscription.
             after: the last stream id the client has; "0-0" (or "") for all.
+            limit: the most entries to return, 1 to MAX_PAGE.
 
         Returns:
-            (current epoch, entries after the position, oldest first).
+            The current epoch, the entries after the position (oldest first) and
+            where the next page starts.
 
         Raises:
             HistoryLost: the epoch is not the current one.
             BadPosition: the position is malformed, in the future, or unknown.
+            BadRequest: the limit is out of range.
         """
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadRequest(f"a page holds 1 to {MAX_PAGE} entries")
         after = after or START
         parse_id(after)
         stream = keys.chat(case_id)
-        try:
+        try:  # one more than asked for tells whether another page follows
             reply = await self._since(
-                keys=[stream, keys.chat_epoch(case_id)], args=[new_epoch(), epoch, after, REPLAY_PAGE]
+                keys=[stream, keys.chat_epoch(case_id)], args=[new_epoch(), epoch, after, limit + 1]
             )
         except (ResponseError, *REDIS_FAILURES) as exc:
             raise unavailable(exc) from None
@@ -263,30 +294,25 @@ class Transcripts:
             raise BadPosition("the position is ahead of the transcript")
         if verdict == b"unknown":
             raise BadPosition("the position is not in the transcript (trimmed or never there)")
-        entries = _entries(reply[2])
-        if len(entries) == REPLAY_PAGE:  # more than a page missed: the rest page by page
-            entries += await self._range(case_id, entries[-1].id, MAX_REPLAY - REPLAY_PAGE)
-        return current, entries
+        entries = _entries(reply[2][:limit])
+        return Page(current, entries, entries[-1].id if len(reply[2]) > limit else "")
 
-    async def all(self, case_id: str) -> list[Entry]:
-        return await self._range(case_id, START)
+    async def pages(self, case_id: str, epoch: str = "", after: str = "") -> AsyncGenerator[Page, None]:
+        """Every entry after ``after`` in ``epoch``, a page at a time (``since``'s errors, on any page).
+
+        The next page is read only when the caller asks for it: a caller that
+        waits for its reader between pages holds one page at a time.
+        """
+        page = await self.since(case_id, epoch, after)
+        yield page
+        while page.next:
+            page = await self.since(case_id, page.epoch, page.next)
+            yield page
 
     async def mark_read(self, case_id: str, who: str, stream_id: str) -> None:
         parse_id(stream_id)
         with redis_errors():
             await self.client.hset(keys.chat_read(case_id), who, stream_id)
-
-    async def _range(self, case_id: str, after: str, most: int = MAX_REPLAY) -> list[Entry]:
-        entries: list[Entry] = []
-        cursor = f"({after}" if after != START else "-"
-        while len(entries) < most:
-            with redis_errors():
-                page: Any = await self.client.xrange(keys.chat(case_id), cursor, "+", count=REPLAY_PAGE)
-            entries += [Entry(i.decode(), msgpack.unpackb(f[b"m"])) for i, f in page]
-            if len(page) < REPLAY_PAGE:
-                break
-            cursor = f"({entries[-1].id}"
-        return entries
 
 
 def _entries(raw: list[Any]) -> list[Entry]:

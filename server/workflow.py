@@ -41,7 +41,7 @@ from direkt.server.errors import (
 from direkt.server.notify import Notice
 from direkt.server.services import Services
 from direkt.server.sessions import Principal
-from direkt.server.transcript import Appended, Entry, system_body
+from direkt.server.transcript import Appended, Page, system_body
 from direkt.server.triageflow import stockholm_date
 from direkt.server.writeguard import Guard
 from direkt.triage import engine
@@ -172,9 +172,11 @@ class Workflow:
         log.info("case_abandoned", case_id=file.case_id, now=left)
         return left
 
-    async def transcript(self, who: Principal, case_id: str) -> list[Entry]:
+    async def transcript(self, who: Principal, case_id: str, epoch: str, after: str, limit: int) -> Page:
+        """A page of the transcript as the citizen sees it: no staff-only entries (``next`` as read)."""
         await self.citizen_case(who, case_id)
-        return [e for e in await self.s.transcripts.all(case_id) if not e.staff_only]
+        page = await self.s.transcripts.since(case_id, epoch, after, limit)
+        return replace(page, entries=[e for e in page.entries if not e.staff_only])
 
     async def citizen_joined(self, case_id: str, file: CaseFile) -> CaseFile:
         """The citizen is in the chat: the join window is met."""

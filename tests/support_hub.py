@@ -13,6 +13,7 @@ from support import timeout
 from direkt.loadtests.client import MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
 from direkt.server import keys
+from direkt.server.transcript import pack_body
 
 # Skatteverket test numbers (server/data/test_personnummer.txt), as listed in tests/data/hub_region.toml.
 GUARDIAN = "198105102381"  # Maja, guardian of ELSA (8) and LOVA (13)
@@ -198,3 +199,18 @@ async def until_waiting(sock: Socket, case: str, seconds: float) -> dict[str, An
         assert loop.time() < deadline, f"{case} did not come back to the queue"
         await asyncio.sleep(0.2)
     return row
+
+
+# --- long transcripts ----------------------------------------------------------------------------
+
+LONG_TRANSCRIPT = 10_100  # entries: more than the 10,000 a replay and the HTTP transcript were once cut at
+
+
+async def seed_transcript(redis: RedisClient, case: str, count: int, text: str = "") -> list[str]:
+    """``count`` nurse messages written straight into the case's stream, as the append script
+    stores them (one pipeline: far faster than sending them); their stream ids, in order."""
+    pipe = redis.pipeline(transaction=False)
+    for i in range(count):
+        body = {"k": "text", "from": "s-nurse-1", "role": "nurse", "name": "Nora Nilsson", "cid": f"seed{i}"}
+        pipe.xadd(keys.chat(case), {"m": pack_body(body | {"text": f"{i}{text}"})})
+    return [stream_id.decode() for stream_id in await pipe.execute()]

@@ -508,11 +508,24 @@ export class ChatView {
 
   // -- the transcript as a text file ----------------------------------------------------------
 
+  // The transcript comes a page at a time: ask on from `next` (in the same epoch) until it is null.
+  async readTranscript() {
+    const path = `/api/cases/${encodeURIComponent(this.caseId)}/transcript`;
+    const messages = [];
+    let page = await this.app.api.call("GET", path);
+    messages.push(...page.messages);
+    while (page.next) {
+      const query = new URLSearchParams({ after: page.next, epoch: page.epoch });
+      page = await this.app.api.call("GET", `${path}?${query}`);
+      messages.push(...page.messages);
+    }
+    return messages;
+  }
+
   async download() {
     const { t, i18n } = this.app;
-    const path = `/api/cases/${encodeURIComponent(this.caseId)}/transcript`;
     try {
-      const data = await this.app.api.call("GET", path);
+      const messages = await this.readTranscript();
       const stamp = (ms) =>
         new Date(ms).toLocaleString(i18n.lang === "en" ? "en-GB" : "sv-SE", { timeZone: "Europe/Stockholm" });
       const lines = [
@@ -521,7 +534,7 @@ export class ChatView {
         t("transcript.saved", { date: stamp(Date.now()) }),
         "",
       ];
-      for (const m of data.messages) {
+      for (const m of messages) {
         if (m.staff_only) continue;
         const item = { frame: m, own: m.from === this.app.me?.uid };
         const system = m.k === "system";

@@ -26,9 +26,11 @@ from support_browser import (
     screenshot,
     sore_throat,
 )
-from support_hub import citizen, waiting_case
+from support_hub import citizen, seed_transcript, waiting_case
 
 from direkt.loadtests.client import JSON, Client, Socket
+from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redisconn import connect
 
 ERIK = "199108312399"
 MAJA = "198105102381"
@@ -95,6 +97,14 @@ def nurse(server: ServerProcess) -> Iterator[Nurse]:
     n = Nurse(server.base)
     yield n
     n.close()
+
+
+async def seed_long(redis: EmbeddedRedis, case: str, count: int) -> None:
+    client = await connect(redis.url)
+    try:
+        await seed_transcript(client, case, count, " tidigare")
+    finally:
+        await client.aclose()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -293,7 +303,7 @@ def test_a_guardian_can_act_for_a_young_child_only(open_page: Any) -> None:
 
 
 def test_a_chat_with_a_nurse_with_a_reconnect_a_photo_and_the_transcript(
-    open_page: Any, nurse: Nurse, tmp_path: Path
+    open_page: Any, nurse: Nurse, tmp_path: Path, standalone_redis: EmbeddedRedis
 ) -> None:
     page = open_page("/chat/", name="citizen")
     login(page)
@@ -367,13 +377,17 @@ def test_a_chat_with_a_nurse_with_a_reconnect_a_photo_and_the_transcript(
     expect(log).to_contain_text("Tack för bilden.")
     axe_check(page, "widget-chat-photo")
 
-    # the transcript as a text file, with both sides
+    # the transcript as a text file, with both sides, and every page of it (600 more entries: two pages)
+    run_async(seed_long(standalone_redis, case, 600))
     with page.expect_download() as download:
         page.get_by_role("button", name="Ladda ned samtalet").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert download.value.suggested_filename.endswith(".txt")
     for line in ["Hur länge har du haft ont?", "I tio dagar nu.", "Tredje medan du var borta.", "Erik Nilsson (Du)"]:
         assert line in text, text
+    assert [line.rsplit(": ", 1)[1] for line in text.splitlines() if "tidigare" in line] == [
+        f"{i} tidigare" for i in range(600)
+    ]
 
     # the nurse closes: the end, the outcome, the transcript stays
     done = nurse.request({"t": "close", "case": case, "outcome": "self_care_advice", "note": "Halsont."}, "done")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -22,21 +23,25 @@ from support_hub import (
     ELSA,
     ERIK,
     GUARDIAN,
+    LONG_TRANSCRIPT,
     LOVA,
     SORE_THROAT,
     UNLISTED,
     citizen,
     error_of,
     refused,
+    seed_transcript,
     staff,
     waiting_case,
 )
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
+from direkt.server import keys
 from direkt.server.api import ENDPOINTS
 from direkt.server.audit import AuditLog, AuditRecord
 from direkt.server.auth import AUTH_ROUTES
+from direkt.server.transcript import pack_body
 
 pytestmark = pytest.mark.slow
 
@@ -776,6 +781,51 @@ async def test_a_retried_close_is_answered_the_same(erik: Client, nurse: Client)
     assert [m.get("code") for m in messages].count("closed") == 1
 
 
+# -- the transcript, page by page --------------------------------------------------------------
+
+
+async def read_pages(client: Client, path: str, limit: int) -> list[dict[str, Any]]:
+    """Every message of a transcript, read as a client should: on from ``next`` until it is null."""
+    page = await client.call("GET", f"{path}?limit={limit}")
+    messages = page["messages"]
+    while page["next"] is not None:
+        assert len(page["messages"]) <= limit and page["next"] == page["messages"][-1]["id"]
+        page = await client.call(
+            "GET", f"{path}?{urlencode({'after': page['next'], 'epoch': page['epoch'], 'limit': limit})}"
+        )
+        messages += page["messages"]
+    assert len(page["messages"]) <= limit
+    return messages  # type: ignore[no-any-return]
+
+
+async def test_a_long_transcript_is_read_to_its_end_in_pages(erik: Client, nurse: Client, redis: RedisClient) -> None:
+    case = await waiting_case(erik)
+    ids = await seed_transcript(redis, case, LONG_TRANSCRIPT)
+    note = pack_body({"k": "note", "code": "journal", "text": "Centor 2", "vis": "staff"})
+    ids.append((await redis.xadd(keys.chat(case), {"m": note})).decode())  # the last entry: staff only
+
+    mine = await read_pages(erik, f"/api/cases/{case}/transcript", 1000)
+    assert [m["id"] for m in mine] == ids[:-1]  # all of it, once, in order; not the note
+    full = await read_pages(nurse, f"/api/staff/cases/{case}/transcript", 1000)
+    assert [m["id"] for m in full] == ids and full[-1]["staff_only"] is True
+    first = await erik.call("GET", f"/api/cases/{case}/transcript")  # an old client: the first page, flagged
+    assert len(first["messages"]) == 500 and first["next"] == ids[499]
+
+
+async def test_a_bad_transcript_page_request_is_refused_with_a_typed_error(erik: Client, redis: RedisClient) -> None:
+    case = await waiting_case(erik)
+    [only] = await seed_transcript(redis, case, 1)
+    path = f"/api/cases/{case}/transcript"
+    page = await erik.call("GET", path)
+    assert (page["next"], [m["id"] for m in page["messages"]]) == (None, [only])
+    for query in ("limit=0", "limit=1001", "limit=many", "epoch=" + "e" * 65):
+        await refused(erik.call("GET", f"{path}?{query}"), 400, "bad_request")
+    for after in ("1-0", "99999999999999-0", "not-an-id"):
+        await refused(erik.call("GET", f"{path}?after={after}"), 400, "bad_position")
+    await refused(erik.call("GET", f"{path}?after={only}&epoch=0badc0ffee00"), 409, "history_lost")
+    assert (await erik.call("GET", f"{path}?after={only}&epoch={page['epoch']}")) == page | {"messages": []}
+
+
 # -- /openapi.json -----------------------------------------------------------------------------
 
 
@@ -813,3 +863,6 @@ async def test_openapi_describes_every_route_and_its_body(server: ServerProcess)
     assert "security" not in paths["/auth/test-eid"]["post"] and "security" not in paths["/auth/staff/login"]["post"]
     assert {"415", "413"} <= set(paths["/api/cases/{case}/photos"]["post"]["responses"])
     assert "422" in paths["/api/triage/{tid}/answer"]["post"]["responses"]
+    for path in ("/api/cases/{case}/transcript", "/api/staff/cases/{case}/transcript"):
+        query = {p["name"]: p["schema"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+        assert set(query) == {"after", "epoch", "limit"} and query["limit"]["maximum"] == 1000

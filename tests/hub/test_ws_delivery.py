@@ -26,6 +26,7 @@ from support_hub import (
     CANNOT_DRINK,
     ERIK,
     GUARDIAN,
+    LONG_TRANSCRIPT,
     SORE_THROAT,
     UNLISTED,
     ask,
@@ -37,6 +38,7 @@ from support_hub import (
     kinds,
     open_chat,
     queue_row,
+    seed_transcript,
     staff,
     until_waiting,
     waiting_case,
@@ -183,6 +185,39 @@ async def test_resume_replays_exactly_the_entries_after_the_position_in_order(se
         everything = await rejoin(chat.citizen, chat.case)
         replayed = [m["id"] for m in kinds(everything, "msg")]
         assert replayed[-7:] == [*ids, live["id"]] and replayed == sorted(replayed, key=stream_order)
+
+
+async def test_a_join_replays_a_transcript_of_any_length_every_entry_once_in_order_then_synced(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        first = await send(chat.ns, chat.case, "first", "Hej!")
+        before = await redis_ids(redis, chat.case, first["id"])  # the chat opening, and "Hej!"
+        ids = before + await seed_transcript(redis, chat.case, LONG_TRANSCRIPT)
+
+        async with joined_again(chat.citizen, chat.case, after="") as (sock, frames):
+            assert [m["id"] for m in kinds(frames, "msg")] == ids  # the whole transcript, not the first 10,000
+            assert frames[-1]["t"] == "synced" and frames[-1]["last"] == ids[-1]
+            assert kinds(frames, "msg")[-1]["text"] == str(LONG_TRANSCRIPT - 1)
+            live = await send(chat.ns, chat.case, "live", "Är du kvar?")  # then live, once
+            assert [m["id"] for m in kinds(await frames_until(sock, "msg", cid="live"), "msg")] == [live["id"]]
+
+
+async def test_a_resume_from_the_middle_of_a_long_transcript_replays_the_rest_once_in_order(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        epoch = (await send(chat.ns, chat.case, "first", "Hej!"))["epoch"]
+        ids = await seed_transcript(redis, chat.case, LONG_TRANSCRIPT)
+        frames = await rejoin(chat.citizen, chat.case, epoch=epoch, after=ids[49])  # a client that had 50
+        assert [m["id"] for m in kinds(frames, "msg")] == ids[50:]
+        assert frames[-1]["t"] == "synced" and (frames[-1]["epoch"], frames[-1]["last"]) == (epoch, ids[-1])
+
+
+async def redis_ids(redis: RedisClient, case: str, upto: str) -> list[str]:
+    """The ids of the case's stream up to and including ``upto`` (the entries a test made by sending)."""
+    entries: Any = await redis.xrange(keys.chat(case), "-", upto)
+    return [stream_id.decode() for stream_id, _ in entries]
 
 
 async def test_resume_from_a_future_or_unknown_position_is_refused_and_replays_nothing(server: ServerProcess) -> None:

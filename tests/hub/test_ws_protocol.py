@@ -22,7 +22,18 @@ import orjson
 import psutil
 import pytest
 from support import ServerProcess, timeout
-from support_hub import GUARDIAN, barrier, citizen, frames_until, kinds, open_chat, staff, waiting_case
+from support_hub import (
+    GUARDIAN,
+    LONG_TRANSCRIPT,
+    barrier,
+    citizen,
+    frames_until,
+    kinds,
+    open_chat,
+    seed_transcript,
+    staff,
+    waiting_case,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
@@ -645,6 +656,34 @@ async def test_a_client_that_stops_reading_is_closed_with_1008_and_resumes_witho
             await again.send(resume)
             replay = await frames_until(again, "synced", ref="resume")
         assert [f["id"] for f in kinds(replay, "msg")] == acked[len(seen) :]  # exactly the missing ones
+
+
+async def test_a_reader_behind_a_long_replay_gets_all_of_it_once_and_is_not_closed(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        before: Any = await redis.xrange(keys.chat(chat.case))
+        text = " Hur mår du nu?" * 100  # 1.5 kB a message, 15 MB in all: more than the socket buffers hold
+        ids = [i.decode() for i, _ in before] + await seed_transcript(redis, chat.case, LONG_TRANSCRIPT, text)
+        async with raw(ws_url(server, await chat.citizen.ticket()), chat.citizen.origin, [MSGPACK]) as ws:
+            assert decode(await ws.recv())["t"] == "welcome"
+            await ws.send(msgpack.packb({"t": "join", "case": chat.case, "ref": "long"}))
+            # It reads nothing for a second (the slowness under test, not a wait for anything: well
+            # under the 10 s a replay waits for its reader), and the nurse writes meanwhile.
+            await asyncio.sleep(1.0)
+            for i in range(100):
+                sent = {"t": "send", "case": chat.case, "cid": f"l{i}", "text": "Hallå?"}
+                ids.append((await chat.ns.request(sent, "ack"))["id"])
+
+            got: list[dict[str, Any]] = []
+            synced = last = False  # the live messages come in the replay or after it
+            while not (synced and last):
+                got.append(decode(await asyncio.wait_for(ws.recv(), timeout(10))))
+                synced, last = synced or got[-1]["t"] == "synced", last or got[-1].get("cid") == "l99"
+            assert ws.close_code is None
+        assert [f["id"] for f in kinds(got, "msg")] == ids  # every entry once, in order, the live ones too
+        [done] = kinds(got, "synced", ref="long")
+        assert done["last"] in ids[len(before) + LONG_TRANSCRIPT - 1 :]  # not before the last seeded one
 
 
 # --- logout --------------------------------------------------------------------------------------
