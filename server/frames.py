@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from direkt.server.errors import BadRequest
+from direkt.server.nesting import nesting_problem
 
 MSGPACK = "direkt.v1.msgpack"
 JSON = "direkt.v1.json"
@@ -189,10 +190,12 @@ class Codec:
         self.binary = subprotocol == MSGPACK
 
     def decode(self, data: bytes | str) -> ClientFrame:
-        """Raises FrameError: wrong frame kind, malformed, unknown type or fields."""
+        """Raises FrameError: wrong frame kind, nested too deeply, malformed, unknown type or fields."""
         if isinstance(data, str) == self.binary:
             kind = "binary (msgpack)" if self.binary else "text (JSON)"
             raise FrameError(f"this connection speaks {self.subprotocol}: send {kind} frames")
+        if (problem := nesting_problem(data)) is not None:
+            raise FrameError(problem)  # before msgspec, which recurses once per level
         try:
             frame: ClientFrame = _json_decoder.decode(data) if isinstance(data, str) else _msgpack_decoder.decode(data)
             return frame
@@ -219,6 +222,8 @@ def choose_subprotocol(offered: list[str]) -> str | None:
 
 def peek_ref(data: bytes | str) -> str:
     """Best effort: the ``ref`` of an undecodable frame, to echo in the error."""
+    if nesting_problem(data) is not None:
+        return ""
     try:
         raw = msgspec.json.decode(data) if isinstance(data, str) else msgspec.msgpack.decode(data)
     except (msgspec.DecodeError, ValueError, TypeError):

@@ -66,7 +66,6 @@ CONN_TTL_MS = 90_000
 CONN_REFRESH_S = 30.0
 CLOSE_POLICY = 1008
 CLOSE_SESSION_ENDED = 4001
-MAX_RATE_STRIKES = 200
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -142,8 +141,11 @@ class Connection:
         self.outbox = Outbox(SEND_QUEUE_FRAMES)
         self.writer = writer_for(websocket)
         self.writer.after_accept()
-        self.bucket = TokenBucket(self.s.settings.message_rate, 2 * self.s.settings.message_rate, self.s.clock)
-        self.strikes = 0
+        rate = self.s.settings.message_rate
+        self.bucket = TokenBucket(rate, 2 * rate, self.s.clock)
+        # Refused frames spend this; it refills at the rate, so only a socket that keeps
+        # sending faster than twice the rate runs out (docs/protocol.md §1: closed with 1008).
+        self.flood_allowance = TokenBucket(rate, self.s.settings.flood_frames, self.s.clock)
         self.closing = False
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
         self._sender: asyncio.Task[None] | None = None
@@ -328,15 +330,11 @@ class Connection:
                 await self._handle(data)
 
     async def _handle(self, data: bytes | str) -> None:
+        if not self.bucket.take():
+            await self._refuse_excess(data)
+            return
         ref = ""
         try:
-            if not self.bucket.take():
-                self.strikes += 1
-                if self.strikes > MAX_RATE_STRIKES:
-                    await self.close(CLOSE_POLICY, "message flood")
-                ref = f.peek_ref(data)  # the client must learn which frame to send again
-                raise RateLimited("too many frames; slow down and retry")
-            self.strikes = 0
             try:
                 frame = self.codec.decode(data)
             except f.FrameError:
@@ -348,6 +346,21 @@ class Connection:
             await self._dispatch(frame)
         except DirektError as exc:
             self.push(self._error_frame(exc, ref))
+
+    async def _refuse_excess(self, data: bytes | str) -> None:
+        """A frame over the rate: a ``rate_limited`` error with its ref, or, when the flood allowance is spent, 1008.
+
+        Frames that do get through do not forgive it: a flood at ten times the
+        rate had every tenth frame admitted, each of which reset a count of
+        refusals in a row, and it was never closed (issue 19).
+        """
+        if not self.flood_allowance.take():
+            if not self.closing:
+                self.log.warning("ws_flood_closed")
+            await self.close(CLOSE_POLICY, "message flood")
+            return
+        # the client must learn which frame to send again
+        self.push(self._error_frame(RateLimited("too many frames; slow down and retry"), f.peek_ref(data)))
 
     async def _dispatch(self, frame: Any) -> None:
         handler = HANDLERS.get(type(frame))

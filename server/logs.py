@@ -4,7 +4,9 @@ Follows structlog's production recipe (``docs/performance.md``): orjson
 renderer, ``BytesLoggerFactory``, ``make_filtering_bound_logger``,
 ``merge_contextvars`` first, UTC ISO timestamps. Third-party stdlib loggers
 (uvicorn, websockets, redis, aiortc) go through ``ProcessorFormatter`` so that
-every line is JSON and passes the same filter.
+every line is JSON and passes the same filter; their debug traces of what
+goes over the wire (WebSocket frames and headers, SDP) are dropped
+(``WireTrace``).
 
 Privacy rule (DESIGN, Patientdatalagen): logs never hold personal identity
 numbers, message text, triage answers, secrets or SDP. ``drop_personal_data``
@@ -14,7 +16,9 @@ in every remaining string.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
@@ -109,6 +113,39 @@ class PerSocketNoise(logging.Filter):
         return not (msg in self.MESSAGES or (isinstance(msg, str) and msg.startswith('%s - "WebSocket %s"')))
 
 
+class WireTrace(logging.Filter):
+    """Drops the debug records of libraries that trace what goes over the wire.
+
+    At debug level websockets writes the start and end of every frame
+    (``< TEXT '{"t":"send",…ut i armen"}' [151 bytes]``, hex for binary
+    frames) and every handshake header, a browser's session cookie among them;
+    aiortc writes whole SDP, aioice STUN messages with ICE credentials,
+    httpcore response headers. None of that may be logged at any level
+    (DESIGN: no message text, tokens or SDP in logs), and no field name tells
+    ``drop_personal_data`` what it is. Their INFO and above are kept. Matched
+    by the file that logs, not the logger's name: uvicorn hands websockets its
+    own ``uvicorn.error`` logger.
+    """
+
+    PACKAGES = ("websockets", "aiortc", "aioice", "httpcore", "hpack", "h11")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dirs = tuple(found for found in map(_package_dir, self.PACKAGES) if found)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        return record.name.split(".", 1)[0] not in self.PACKAGES and not record.pathname.startswith(self.dirs)
+
+
+def _package_dir(name: str) -> str:
+    """The directory of an installed package (found without importing it), or ""."""
+    spec = importlib.util.find_spec(name)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.join(locations[0], "") if locations else ""
+
+
 def configure_logging(level: str = "info", stream: BinaryIO | None = None) -> None:
     """Set up structlog and the standard library's root logger; idempotent."""
     stream = stream or sys.stdout.buffer
@@ -127,6 +164,7 @@ def configure_logging(level: str = "info", stream: BinaryIO | None = None) -> No
         cache_logger_on_first_use=True,
     )
     handler = _BytesHandler(stream)
+    handler.addFilter(WireTrace())  # on the handler: it sees every logger's records
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.ExtraAdder(), _drop_noise, *shared],

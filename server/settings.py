@@ -22,6 +22,7 @@ DIREKT_POSITION_INTERVAL_SECONDS  coalescing interval of waiting-room position u
 DIREKT_AUDIT_FILE    the access log's JSON-lines copy (<data dir>/audit.jsonl)
 DIREKT_MAX_SOCKETS_PER_USER  live WebSockets per user (5)
 DIREKT_MESSAGE_RATE  frames per second per socket, sustained (20; bursts of twice that)
+DIREKT_FLOOD_FRAMES  refused frames a socket may send, refilled at the message rate, before it is closed (200)
 DIREKT_TRIAGE_VALIDATE  1 = walk every triage path at start (cached per version in the data dir)
 DIREKT_ICE_SERVERS   comma-separated stun:/turn: URLs for calls (empty = none: right on loopback)
 DIREKT_TURN_SECRET   the TURN server's shared secret (coturn use-auth-secret) for short-lived credentials
@@ -84,6 +85,7 @@ class Settings:
     audit_file: str = ""
     max_sockets_per_user: int = 5
     message_rate: float = 20.0
+    flood_frames: int = 200
     triage_validate: bool = True
     ice_servers: str = ""
     turn_secret: str = ""
@@ -140,6 +142,8 @@ class Settings:
         self.ice  # noqa: B018 - parses DIREKT_ICE_SERVERS and the TURN settings, raising ConfigError
         if self.max_sockets_per_user < 1:
             raise ConfigError("environment", "DIREKT_MAX_SOCKETS_PER_USER", "must be at least 1")
+        if self.flood_frames < 1:
+            raise ConfigError("environment", "DIREKT_FLOOD_FRAMES", "must be at least 1")
         if self.production and len(self.secret_key) < 32:
             raise ConfigError("environment", "DIREKT_SECRET_KEY", "production needs a random key of 32+ characters")
         if self.production and not self.public_url.startswith("https://"):

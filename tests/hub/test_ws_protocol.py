@@ -25,6 +25,7 @@ from support import ServerProcess, timeout
 from support_hub import (
     GUARDIAN,
     LONG_TRANSCRIPT,
+    UNLISTED,
     barrier,
     citizen,
     frames_until,
@@ -50,6 +51,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 CLOSE_SESSION_ENDED = 4001
 FLOOD = 2500  # messages for a reader that stopped reading
+THROTTLED_FLOOD_FRAMES = 500  # refused frames a socket may send before it is closed as a flood
 A_CASE = "t.01JDQ4ZP2Y3KX8V7N6M5R4T3S2"  # well-formed, never submitted
 # Every code a refusal may carry: the DirektError tree plus the codec's and the transcript's.
 KNOWN_CODES = {
@@ -69,8 +71,13 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def throttled(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
-    """5 frames a second per socket (bursts of 10), 3 sockets per user."""
-    process = ServerProcess(standalone_redis.url, DIREKT_MESSAGE_RATE="5", DIREKT_MAX_SOCKETS_PER_USER="3")
+    """5 frames a second per socket (bursts of 10), 500 refused frames before a flood is closed, 3 sockets per user."""
+    process = ServerProcess(
+        standalone_redis.url,
+        DIREKT_MESSAGE_RATE="5",
+        DIREKT_FLOOD_FRAMES=str(THROTTLED_FLOOD_FRAMES),
+        DIREKT_MAX_SOCKETS_PER_USER="3",
+    )
     yield process
     process.stop()
 
@@ -572,17 +579,64 @@ async def ping_flood(sock: Socket, seconds: float) -> list[dict[str, Any]]:
     return replies
 
 
-async def test_a_flood_that_never_pauses_is_closed_with_1008(throttled: ServerProcess) -> None:
+async def test_a_flood_that_never_pauses_is_closed_with_1008_once_its_allowance_is_spent(
+    throttled: ServerProcess,
+) -> None:
     flooder = await citizen(throttled.base, GUARDIAN)
     try:
         async with opened(flooder) as sock:
-            with contextlib.suppress(ConnectionClosed):
-                for i in range(400):
-                    await sock.send({"t": "ping", "ref": f"f{i}"})
-            assert await await_close(sock) == CLOSE_POLICY
-            assert sock.ws.close_reason == "message flood"
+            sent = await flood_until_closed(sock, pause=0.0)
+            assert sock.close_code == CLOSE_POLICY and sock.ws.close_reason == "message flood"
     finally:
         await flooder.aclose()
+    assert sent > THROTTLED_FLOOD_FRAMES  # every refused frame within the allowance was answered, not closed
+
+
+async def test_a_sustained_flood_over_four_sockets_is_closed_with_1008_while_a_bystander_chats(
+    throttled: ServerProcess,
+) -> None:
+    """~200 frames a second on each of four sockets, 40 times the rate: each is closed with 1008
+    within seconds (it used to go on for good: every admitted frame forgave the flood); a
+    bystander's chat keeps its pace throughout."""
+    async with open_chat(throttled.base) as chat, contextlib.AsyncExitStack() as stack:
+        flooders = [await citizen(throttled.base, GUARDIAN), await citizen(throttled.base, UNLISTED)]
+        for client in flooders:
+            stack.push_async_callback(client.aclose)
+        socks = [await stack.enter_async_context(opened(client)) for client in flooders for _ in range(2)]
+        floods = [asyncio.create_task(flood_until_closed(sock, pause=0.005)) for sock in socks]
+        latencies = []
+        while not all(flood.done() for flood in floods):
+            started = asyncio.get_running_loop().time()
+            cid = f"b{len(latencies)}"
+            ack = await chat.cs.request({"t": "send", "case": chat.case, "cid": cid, "text": "hej"}, "ack")
+            latencies.append(asyncio.get_running_loop().time() - started)
+            assert ack["t"] == "ack", ack
+            await chat.ns.expect("msg", cid=cid)
+            await asyncio.wait(floods, timeout=0.3)  # the bystander writes within the rate
+        sent = await asyncio.gather(*floods)
+    assert all(sock.close_code == CLOSE_POLICY and sock.ws.close_reason == "message flood" for sock in socks)
+    assert min(sent) > THROTTLED_FLOOD_FRAMES, sent
+    assert latencies and max(latencies) < timeout(0.5), latencies
+
+
+async def flood_until_closed(sock: Socket, pause: float) -> int:
+    """Pings (with a ``pause`` between them) until the server closes the socket; returns how many were sent.
+
+    Every reply until the close is a pong or a ``rate_limited`` error for that ping.
+    """
+    loop = asyncio.get_running_loop()
+    deadline, sent = loop.time() + timeout(30), 0
+    with contextlib.suppress(ConnectionClosed):
+        while not sock.closed.is_set():
+            assert loop.time() < deadline, f"still open after {sent} frames"
+            await sock.send({"t": "ping", "ref": f"f{sent}"})
+            sent += 1
+            await asyncio.sleep(pause)
+    await asyncio.wait_for(sock.closed.wait(), timeout(5))
+    replies = [sock.frames.get_nowait() for _ in range(sock.frames.qsize())]
+    assert {r.get("code", r["t"]) for r in replies} <= {"pong", "rate_limited"}, Counter(r["t"] for r in replies)
+    assert all(r["ref"].startswith("f") for r in replies)
+    return sent
 
 
 async def test_one_user_gets_three_sockets_and_the_fourth_is_refused(throttled: ServerProcess) -> None:

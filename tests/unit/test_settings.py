@@ -121,6 +121,7 @@ INVALID = [
     pytest.param("DIREKT_REAP_INTERVAL_SECONDS", "0", "DIREKT_REAP_INTERVAL_SECONDS", id="reap-interval-zero"),
     pytest.param("DIREKT_LOG_LEVEL", "verbose", "DIREKT_LOG_LEVEL", id="log-level"),
     pytest.param("DIREKT_DEMO_CASES", "maybe", "DIREKT_DEMO_CASES", id="demo-flag"),
+    pytest.param("DIREKT_FLOOD_FRAMES", "0", "DIREKT_FLOOD_FRAMES", id="flood-frames-zero"),
 ]
 
 
