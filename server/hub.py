@@ -145,6 +145,7 @@ class Connection:
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        self._session_end: asyncio.TimerHandle | None = None
 
     @property
     def desk(self) -> StaffDesk:
@@ -187,6 +188,7 @@ class Connection:
             }
         )
         self.hub.keepalive.add(self)
+        self._close_at_session_end()
         if self.staff is not None:
             await self._staff_start(self.staff)
         self.log.info("ws_open", protocol=self.codec.subprotocol)
@@ -212,8 +214,25 @@ class Connection:
         if live > cap:
             raise RateLimited(f"at most {cap} open sockets per user")
 
+    def _close_at_session_end(self) -> None:
+        """The session's absolute end closes the socket at that moment, however busy it is.
+
+        The keepalive round runs only every ``CONN_REFRESH_S``, and the session
+        key outlives the session's absolute end while its user is active (the
+        idle timeout slides): sockets outlived their session. One timer per
+        socket, smaller than a task; the keepalive round checks the end too.
+        """
+        delay_s = max(0.0, (self.session.expires_ms - self.s.clock()) / 1000)
+        self._session_end = asyncio.get_running_loop().call_later(delay_s, self._session_ended)
+
+    def _session_ended(self) -> None:
+        self._session_end = None
+        asyncio.get_running_loop().create_task(self.close(CLOSE_SESSION_ENDED, "the session has ended"))
+
     async def _unregister(self) -> None:
         self.closing = True
+        if self._session_end is not None:
+            self._session_end.cancel()
         self.hub.connections.discard(self)
         self.hub.keepalive.remove(self)
         self.hub.positions.forget(self)
@@ -305,7 +324,7 @@ class Connection:
         if self.closing:
             return
         try:
-            if not await self.s.sessions.alive(self.session.sid):
+            if self.s.clock() >= self.session.expires_ms or not await self.s.sessions.alive(self.session.sid):
                 await self.close(CLOSE_SESSION_ENDED, "the session has ended")
                 return
             await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})

@@ -123,6 +123,7 @@ INVALID = [
     pytest.param("DIREKT_DEMO_CASES", "maybe", "DIREKT_DEMO_CASES", id="demo-flag"),
     pytest.param("DIREKT_HEAD_TIMEOUT_SECONDS", "0", "DIREKT_HEAD_TIMEOUT_SECONDS", id="head-timeout-zero"),
     pytest.param("DIREKT_PENDING_HEADS_PER_ADDRESS", "0", "DIREKT_PENDING_HEADS_PER_ADDRESS", id="pending-heads-zero"),
+    pytest.param("DIREKT_SESSION_LIFETIME_SECONDS", "-1", "DIREKT_SESSION_LIFETIME_SECONDS", id="session-negative"),
 ]
 
 
