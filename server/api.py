@@ -163,7 +163,7 @@ async def photo_upload(request: Request, svc: Services, session: Session) -> Res
     case_id = request.path_params["case"]
     if session.principal.is_staff:
         await _staff_case(svc, session, case_id, "photo.upload")
-    elif (await _workflow(svc).citizen_case(session.principal, case_id)).closed_ms:
+    elif (await _workflow(svc).citizen_case(session.principal, case_id, "photo.upload")).closed_ms:
         raise Conflict("the case is closed; photos can no longer be added")
     raw = await read_body(request, MAX_PHOTO_BYTES)
     photo = await asyncio.to_thread(sanitise_photo, raw, max_bytes=MAX_PHOTO_BYTES)
@@ -182,7 +182,7 @@ async def photo_get(request: Request, svc: Services, session: Session) -> Respon
     if session.principal.is_staff:
         await _staff_case(svc, session, case_id, "photo.read")
     else:
-        await _workflow(svc).citizen_case(session.principal, case_id)
+        await _workflow(svc).citizen_case(session.principal, case_id, "photo.read")
     if not photo_id.isalnum() or len(photo_id) > 40:
         raise NotFound("no such photo")
     with redis_errors():

@@ -419,7 +419,7 @@ class Connection:
         if self.staff is not None:
             file, record = await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
             return file, record.state
-        file = await self.hub.workflow.citizen_case(self.who, case_id)
+        file = await self.hub.workflow.citizen_case(self.who, case_id, "transcript.read")
         record = await self.s.waitroom.get(case_id)
         return file, record.state
 
