@@ -37,15 +37,18 @@ from direkt.queue.waitroom import Position
 from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
+from direkt.server.audit import stale_token_refusal
 from direkt.server.casefile import CaseFile
 from direkt.server.errors import (
     BadRequest,
     Conflict,
     DirektError,
     Forbidden,
+    NotFound,
     OriginRefused,
     RateLimited,
     Unauthenticated,
+    UnknownCase,
 )
 from direkt.server.keepalive import Wheel
 from direkt.server.ratelimit import TokenBucket
@@ -606,9 +609,21 @@ class Connection:
                 # Closed, released or transferred by this nurse meanwhile (seen in
                 # `direkt load chat`'s tear-down): that is not a lost lease.
                 letting_go = case_id in self.desk.letting_go or self.desk.held.get(case_id) != token
+                if exc.code == "stale_token" and not letting_go:
+                    await self._audit_stale(case_id, "case.heartbeat")  # first: a failure retries next round
                 if exc.code in ("stale_token", "unknown_case", "case_conflict") and not letting_go:
                     self.desk.held.pop(case_id, None)
                     self.push({"t": "done", "case": case_id, "state": "lost"})
+
+    async def _audit_stale(self, case_id: str, action: str) -> None:
+        """Audit a write of this nurse's refused for a stale fencing token (TARGETS 10)."""
+        assert self.staff is not None
+        try:
+            record = await self.s.waitroom.get(case_id)
+            file = await self.s.files.get(case_id)
+        except (UnknownCase, NotFound):
+            return  # the case is gone: no patient to record it for
+        await self.s.audit.record(stale_token_refusal(self.s.clock(), self.staff, record.unit, file, action))
 
     def on_queue_event(self, event: dict[str, Any]) -> None:
         if self.staff is None:

@@ -1,15 +1,28 @@
-"""Refusals are in the access log like accesses (TARGETS 16): a citizen reaching for another
-citizen's case and a guardian for a child of 13, over the socket and over HTTP. Records are
-compared as lists: one refusal, one record."""
+"""Refusals are in the access log like accesses (TARGETS 10 and 16): a citizen reaching for
+another citizen's case and a guardian for a child of 13, over the socket and over HTTP, and a
+nurse's lease heartbeat refused for a stale fencing token. Records are compared as lists:
+one refusal, one record."""
 
 from __future__ import annotations
 
-from support import ServerProcess
-from support_hub import ERIK, GUARDIAN, LOVA, citizen, refused, waiting_case
+from collections.abc import Iterator
+
+import pytest
+from support import ServerProcess, timeout
+from support_hub import ERIK, GUARDIAN, LOVA, citizen, refused, staff, waiting_case
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
 from direkt.server.audit import AuditLog, AuditRecord
+from direkt.server.embedded_redis import EmbeddedRedis
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    """Leases of 6 s: the keepalive heartbeats every 2 s."""
+    process = ServerProcess(standalone_redis.url, DIREKT_LEASE_SECONDS="6")
+    yield process
+    process.stop()
 
 
 async def refused_everywhere(client: Client, case: str) -> None:
@@ -52,3 +65,28 @@ async def test_another_citizens_case_and_a_child_of_13_are_refused_and_each_refu
     finally:
         for client in (erik, maja, lova):
             await client.aclose()
+
+
+async def test_a_heartbeat_with_a_stale_token_is_refused_and_audited(server: ServerProcess, redis: RedisClient) -> None:
+    """Nora releases the case from her second socket; her first still heartbeats its lease."""
+    erik, nora = await citizen(server.base), await staff(server.base, "nurse-1")
+    try:
+        case = await waiting_case(erik)
+        first = await nora.socket()
+        assert (await first.request({"t": "claim_next", "rid": "r1"}, "claimed"))["case"] == case
+        second = await nora.socket()
+        await second.expect("queue")
+        assert (await second.request({"t": "release", "case": case}, "done"))["state"] == "released"
+        await first.expect("done", timeout(15), case=case, state="lost")  # the next keepalive round
+        records = await AuditLog(redis, None).for_patient(ERIK)
+        assert [(r.actor, r.action, r.outcome, r.detail) for r in records] == [
+            ("nurse-1", "case.claim", "ok", ""),
+            ("nurse-1", "case.release", "ok", ""),
+            ("nurse-1", "case.heartbeat", "denied", "stale_token"),
+        ]
+        assert records[-1].unit == "vc-t" and records[-1].role == "nurse"
+        await first.close()
+        await second.close()
+    finally:
+        await erik.aclose()
+        await nora.aclose()
