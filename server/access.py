@@ -7,6 +7,8 @@
 * Staff see the cases of the units they serve, and the cases they hold.
 * Only the holder of a case writes in its chat as staff; a citizen writes
   only after a nurse has opened the chat and before it is closed.
+* A refusal to see a case is audited like a granted access (TARGETS 16):
+  ``citizen_denial`` is the record of a citizen's or guardian's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 
 from direkt.queue.model import Staff
 from direkt.queue.waitroom import CaseRecord
+from direkt.server.audit import AuditRecord
 from direkt.server.casefile import CaseFile
 from direkt.server.errors import Conflict, Forbidden, NotFound
 from direkt.server.personnummer import Personnummer
@@ -50,6 +53,23 @@ def check_citizen_may_see(config: RegionConfig, who: Principal, file: CaseFile, 
     if file.guardian_pnr and may_act_for(config, who.pnr, file.patient_pnr, today, file.entry):
         return
     raise NotFound("no such case")
+
+
+def citizen_denial(
+    config: RegionConfig, who: Principal, file: CaseFile, action: str, ts_ms: int, code: str
+) -> AuditRecord:
+    """The audit record of ``check_citizen_may_see`` refusing ``who`` the case ``file`` for ``action``.
+
+    The record is about the case (its patient and guardian, as a staff
+    member's is), so that the patient's log extract shows the attempt. The
+    role says how the user stands to the patient: "guardian" (of a child they
+    may no longer act for), "citizen", or "staff" on the citizens' endpoints.
+    """
+    role = "staff" if who.is_staff else "guardian" if is_guardian(config, who.pnr, file.patient_pnr) else "citizen"
+    actor = who.staff_id if who.is_staff else who.uid
+    return AuditRecord(
+        ts_ms, actor, role, "", action, file.case_id, file.patient_pnr, file.guardian_pnr, "denied", code
+    )  # fmt: skip
 
 
 def check_staff_may_see(staff: Staff, record: CaseRecord) -> None:

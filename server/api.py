@@ -194,7 +194,7 @@ async def _photo_guard(svc: Services, session: Session, case_id: str) -> Guard:
         staff = wf.staff_of(session.principal)
         _, record = await wf.staff_case(staff, case_id, "photo.upload", holder=True)
         return Guard.lease(case_id, staff.id, record.token, svc.clock())
-    if (await wf.citizen_case(session.principal, case_id)).closed_ms:
+    if (await wf.citizen_case(session.principal, case_id, "photo.upload")).closed_ms:
         raise Conflict("the case is closed; photos can no longer be added")
     return Guard.file(case_id)
 
@@ -204,7 +204,7 @@ async def photo_get(request: Request, svc: Services, session: Session) -> Respon
     if session.principal.is_staff:
         await _staff_case(svc, session, case_id, "photo.read")
     else:
-        await _workflow(svc).citizen_case(session.principal, case_id)
+        await _workflow(svc).citizen_case(session.principal, case_id, "photo.read")
     if not photo_id.isalnum() or len(photo_id) > 40:
         raise NotFound("no such photo")
     with redis_errors():

@@ -29,7 +29,9 @@ from typing import Any
 import orjson
 import structlog
 
+from direkt.queue.model import Staff
 from direkt.queue.scripts import RedisClient, redis_errors
+from direkt.server.casefile import CaseFile
 from direkt.server.errors import DirektError
 from direkt.server.keys import AUDIT_STREAM
 
@@ -117,6 +119,22 @@ class AuditRecord:
         """One JSON object (no newline); with ``"id"`` first when a stream id is given."""
         head = {"id": stream_id} if stream_id else {}
         return orjson.dumps({**head, **asdict(self)})
+
+
+def stale_token_refusal(ts_ms: int, staff: Staff, unit: str, file: CaseFile, action: str) -> AuditRecord:
+    """The record of a staff write refused because its fencing token is stale (TARGETS 10).
+
+    The waiting room's scripts only count such a refusal (``stale_refused``);
+    whoever catches the ``StaleToken`` records this, once per refusal.
+
+    Args:
+        unit: the case's unit as the waiting room has it now.
+        action: what was refused: "case.heartbeat", "transcript.write", ….
+    """
+    return AuditRecord(
+        ts_ms, staff.id, staff.profession.value, unit, action, file.case_id, file.patient_pnr, file.guardian_pnr,
+        "denied", "stale_token",
+    )  # fmt: skip
 
 
 def _problem(rec: AuditRecord) -> str:

@@ -37,16 +37,19 @@ from direkt.queue.waitroom import Position
 from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
+from direkt.server.audit import stale_token_refusal
 from direkt.server.casefile import CaseFile
 from direkt.server.errors import (
     BadRequest,
     Conflict,
     DirektError,
     Forbidden,
+    NotFound,
     OriginRefused,
     RateLimited,
     StaleToken,
     Unauthenticated,
+    UnknownCase,
 )
 from direkt.server.keepalive import Wheel
 from direkt.server.ratelimit import TokenBucket
@@ -150,6 +153,7 @@ class Connection:
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        self._session_end: asyncio.TimerHandle | None = None
 
     @property
     def desk(self) -> StaffDesk:
@@ -192,6 +196,7 @@ class Connection:
             }
         )
         self.hub.keepalive.add(self)
+        self._close_at_session_end()
         if self.staff is not None:
             await self._staff_start(self.staff)
         self.log.info("ws_open", protocol=self.codec.subprotocol)
@@ -217,8 +222,25 @@ class Connection:
         if live > cap:
             raise RateLimited(f"at most {cap} open sockets per user")
 
+    def _close_at_session_end(self) -> None:
+        """The session's absolute end closes the socket at that moment, however busy it is.
+
+        The keepalive round runs only every ``CONN_REFRESH_S``, and the session
+        key outlives the session's absolute end while its user is active (the
+        idle timeout slides): sockets outlived their session. One timer per
+        socket, smaller than a task; the keepalive round checks the end too.
+        """
+        delay_s = max(0.0, (self.session.expires_ms - self.s.clock()) / 1000)
+        self._session_end = asyncio.get_running_loop().call_later(delay_s, self._session_ended)
+
+    def _session_ended(self) -> None:
+        self._session_end = None
+        asyncio.get_running_loop().create_task(self.close(CLOSE_SESSION_ENDED, "the session has ended"))
+
     async def _unregister(self) -> None:
         self.closing = True
+        if self._session_end is not None:
+            self._session_end.cancel()
         self.hub.connections.discard(self)
         self.hub.keepalive.remove(self)
         self.hub.positions.forget(self)
@@ -310,7 +332,7 @@ class Connection:
         if self.closing:
             return
         try:
-            if not await self.s.sessions.alive(self.session.sid):
+            if self.s.clock() >= self.session.expires_ms or not await self.s.sessions.alive(self.session.sid):
                 await self.close(CLOSE_SESSION_ENDED, "the session has ended")
                 return
             await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})
@@ -416,7 +438,7 @@ class Connection:
         if self.staff is not None:
             file, record = await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
             return file, record.state
-        file = await self.hub.workflow.citizen_case(self.who, case_id)
+        file = await self.hub.workflow.citizen_case(self.who, case_id, "transcript.read")
         record = await self.s.waitroom.get(case_id)
         return file, record.state
 
@@ -669,9 +691,21 @@ class Connection:
                 # Closed, released or transferred by this nurse meanwhile (seen in
                 # `direkt load chat`'s tear-down): that is not a lost lease.
                 letting_go = case_id in self.desk.letting_go or self.desk.held.get(case_id) != token
+                if exc.code == "stale_token" and not letting_go:
+                    await self._audit_stale(case_id, "case.heartbeat")  # first: a failure retries next round
                 if exc.code in ("stale_token", "unknown_case", "case_conflict") and not letting_go:
                     self.desk.held.pop(case_id, None)
                     self.push({"t": "done", "case": case_id, "state": "lost"})
+
+    async def _audit_stale(self, case_id: str, action: str) -> None:
+        """Audit a write of this nurse's refused for a stale fencing token (TARGETS 10)."""
+        assert self.staff is not None
+        try:
+            record = await self.s.waitroom.get(case_id)
+            file = await self.s.files.get(case_id)
+        except (UnknownCase, NotFound):
+            return  # the case is gone: no patient to record it for
+        await self.s.audit.record(stale_token_refusal(self.s.clock(), self.staff, record.unit, file, action))
 
     def on_queue_event(self, event: dict[str, Any]) -> None:
         if self.staff is None:

@@ -61,7 +61,7 @@ def build_services(
         kb=kb,
         client=client,
         waitroom=waitroom,
-        sessions=SessionStore(client, clock),
+        sessions=SessionStore(client, clock, settings.session_lifetime_seconds),
         files=CaseFiles(client),
         transcripts=transcripts,
         triage=TriageFlow(client, kb, config, clock),

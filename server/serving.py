@@ -5,7 +5,9 @@ of uvicorn's implementations on this stack and sends keepalive pings
 (``loadtests/ws_bench.py`` measures both, ``tests/server/test_ws_pings.py``
 proves the pings). Limits are set here rather than inherited: 64 KiB frames,
 no permessage-deflate (memory per socket, zip bombs), 64 KiB request heads
-(``http_protocol.py``).
+that must arrive within ``DIREKT_HEAD_TIMEOUT_SECONDS``, and at most
+``DIREKT_PENDING_HEADS_PER_ADDRESS`` connections per client address still
+sending theirs (``http_protocol.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.http_protocol import BoundedHttpToolsProtocol
+from direkt.server.http_protocol import GuardedHttp, HeadLimits
 from direkt.server.settings import Settings
 
 WS_IMPLEMENTATION = "websockets-sansio"
@@ -33,7 +35,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.workers,
         "loop": "uvloop",
-        "http": BoundedHttpToolsProtocol,
+        "http": GuardedHttp(HeadLimits(settings.head_timeout_seconds, settings.pending_heads_per_address)),
         "ws": WS_IMPLEMENTATION,
         "ws_max_size": WS_MAX_FRAME,
         "ws_ping_interval": WS_PING_INTERVAL_S,

@@ -10,6 +10,7 @@ user's sockets closed promptly").
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -67,15 +68,21 @@ def staff_uid(staff_id: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, client: RedisClient, clock: Clock) -> None:
+    """Sessions in Redis.
+
+    Args:
+        lifetime_s: a session's absolute lifetime (``DIREKT_SESSION_LIFETIME_SECONDS``):
+            it ends then however active it is, and its sockets are closed.
+    """
+
+    def __init__(self, client: RedisClient, clock: Clock, lifetime_s: float = ABSOLUTE_TTL_S) -> None:
         self.client = client
         self.clock = clock
+        self.lifetime_ms = int(lifetime_s * 1000)
 
     async def create(self, principal: Principal) -> Session:
         now = self.clock()
-        session = Session(
-            secrets.token_urlsafe(32), principal, secrets.token_urlsafe(24), now, now + ABSOLUTE_TTL_S * 1000
-        )
+        session = Session(secrets.token_urlsafe(32), principal, secrets.token_urlsafe(24), now, now + self.lifetime_ms)
         fields = {
             "p": msgpack.packb(asdict(principal)),
             "csrf": session.csrf,
@@ -86,7 +93,7 @@ class SessionStore:
         pipe.hset(keys.session(session.sid), mapping=fields)  # type: ignore[arg-type]
         pipe.expire(keys.session(session.sid), IDLE_TTL_S)
         pipe.sadd(keys.user_sessions(principal.uid), session.sid)
-        pipe.expire(keys.user_sessions(principal.uid), ABSOLUTE_TTL_S)
+        pipe.expire(keys.user_sessions(principal.uid), math.ceil(self.lifetime_ms / 1000))
         with redis_errors():
             await pipe.execute()
         return session

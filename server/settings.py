@@ -21,6 +21,10 @@ DIREKT_JOIN_WINDOW_SECONDS  how long a citizen has to join a ready chat (300)
 DIREKT_POSITION_INTERVAL_SECONDS  coalescing interval of waiting-room position updates (5)
 DIREKT_AUDIT_FILE    the access log's JSON-lines copy (<data dir>/audit.jsonl)
 DIREKT_MAX_SOCKETS_PER_USER  live WebSockets per user (5)
+DIREKT_SESSION_LIFETIME_SECONDS  a login's absolute lifetime; its sockets close (4001) when it ends (43200)
+DIREKT_HEAD_TIMEOUT_SECONDS  time for a connection's whole request head to arrive (10)
+DIREKT_PENDING_HEADS_PER_ADDRESS  connections per client address still sending their request head,
+                     per server process (128; more are refused with 429)
 DIREKT_MESSAGE_RATE  frames per second per socket, sustained (20; bursts of twice that)
 DIREKT_FLOOD_FRAMES  refused frames a socket may send, refilled at the message rate, before it is closed (200)
 DIREKT_TRIAGE_VALIDATE  1 = walk every triage path at start (cached per version in the data dir)
@@ -84,6 +88,9 @@ class Settings:
     position_interval_seconds: float = 5.0
     audit_file: str = ""
     max_sockets_per_user: int = 5
+    session_lifetime_seconds: float = 12 * 3600.0
+    head_timeout_seconds: float = 10.0
+    pending_heads_per_address: int = 128
     message_rate: float = 20.0
     flood_frames: int = 200
     triage_validate: bool = True
@@ -133,6 +140,8 @@ class Settings:
             "call_ring_seconds",
             "call_setup_seconds",
             "call_max_seconds",
+            "session_lifetime_seconds",
+            "head_timeout_seconds",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -144,6 +153,8 @@ class Settings:
             raise ConfigError("environment", "DIREKT_MAX_SOCKETS_PER_USER", "must be at least 1")
         if self.flood_frames < 1:
             raise ConfigError("environment", "DIREKT_FLOOD_FRAMES", "must be at least 1")
+        if self.pending_heads_per_address < 1:
+            raise ConfigError("environment", "DIREKT_PENDING_HEADS_PER_ADDRESS", "must be at least 1")
         if self.production and len(self.secret_key) < 32:
             raise ConfigError("environment", "DIREKT_SECRET_KEY", "production needs a random key of 32+ characters")
         if self.production and not self.public_url.startswith("https://"):

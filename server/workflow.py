@@ -25,6 +25,7 @@ from direkt.server.access import (
     check_citizen_may_see,
     check_staff_holds,
     check_staff_may_see,
+    citizen_denial,
 )
 from direkt.server.audit import AuditRecord
 from direkt.server.casefile import CaseFile
@@ -148,9 +149,21 @@ class Workflow:
             triage_session=engine.dump(state.session),
         )
 
-    async def citizen_case(self, who: Principal, case_id: str) -> CaseFile:
+    async def citizen_case(self, who: Principal, case_id: str, action: str = "case.read") -> CaseFile:
+        """A case ``who`` may see as a citizen: their own, or their child's.
+
+        A refusal of an existing case is audited as ``action`` denied before the
+        error leaves (TARGETS 16: another citizen's case, a child of 13 or more).
+
+        Raises:
+            NotFound: no such case, or not theirs; Forbidden: a staff login.
+        """
         file = await self.s.files.get(case_id)
-        check_citizen_may_see(self.s.config, who, file, stockholm_date(self.s.clock()))
+        try:
+            check_citizen_may_see(self.s.config, who, file, stockholm_date(self.s.clock()))
+        except (NotFound, Forbidden) as refused:
+            await self.s.audit.record(citizen_denial(self.s.config, who, file, action, self.s.clock(), refused.code))
+            raise
         return file
 
     async def citizen_status(self, who: Principal, case_id: str) -> dict[str, Any]:
@@ -163,7 +176,7 @@ class Workflow:
         return view
 
     async def abandon(self, who: Principal, case_id: str) -> bool:
-        file = await self.citizen_case(who, case_id)
+        file = await self.citizen_case(who, case_id, "case.abandon")
         left = await self.s.waitroom.abandon(case_id)
         if left:
             await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome="abandoned")
@@ -174,7 +187,7 @@ class Workflow:
 
     async def transcript(self, who: Principal, case_id: str, epoch: str, after: str, limit: int) -> Page:
         """A page of the transcript as the citizen sees it: no staff-only entries (``next`` as read)."""
-        await self.citizen_case(who, case_id)
+        await self.citizen_case(who, case_id, "transcript.read")
         page = await self.s.transcripts.since(case_id, epoch, after, limit)
         return replace(page, entries=[e for e in page.entries if not e.staff_only])
 

@@ -406,7 +406,10 @@ async def test_a_guardian_sees_the_childs_case(maja: Client, erik: Client, nurse
     seen = await nurse.call("GET", f"/api/staff/cases/{case}")
     assert seen["patient"]["pnr"] == ELSA and seen["guardian"] == GUARDIAN
     assert seen["triage"]["age"] == 8 and seen["patient"]["first_name"] == "Maja"  # the nurse greets the guardian
-    [record] = await audit_of(redis, GUARDIAN)  # the guardian's log extract shows who read the child's case
+    # the guardian's log extract shows who read the child's case, and who was refused it
+    refusal, record = await audit_of(redis, GUARDIAN)
+    assert (refusal.action, refusal.actor, refusal.role, refusal.outcome) == ("case.read", erik.me["uid"], "citizen",
+                                                                               "denied")  # fmt: skip
     assert (record.action, record.patient, record.guardian, record.actor) == ("case.read", ELSA, GUARDIAN, "nurse-1")
 
 

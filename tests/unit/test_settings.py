@@ -122,6 +122,9 @@ INVALID = [
     pytest.param("DIREKT_LOG_LEVEL", "verbose", "DIREKT_LOG_LEVEL", id="log-level"),
     pytest.param("DIREKT_DEMO_CASES", "maybe", "DIREKT_DEMO_CASES", id="demo-flag"),
     pytest.param("DIREKT_FLOOD_FRAMES", "0", "DIREKT_FLOOD_FRAMES", id="flood-frames-zero"),
+    pytest.param("DIREKT_HEAD_TIMEOUT_SECONDS", "0", "DIREKT_HEAD_TIMEOUT_SECONDS", id="head-timeout-zero"),
+    pytest.param("DIREKT_PENDING_HEADS_PER_ADDRESS", "0", "DIREKT_PENDING_HEADS_PER_ADDRESS", id="pending-heads-zero"),
+    pytest.param("DIREKT_SESSION_LIFETIME_SECONDS", "-1", "DIREKT_SESSION_LIFETIME_SECONDS", id="session-negative"),
 ]
 
 
