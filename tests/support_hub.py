@@ -12,8 +12,16 @@ from support import timeout
 
 from direkt.loadtests.client import MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
+from direkt.server import errors, keys
 from direkt.server.transcript import pack_body
+
+# Every code a refusal may carry: the DirektError tree plus the codec's and the transcript's.
+KNOWN_CODES = {
+    cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.DirektError)
+} | {"bad_frame", "bad_position", "history_lost", "bad_sdp", "bad_candidate"}
+KNOWN_CODES |= {"no_call", "not_call_party", "no_consent", "call_state"}  # direkt.signaling.call
+KNOWN_CODES.discard("internal")
+
 
 # Skatteverket test numbers (server/data/test_personnummer.txt), as listed in tests/data/hub_region.toml.
 GUARDIAN = "198105102381"  # Maja, guardian of ELSA (8) and LOVA (13)

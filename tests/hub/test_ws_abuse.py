@@ -21,11 +21,10 @@ import orjson
 import psutil
 import pytest
 from support import ServerProcess, timeout
-from support_hub import barrier, citizen, kinds, staff
+from support_hub import KNOWN_CODES, barrier, citizen, kinds, staff
 from websockets.exceptions import ConnectionClosed
 
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
-from direkt.server import errors
 from direkt.server.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
@@ -33,11 +32,6 @@ pytestmark = pytest.mark.slow
 FRAME_LIMIT = 64 * 1024
 CLOSE_TOO_BIG = 1009
 A_CASE = "t.01JDQ4ZP2Y3KX8V7N6M5R4T3S2"  # well-formed, never submitted
-KNOWN_CODES = {
-    cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.DirektError)
-} | {"bad_frame", "bad_position", "history_lost", "bad_sdp", "bad_candidate"}
-KNOWN_CODES |= {"no_call", "not_call_party", "no_consent", "call_state"}  # direkt.signaling.call
-KNOWN_CODES.discard("internal")
 
 
 @pytest.fixture(scope="module")

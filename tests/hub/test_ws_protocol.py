@@ -24,6 +24,7 @@ import pytest
 from support import ServerProcess, timeout
 from support_hub import (
     GUARDIAN,
+    KNOWN_CODES,
     LONG_TRANSCRIPT,
     UNLISTED,
     barrier,
@@ -41,7 +42,7 @@ from websockets.typing import Origin, Subprotocol
 
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
-from direkt.server import errors, keys
+from direkt.server import keys
 from direkt.server.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
@@ -53,12 +54,6 @@ CLOSE_SESSION_ENDED = 4001
 FLOOD = 2500  # messages for a reader that stopped reading
 THROTTLED_FLOOD_FRAMES = 500  # refused frames a socket may send before it is closed as a flood
 A_CASE = "t.01JDQ4ZP2Y3KX8V7N6M5R4T3S2"  # well-formed, never submitted
-# Every code a refusal may carry: the DirektError tree plus the codec's and the transcript's.
-KNOWN_CODES = {
-    cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.DirektError)
-} | {"bad_frame", "bad_position", "history_lost", "bad_sdp", "bad_candidate"}
-KNOWN_CODES |= {"no_call", "not_call_party", "no_consent", "call_state"}  # direkt.signaling.call
-KNOWN_CODES.discard("internal")
 
 
 @pytest.fixture(scope="module")
