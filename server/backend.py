@@ -111,7 +111,7 @@ class Backend:
         url, delay = self.settings.redis_url, 0.2
         while not self._stop.is_set():
             try:
-                client = await connect(url)
+                client = await connect(url, self.settings.redis_timeout_seconds)
                 waitroom = Waitroom(client, self.config.directory, lease_ms=int(self.settings.lease_seconds * 1000))
                 await waitroom.load_scripts()
             except DirektError as exc:

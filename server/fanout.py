@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient
-from direkt.server.resp import Address, PushWire
+from direkt.server.resp import REPLY_TIMEOUT_S, Address, PushWire
 
 log = structlog.get_logger("direkt.fanout")
 CONFIRM_TIMEOUT_S = 5.0
@@ -47,8 +47,9 @@ class Listener(Protocol):
 
 
 class Fanout:
-    def __init__(self, client: RedisClient) -> None:
+    def __init__(self, client: RedisClient, reply_timeout: float = REPLY_TIMEOUT_S) -> None:
         self.client = client
+        self.reply_timeout = reply_timeout
         self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
         self._confirm: dict[str, asyncio.Future[None]] = {}
         self._wire: PushWire | None = None
@@ -123,7 +124,7 @@ class Fanout:
         if not nodes:
             raise OSError("no Redis server to subscribe on")
         self._node = (self._node + (1 if self.reconnects else 0)) % len(nodes)
-        self._wire = await PushWire.open(nodes[self._node], self._on_push)
+        self._wire = await PushWire.open(nodes[self._node], self._on_push, self.reply_timeout)
         channels = list(self._listeners)
         # One subscription always: a connection with no channel would not notice a failure until the next PING.
         self._wire.subscribe("dk:fanout:alive", *channels)

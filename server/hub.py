@@ -70,6 +70,8 @@ CONN_REFRESH_S = 30.0
 CLOSE_POLICY = 1008
 CLOSE_SESSION_ENDED = 4001
 CLOSE_TIMEOUT_S = 2.0
+RESYNC_RETRY_S = 0.1  # a follower whose re-read failed tries again, backing off to RESYNC_RETRY_MAX_S
+RESYNC_RETRY_MAX_S = 2.0
 
 
 class Hub:
@@ -838,14 +840,26 @@ class Follow:
         asyncio.get_running_loop().create_task(self._safe_resync())
 
     async def _safe_resync(self) -> None:
-        try:
-            async with self._resyncing:  # from where the client is once any replay under way is done
-                if self.conn.follows.get(self.case_id) is not self:
-                    return  # left the case meanwhile
-                last = f"{self.last[0]}-{self.last[1]}" if self.last != (0, 0) else ""
-                await self._resync(self.epoch, last, "")
-        except DirektError as exc:
-            self.conn.push(self.conn._error_frame(exc, ""))
+        """Re-read the stream after a fan-out reconnect, again and again until it works.
+
+        Pub/sub can be back before Redis answers commands (a Cluster still
+        forming after a restart): one failed attempt left the follower buffering
+        live entries for good, a socket that silently never got another message.
+        """
+        generation, delay = self.generation, RESYNC_RETRY_S
+        while self.generation == generation and not self.conn.closing:
+            try:
+                async with self._resyncing:  # from where the client is once any replay under way is done
+                    if self.live or self.conn.follows.get(self.case_id) is not self:
+                        return  # another resync (a join) caught up meanwhile, or the case was left
+                    last = f"{self.last[0]}-{self.last[1]}" if self.last != (0, 0) else ""
+                    await self._resync(self.epoch, last, "")
+                return
+            except DirektError as exc:
+                if delay == RESYNC_RETRY_S:  # tell the client once that it is behind
+                    self.conn.push(self.conn._error_frame(exc, ""))
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RESYNC_RETRY_MAX_S)
 
     def _deliver(self, entry: Entry) -> None:
         position = parse_id(entry.id)

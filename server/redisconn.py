@@ -38,9 +38,9 @@ POOL_SIZE = 256
 POOL_WAIT_S = 5.0
 
 
-def _options() -> dict[str, Any]:
+def _options(reply_timeout: float) -> dict[str, Any]:
     return {
-        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_timeout": reply_timeout,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,)),
         "health_check_interval": 15,
@@ -57,13 +57,16 @@ def describe(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-async def connect(url: str) -> RedisClient:
+async def connect(url: str, reply_timeout: float = SOCKET_TIMEOUT_S) -> RedisClient:
     """Open a client for ``url`` and check that the server answers.
+
+    Args:
+        reply_timeout: seconds a command may wait for its reply before it fails (``DIREKT_REDIS_TIMEOUT_SECONDS``).
 
     Raises:
         RedisUnavailable: naming the (credential-free) URL and the reason.
     """
-    client = lean_client(url)
+    client = lean_client(url, reply_timeout)
     try:
         info = await client.info("cluster")
     except (*REDIS_FAILURES, OSError) as exc:
@@ -72,7 +75,7 @@ async def connect(url: str) -> RedisClient:
     if not info.get("cluster_enabled"):
         return client
     await client.aclose()
-    cluster = RedisCluster.from_url(url, max_connections=POOL_SIZE, **_options())
+    cluster = RedisCluster.from_url(url, max_connections=POOL_SIZE, **_options(reply_timeout))
     try:
         await cluster.initialize()
     except (*REDIS_FAILURES, OSError) as exc:
@@ -81,13 +84,13 @@ async def connect(url: str) -> RedisClient:
     return cluster
 
 
-def lean_client(url: str) -> LeanRedis:
+def lean_client(url: str, reply_timeout: float = SOCKET_TIMEOUT_S) -> LeanRedis:
     """A client of one Redis server (not yet connected); its pool serves ``pubsub()`` only."""
     # RESP2, as the lean connection speaks: redis-py then parses replies with its RESP2 callbacks.
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=POOL_SIZE, timeout=POOL_WAIT_S, protocol=2, **_options()
+        url, max_connections=POOL_SIZE, timeout=POOL_WAIT_S, protocol=2, **_options(reply_timeout)
     )
-    return LeanRedis(pool, Commands(Address.of_pool(pool)))
+    return LeanRedis(pool, Commands(Address.of_pool(pool), reply_timeout=reply_timeout))
 
 
 class LeanRedis(Redis):

@@ -68,7 +68,7 @@ def build_services(
         templates=Templates(client, config.templates, config.directory),
         audit=AuditLog(client, settings.audit_path),
         notifier=FanoutNotifier(notifiers),
-        fanout=Fanout(client),
+        fanout=Fanout(client, settings.redis_timeout_seconds),
         http=http,
         clock=clock,
         calls=Calls(settings, client, waitroom, transcripts, clock),

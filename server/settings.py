@@ -8,6 +8,7 @@ DIREKT_AOF_FSYNC     embedded Redis appendfsync: everysec (default) or always
 DIREKT_REGION_CONFIG region configuration file (the demo regions)
 DIREKT_ENV           development (default) or production
 DIREKT_LEASE_SECONDS how long a claim holds without a heartbeat (60)
+DIREKT_REDIS_TIMEOUT_SECONDS  how long a Redis reply may take before the command fails (5)
 DIREKT_LOG_LEVEL     debug, info (default), warning, error
 DIREKT_DEMO_CASES    1 = put demo cases in an empty waiting room at start
 DIREKT_SECRET_KEY    key for citizen pseudonyms and TURN credentials (required in production)
@@ -69,6 +70,7 @@ class Settings:
     environment: str = "development"
     lease_seconds: float = 60.0
     reap_interval_seconds: float = 1.0
+    redis_timeout_seconds: float = 5.0
     log_level: str = "info"
     demo_cases: bool = False
     secret_key: str = ""
@@ -136,6 +138,7 @@ class Settings:
         for name in (
             "join_window_seconds",
             "position_interval_seconds",
+            "redis_timeout_seconds",
             "message_rate",
             "call_ring_seconds",
             "call_setup_seconds",

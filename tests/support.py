@@ -304,8 +304,11 @@ DIREKT_SERVE = [sys.executable, "-m", "direkt.server.cli", "serve"]
 class ServerProcess:
     """A real ``direkt serve`` process on loopback, usually sharing one Redis with others."""
 
-    def __init__(self, redis_url: str, *, workers: int = 1, config: Path = HUB_CONFIG, **env: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, redis_url: str, *, workers: int = 1, config: Path = HUB_CONFIG, port: int = 0, **env: str
+    ) -> None:
+        """Start and wait until ready; ``port`` 0 picks a free one (a restart passes the old one)."""
+        self.port = port or free_port()
         self.data_dir = short_tmpdir("dk-serve-")
         self.log_path = self.data_dir / "serve.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}

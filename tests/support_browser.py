@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from playwright.sync_api import Page, expect
+from support import timeout
 
 T = TypeVar("T")
 
@@ -254,7 +255,7 @@ def media_arrives(
     ``sending`` until the page has sent both too; returns the counts."""
     since = since or {}
     keys = ("audioBytesReceived", "videoBytesReceived") + (("audioBytesSent", "videoBytesSent") if sending else ())
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + timeout(seconds)
     while True:
         got = rtp_bytes(page, source)
         if all(got.get(key, 0) > since.get(key, 0) for key in keys):

@@ -426,15 +426,15 @@ async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(serve
         await asyncio.gather(*(erik.submit(tid) for tid in behind), *(nsock.send(c) for c in claims))
         taken = [(await nsock.expect("claimed"))["case"] for _ in claims]
         assert mine not in taken and None not in taken
-        await asyncio.sleep(1.2)  # more than two coalescing intervals
-        burst = kinds(await barrier(msock), "position")
+        # Every frame up to the one that shows where the burst left Maja: third of nine.
+        burst = kinds(await frames_until(msock, "position", 5, position=3, depth=9), "position")
 
         # Then one claim at a time, each in an interval of its own: one frame each.
         steps = []
         for i in range(2):
             assert (await nsock.request({"t": "claim_next", "rid": f"step-{i}"}, "claimed"))["case"] != mine
-            await asyncio.sleep(0.8)
-            steps.append(kinds(await barrier(msock), "position"))
+            moved = await frames_until(msock, "position", 5, position=2 - i, depth=8 - i)
+            steps.append(kinds(moved + await barrier(msock), "position"))
         await msock.close()
         await nsock.close()
     finally:

@@ -3,7 +3,8 @@
 What a client notices: which handshakes are refused (and why), that both
 subprotocols work, that a malformed frame costs one ``error`` frame and never
 the connection, that oversize frames close it with 1009 without the server
-growing, who may do what, throttling that spares a bystander, a slow reader
+growing, that compression is never agreed and a deflate bomb is refused
+uninflated, who may do what, throttling that spares a bystander, a slow reader
 closed with 1008 that resumes without a gap, and logout closing sockets.
 """
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import socket
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -39,6 +42,7 @@ from support_hub import (
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
+from websockets.utils import apply_mask
 
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
@@ -165,7 +169,9 @@ async def test_a_missing_or_unknown_ticket_is_refused(server: ServerProcess, tic
 async def test_an_expired_ticket_is_refused(server: ServerProcess, erik: Client, redis: RedisClient) -> None:
     ticket = await erik.ticket()
     assert await redis.pexpire(keys.ticket(ticket), 1)  # its 30 seconds have run out
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(timeout(5)):  # Redis expires it within a millisecond
+        while await redis.exists(keys.ticket(ticket)):  # noqa: ASYNC110 - polls Redis, no event to wait on
+            await asyncio.sleep(0.005)
     status, body = await refusal(ws_url(server, ticket), erik.origin)
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
 
@@ -349,19 +355,101 @@ def server_rss(server: ServerProcess) -> int:
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
 
-async def test_memory_stays_flat_over_hundreds_of_oversize_messages(server: ServerProcess, erik: Client) -> None:
+async def test_memory_stays_flat_over_a_thousand_oversize_messages(server: ServerProcess, erik: Client) -> None:
+    """TARGETS 17: 1,000 tries, each closed with 1009, and the server's RSS grows by less than 5 MiB."""
     payloads: list[bytes | list[bytes]] = [
         b"\x00" * (FRAME_LIMIT + 1),
         [b"\x01" * 16_384] * 4 + [b"\x01"],
         b"\x02" * (96 * 1024),
     ]
-    for i in range(30):  # warm up: allocator pools, code paths
+    for i in range(60):  # warm up: allocator pools, code paths
         await oversize(server, erik, payloads[i % 3])
     before = server_rss(server)
-    codes = Counter([await oversize(server, erik, payloads[i % 3]) for i in range(300)])
+
+    async def tries(first: int) -> list[int | None]:  # four sockets at a time (the user may have five)
+        return [await oversize(server, erik, payloads[i % 3]) for i in range(first, 1000, 4)]
+
+    codes = Counter(code for codes in await asyncio.gather(*(tries(i) for i in range(4))) for code in codes)
     grown = server_rss(server) - before
-    assert codes == {CLOSE_TOO_BIG: 300}
-    assert grown < 20 * 2**20, f"the server grew by {grown / 2**20:.1f} MiB"
+    assert codes == {CLOSE_TOO_BIG: 1000}
+    assert grown < 5 * 2**20, f"the server grew by {grown / 2**20:.1f} MiB"
+    async with opened(erik) as sock:  # and it still serves
+        assert kinds(await barrier(sock), "pong")
+
+
+# --- compression: never negotiated, so a compressed frame is refused unread (TARGETS 18) --------------
+
+CLOSE_PROTOCOL_ERROR = 1002
+
+
+def deflated(size: int) -> bytes:
+    """``size`` zero bytes as a permessage-deflate payload (raw DEFLATE, the final empty block dropped)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = bytes(2**20)
+    out = b"".join(packer.compress(chunk) for _ in range(size // len(chunk)))
+    return (out + packer.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def client_frame(payload: bytes, *, rsv1: bool, fin: bool = True, opcode: int = 0x2) -> bytes:
+    """One masked client frame, built by hand: the websockets library will not set RSV1 unasked."""
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    size = len(payload)
+    if size < 126:
+        head = bytes([first, 0x80 | size])
+    elif size < 2**16:
+        head = bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([first, 0x80 | 127]) + size.to_bytes(8, "big")
+    mask = os.urandom(4)
+    return head + mask + apply_mask(payload, mask)
+
+
+async def compressed(server: ServerProcess, client: Client, frames: list[bytes]) -> tuple[int | None, bool]:
+    """Open a socket offering permessage-deflate, write ``frames`` raw; the close code and
+    whether the server agreed to compression."""
+    url, offered = ws_url(server, await client.ticket()), [Subprotocol(MSGPACK)]
+    ws = await connect(url, origin=Origin(client.origin), subprotocols=offered, compression="deflate", proxy=None)
+    sock = Socket(ws, MSGPACK)
+    try:
+        agreed = sock.ws.response is not None and "Sec-WebSocket-Extensions" in sock.ws.response.headers
+        assert (await sock.recv(timeout(5)))["t"] == "welcome"
+        for frame in frames:
+            sock.ws.transport.write(frame)
+        return await await_close(sock), agreed
+    finally:
+        await sock.close()
+
+
+async def test_a_deflate_bomb_and_rsv1_frames_are_refused_without_inflating_them(
+    server: ServerProcess, erik: Client
+) -> None:
+    """The server never agrees to permessage-deflate; frames claiming compression (RSV1) are
+    refused (1002) before anything is inflated, a bomb over 64 KiB by its size (1009), and
+    the server's memory stays where it was: 100 MiB never gets made."""
+    bomb = deflated(100 * 2**20)  # about 100 KiB of DEFLATE
+    small_bomb = deflated(60 * 2**20)  # under 64 KiB: passes the size limit
+    ping = zlib.compressobj(9, zlib.DEFLATED, -15)
+    ping_deflated = (ping.compress(msgpack.packb({"t": "ping", "ref": "z"})) + ping.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    assert len(small_bomb) < FRAME_LIMIT < len(bomb)
+    cases = {
+        "a compressed ping": [client_frame(ping_deflated, rsv1=True)],
+        "a 60 MiB bomb in one frame": [client_frame(small_bomb, rsv1=True)],
+        "a 100 MiB bomb in one frame": [client_frame(bomb, rsv1=True)],
+        # refused at its first fragment (sending on would only earn a TCP reset in place of the close frame)
+        "a 100 MiB bomb in fragments": [client_frame(bomb[:16_384], rsv1=True, fin=False)],
+    }
+    await compressed(server, erik, cases["a 60 MiB bomb in one frame"])  # warm up
+    before = server_rss(server)
+    outcomes = {name: [await compressed(server, erik, frames) for _ in range(5)] for name, frames in cases.items()}
+    grown = server_rss(server) - before
+    assert all(agreed is False for tries in outcomes.values() for _, agreed in tries), outcomes
+    assert {name: {code for code, _ in tries} for name, tries in outcomes.items()} == {
+        "a compressed ping": {CLOSE_PROTOCOL_ERROR},
+        "a 60 MiB bomb in one frame": {CLOSE_PROTOCOL_ERROR},
+        "a 100 MiB bomb in one frame": {CLOSE_TOO_BIG},
+        "a 100 MiB bomb in fragments": {CLOSE_PROTOCOL_ERROR},
+    }
+    assert grown < 10 * 2**20, f"the server grew by {grown / 2**20:.1f} MiB"
     async with opened(erik) as sock:  # and it still serves
         assert kinds(await barrier(sock), "pong")
 

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import RedisCluster
 from support import FakeClock, at, timeout
 
-from direkt.queue.keys import RegionKeys
+from direkt.queue.keys import RegionKeys, events_channel
 from direkt.queue.model import Directory, Skill
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import HOUR_MS, MINUTE_MS, Urgency, deadline_ms
@@ -384,6 +384,17 @@ async def test_unknown_cases_and_queues_are_clear_errors(room: Waitroom, directo
         await room.enqueue("b.R1", "vc-a1", NURSE, Urgency.SOON, MONDAY_10)
 
 
+async def subscribed(client: RedisClient, channel: str) -> None:
+    """Wait until Redis (any node of a cluster) counts a subscriber of ``channel``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(5)
+    # A cluster answers PUBSUB NUMSUB per node: ask them all (their counts are summed).
+    nodes = {"target_nodes": RedisCluster.ALL_NODES} if isinstance(client, RedisCluster) else {}
+    while (await client.pubsub_numsub(channel, **nodes))[0][1] < 1:
+        assert loop.time() < deadline, f"nobody subscribed to {channel}"
+        await asyncio.sleep(0.01)
+
+
 async def test_consoles_get_live_events_in_order(room: Waitroom, directory: Directory) -> None:
     received: list[dict[str, object]] = []
     ready = asyncio.Event()
@@ -398,7 +409,7 @@ async def test_consoles_get_live_events_in_order(room: Waitroom, directory: Dire
 
     listener = asyncio.create_task(listen())
     await ready.wait()
-    await asyncio.sleep(0.2)  # SUBSCRIBE has reached the server
+    await subscribed(room.client, events_channel("a"))
     case = await put(room, "R1")
     lease = await room.claim_next(directory.staff["nurse-a1"])
     assert lease is not None

@@ -79,6 +79,14 @@ def waiting_total(status: dict[str, dict[str, dict[str, int]]]) -> int:
     return sum(sum(region["waiting"].values()) for region in status.values())
 
 
+def demo_seeded(server: Server) -> None:
+    """Wait for the log line saying the demo cases are in (they are written right after readiness)."""
+    deadline = time.monotonic() + timeout(20)
+    while '"event":"demo_cases"' not in server.output():
+        assert time.monotonic() < deadline, "the demo cases were never written"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
     path = short_tmpdir("dk-serve-")
@@ -92,8 +100,8 @@ def test_serve_is_ready_with_demo_data_and_stops_cleanly_on_sigterm(data_dir: Pa
     try:
         assert wait_http(server.url("/readyz"), 180)[1] == b'{"status":"ready"}'
         assert len(redis_processes(data_dir)) == 1
-        status = queue_status(data_dir)
-        assert waiting_total(status) == 8  # the demo cases from server/data/cases.toml
+        demo_seeded(server)
+        assert waiting_total(queue_status(data_dir)) == 8  # the demo cases from server/data/cases.toml
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0
@@ -105,7 +113,7 @@ def test_serve_is_ready_with_demo_data_and_stops_cleanly_on_sigterm(data_dir: Pa
 def test_data_survives_a_restart_and_ctrl_c_stops_everything(data_dir: Path) -> None:
     first = Server(data_dir, "--demo")
     wait_http(first.url("/readyz"), 30)
-    time.sleep(0.5)  # the demo cases are written right after readiness
+    demo_seeded(first)
     before = waiting_total(queue_status(data_dir))
     assert first.stop(signal.SIGTERM) == 0
 

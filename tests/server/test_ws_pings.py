@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -35,8 +34,7 @@ def echo_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(PING_INTERVAL)])
     try:
-        wait_http(f"http://127.0.0.1:{port}/nothing", 20, status=404)
-        time.sleep(0.1)
+        wait_http(f"http://127.0.0.1:{port}/nothing", 20, status=404)  # serving: HTTP and WebSockets alike
         yield f"ws://127.0.0.1:{port}/echo"
     finally:
         process.terminate()

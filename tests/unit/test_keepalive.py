@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
+
+from support import timeout
 
 from direkt.server.keepalive import SLOTS, Wheel
 
@@ -10,32 +14,45 @@ INTERVAL = 0.3
 
 
 class Member:
-    def __init__(self, fail: bool = False) -> None:
-        self.rounds = 0
+    def __init__(self, ticked: asyncio.Event, fail: bool = False) -> None:
+        self.rounds: list[float] = []  # when each round ran (loop time)
+        self.ticked = ticked
         self.fail = fail
 
     async def keepalive_round(self) -> None:
-        self.rounds += 1
+        self.rounds.append(asyncio.get_running_loop().time())
+        self.ticked.set()
         if self.fail:
             raise RuntimeError("Redis said no")
 
 
+async def until(ticked: asyncio.Event, condition: Callable[[], bool], seconds: float) -> None:
+    """Wait for rounds until ``condition`` holds; fail after ``seconds``."""
+    async with asyncio.timeout(timeout(seconds)):
+        while not condition():
+            ticked.clear()
+            await ticked.wait()
+
+
 async def test_every_member_has_a_round_each_interval_and_none_after_removal() -> None:
-    wheel = Wheel(lambda: INTERVAL)
-    members = [Member() for _ in range(3 * SLOTS)]
-    broken = Member(fail=True)
+    wheel, ticked = Wheel(lambda: INTERVAL), asyncio.Event()
+    members = [Member(ticked) for _ in range(3 * SLOTS)]
+    broken = Member(ticked, fail=True)
     for m in [*members, broken]:
         wheel.add(m)
     wheel.start()
     try:
-        await asyncio.sleep(2.2 * INTERVAL)
-        assert all(m.rounds in (2, 3) for m in members), sorted(m.rounds for m in members)
-        assert broken.rounds in (2, 3)  # failing rounds go on, and do not stop the others
+        everyone = [*members, broken]  # failing rounds go on, and do not stop the others
+        await until(ticked, lambda: all(len(m.rounds) >= 3 for m in everyone), 10 * INTERVAL)
+        gaps = [later - earlier for m in everyone for earlier, later in itertools.pairwise(m.rounds)]
+        assert min(gaps) > 0.8 * INTERVAL, "a member had two rounds in one interval"
         gone = members.pop()
         wheel.remove(gone)
-        before = gone.rounds
-        await asyncio.sleep(1.2 * INTERVAL)
-        assert gone.rounds == before
+        before = len(gone.rounds)
+        after = {id(m): len(m.rounds) for m in members}
+        # two more rounds of every other member: the wheel has turned at least once since
+        await until(ticked, lambda: all(len(m.rounds) >= after[id(m)] + 2 for m in members), 10 * INTERVAL)
+        assert len(gone.rounds) == before
         assert len(wheel) == len(members) + 1
     finally:
         await wheel.stop()

@@ -119,6 +119,7 @@ INVALID = [
     pytest.param("DIREKT_LEASE_SECONDS", "nan", "DIREKT_LEASE_SECONDS", id="lease-nan"),
     pytest.param("DIREKT_LEASE_SECONDS", "inf", "DIREKT_LEASE_SECONDS", id="lease-inf"),
     pytest.param("DIREKT_REAP_INTERVAL_SECONDS", "0", "DIREKT_REAP_INTERVAL_SECONDS", id="reap-interval-zero"),
+    pytest.param("DIREKT_REDIS_TIMEOUT_SECONDS", "0", "DIREKT_REDIS_TIMEOUT_SECONDS", id="redis-timeout-zero"),
     pytest.param("DIREKT_LOG_LEVEL", "verbose", "DIREKT_LOG_LEVEL", id="log-level"),
     pytest.param("DIREKT_DEMO_CASES", "maybe", "DIREKT_DEMO_CASES", id="demo-flag"),
     pytest.param("DIREKT_FLOOD_FRAMES", "0", "DIREKT_FLOOD_FRAMES", id="flood-frames-zero"),
