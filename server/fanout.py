@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient
+from direkt.server.errors import RedisUnavailable
 from direkt.server.resp import REPLY_TIMEOUT_S, Address, PushWire
 
 log = structlog.get_logger("direkt.fanout")
@@ -73,8 +74,15 @@ class Fanout:
         """Deliver ``channel`` to ``listener``; returns once Redis confirmed it.
 
         Raises:
-            TimeoutError: Redis did not confirm in time (the caller refuses the request).
+            RedisUnavailable: Redis did not confirm in time (the caller refuses the
+                request). The listener stays registered: the next reconnect subscribes it.
         """
+        try:
+            await self._subscribe(channel, listener)
+        except TimeoutError:
+            raise RedisUnavailable("Redis is unavailable: a subscription was not confirmed in time") from None
+
+    async def _subscribe(self, channel: str, listener: Listener) -> None:
         async with self._lock:
             first = channel not in self._listeners
             self._listeners[channel].add(listener)

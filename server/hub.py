@@ -39,6 +39,7 @@ from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
 from direkt.server.audit import stale_token_refusal
 from direkt.server.casefile import CaseFile
+from direkt.server.datawatch import DataWatch
 from direkt.server.errors import (
     BadRequest,
     Conflict,
@@ -47,6 +48,7 @@ from direkt.server.errors import (
     NotFound,
     OriginRefused,
     RateLimited,
+    RedisUnavailable,
     StaleToken,
     Unauthenticated,
     UnknownCase,
@@ -68,6 +70,7 @@ REPLAY_STALL_S = 10.0  # a replay waits this long for the client to read before 
 CONN_TTL_MS = 90_000
 CONN_REFRESH_S = 30.0
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
 CLOSE_SESSION_ENDED = 4001
 CLOSE_TIMEOUT_S = 2.0
 RESYNC_RETRY_S = 0.1  # a follower whose re-read failed tries again, backing off to RESYNC_RETRY_MAX_S
@@ -83,15 +86,18 @@ class Hub:
         self.connections: set[Connection] = set()
         self.positions = PositionFeed(self)
         self.keepalive = Wheel(lambda: min(CONN_REFRESH_S, services.settings.lease_seconds / 3))
+        self.datawatch = DataWatch(services.client, services.fanout, self.end_orphaned_sockets)
 
     async def start(self) -> None:
         await self.s.fanout.start()
         self.positions.start()
         self.keepalive.start()
+        self.datawatch.start()
 
     async def stop(self) -> None:
         for conn in list(self.connections):
             await conn.close(1001, "server shutting down")
+        await self.datawatch.stop()
         await self.keepalive.stop()
         await self.positions.stop()
         self.s.calls.stop()
@@ -117,6 +123,24 @@ class Hub:
             raise BadRequest(f"offer one of the subprotocols {', '.join(f.SUBPROTOCOLS)}")
         session = await self.s.sessions.redeem_ticket(websocket.query_params.get("ticket", ""))
         return session, subprotocol
+
+    async def end_orphaned_sockets(self) -> None:
+        """Redis lost its data: every socket whose session went with it ends now (4001)."""
+        conns = [c for c in self.connections if not c.closing]
+        alive = await self.s.sessions.alive_many([c.session.sid for c in conns])
+        orphans = [c for c in conns if c.session.sid not in alive]
+        log.warning("sockets_orphaned_by_data_loss", sockets=len(orphans), kept=len(conns) - len(orphans))
+        for conn in orphans:
+            await conn.close(CLOSE_SESSION_ENDED, "the session has ended")
+
+
+def close_code_for(exc: DirektError) -> int:
+    """Ending a socket on an error outside any frame: 4001 log in again, 1013 retry later, 1008 otherwise."""
+    if isinstance(exc, Unauthenticated):
+        return CLOSE_SESSION_ENDED
+    if isinstance(exc, RedisUnavailable):
+        return CLOSE_TRY_AGAIN
+    return CLOSE_POLICY
 
 
 async def deny(websocket: WebSocket, exc: DirektError) -> None:
@@ -173,7 +197,7 @@ class Connection:
             await self._receive_loop()
         except DirektError as exc:
             self.push(self._error_frame(exc, ""))
-            await self.close(CLOSE_SESSION_ENDED if isinstance(exc, Unauthenticated) else CLOSE_POLICY, exc.code)
+            await self.close(close_code_for(exc), exc.code)
         except WebSocketDisconnect:
             pass
         finally:

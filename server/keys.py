@@ -23,6 +23,7 @@ over the cluster.
     dk:tpl                     hash    phrase templates created or edited at run time (msgpack)
     dk:join                    zset    cases whose chat is ready, score = end of the join window
     dk:audit                   stream  append-only access log (HSLF-FS 2016:40 4 kap. 9 §)
+    dk:marker                  str     a random value set once: gone or changed = Redis lost its data
     dk:case:{<case>}           channel chat, typing and read fan-out for one case
     dk:user:<uid>              channel notices and revocations for one user's sockets
 """
@@ -33,6 +34,7 @@ ROOT = "dk"
 AUDIT_STREAM = f"{ROOT}:audit"
 TEMPLATES = f"{ROOT}:tpl"
 JOIN_WINDOWS = f"{ROOT}:join"
+DATA_MARKER = f"{ROOT}:marker"
 
 
 def triage_kb(version: str) -> str:
