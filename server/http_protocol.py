@@ -4,8 +4,13 @@ A request head (request line and headers) is the part of a connection that
 nothing can be authenticated on yet: the session cookie and the WebSocket
 ticket are in it. Three bounds apply while it arrives:
 
-* size: past ``MAX_REQUEST_HEAD`` bytes the answer is 400 and the connection
-  closes (httptools would buffer a header of any size);
+* size: past ``MAX_REQUEST_HEAD`` bytes the answer is 431 and the connection
+  closes (httptools would buffer a header of any size). Only the head's own
+  bytes count: a read often holds the end of the head and the start of the
+  body (a photo's first 64 to 256 KiB), so a read is fed to the parser up to
+  the room left, and what follows the head's end goes on uncounted. Counting
+  whole reads refused phone photos now and then, whenever a head arrived in
+  two segments;
 * time: the whole head must arrive within ``HeadLimits.timeout_s`` of the
   connection opening (or, on a kept-alive connection, of the next request's
   first byte). A client that trickles a header a byte at a time (slowloris)
@@ -88,6 +93,7 @@ def error_answer(status: int, code: str, message: str) -> bytes:
 
 TOO_MANY_WAITING = error_answer(429, "rate_limited", "too many connections from your address; retry in a moment")
 HEAD_TOO_SLOW = error_answer(408, "request_timeout", "the request head did not arrive in time")
+HEAD_TOO_LARGE = error_answer(431, "head_too_large", f"the request head is over {MAX_REQUEST_HEAD // 1024} KiB")
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -125,13 +131,36 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_REQUEST_HEAD:
-                self.logger.warning("Request head over %d bytes refused.", MAX_REQUEST_HEAD)
-                self.send_400_response("Request head too large.")
-                return
+        if not self._in_head:
+            # A body; or, pipelined behind one, a head that begins inside this read: that head
+            # is counted from the next read on (still bounded: at most one read over the limit).
+            super().data_received(data)
+            return
+        room = MAX_REQUEST_HEAD - self._head_bytes
+        head, rest = data[:room], data[room:]
+        still_in_head = self._feed(head)
+        if still_in_head:
+            self._head_bytes += len(head)  # after the feed: a new message resets the count
+        if not rest or self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # all fed; or refused; or upgraded (uvicorn drops bytes after a WebSocket head too)
+        if still_in_head:
+            self.logger.warning("Request head over %d bytes refused.", MAX_REQUEST_HEAD)
+            self._refuse(HEAD_TOO_LARGE)
+            return
+        super().data_received(rest)  # the head ended inside this read: the rest is body
+
+    def _feed(self, data: bytes) -> bool:
+        """Hand bytes to the parser; True while the request head is still arriving."""
         super().data_received(data)
+        return self._in_head
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request httptools cannot parse, as the app's typed JSON error."""
+        self._refuse(error_answer(400, "bad_request", msg))
+
+    def _refuse(self, answer: bytes) -> None:
+        self.transport.write(answer)
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         self._in_head, self._head_bytes, self._head_begun = True, 0, True

@@ -7,6 +7,14 @@ import { compareIds } from "../shared/hub.js";
 const STAFF_ROLES = new Set(["nurse", "doctor", "administrator"]);
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
 const MAX_PHOTO = 8 * 1024 * 1024;
+// A refused upload in the citizen's words, by the server's typed code (never its English message).
+const PHOTO_REFUSALS = {
+  too_large: "chat.photo.bad",
+  photo_rejected: "chat.photo.unreadable",
+  head_too_large: "chat.photo.failed",
+  bad_request: "chat.photo.failed",
+  conflict: "chat.photo.closed",
+};
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
@@ -501,9 +509,15 @@ export class ChatView {
       this.root?.querySelector("#message")?.focus();
     } catch (err) {
       if (this.photo) this.photo.uploading = false;
-      this.photoError = this.app.errorText(err);
+      this.photoError = this.photoRefusal(err);
       this.renderPhotoStep();
     }
+  }
+
+  photoRefusal(err) {
+    const status = err && err.status;
+    if (!status || status >= 500 || status === 401) return this.app.errorText(err);
+    return this.app.t(PHOTO_REFUSALS[err.code] || "chat.photo.failed");
   }
 
   // -- the transcript as a text file ----------------------------------------------------------

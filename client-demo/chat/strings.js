@@ -208,6 +208,18 @@ export const STRINGS = {
     sv: "Välj en bild i formatet JPEG, PNG eller WebP (högst 8 MB).",
     en: "Choose a JPEG, PNG or WebP image (at most 8 MB).",
   },
+  "chat.photo.unreadable": {
+    sv: "Bilden gick inte att läsa. Välj en annan bild i formatet JPEG, PNG eller WebP.",
+    en: "The photo could not be read. Choose another JPEG, PNG or WebP image.",
+  },
+  "chat.photo.failed": {
+    sv: "Bilden kunde inte skickas. Försök igen.",
+    en: "The photo could not be sent. Please try again.",
+  },
+  "chat.photo.closed": {
+    sv: "Chatten är avslutad, så bilden kan inte skickas.",
+    en: "The chat has ended, so the photo cannot be sent.",
+  },
   "chat.photo.alt": { sv: "Bild från {name}", en: "Photo from {name}" },
   "chat.photo.alt.own": { sv: "Bild som du skickade", en: "Photo you sent" },
   "chat.download": { sv: "Ladda ned samtalet", en: "Download the conversation" },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from direkt.server.http_protocol import HEAD_TOO_SLOW, TOO_MANY_WAITING, Door
+from direkt.server.http_protocol import HEAD_TOO_LARGE, HEAD_TOO_SLOW, TOO_MANY_WAITING, Door
 
 
 def test_the_door_admits_up_to_the_cap_per_address_and_frees_a_place_when_one_leaves() -> None:
@@ -29,6 +29,7 @@ def test_the_refusals_are_whole_http_answers_with_a_typed_error() -> None:
     for answer, status, code in (
         (TOO_MANY_WAITING, b"429", b"rate_limited"),
         (HEAD_TOO_SLOW, b"408", b"request_timeout"),
+        (HEAD_TOO_LARGE, b"431", b"head_too_large"),
     ):
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 " + status + b" ") and b"connection: close" in head
