@@ -190,7 +190,10 @@ async def _form_login(request: Request) -> TestEidLogin:
     token = fields.get("token", [""])[0]
     if not token or token != request.cookies.get("direkt_login"):
         raise Forbidden("the login form has expired; reload the page")
-    return TestEidLogin(fields.get("pnr", [""])[0], fields.get("next", ["/"])[0])
+    named = set(fields.get("pnr", [""]))
+    if len(named) > 1:  # never guess which person was meant (an old page posted a listed one and the typed one)
+        raise BadRequest("the form named more than one person; choose one")
+    return TestEidLogin(named.pop(), fields.get("next", ["/"])[0])
 
 
 def safe_next(target: str) -> str:
@@ -365,8 +368,13 @@ Choose a test person (Skatteverket's test numbers) or type a test number.</p>
 <form method="post" action="/auth/test-eid">
 <input type="hidden" name="token" value="{token}"><input type="hidden" name="next" value="{next}">
 <ul>{people}</ul>
+</form>
+<form method="post" action="/auth/test-eid">
+<input type="hidden" name="token" value="{token}"><input type="hidden" name="next" value="{next}">
 <label for="pnr">Testpersonnummer / test number</label>
-<input id="pnr" name="pnr" inputmode="numeric" autocomplete="off" placeholder="ÅÅÅÅMMDD-NNNN">
-<button type="submit" name="go" value="1">Logga in / Log in</button>
+<input id="pnr" name="pnr" inputmode="numeric" autocomplete="off" placeholder="ÅÅÅÅMMDD-NNNN" required>
+<button type="submit">Logga in / Log in</button>
 </form></main></body></html>
 """
+# Two forms: Enter in the number field submits the form's first submit button, which in one
+# shared form was the first listed person (so Enter logged in the wrong person).

@@ -188,6 +188,13 @@ async def test_the_form_login_needs_the_token_of_the_page(anonymous: httpx.Async
     assert (await anonymous.get("/api/session")).status_code == 401
 
 
+async def test_the_form_login_never_guesses_between_two_people(anonymous: httpx.AsyncClient) -> None:
+    page = (await anonymous.get("/auth/test-eid")).text
+    form = {"token": hidden(page, "token"), "next": "/", "pnr": [GUARDIAN, ERIK]}  # a listed one and a typed one
+    error_of(await anonymous.post("/auth/test-eid", data=form), 400, "bad_request")
+    assert (await anonymous.get("/api/session")).status_code == 401
+
+
 async def test_the_form_login_refuses_a_number_outside_the_test_list(anonymous: httpx.AsyncClient) -> None:
     response = await login_form(anonymous, {"pnr": REAL_LOOKING})
     error_of(response, 403, "forbidden")
