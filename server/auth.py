@@ -35,6 +35,7 @@ from direkt.server.httpkit import (
     COOKIE,
     authed,
     check_origin,
+    current_session,
     json_body,
     ok,
     read_body,
@@ -105,8 +106,18 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
     return view
 
 
-async def get_session(request: Request, svc: Services, session: Session) -> Response:
-    return ok(session_view(session, svc))
+async def get_session(request: Request) -> Response:
+    """Who is logged in: ``logged_in`` and the session view, or just ``{"logged_in": false}``.
+
+    Not being logged in is an answer here, not an error: every page load asks,
+    and a 401 would be logged in the browser's console each time.
+    """
+    svc = services(request)
+    try:
+        session = await current_session(request, svc)
+    except Unauthenticated:
+        return ok({"logged_in": False})
+    return ok({"logged_in": True, **session_view(session, svc)})
 
 
 async def logout(request: Request, svc: Services, session: Session) -> Response:
@@ -347,7 +358,7 @@ AUTH_ROUTES = [
     ("GET", "/auth/oidc/callback", oidc_callback("citizen"), "OIDC redirect target (citizens)", None),
     ("GET", "/auth/staff/oidc/login", oidc_login("staff"), "Staff login through the region's OIDC provider", None),
     ("GET", "/auth/staff/oidc/callback", oidc_callback("staff"), "OIDC redirect target (staff)", None),
-    ("GET", "/api/session", authed(get_session), "Who is logged in, and the CSRF token", None),
+    ("GET", "/api/session", get_session, "Who is logged in (logged_in), and the CSRF token", None),
     ("POST", "/auth/logout", authed(logout), "Log out; this session's sockets close", None),
     ("POST", "/api/tickets", authed(ticket), "A one-time WebSocket ticket (30 s)", None),
 ]

@@ -91,6 +91,12 @@ async def refused(call: Any, status: int, code: str) -> Any:
     raise AssertionError(f"expected {status} {code}, but the call succeeded")
 
 
+async def not_logged_in(http: Any) -> bool:
+    """``GET /api/session`` says nobody is logged in: 200 ``{"logged_in": false}`` (an ``httpx.AsyncClient``)."""
+    response = await http.get("/api/session")
+    return bool(response.status_code == 200 and response.json() == {"logged_in": False})
+
+
 def error_of(response: Any, status: int, code: str) -> str:
     """The message of a typed JSON error answer (an ``httpx.Response``); asserts status, shape and code."""
     assert response.status_code == status, (response.status_code, response.text[:300])

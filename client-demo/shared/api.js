@@ -19,18 +19,12 @@ export class Api {
   }
 
   // The logged-in user, or null. Keeps the CSRF token for later changes.
+  // The server answers 200 either way ({logged_in: false} without a session).
   async session() {
-    try {
-      this.me = await this.call("GET", "/api/session");
-      this.csrf = this.me.csrf;
-      return this.me;
-    } catch (err) {
-      if (err.status === 401) {
-        this.me = null;
-        return null;
-      }
-      throw err;
-    }
+    const me = await this.call("GET", "/api/session");
+    this.me = me && me.logged_in ? me : null;
+    this.csrf = this.me ? this.me.csrf : "";
+    return this.me;
   }
 
   async call(method, path, body, { raw = false, contentType = "application/json" } = {}) {

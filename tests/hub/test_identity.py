@@ -17,7 +17,7 @@ import httpx
 import pytest
 from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
 from support import ServerProcess, timeout
-from support_hub import ERIK, GUARDIAN, UNLISTED, error_of, refused, staff
+from support_hub import ERIK, GUARDIAN, UNLISTED, error_of, not_logged_in, refused, staff
 from websockets.exceptions import InvalidStatus
 
 from direkt.loadtests.client import Client, Socket
@@ -50,7 +50,7 @@ async def test_test_eid_logs_in_listed_and_unlisted_test_numbers(server: ServerP
         assert me["test_environment"] is True
         assert pnr not in str(me)  # the session view never carries the whole number
         again = await client.call("GET", "/api/session")
-        assert again["uid"] == me["uid"] and again["csrf"] == me["csrf"]
+        assert again["logged_in"] is True and again["uid"] == me["uid"] and again["csrf"] == me["csrf"]
 
 
 async def test_the_same_person_gets_the_same_pseudonym_and_another_person_another(server: ServerProcess) -> None:
@@ -185,20 +185,20 @@ async def test_the_form_login_needs_the_token_of_the_page(anonymous: httpx.Async
     anonymous.cookies.clear()  # a cross-site post carries no login cookie
     without = await anonymous.post("/auth/test-eid", data={"token": "", "pnr": ERIK, "next": "/"})
     error_of(without, 403, "forbidden")
-    assert (await anonymous.get("/api/session")).status_code == 401
+    assert await not_logged_in(anonymous)
 
 
 async def test_the_form_login_never_guesses_between_two_people(anonymous: httpx.AsyncClient) -> None:
     page = (await anonymous.get("/auth/test-eid")).text
     form = {"token": hidden(page, "token"), "next": "/", "pnr": [GUARDIAN, ERIK]}  # a listed one and a typed one
     error_of(await anonymous.post("/auth/test-eid", data=form), 400, "bad_request")
-    assert (await anonymous.get("/api/session")).status_code == 401
+    assert await not_logged_in(anonymous)
 
 
 async def test_the_form_login_refuses_a_number_outside_the_test_list(anonymous: httpx.AsyncClient) -> None:
     response = await login_form(anonymous, {"pnr": REAL_LOOKING})
     error_of(response, 403, "forbidden")
-    assert (await anonymous.get("/api/session")).status_code == 401
+    assert await not_logged_in(anonymous)
 
 
 # -- production ----------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ async def test_an_oidc_callback_planted_in_another_browser_logs_nobody_in(idp: B
         assert "direkt_session" not in planted.cookies
         await victim.get("/auth/oidc/login")  # a login of the victim's own in progress does not help
         assert "browser" in error_of(await victim.get(callbacks[1]), 401, "unauthenticated")
-        assert (await victim.get("/api/session")).status_code == 401
+        assert await not_logged_in(victim)
 
 
 async def test_an_oidc_subject_that_is_not_a_personnummer_is_refused(idp: Brokers) -> None:
@@ -380,7 +380,7 @@ async def test_an_oidc_subject_that_is_not_a_personnummer_is_refused(idp: Broker
         _, back = await oidc_round_trip(http, "/auth/oidc/login", idp.citizens)
         error_of(back, 400, "bad_request")
         assert "199001012386" not in back.text
-        assert (await http.get("/api/session")).status_code == 401
+        assert await not_logged_in(http)
 
 
 async def test_a_refusal_at_the_issuer_logs_nobody_in(idp: Brokers) -> None:
@@ -389,7 +389,7 @@ async def test_a_refusal_at_the_issuer_logs_nobody_in(idp: Brokers) -> None:
         state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
         back = await http.get("/auth/oidc/callback", params={"error": "access_denied", "state": state})
         error_of(back, 401, "unauthenticated")
-        assert (await http.get("/api/session")).status_code == 401
+        assert await not_logged_in(http)
 
 
 async def test_staff_oidc_login_maps_the_subject_to_a_staff_id(idp: Brokers) -> None:
@@ -407,7 +407,7 @@ async def test_staff_oidc_refuses_someone_who_is_not_staff_here(idp: Brokers) ->
     async with httpx.AsyncClient(base_url=idp.server.base, timeout=10) as http:
         _, back = await oidc_round_trip(http, "/auth/staff/oidc/login", idp.staff)
         error_of(back, 403, "forbidden")
-        assert (await http.get("/api/session")).status_code == 401
+        assert await not_logged_in(http)
 
 
 async def test_oidc_is_not_found_where_no_provider_is_configured(anonymous: httpx.AsyncClient) -> None:
@@ -431,7 +431,7 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(server: 
     async with Client(server.base) as client:
         wrong = await refused(client.login_staff("nurse-1", "wrong"), 401, "unauthenticated")
         unknown = await refused(client.login_staff("nobody-here", "demo"), 401, "unauthenticated")
-        await refused(client.call("GET", "/api/session"), 401, "unauthenticated")
+        assert await not_logged_in(client.http)
     assert wrong.message == unknown.message
 
 
@@ -457,10 +457,10 @@ async def test_staff_login_refuses_malformed_bodies(anonymous: httpx.AsyncClient
 
 
 async def test_no_cookie_means_not_logged_in(anonymous: httpx.AsyncClient) -> None:
-    error_of(await anonymous.get("/api/session"), 401, "unauthenticated")
+    assert await not_logged_in(anonymous)
     error_of(await anonymous.post("/api/tickets"), 401, "unauthenticated")
     anonymous.cookies.set("direkt_session", "made-up-session-id")
-    error_of(await anonymous.get("/api/session"), 401, "unauthenticated")
+    assert await not_logged_in(anonymous)
 
 
 async def test_a_state_change_without_the_csrf_token_is_refused(server: ServerProcess) -> None:
@@ -499,9 +499,9 @@ async def test_logout_ends_the_session_for_good(server: ServerProcess) -> None:
         await client.login_citizen(ERIK)
         stolen = client.http.cookies["direkt_session"]
         assert await client.call("POST", "/auth/logout") == {"logged_out": True}
-        await refused(client.call("GET", "/api/session"), 401, "unauthenticated")
+        assert await not_logged_in(client.http)
     async with httpx.AsyncClient(base_url=server.base, cookies={"direkt_session": stolen}) as replay:
-        error_of(await replay.get("/api/session"), 401, "unauthenticated")
+        assert await not_logged_in(replay)
 
 
 async def test_logout_closes_the_sessions_open_socket_promptly(server: ServerProcess) -> None:
