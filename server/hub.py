@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from direkt.queue.keys import events_channel
 from direkt.queue.model import Staff
 from direkt.queue.scripts import REDIS_FAILURES, redis_errors
-from direkt.queue.waitroom import Position
+from direkt.queue.waitroom import CaseRecord, Position
 from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
@@ -429,7 +429,8 @@ class Connection:
     # -- chat ----------------------------------------------------------------------------
 
     async def on_join(self, frame: f.Join) -> None:
-        file, state = await self._may_follow(frame.case)
+        file, record = await self._may_follow(frame.case)
+        state = record.state
         follow = self.follows.get(frame.case)
         if follow is None:
             follow = Follow(self, frame.case, staff_view=self.staff is not None)
@@ -454,19 +455,23 @@ class Connection:
                 "case": frame.case,
                 "state": state,
                 "ref": frame.ref,
-                "file": file.console_view() if self.staff else file.citizen_view(),
+                **self._case_views(file, record),
             }
         )
         if (call := await self.s.calls.live_view(frame.case)) is not None:
             self.push(call)
 
-    async def _may_follow(self, case_id: str) -> tuple[CaseFile, str]:
+    def _case_views(self, file: CaseFile, record: CaseRecord) -> dict[str, Any]:
+        """The case file as this socket may see it, and where the case waits (its unit and profession)."""
         if self.staff is not None:
-            file, record = await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
-            return file, record.state
+            return {"file": file.console_view() | {"unit": record.unit, "skill": record.skill.value}}
+        return {"file": file.citizen_view(), "queue": self.hub.workflow.queue_view(record.unit, record.skill)}
+
+    async def _may_follow(self, case_id: str) -> tuple[CaseFile, CaseRecord]:
+        if self.staff is not None:
+            return await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
         file = await self.hub.workflow.citizen_case(self.who, case_id, "transcript.read")
-        record = await self.s.waitroom.get(case_id)
-        return file, record.state
+        return file, await self.s.waitroom.get(case_id)
 
     async def on_leave(self, frame: f.Leave) -> None:
         await self._unfollow(frame.case)
@@ -668,7 +673,7 @@ class Connection:
             {
                 "t": "claimed",
                 "case": lease.case_id,
-                "file": file.console_view(),
+                "file": file.console_view() | {"unit": lease.unit, "skill": lease.skill.value},
                 "lease_until_ms": lease.lease_until_ms,
                 "ref": ref,
             }

@@ -52,6 +52,16 @@ log = structlog.get_logger("direkt.workflow")
 ENTRY_UNIT_KIND = {"youth_clinic": "youth_clinic", "child_health": "child_health", "vaccination": "vaccination"}
 ENTRY_SKILL = {"vaccination": Skill.VACCINATION, "admin": Skill.ADMINISTRATOR}
 # Results that send the citizen elsewhere now never wait for a chat.
+# A profession as the citizen is told about it: "to a doctor at …" (Swedish, English).
+PROFESSION_TEXT = {
+    Skill.NURSE: ("en sjuksköterska", "a nurse"),
+    Skill.DOCTOR: ("en läkare", "a doctor"),
+    Skill.PSYCHOLOGIST: ("en psykolog", "a psychologist"),
+    Skill.PHYSIOTHERAPIST: ("en fysioterapeut", "a physiotherapist"),
+    Skill.MIDWIFE: ("en barnmorska", "a midwife"),
+    Skill.ADMINISTRATOR: ("en administratör", "an administrator"),
+    Skill.VACCINATION: ("vaccinationsmottagningen", "the vaccination service"),
+}
 ELSEWHERE = {
     "112_now": "call 112 now: this cannot wait for a chat",
     "emergency_department": "go to an emergency department now: this cannot wait for a chat",
@@ -64,6 +74,7 @@ class Submitted:
     file: CaseFile
     position: Position
     created: bool
+    queue: Mapping[str, str]  # where the case waits: ``Workflow.queue_view``
 
 
 class Workflow:
@@ -97,7 +108,8 @@ class Workflow:
         if not state.case_id:
             await self.s.triage.save(replace(state, case_id=planned.case_id))
         log.info("case_submitted", case_id=file.case_id, unit=queued.unit, created=queued.created)
-        return Submitted(file, await self.s.waitroom.position(file.case_id), queued.created)
+        position = await self.s.waitroom.position(file.case_id)
+        return Submitted(file, position, queued.created, self.queue_view(queued.unit, queued.skill))
 
     def _case_request(self, who: Principal, state: Any, result: Mapping[str, Any], unit: str = "") -> CaseRequest:
         citizen = self.s.config.citizens.get(who.pnr)
@@ -169,7 +181,7 @@ class Workflow:
     async def citizen_status(self, who: Principal, case_id: str) -> dict[str, Any]:
         file = await self.citizen_case(who, case_id)
         record = await self.s.waitroom.get(case_id)
-        view = file.citizen_view() | {"state": record.state}
+        view = file.citizen_view() | {"state": record.state, "queue": self.queue_view(record.unit, record.skill)}
         if record.state == "waiting":
             pos = await self.s.waitroom.position(case_id)
             view["position"] = position_view(pos)
@@ -294,9 +306,11 @@ class Workflow:
                 f"{staff.name} at {unit} has opened the chat.",
                 staff=staff.id,
                 name=staff.name,
+                profession=staff.profession.value,
             ),
         )
-        await self.publish_case(lease.case_id, {"state": "ready", "staff_name": staff.name, "unit": unit})
+        ready = {"state": "ready", "staff_name": staff.name, "profession": staff.profession.value, "unit": unit}
+        await self.publish_case(lease.case_id, ready)
         await self.notify_ready(file, unit)
         return file, lease
 
@@ -362,19 +376,30 @@ class Workflow:
             raise BadRequest(exc.message) from None
         await self.s.guards.revoke(case_id, record.token)
         await self.s.calls.case_ended(case_id, "transferred")
+        # The citizen is told to whom (profession and unit), never the staff note.
+        queue = self.queue_view(unit.id, target_skill)
+        sv, en = PROFESSION_TEXT[target_skill]
         await self._back_in_queue(
             case_id,
             "transferred",
-            f"Ditt ärende har flyttats till {unit.name}. Du står i kö där.",
-            f"Your case has been moved to {unit.name}. You are waiting there.",
+            f"Ditt ärende har lämnats över till {sv} på {unit.name}. Du står i kö där.",
+            f"Your case has been handed over to {en} at {unit.name}. You are waiting there.",
+            queue,
         )
 
-    async def _back_in_queue(self, case_id: str, code: str, sv: str, en: str) -> None:
+    def queue_view(self, unit_id: str, skill: Skill) -> dict[str, str]:
+        """Where a case waits, as clients show it: the unit (id and name) and the profession it waits for."""
+        unit = self.s.config.directory.units.get(unit_id)
+        return {"unit": unit_id, "unit_name": unit.name if unit else unit_id, "skill": skill.value}
+
+    async def _back_in_queue(
+        self, case_id: str, code: str, sv: str, en: str, queue: Mapping[str, str] | None = None
+    ) -> None:
         await self.s.files.update(case_id, ready_ms=0, joined_ms=0, staff_id="", staff_name="")
         with redis_errors():
             await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
-        await self.append(case_id, system_body(code, sv, en))
-        await self.publish_case(case_id, {"state": "waiting"})
+        await self.append(case_id, system_body(code, sv, en) | dict(queue or {}))
+        await self.publish_case(case_id, {"state": "waiting", "back": code} | ({"queue": dict(queue)} if queue else {}))
 
     async def close(self, staff: Staff, case_id: str, outcome: str, note: str) -> None:
         _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)

@@ -71,21 +71,10 @@ export class ChatView {
         ? h(
             "p",
             { class: "banner ok ready-notice", role: "alert" },
-            t("ready.notice", { who: this.screen.staffName || t("ready.someone") }),
+            t("ready.notice", { who: this.screen.staffWho() }),
           )
         : null;
-    this.log = h("div", {
-      class: "log",
-      id: "log",
-      role: "log",
-      "aria-live": "polite",
-      "aria-labelledby": "log-label",
-      tabindex: "0",
-    });
-    for (const item of this.items) {
-      item.el = this.itemEl(item);
-      this.log.append(item.el);
-    }
+    this.log = this.logElement();
     this.typingEl = h("p", { class: "typing", id: "typing" });
     this.root = h(
       "section",
@@ -115,6 +104,35 @@ export class ChatView {
     this.markRead();
   }
 
+  logElement() {
+    const log = h("div", {
+      class: "log",
+      id: "log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-labelledby": "log-label",
+      tabindex: "0",
+    });
+    for (const item of this.items) {
+      item.el = this.itemEl(item);
+      log.append(item.el);
+    }
+    return log;
+  }
+
+  // The chat so far, read-only, for the waiting room after a transfer or a return to the queue.
+  history() {
+    const { t } = this.app;
+    this.log = this.logElement();
+    return h(
+      "section",
+      { class: "history", "aria-labelledby": "history-heading" },
+      h("h3", { id: "history-heading" }, t("waiting.history")),
+      h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
+      this.log,
+    );
+  }
+
   unmount() {
     this.root = null;
     this.log = null;
@@ -128,7 +146,9 @@ export class ChatView {
   headingText() {
     const { t } = this.app;
     const name = this.screen.staffName;
-    const unit = this.screen.unitName;
+    const unit = this.screen.unitName || this.screen.queue?.unit_name || "";
+    const role = this.screen.professionText("profession");
+    if (name && unit && role) return t("chat.with.role", { name, role, unit });
     if (name && unit) return t("chat.with", { name, unit });
     if (name) return t("chat.with.staff", { name });
     return t("chat.heading");

@@ -40,10 +40,19 @@ export function renderWaiting(screen) {
     ),
   );
 
+  const handover = screen.handover;
+  const history = screen.chat.items.length ? screen.chat.history() : null;
   return h(
     "section",
     { class: "card waiting" },
-    h("h2", {}, t("waiting.heading")),
+    h("h2", {}, t(handover ? "waiting.handover.heading" : "waiting.heading")),
+    handover
+      ? h(
+          "p",
+          { class: "banner ok handover" },
+          t("waiting.handover", { whom: screen.professionText("a"), unit: handover.unitName }),
+        )
+      : null,
     reason || forOther
       ? h(
           "p",
@@ -61,7 +70,7 @@ export function renderWaiting(screen) {
     ),
     moving ? h("p", { class: "banner ok" }, t("waiting.moving")) : null,
     h("p", { class: "banner warn standing" }, t("waiting.worse")),
-    h("p", { class: "info" }, t("waiting.info")),
+    h("p", { class: "info" }, t("waiting.info", { who: screen.professionText("the") })),
     screen.call.element(),
     screen.error ? h("p", { class: "banner danger", role: "alert" }, screen.error) : null,
     h(
@@ -70,6 +79,7 @@ export function renderWaiting(screen) {
       h("button", { type: "button", class: "danger", onclick: () => dialog.showModal() }, t("waiting.leave")),
     ),
     dialog,
+    history,
   );
 }
 
