@@ -3,6 +3,7 @@
 
 import { clear, clock, h } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
+import { LogFollower } from "./follow.js";
 
 const STAFF_ROLES = new Set(["nurse", "doctor", "administrator"]);
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
@@ -10,6 +11,27 @@ const MAX_PHOTO = 8 * 1024 * 1024;
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
+const READ_KEY = "direkt.read"; // {case: the newest entry this browser has shown as read}
+const READ_CASES_KEPT = 20;
+
+function readPositions() {
+  try {
+    return JSON.parse(localStorage.getItem(READ_KEY) || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+function keepReadPosition(caseId, id) {
+  try {
+    const all = readPositions();
+    delete all[caseId];
+    const kept = Object.entries(all).slice(-(READ_CASES_KEPT - 1));
+    localStorage.setItem(READ_KEY, JSON.stringify(Object.fromEntries([...kept, [caseId, id]])));
+  } catch {
+    // storage full or off: the chat then opens at the end
+  }
+}
 
 export class ChatView {
   constructor(screen) {
@@ -33,6 +55,13 @@ export class ChatView {
     this.myTyping = false;
     this.typingSentAt = 0;
     this.idleTimer = null;
+    this.readBefore = readPositions()[this.caseId] || ""; // read up to here before this page opened
+    this.replayed = false; // the join's replay is complete: the first unread entry is known
+    this.landed = false;
+    this.follower = new LogFollower(
+      (n) => this.app.t("chat.new", { n }),
+      () => this.markRead(),
+    );
     this.onVisibility = () => this.markRead();
     document.addEventListener("visibilitychange", this.onVisibility);
   }
@@ -94,14 +123,34 @@ export class ChatView {
       this.closed ? null : this.screen.call.element(),
       closed,
       h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
-      this.log,
+      this.follower.wrap(this.log),
       this.typingEl,
       this.closed ? null : this.composer(draft),
     );
     clear(main, this.root);
     this.showTyping();
-    this.scrollDown();
+    if (this.replayed && !this.landed) this.land();
+    else this.follower.restore();
     this.markRead();
+  }
+
+  // The join's replay is complete (the first time): open on the first unread entry.
+  synced() {
+    if (this.replayed) return;
+    this.replayed = true;
+    if (this.mounted) this.land();
+  }
+
+  // Open the log on the first entry from the other side this browser has not shown as read,
+  // marked "new messages"; at the end when there is none.
+  land() {
+    this.landed = true;
+    const unread = (item) => !item.own && item.id && compareIds(item.id, this.readBefore) > 0;
+    const first = this.readBefore ? this.items.find(unread) : null;
+    if (!first?.el) return this.follower.landOn(null);
+    const mark = h("p", { class: "unread-mark" }, h("span", {}, this.app.t("chat.unread")));
+    first.el.before(mark);
+    this.follower.landOn(mark);
   }
 
   logElement() {
@@ -212,6 +261,11 @@ export class ChatView {
     if (this.log) this.log.scrollTop = this.log.scrollHeight;
   }
 
+  // The reader sees the newest entries: the log is at its end (or not shown at all yet).
+  get atEnd() {
+    return !this.mounted || this.follower.atEnd;
+  }
+
   // -- messages -----------------------------------------------------------------------------
 
   reset() {
@@ -251,7 +305,8 @@ export class ChatView {
     if (this.log) {
       item.el = this.itemEl(item);
       this.log.insertBefore(item.el, this.items[index + 1]?.el || null);
-      this.scrollDown();
+      if (this.mounted) this.follower.added(own);
+      else this.scrollDown();
       this.markRead();
     }
   }
@@ -345,7 +400,7 @@ export class ChatView {
     if (this.log) {
       item.el = this.itemEl(item);
       this.log.append(item.el);
-      this.scrollDown();
+      this.follower.added(true);
     }
     stored.then(
       (ack) => {
@@ -388,6 +443,7 @@ export class ChatView {
     if (this.app.hub.state !== "open") return;
     this.sentRead = this.lastOther;
     this.app.hub.read(this.caseId, this.lastOther);
+    keepReadPosition(this.caseId, this.lastOther);
   }
 
   onTyping(frame) {

@@ -186,6 +186,8 @@ export const STRINGS = {
   "chat.with.role": { sv: "Chatt med {name}, {role}, {unit}", en: "Chat with {name}, {role}, {unit}" },
   "chat.with.staff": { sv: "Chatt med {name}", en: "Chat with {name}" },
   "chat.log": { sv: "Meddelanden", en: "Messages" },
+  "chat.unread": { sv: "Nya meddelanden", en: "New messages" },
+  "chat.new": { sv: "Nya meddelanden ({n})", en: "New messages ({n})" },
   "chat.empty": { sv: "Inga meddelanden än.", en: "No messages yet." },
   "chat.message": { sv: "Meddelande", en: "Message" },
   "chat.message.hint": {

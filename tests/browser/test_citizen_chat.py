@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from support_browser import axe_check, citizen_login, claim_next, console, login, screenshot, summary, widget_waiting
@@ -109,3 +110,104 @@ def test_a_transfer_tells_the_citizen_to_whom_keeps_the_chat_and_shows_the_new_p
     say(doctor, "Hej, jag är läkare.")
     expect(citizen_log(citizen)).to_contain_text("jag är läkare")
     axe_check(citizen, "widget-after-transfer")
+
+
+# -- point 2: the chat log follows new messages, lands on the first unread, offers a way down ----
+
+AT_BOTTOM_JS = (
+    "() => { const l = document.getElementById('log'); return l.scrollHeight - l.scrollTop - l.clientHeight < 4; }"
+)
+PHOTOS_LOADED_JS = (
+    "n => { const imgs = [...document.querySelectorAll('#log img.photo')];"
+    " return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0); }"
+)
+
+
+def at_bottom(page: Page) -> bool:
+    return bool(page.evaluate(AT_BOTTOM_JS))
+
+
+def fill_the_log(nurse: Page, citizen: Page, tag: str, n: int = 12) -> None:
+    for i in range(1, n + 1):
+        say(nurse, f"{tag} {i}: en rad som tar plats i chatten.")
+    expect(citizen_log(citizen)).to_contain_text(f"{tag} {n}:")
+
+
+def big_photo(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "hals.png"
+    Image.new("RGB", (1200, 1600), (200, 80, 60)).save(path)
+    return path
+
+
+def send_photo(citizen: Page, path: Path) -> None:
+    citizen.locator("#photo-input").set_input_files(str(path))
+    citizen.get_by_role("button", name="Skicka bild").click()
+
+
+def test_the_log_keeps_following_past_photos_that_load_late_and_opens_at_the_end(
+    open_page: Opener, tmp_path: Path
+) -> None:
+    citizen, nurse = chat_with_nurse(open_page)
+    fill_the_log(nurse, citizen, "RAD")
+    citizen.wait_for_function(AT_BOTTOM_JS)
+    send_photo(citizen, big_photo(tmp_path))
+    citizen.wait_for_function(PHOTOS_LOADED_JS, arg=1)
+    citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)  # the photo's height came after it was shown
+    say(nurse, "Tack för bilden.")
+    expect(citizen_log(citizen)).to_contain_text("Tack för bilden.")
+    citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)
+
+    # opened again, with the photo in the history: the end, after the photo has loaded
+    citizen.reload()
+    expect(citizen_log(citizen)).to_contain_text("Tack för bilden.")
+    citizen.wait_for_function(PHOTOS_LOADED_JS, arg=1)
+    citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)
+
+
+def test_the_log_opens_on_the_first_unread_entry(open_page: Opener) -> None:
+    citizen, nurse = chat_with_nurse(open_page)
+    fill_the_log(nurse, citizen, "LÄST")
+    citizen.wait_for_function(AT_BOTTOM_JS)
+    expect(nurse.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Läst")  # the citizen's read mark
+
+    citizen.goto("about:blank")  # away, while the nurse writes on
+    for i in range(1, 13):
+        say(nurse, f"NY {i}: skrivet medan du var borta.")
+    citizen.goto("/chat/")
+    log = citizen_log(citizen)
+    expect(log).to_contain_text("NY 12:")
+    marker = log.get_by_text("Nya meddelanden", exact=True)
+    expect(marker).to_be_visible()
+    first_new = log.locator(".msg").filter(has_text="NY 1:")
+    expect(first_new).to_be_in_viewport()
+    citizen.wait_for_function(
+        "() => { const l = document.getElementById('log'), m = [...l.querySelectorAll('.msg')]"
+        ".find(e => e.textContent.includes('NY 1:')); const lr = l.getBoundingClientRect(),"
+        " mr = m.getBoundingClientRect(); return mr.top >= lr.top - 1 && mr.top < lr.top + lr.height / 2; }",
+        timeout=5_000,
+    )
+    assert not at_bottom(citizen)
+    axe_check(citizen, "widget-first-unread")
+
+
+def test_new_messages_while_scrolled_up_offer_a_way_down_and_do_not_move_the_log(open_page: Opener) -> None:
+    citizen, nurse = chat_with_nurse(open_page)
+    fill_the_log(nurse, citizen, "FÖRE")
+    citizen.wait_for_function(AT_BOTTOM_JS)
+    log = citizen_log(citizen)
+    log.hover()
+    citizen.mouse.wheel(0, -5000)
+    citizen.wait_for_function("() => document.getElementById('log').scrollTop < 5")
+
+    say(nurse, "EFTER: ett nytt meddelande.")
+    down = citizen.get_by_role("button", name=re.compile("Nya meddelanden"))
+    expect(down).to_be_visible()
+    assert citizen.evaluate("() => document.getElementById('log').scrollTop") < 5  # not pulled away from reading
+    axe_check(citizen, "widget-new-messages")
+    screenshot(citizen, "widget-new-messages")
+    down.click()
+    citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)
+    expect(down).to_be_hidden()
+    expect(log.get_by_text("EFTER: ett nytt meddelande.")).to_be_in_viewport()
