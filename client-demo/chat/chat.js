@@ -108,17 +108,7 @@ export class ChatView {
     this.root = h(
       "section",
       { class: "chat" },
-      h(
-        "div",
-        { class: "chat-head" },
-        heading,
-        h(
-          "button",
-          { type: "button", class: "download", id: "download", onclick: () => this.download() },
-          t("chat.download"),
-        ),
-      ),
-      this.downloadError ? h("p", { class: "banner danger", role: "alert" }, this.downloadError) : null,
+      h("div", { class: "chat-head" }, heading),
       ready,
       this.closed ? null : this.screen.call.element(),
       closed,
@@ -126,6 +116,17 @@ export class ChatView {
       this.follower.wrap(this.log),
       this.typingEl,
       this.closed ? null : this.composer(draft),
+      // below the chat, not above it: on a phone every line above the log pushes the composer down
+      h(
+        "div",
+        { class: "chat-foot" },
+        h(
+          "button",
+          { type: "button", class: "download", id: "download", onclick: () => this.download() },
+          t("chat.download"),
+        ),
+        this.downloadError ? h("p", { class: "banner danger", role: "alert" }, this.downloadError) : null,
+      ),
     );
     clear(main, this.root);
     this.showTyping();
@@ -216,14 +217,16 @@ export class ChatView {
 
   composer(draft) {
     const { t } = this.app;
+    // On a touch screen Enter gives a new line, as on the phone's own keyboard; the button sends.
+    const enterSends = !window.matchMedia("(pointer: coarse)").matches;
     const textarea = h("textarea", {
       id: "message",
       name: "message",
       rows: "3",
       maxlength: "4000",
-      "aria-describedby": "message-hint",
+      "aria-describedby": enterSends ? "message-hint" : null,
       onkeydown: (e) => {
-        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        if (enterSends && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
           e.preventDefault();
           this.sendText();
         }
@@ -244,7 +247,7 @@ export class ChatView {
       { class: "composer", novalidate: true, onsubmit: (e) => (e.preventDefault(), this.sendText()) },
       h("label", { for: "message" }, t("chat.message")),
       textarea,
-      h("p", { class: "hint", id: "message-hint" }, t("chat.message.hint")),
+      enterSends ? h("p", { class: "hint", id: "message-hint" }, t("chat.message.hint")) : null,
       h(
         "div",
         { class: "composer-actions" },

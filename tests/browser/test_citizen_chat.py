@@ -13,7 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-from support_browser import axe_check, citizen_login, claim_next, console, login, screenshot, summary, widget_waiting
+from support_browser import (
+    PHONE,
+    axe_check,
+    citizen_login,
+    claim_next,
+    console,
+    login,
+    screenshot,
+    summary,
+    widget_waiting,
+)
 from support_hub import ERIK
 
 Opener = Callable[..., Page]
@@ -211,3 +221,32 @@ def test_new_messages_while_scrolled_up_offer_a_way_down_and_do_not_move_the_log
     citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)
     expect(down).to_be_hidden()
     expect(log.get_by_text("EFTER: ett nytt meddelande.")).to_be_in_viewport()
+
+
+# -- point 6: the phone ---------------------------------------------------------------------------
+
+COMPOSER_IN_VIEW_JS = """() => {
+  const box = document.getElementById('message').getBoundingClientRect();
+  const send = document.querySelector('.composer button.send').getBoundingClientRect();
+  return {scrollY: window.scrollY, top: box.top, bottom: Math.max(box.bottom, send.bottom), height: innerHeight};
+}"""
+
+
+def test_on_a_phone_the_composer_is_in_view_when_the_chat_opens_and_enter_is_not_offered(open_page: Opener) -> None:
+    citizen = open_page("/chat/", name="citizen", viewport=PHONE, has_touch=True, is_mobile=True)
+    login(citizen)
+    widget_waiting(citizen)
+    nurse = console(open_page)
+    claim_next(nurse)
+    expect(citizen.get_by_role("alert").filter(has_text="Din chatt är redo")).to_be_visible()
+    say(nurse, "Hej! Hur mår du?")
+    expect(citizen_log(citizen)).to_contain_text("Hur mår du?")
+    screenshot(citizen, "widget-phone-chat")
+    place = citizen.evaluate(COMPOSER_IN_VIEW_JS)
+    assert place["scrollY"] == 0 and place["top"] >= 0 and place["bottom"] <= place["height"], place
+    expect(citizen_log(citizen)).to_be_in_viewport()  # and some of the chat above it
+    assert citizen.evaluate("() => document.getElementById('log').clientHeight") >= 120
+    expect(citizen.get_by_text("Enter skickar", exact=False)).to_have_count(0)
+    axe_check(citizen, "widget-phone-chat")
+    # the call buttons are still there, in less room
+    expect(citizen.get_by_role("button", name="Be om videosamtal")).to_be_attached()
