@@ -132,8 +132,31 @@ export const STRINGS = {
   "waiting.heading": { sv: "Du är i kön", en: "You are in the queue" },
   "waiting.position": { sv: "Plats {position} av {depth}", en: "Place {position} of {depth}" },
   "waiting.position.unknown": { sv: "Din plats i kön uppdateras…", en: "Your place in the queue is being updated…" },
-  "waiting.estimate": { sv: "Beräknad väntetid: ca {time}", en: "Estimated wait: about {time}" },
-  "waiting.estimate.soon": { sv: "Beräknad väntetid: under 1 min", en: "Estimated wait: under 1 min" },
+  "waiting.estimate": { sv: "Beräknad väntetid: {time}", en: "Estimated wait: {time}" },
+  "waiting.estimate.under": { sv: "Beräknad väntetid: under {time}", en: "Estimated wait: under {time}" },
+  "waiting.estimate.unstaffed": {
+    sv: "Ingen väntetid kan beräknas förrän någon svarar i kön.",
+    en: "No waiting time can be estimated until someone answers the queue.",
+  },
+  "waiting.unstaffed": {
+    sv: "Just nu är ingen från {unit} inloggad för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
+    en: "Right now no one from {unit} is logged in to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
+  },
+  "waiting.closed": {
+    sv: "{unit} har stängt just nu och öppnar {when}. Du står kvar på din plats i kön.",
+    en: "{unit} is closed now and opens {when}. You keep your place in the queue.",
+  },
+  "waiting.closed.unknown": {
+    sv: "{unit} har stängt just nu, och vi vet inte när den öppnar igen. Kan det inte vänta: ring 1177.",
+    en: "{unit} is closed now, and we do not know when it opens again. If it cannot wait: call 1177.",
+  },
+  "waiting.opens.today": { sv: "i dag kl {time}", en: "today at {time}" },
+  "waiting.opens.tomorrow": { sv: "i morgon kl {time}", en: "tomorrow at {time}" },
+  "waiting.opens.day": { sv: "{date} kl {time}", en: "on {date} at {time}" },
+  "waiting.elsewhere": {
+    sv: "{home} har stängt just nu. {unit} svarar i stället.",
+    en: "{home} is closed now. {unit} answers instead.",
+  },
   "waiting.estimate.none": {
     sv: "Vi kan inte uppskatta väntetiden just nu",
     en: "We cannot estimate the waiting time right now",

@@ -336,7 +336,8 @@ async def test_transfer_and_journal_notes_reach_staff_and_never_the_citizen(serv
             assert {k: moved[k] for k in where} == where
             assert (told[-1]["back"], told[-1]["queue"]) == ("transferred", where)
             status = await chat.citizen.call("GET", f"/api/cases/{chat.case}")
-            assert (status["state"], status["queue"]) == ("waiting", where)
+            assert status["state"] == "waiting" and {k: status["queue"][k] for k in where} == where
+            assert (status["queue"]["home_unit_name"], status["queue"]["home_open"]) == ("Testby vårdcentral", True)
 
             claimed = await psock.request({"t": "claim_next", "rid": "pia-1"}, "claimed")
             assert claimed["case"] == chat.case
