@@ -413,7 +413,7 @@ export class CitizenCall {
       return this.session.phase === "failed" ? this.failedText(this.session.failure) : t("call.status.ended");
     }
     if (call.state === "proposed") {
-      if (call.proposer === "citizen") return t("call.status.ringing");
+      if (call.proposer === "citizen") return this.t("call.status.ringing", { who: this.who });
       return t(call.media === "video" ? "call.status.incoming.video" : "call.status.incoming.audio");
     }
     if (!this.mine) return t("call.status.elsewhere");

@@ -109,6 +109,12 @@ export const STRINGS = {
 
   // result
   "result.heading": { sv: "Vår bedömning", en: "Our assessment" },
+  "result.heading.child": { sv: "Vår bedömning för {name}", en: "Our assessment for {name}" },
+  "result.selfcare.heading.child": { sv: "Råd om egenvård för {name}", en: "Self-care advice for {name}" },
+  "result.for": {
+    sv: "Bedömningen gäller {name}, {age} år, utifrån dina svar.",
+    en: "The assessment is about {name}, aged {age}, from your answers.",
+  },
   "result.112.call": { sv: "Ring 112", en: "Call 112" },
   "result.1177.call": { sv: "Ring 1177", en: "Call 1177" },
   "result.112.restart": { sv: "Jag har svarat fel – börja om", en: "I answered wrongly – start again" },
@@ -339,7 +345,7 @@ export const STRINGS = {
   },
   "call.status.incoming.video": { sv: "Inkommande videosamtal", en: "Incoming video call" },
   "call.status.incoming.audio": { sv: "Inkommande ljudsamtal", en: "Incoming audio call" },
-  "call.status.ringing": { sv: "Ringer…", en: "Calling…" },
+  "call.status.ringing": { sv: "Väntar på svar från {who}…", en: "Waiting for {who} to answer…" },
   "call.status.connecting": { sv: "Kopplar upp…", en: "Connecting…" },
   "call.status.connected": { sv: "Samtal pågår", en: "Call in progress" },
   "call.status.reconnecting": {

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from support import ServerProcess
 from support_browser import (
     PHONE,
+    Background,
     axe_check,
     citizen_login,
     claim_next,
@@ -24,10 +26,11 @@ from support_browser import (
     summary,
     widget_waiting,
 )
-from support_hub import ERIK
+from support_hub import ELSA, ERIK, GUARDIAN, citizen
 
 Opener = Callable[..., Page]
 HANDOVER_NOTE = "Behöver läkarbedömning. ÖVERLÄMNING-77."
+CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}  # self-care advice for an 8-year-old
 
 
 def citizen_log(page: Page) -> object:
@@ -78,7 +81,7 @@ def test_a_transfer_tells_the_citizen_to_whom_keeps_the_chat_and_shows_the_new_p
     expect(citizen_log(citizen)).to_contain_text("SPÅR-1")
     # a call the citizen asked for, still ringing when the case moves: it ends with the transfer
     citizen.get_by_role("button", name="Be om videosamtal").click()
-    expect(citizen.get_by_role("status").filter(has_text="Ringer")).to_be_visible()
+    expect(citizen.get_by_role("status").filter(has_text="Väntar på svar från Nora Nilsson…")).to_be_visible()
 
     transfer(nurse, "Testby vårdcentral", "Läkare", HANDOVER_NOTE)
 
@@ -250,3 +253,107 @@ def test_on_a_phone_the_composer_is_in_view_when_the_chat_opens_and_enter_is_not
     axe_check(citizen, "widget-phone-chat")
     # the call buttons are still there, in less room
     expect(citizen.get_by_role("button", name="Be om videosamtal")).to_be_attached()
+
+
+# -- point 12: the smaller things -----------------------------------------------------------------
+
+FOCUSED_RING_JS = """() => { const a = document.activeElement, s = getComputedStyle(a);
+  return {tag: a.tagName, text: a.textContent.trim().slice(0, 40), outline: s.outlineStyle, shadow: s.boxShadow}; }"""
+
+
+def test_a_heading_focused_after_a_step_shows_a_ring_only_to_keyboard_users(open_page: Opener) -> None:
+    page = open_page("/chat/", name="citizen")
+    login(page)  # a click on the e-ID page, then a fresh page load: no click on this page yet
+    focused = page.evaluate(FOCUSED_RING_JS)
+    assert (focused["tag"], focused["text"]) == ("H2", "Vad gäller det?"), focused
+    assert (focused["outline"], focused["shadow"]) == ("none", "none"), focused
+    page.get_by_role("button", name="Söka vård").click()  # a mouse user's step
+    expect(page.get_by_text("Fråga 1", exact=True)).to_be_visible()
+    focused = page.evaluate(FOCUSED_RING_JS)
+    assert focused["tag"] == "H2" and (focused["outline"], focused["shadow"]) == ("none", "none"), focused
+
+    # a keyboard user's step: the heading shows where focus went
+    page.get_by_label("Inget av detta", exact=True).check()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == "Nästa":
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Fråga 2", exact=True)).to_be_visible()
+    focused = page.evaluate(FOCUSED_RING_JS)
+    assert focused["tag"] == "H2" and focused["outline"] == "solid", focused
+
+
+def test_asking_for_a_call_says_whose_answer_the_citizen_waits_for(open_page: Opener) -> None:
+    citizen, _ = chat_with_nurse(open_page)
+    citizen.get_by_role("button", name="Be om videosamtal").click()
+    expect(citizen.get_by_role("heading", name="Du har bett om ett videosamtal")).to_be_visible()
+    expect(citizen.locator(".call-status").first).to_have_text("Väntar på svar från Nora Nilsson…")
+
+
+def test_a_guardians_result_names_the_child(open_page: Opener, server: ServerProcess) -> None:
+    bg = Background()
+
+    async def triage_for_elsa() -> str:
+        maja = await citizen(server.base, GUARDIAN)
+        try:
+            view = await maja.triage_as("seek_care", "child_fever", CHILD_FEVER, child=ELSA)
+        finally:
+            await maja.aclose()
+        assert view["result"], view
+        return str(view["id"])
+
+    try:
+        tid = bg.run(triage_for_elsa(), 30)
+    finally:
+        bg.stop()
+    page = open_page("/chat/", name="guardian")
+    login(page, GUARDIAN)
+    page.evaluate("tid => sessionStorage.setItem('direkt.triage', tid)", tid)
+    page.reload()
+    expect(page.get_by_role("heading", name="Råd om egenvård för Elsa")).to_be_visible()
+    expect(page.locator("section.result")).to_contain_text("Bedömningen gäller Elsa, 8 år, utifrån dina svar.")
+    axe_check(page, "widget-result-guardian")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Self-care advice for Elsa")).to_be_visible()
+
+
+def test_english_matches_of_equal_weight_follow_the_english_alphabet(open_page: Opener) -> None:
+    page = open_page("/chat/", name="citizen")
+    login(page)
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("button", name="Seek care").click()
+    page.get_by_label("None of these", exact=True).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Question 2", exact=True)).to_be_visible()
+    page.locator("#reason-search").fill("skin")
+    labels = page.locator("#reason-list label")
+    expect(labels.first).to_have_text("Rash or skin problems")  # the best match first
+    shown = labels.all_inner_texts()
+    # "A mole or skin change" and "Boil, abscess or infected skin" match "skin" equally well:
+    # in English order (they came in the Swedish order of "Böld…" and "Födelsemärke…")
+    assert shown.index("A mole or skin change") < shown.index("Boil, abscess or infected skin"), shown
+
+
+CLS_JS = """() => new Promise(resolve => { let sum = 0;
+  new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) sum += e.value; })
+    .observe({type: 'layout-shift', buffered: true});
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(sum))); })"""
+
+
+def test_the_page_does_not_shift_as_it_loads_on_a_slow_phone(open_page: Opener) -> None:
+    page = open_page("about:blank", name="phone", viewport=PHONE, has_touch=True, is_mobile=True)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")  # a slow mobile network: the API answers after the first paint
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 300, "downloadThroughput": 200_000, "uploadThroughput": 100_000},
+    )
+    page.goto("/chat/")
+    expect(page.get_by_role("button", name="Logga in med e-legitimation")).to_be_visible(timeout=30_000)
+    page.wait_for_load_state("networkidle", timeout=30_000)
+    assert page.evaluate(CLS_JS) < 0.01
+    citizen_login(page, ERIK)
+    expect(page.get_by_role("heading", name="Vad gäller det?")).to_be_visible(timeout=30_000)
+    page.wait_for_load_state("networkidle", timeout=30_000)
+    assert page.evaluate(CLS_JS) < 0.01
