@@ -253,7 +253,16 @@ class Citizen(Actor):
     def on_other(self, frame: Frame) -> None:
         t = frame.get("t")
         if t == "position":
-            key = (frame.get("position"), frame.get("depth"), (frame.get("estimated_wait_ms") or 0) // 60_000)
+            # what the citizen is shown (the hub sends a frame only when it changed: PositionFeed._tell)
+            key = (
+                frame.get("position"),
+                frame.get("depth"),
+                (frame.get("estimated_wait_ms") or 0) // 60_000,
+                tuple(frame.get("wait_range_ms") or ()),
+                frame.get("open"),
+                frame.get("opens_ms"),
+                frame.get("staffed"),
+            )
             if key == self.last_position:
                 self.probe.counters["positions_repeated"] += 1
             self.last_position = key

@@ -97,11 +97,21 @@ class Lease:
 
 @dataclass(frozen=True)
 class Position:
+    """Where a case stands. ``served`` (claims from its queue in the service-rate
+    window) and ``opens_ms`` (when its unit is next open: the reading instant
+    when open now; None when not within the planning horizon) are what the
+    estimate was made from; the waiting room shows them too (``waitinfo``)."""
+
     state: str
     position: int
     depth: int
     deadline_ms: int
     estimated_wait_ms: int | None
+    unit: str = ""
+    skill: str = ""
+    served: int = 0
+    opens_ms: int | None = None
+    open: bool = True
 
 
 @dataclass(frozen=True)
@@ -339,7 +349,7 @@ class Waitroom:
         """Place in queue and estimated wait of a case."""
         now = self.clock()
         reply = await self._on_case("position", case_id, self.window_ms)
-        return self._position(reply[:6], now, {})
+        return self._position(reply[:7], now, {})
 
     async def positions(self, case_ids: Iterable[str]) -> dict[str, Position]:
         """Positions of many cases at once: one script call per region and ``POSITIONS_CHUNK`` cases.
@@ -368,15 +378,27 @@ class Waitroom:
         return found
 
     def _position(self, reply: list[Any], now: int, opens: dict[str, int | None]) -> Position:
-        state, place, depth, served, deadline, unit_id = reply
+        state, place, depth, served, deadline, unit_id, skill = reply
         state, unit_id = state.decode(), unit_id.decode()
-        estimate = None
+        estimate, opens_ms = None, None
         if state == "waiting":
             if unit_id not in opens:
                 unit = self.directory.units.get(unit_id)
                 opens[unit_id] = next_open_ms(unit.hours, self.directory.calendar, now) if unit else None
-            estimate = estimate_wait_ms(place, ServiceRate(served, self.window_ms), now, opens[unit_id])
-        return Position(state, int(place), int(depth), int(deadline), estimate)
+            opens_ms = opens[unit_id]
+            estimate = estimate_wait_ms(place, ServiceRate(served, self.window_ms), now, opens_ms)
+        return Position(
+            state,
+            int(place),
+            int(depth),
+            int(deadline),
+            estimate,
+            unit_id,
+            skill.decode(),
+            int(served),
+            opens_ms,
+            opens_ms is not None and opens_ms <= now,
+        )
 
     async def get(self, case_id: str) -> CaseRecord:
         """The queue record of a case, following moves between regions."""

@@ -142,7 +142,11 @@ async def triage_back(request: Request, svc: Services, session: Session, ahead: 
 async def case_submit(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, CaseSubmit)
     done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit)
-    view = done.file.citizen_view() | {"state": "waiting", "position": position_view(done.position)}
+    view = done.file.citizen_view() | {
+        "state": "waiting",
+        "position": position_view(done.position),
+        "queue": done.queue,
+    }
     return ok(view, 201 if done.created else 200)
 
 

@@ -31,9 +31,10 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from direkt.queue.keys import events_channel
-from direkt.queue.model import Staff
+from direkt.queue.model import Skill, Staff
 from direkt.queue.scripts import REDIS_FAILURES, redis_errors
-from direkt.queue.waitroom import Position
+from direkt.queue.waitinfo import Smoothed, smooth, staffed_queues
+from direkt.queue.waitroom import CaseRecord, Position
 from direkt.server import frames as f
 from direkt.server import keys
 from direkt.server.access import check_citizen_may_write, check_staff_holds
@@ -54,6 +55,7 @@ from direkt.server.errors import (
     UnknownCase,
 )
 from direkt.server.keepalive import Wheel
+from direkt.server.presence import StaffPresence, online_ttl_ms
 from direkt.server.ratelimit import TokenBucket
 from direkt.server.services import Services
 from direkt.server.sessions import Session
@@ -429,7 +431,8 @@ class Connection:
     # -- chat ----------------------------------------------------------------------------
 
     async def on_join(self, frame: f.Join) -> None:
-        file, state = await self._may_follow(frame.case)
+        file, record = await self._may_follow(frame.case)
+        state = record.state
         follow = self.follows.get(frame.case)
         if follow is None:
             follow = Follow(self, frame.case, staff_view=self.staff is not None)
@@ -454,19 +457,24 @@ class Connection:
                 "case": frame.case,
                 "state": state,
                 "ref": frame.ref,
-                "file": file.console_view() if self.staff else file.citizen_view(),
+                **self._case_views(file, record),
             }
         )
         if (call := await self.s.calls.live_view(frame.case)) is not None:
             self.push(call)
 
-    async def _may_follow(self, case_id: str) -> tuple[CaseFile, str]:
+    def _case_views(self, file: CaseFile, record: CaseRecord) -> dict[str, Any]:
+        """The case file as this socket may see it, and where the case waits (its unit and profession)."""
         if self.staff is not None:
-            file, record = await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
-            return file, record.state
+            return {"file": file.console_view() | {"unit": record.unit, "skill": record.skill.value}}
+        queue = self.hub.workflow.queue_view(record.unit, record.skill, home=file.home_unit)
+        return {"file": file.citizen_view(), "queue": queue}
+
+    async def _may_follow(self, case_id: str) -> tuple[CaseFile, CaseRecord]:
+        if self.staff is not None:
+            return await self.hub.workflow.staff_case(self.staff, case_id, "transcript.read")
         file = await self.hub.workflow.citizen_case(self.who, case_id, "transcript.read")
-        record = await self.s.waitroom.get(case_id)
-        return file, record.state
+        return file, await self.s.waitroom.get(case_id)
 
     async def on_leave(self, frame: f.Leave) -> None:
         await self._unfollow(frame.case)
@@ -668,7 +676,7 @@ class Connection:
             {
                 "t": "claimed",
                 "case": lease.case_id,
-                "file": file.console_view(),
+                "file": file.console_view() | {"unit": lease.unit, "skill": lease.skill.value},
                 "lease_until_ms": lease.lease_until_ms,
                 "ref": ref,
             }
@@ -999,6 +1007,9 @@ class PositionFeed:
         self.hub = hub
         self.watchers: dict[str, set[Connection]] = {}
         self.sent: dict[tuple[int, str], tuple[Any, ...]] = {}
+        self.smoothed: dict[str, Smoothed] = {}  # per watched case: the estimate the citizen sees
+        self.staffed: frozenset[tuple[str, Skill]] | None = None  # queues someone serves now (None: not read yet)
+        self.presence = StaffPresence(hub.s.client, online_ttl_ms(hub.s.settings.position_interval_seconds))
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -1020,6 +1031,7 @@ class PositionFeed:
             conns.discard(conn)
             if not conns:
                 del self.watchers[case_id]
+                self.smoothed.pop(case_id, None)
         self.sent.pop((id(conn), case_id), None)
 
     def forget(self, conn: Connection) -> None:
@@ -1041,6 +1053,7 @@ class PositionFeed:
         of ten thousand frames every interval held up the hub (and every
         client's phone) for seconds, and arrivals waited behind it.
         """
+        await self._read_staffing()
         watched = list(self.watchers)
         chunks = [watched[i : i + SWEEP_CHUNK] for i in range(0, len(watched), SWEEP_CHUNK)]
         loop = asyncio.get_running_loop()
@@ -1062,12 +1075,39 @@ class PositionFeed:
             return
         self._tell(case_id, pos)
 
+    async def _read_staffing(self) -> None:
+        """Mark this process's staff as online, then read who is online in every process."""
+        now = self.hub.s.clock()
+        here = {conn.staff.id for conn in self.hub.connections if conn.staff is not None}
+        try:
+            await self.presence.seen(here, now)
+            online = await self.presence.online(now)
+        except DirektError as exc:
+            log.warning("staffing_not_read", problem=exc.code)
+            return
+        self.staffed = staffed_queues(self.hub.s.config.directory, online)
+
     def _tell(self, case_id: str, pos: Position) -> None:
         if pos.state != "waiting":
+            self.smoothed.pop(case_id, None)
             return
-        view = position_view(pos)
-        # estimates move by the minute, not the millisecond: no frame for noise
-        key = (view["position"], view["depth"], (view["estimated_wait_ms"] or 0) // 60_000)
+        smoothed = smooth(self.smoothed.get(case_id), pos.estimated_wait_ms, self.hub.s.clock())
+        if smoothed is None:
+            self.smoothed.pop(case_id, None)
+        else:
+            self.smoothed[case_id] = smoothed
+        staffed = None if self.staffed is None else (pos.unit, pos.skill) in self.staffed
+        view = position_view(pos, smoothed, staffed=staffed)
+        # a frame only when what the citizen is shown changes (the estimate moves by the minute)
+        key = (
+            view["position"],
+            view["depth"],
+            (view["estimated_wait_ms"] or 0) // 60_000,
+            tuple(view["wait_range_ms"] or ()),
+            view["open"],
+            view["opens_ms"],
+            view["staffed"],
+        )
         for conn in list(self.watchers.get(case_id, ())):
             if self.sent.get((id(conn), case_id)) != key:
                 self.sent[(id(conn), case_id)] = key

@@ -12,6 +12,7 @@ over the cluster.
     dk:triage:<id>             str     a triage session (msgpack: owner, patient, engine session)
     dk:kb:<version>            str     a triage knowledge base snapshot (every version served, for replay)
     dk:conns:<uid>             zset    live sockets of a user, score = expiry (connection limit)
+    dk:online                  zset    staff ids with a console open, score = last seen (server/presence.py)
     dk:ucases:<uid>            zset    cases a citizen may see (own and children's), score = created
     dk:file:{<case>}           hash    the case file: owner, patient, guardian, triage summary
     dk:chat:{<case>}           stream  the transcript
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 ROOT = "dk"
 AUDIT_STREAM = f"{ROOT}:audit"
+STAFF_ONLINE = f"{ROOT}:online"
 TEMPLATES = f"{ROOT}:tpl"
 JOIN_WINDOWS = f"{ROOT}:join"
 DATA_MARKER = f"{ROOT}:marker"

@@ -16,9 +16,11 @@ from typing import Any
 import msgpack
 import structlog
 
+from direkt.queue.hours import is_open
 from direkt.queue.model import Skill, Staff
 from direkt.queue.scripts import redis_errors
 from direkt.queue.urgency import Urgency
+from direkt.queue.waitinfo import Smoothed, shown_range, staffed_queues
 from direkt.queue.waitroom import CaseRecord, CaseRequest, Lease, Position
 from direkt.server import keys
 from direkt.server.access import (
@@ -40,6 +42,7 @@ from direkt.server.errors import (
     UnknownQueue,
 )
 from direkt.server.notify import Notice
+from direkt.server.presence import StaffPresence, online_ttl_ms
 from direkt.server.services import Services
 from direkt.server.sessions import Principal
 from direkt.server.transcript import Appended, Page, system_body
@@ -52,6 +55,16 @@ log = structlog.get_logger("direkt.workflow")
 ENTRY_UNIT_KIND = {"youth_clinic": "youth_clinic", "child_health": "child_health", "vaccination": "vaccination"}
 ENTRY_SKILL = {"vaccination": Skill.VACCINATION, "admin": Skill.ADMINISTRATOR}
 # Results that send the citizen elsewhere now never wait for a chat.
+# A profession as the citizen is told about it: "to a doctor at …" (Swedish, English).
+PROFESSION_TEXT = {
+    Skill.NURSE: ("en sjuksköterska", "a nurse"),
+    Skill.DOCTOR: ("en läkare", "a doctor"),
+    Skill.PSYCHOLOGIST: ("en psykolog", "a psychologist"),
+    Skill.PHYSIOTHERAPIST: ("en fysioterapeut", "a physiotherapist"),
+    Skill.MIDWIFE: ("en barnmorska", "a midwife"),
+    Skill.ADMINISTRATOR: ("en administratör", "an administrator"),
+    Skill.VACCINATION: ("vaccinationsmottagningen", "the vaccination service"),
+}
 ELSEWHERE = {
     "112_now": "call 112 now: this cannot wait for a chat",
     "emergency_department": "go to an emergency department now: this cannot wait for a chat",
@@ -64,6 +77,7 @@ class Submitted:
     file: CaseFile
     position: Position
     created: bool
+    queue: Mapping[str, str]  # where the case waits: ``Workflow.queue_view``
 
 
 class Workflow:
@@ -97,7 +111,9 @@ class Workflow:
         if not state.case_id:
             await self.s.triage.save(replace(state, case_id=planned.case_id))
         log.info("case_submitted", case_id=file.case_id, unit=queued.unit, created=queued.created)
-        return Submitted(file, await self.s.waitroom.position(file.case_id), queued.created)
+        position = await self.s.waitroom.position(file.case_id)
+        queue = self.queue_view(queued.unit, queued.skill, home=file.home_unit)
+        return Submitted(file, position, queued.created, queue)
 
     def _case_request(self, who: Principal, state: Any, result: Mapping[str, Any], unit: str = "") -> CaseRequest:
         citizen = self.s.config.citizens.get(who.pnr)
@@ -169,11 +185,18 @@ class Workflow:
     async def citizen_status(self, who: Principal, case_id: str) -> dict[str, Any]:
         file = await self.citizen_case(who, case_id)
         record = await self.s.waitroom.get(case_id)
-        view = file.citizen_view() | {"state": record.state}
+        queue = self.queue_view(record.unit, record.skill, home=file.home_unit)
+        view = file.citizen_view() | {"state": record.state, "queue": queue}
         if record.state == "waiting":
             pos = await self.s.waitroom.position(case_id)
-            view["position"] = position_view(pos)
+            view["position"] = position_view(pos, staffed=await self.staffed(pos.unit, pos.skill))
         return view
+
+    async def staffed(self, unit_id: str, skill: str) -> bool:
+        """Whether anyone who serves this queue has a console open now."""
+        ttl = online_ttl_ms(self.s.settings.position_interval_seconds)
+        online = await StaffPresence(self.s.client, ttl).online(self.s.clock())
+        return (unit_id, skill) in staffed_queues(self.s.config.directory, online)
 
     async def abandon(self, who: Principal, case_id: str) -> bool:
         file = await self.citizen_case(who, case_id, "case.abandon")
@@ -294,9 +317,11 @@ class Workflow:
                 f"{staff.name} at {unit} has opened the chat.",
                 staff=staff.id,
                 name=staff.name,
+                profession=staff.profession.value,
             ),
         )
-        await self.publish_case(lease.case_id, {"state": "ready", "staff_name": staff.name, "unit": unit})
+        ready = {"state": "ready", "staff_name": staff.name, "profession": staff.profession.value, "unit": unit}
+        await self.publish_case(lease.case_id, ready)
         await self.notify_ready(file, unit)
         return file, lease
 
@@ -362,19 +387,40 @@ class Workflow:
             raise BadRequest(exc.message) from None
         await self.s.guards.revoke(case_id, record.token)
         await self.s.calls.case_ended(case_id, "transferred")
+        # The citizen is told to whom (profession and unit), never the staff note.
+        queue = self.queue_view(unit.id, target_skill)
+        sv, en = PROFESSION_TEXT[target_skill]
         await self._back_in_queue(
             case_id,
             "transferred",
-            f"Ditt ärende har flyttats till {unit.name}. Du står i kö där.",
-            f"Your case has been moved to {unit.name}. You are waiting there.",
+            f"Ditt ärende har lämnats över till {sv} på {unit.name}. Du står i kö där.",
+            f"Your case has been handed over to {en} at {unit.name}. You are waiting there.",
+            queue,
         )
 
-    async def _back_in_queue(self, case_id: str, code: str, sv: str, en: str) -> None:
+    def queue_view(self, unit_id: str, skill: Skill, *, home: str = "") -> dict[str, Any]:
+        """Where a case waits, as clients show it: the unit (id and name) and the profession it waits for.
+
+        With ``home`` (the citizen's own unit) elsewhere than where the case
+        waits: its name and whether it is open now, so the citizen is told who
+        answers while their own unit is closed.
+        """
+        units = self.s.config.directory.units
+        unit = units.get(unit_id)
+        view: dict[str, Any] = {"unit": unit_id, "unit_name": unit.name if unit else unit_id, "skill": skill.value}
+        if home and home != unit_id and (own := units.get(home)) is not None:
+            open_now = is_open(own.hours, self.s.config.directory.calendar, self.s.clock())
+            view |= {"home_unit": home, "home_unit_name": own.name, "home_open": open_now}
+        return view
+
+    async def _back_in_queue(
+        self, case_id: str, code: str, sv: str, en: str, queue: Mapping[str, str] | None = None
+    ) -> None:
         await self.s.files.update(case_id, ready_ms=0, joined_ms=0, staff_id="", staff_name="")
         with redis_errors():
             await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
-        await self.append(case_id, system_body(code, sv, en))
-        await self.publish_case(case_id, {"state": "waiting"})
+        await self.append(case_id, system_body(code, sv, en) | dict(queue or {}))
+        await self.publish_case(case_id, {"state": "waiting", "back": code} | ({"queue": dict(queue)} if queue else {}))
 
     async def close(self, staff: Staff, case_id: str, outcome: str, note: str) -> None:
         _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
@@ -498,12 +544,26 @@ class Workflow:
         )
 
 
-def position_view(pos: Position) -> dict[str, Any]:
+def position_view(pos: Position, smoothed: Smoothed | None = None, *, staffed: bool | None = None) -> dict[str, Any]:
+    """A waiting case's place as the citizen sees it (docs/protocol.md §6).
+
+    ``estimated_wait_ms`` is the smoothed estimate when there is one;
+    ``wait_range_ms`` the range to show (None: say so instead, see
+    ``waitinfo.shown_range``); ``open``/``opens_ms`` whether the unit the case
+    waits at is open now, else when it opens; ``staffed`` whether anyone who
+    serves the queue has a console open (None: not known).
+    """
+    wait = smoothed.wait_ms if smoothed is not None else pos.estimated_wait_ms
+    shown = shown_range(wait, pos.position, pos.served, open_now=pos.open, staffed=staffed)
     return {
         "position": pos.position,
         "depth": pos.depth,
-        "estimated_wait_ms": pos.estimated_wait_ms,
+        "estimated_wait_ms": None if wait is None else round(wait),
         "deadline_ms": pos.deadline_ms,
+        "wait_range_ms": [shown.low_ms, shown.high_ms] if shown else None,
+        "open": pos.open,
+        "opens_ms": None if pos.open else pos.opens_ms,
+        "staffed": staffed,
     }
 
 

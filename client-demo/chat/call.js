@@ -33,6 +33,7 @@ export class CitizenCall {
     this.choice = { audio: "", video: "" };
     this.error = "";
     this.prompted = ""; // the call whose consent prompt took focus already
+    this.forgotten = ""; // a call of an earlier chat of the case: its frames are old news
     this.echoEnded = false;
     this.timer = null;
     this.root = h("div", { class: "call-area" });
@@ -74,7 +75,7 @@ export class CitizenCall {
   }
 
   get who() {
-    return this.screen.staffName || this.t("ready.someone");
+    return this.screen.staffWho();
   }
 
   get mine() {
@@ -84,7 +85,7 @@ export class CitizenCall {
   // -- frames and state ------------------------------------------------------------------
 
   onFrame(frame) {
-    if (frame.t !== "call" || !isNewer(this.call, frame)) return;
+    if (frame.t !== "call" || frame.call === this.forgotten || !isNewer(this.call, frame)) return;
     this.call = frame;
     this.error = "";
     if (frame.state === "proposed" && frame.proposer === "staff" && !this.mine) this.loadDevices();
@@ -94,6 +95,14 @@ export class CitizenCall {
       chime();
       this.root.querySelector(".consent h3")?.focus();
     }
+  }
+
+  // The case went back to the queue: its call, and how it ended, belong to the chat that is over.
+  forget() {
+    if (this.call) this.forgotten = this.call.call;
+    this.call = null;
+    this.error = "";
+    this.render();
   }
 
   changed() {
@@ -404,7 +413,7 @@ export class CitizenCall {
       return this.session.phase === "failed" ? this.failedText(this.session.failure) : t("call.status.ended");
     }
     if (call.state === "proposed") {
-      if (call.proposer === "citizen") return t("call.status.ringing");
+      if (call.proposer === "citizen") return this.t("call.status.ringing", { who: this.who });
       return t(call.media === "video" ? "call.status.incoming.video" : "call.status.incoming.audio");
     }
     if (!this.mine) return t("call.status.elsewhere");

@@ -19,6 +19,9 @@ export class CaseScreen {
     this.position = status.position || null;
     this.staffName = status.staff_name || "";
     this.unitName = "";
+    this.staffRole = ""; // the profession of the staff member in the chat
+    this.queue = status.queue || null; // where the case waits: {unit, unit_name, skill}
+    this.handover = null; // {skill, unit_name}: handed over by staff, not yet taken by the next
     this.outcome = status.outcome || "";
     this.readyShown = false;
     this.error = "";
@@ -46,6 +49,7 @@ export class CaseScreen {
     if (phase === "waiting") {
       this.chat.unmount();
       clear(this.app.main, renderWaiting(this));
+      this.chat.scrollDown();
     } else if (phase === "abandoned") {
       this.chat.unmount();
       const { t } = this.app;
@@ -84,6 +88,7 @@ export class CaseScreen {
         if (frame.kind === "chat_ready") this.chatReady();
         break;
       case "msg":
+        if (frame.k === "system") this.onSystem(frame);
         this.chat.add(frame);
         break;
       case "typing":
@@ -93,7 +98,10 @@ export class CaseScreen {
         this.chat.onRead(frame);
         break;
       case "synced":
+        this.chat.synced();
         this.chat.markRead();
+        // back in the queue after a chat (a reload): the chat so far belongs in view
+        if (this.phase() === "waiting" && this.chat.items.length && !this.chat.log) this.rerenderWaiting();
         break;
       case "call":
         this.call.onFrame(frame);
@@ -115,15 +123,18 @@ export class CaseScreen {
       if (frame.file.staff_name) this.staffName = frame.file.staff_name;
       if (frame.file.outcome) this.outcome = frame.file.outcome;
     }
+    if (frame.queue) this.queue = frame.queue;
     if (frame.staff_name) this.staffName = frame.staff_name;
+    if (frame.profession) this.staffRole = frame.profession;
     if (frame.unit) this.unitName = frame.unit;
     if (frame.outcome) this.outcome = frame.outcome;
+    if (frame.back === "transferred" && frame.queue) this.handover = handoverOf(frame.queue);
     const before = this.phase();
     this.state = frame.state;
     const after = this.phase();
     // the chat opened while we waited (also when we joined just after the nurse claimed)
     if (frame.state === "ready" || (before === "waiting" && after === "chat")) return this.chatReady();
-    if (after === "waiting" && before !== "waiting") this.readyShown = false; // back in the queue
+    if (after === "waiting" && before !== "waiting") this.backInQueue();
     if (before !== after) this.show();
     else if (after === "chat") this.chat.refreshHeading();
   }
@@ -149,4 +160,53 @@ export class CaseScreen {
       this.render();
     }
   }
+
+  // The staff member let go of the case (a transfer, a return, a missed join): whoever
+  // takes it next is someone else, and nothing of this chat's call is left on the screen.
+  backInQueue() {
+    this.readyShown = false;
+    this.staffName = "";
+    this.staffRole = "";
+    this.unitName = "";
+    this.call.forget();
+  }
+
+  // System entries say who has the case, live and when the transcript is replayed after a reload.
+  onSystem(frame) {
+    const before = this.handover;
+    if (frame.code === "transferred" && frame.skill) this.handover = handoverOf(frame);
+    else if (frame.code === "chat_ready") {
+      this.handover = null;
+      if (frame.profession) this.staffRole = frame.profession;
+    }
+    if (this.handover !== before && this.phase() === "waiting") this.rerenderWaiting();
+  }
+
+  // The waiting room again, where its heading changed, with focus kept on the heading.
+  rerenderWaiting() {
+    const hadFocus = this.app.main.contains(document.activeElement) && document.activeElement.matches("h2");
+    this.render();
+    if (hadFocus) focusFirst(this.app.main);
+  }
+
+  // Who the citizen chats with, for a sentence's start: "Doris Lund", or "The doctor".
+  staffWho() {
+    if (this.staffName) return this.staffName;
+    const the = this.professionText("the");
+    return the.charAt(0).toUpperCase() + the.slice(1);
+  }
+
+  // "the doctor", "a doctor", "doctor" (form "the", "a", "profession"): the profession the case
+  // waits for, or in the chat the one of the staff member who opened it.
+  professionText(form) {
+    const chatting = this.phase() === "chat" && this.staffRole;
+    const key = `${form}.${chatting ? this.staffRole : this.queue?.skill || ""}`;
+    const text = this.app.t(key);
+    if (text !== key) return text;
+    return form === "profession" ? "" : this.app.t(`${form}.staff`);
+  }
+}
+
+function handoverOf(where) {
+  return { skill: where.skill, unitName: where.unit_name || "" };
 }

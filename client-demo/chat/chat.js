@@ -3,6 +3,7 @@
 
 import { clear, clock, h } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
+import { LogFollower } from "./follow.js";
 
 const STAFF_ROLES = new Set(["nurse", "doctor", "administrator"]);
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
@@ -18,6 +19,27 @@ const PHOTO_REFUSALS = {
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
+const READ_KEY = "direkt.read"; // {case: the newest entry this browser has shown as read}
+const READ_CASES_KEPT = 20;
+
+function readPositions() {
+  try {
+    return JSON.parse(localStorage.getItem(READ_KEY) || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+function keepReadPosition(caseId, id) {
+  try {
+    const all = readPositions();
+    delete all[caseId];
+    const kept = Object.entries(all).slice(-(READ_CASES_KEPT - 1));
+    localStorage.setItem(READ_KEY, JSON.stringify(Object.fromEntries([...kept, [caseId, id]])));
+  } catch {
+    // storage full or off: the chat then opens at the end
+  }
+}
 
 export class ChatView {
   constructor(screen) {
@@ -41,6 +63,13 @@ export class ChatView {
     this.myTyping = false;
     this.typingSentAt = 0;
     this.idleTimer = null;
+    this.readBefore = readPositions()[this.caseId] || ""; // read up to here before this page opened
+    this.replayed = false; // the join's replay is complete: the first unread entry is known
+    this.landed = false;
+    this.follower = new LogFollower(
+      (n) => this.app.t("chat.new", { n }),
+      () => this.markRead(),
+    );
     this.onVisibility = () => this.markRead();
     document.addEventListener("visibilitychange", this.onVisibility);
   }
@@ -79,10 +108,62 @@ export class ChatView {
         ? h(
             "p",
             { class: "banner ok ready-notice", role: "alert" },
-            t("ready.notice", { who: this.screen.staffName || t("ready.someone") }),
+            t("ready.notice", { who: this.screen.staffWho() }),
           )
         : null;
-    this.log = h("div", {
+    this.log = this.logElement();
+    this.typingEl = h("p", { class: "typing", id: "typing" });
+    this.root = h(
+      "section",
+      { class: "chat" },
+      h("div", { class: "chat-head" }, heading),
+      ready,
+      this.closed ? null : this.screen.call.element(),
+      closed,
+      h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
+      this.follower.wrap(this.log),
+      this.typingEl,
+      this.closed ? null : this.composer(draft),
+      // below the chat, not above it: on a phone every line above the log pushes the composer down
+      h(
+        "div",
+        { class: "chat-foot" },
+        h(
+          "button",
+          { type: "button", class: "download", id: "download", onclick: () => this.download() },
+          t("chat.download"),
+        ),
+        this.downloadError ? h("p", { class: "banner danger", role: "alert" }, this.downloadError) : null,
+      ),
+    );
+    clear(main, this.root);
+    this.showTyping();
+    if (this.replayed && !this.landed) this.land();
+    else this.follower.restore();
+    this.markRead();
+  }
+
+  // The join's replay is complete (the first time): open on the first unread entry.
+  synced() {
+    if (this.replayed) return;
+    this.replayed = true;
+    if (this.mounted) this.land();
+  }
+
+  // Open the log on the first entry from the other side this browser has not shown as read,
+  // marked "new messages"; at the end when there is none.
+  land() {
+    this.landed = true;
+    const unread = (item) => !item.own && item.id && compareIds(item.id, this.readBefore) > 0;
+    const first = this.readBefore ? this.items.find(unread) : null;
+    if (!first?.el) return this.follower.landOn(null);
+    const mark = h("p", { class: "unread-mark" }, h("span", {}, this.app.t("chat.unread")));
+    first.el.before(mark);
+    this.follower.landOn(mark);
+  }
+
+  logElement() {
+    const log = h("div", {
       class: "log",
       id: "log",
       role: "log",
@@ -92,35 +173,22 @@ export class ChatView {
     });
     for (const item of this.items) {
       item.el = this.itemEl(item);
-      this.log.append(item.el);
+      log.append(item.el);
     }
-    this.typingEl = h("p", { class: "typing", id: "typing" });
-    this.root = h(
+    return log;
+  }
+
+  // The chat so far, read-only, for the waiting room after a transfer or a return to the queue.
+  history() {
+    const { t } = this.app;
+    this.log = this.logElement();
+    return h(
       "section",
-      { class: "chat" },
-      h(
-        "div",
-        { class: "chat-head" },
-        heading,
-        h(
-          "button",
-          { type: "button", class: "download", id: "download", onclick: () => this.download() },
-          t("chat.download"),
-        ),
-      ),
-      this.downloadError ? h("p", { class: "banner danger", role: "alert" }, this.downloadError) : null,
-      ready,
-      this.closed ? null : this.screen.call.element(),
-      closed,
+      { class: "history", "aria-labelledby": "history-heading" },
+      h("h3", { id: "history-heading" }, t("waiting.history")),
       h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
       this.log,
-      this.typingEl,
-      this.closed ? null : this.composer(draft),
     );
-    clear(main, this.root);
-    this.showTyping();
-    this.scrollDown();
-    this.markRead();
   }
 
   unmount() {
@@ -136,7 +204,9 @@ export class ChatView {
   headingText() {
     const { t } = this.app;
     const name = this.screen.staffName;
-    const unit = this.screen.unitName;
+    const unit = this.screen.unitName || this.screen.queue?.unit_name || "";
+    const role = this.screen.professionText("profession");
+    if (name && unit && role) return t("chat.with.role", { name, role, unit });
     if (name && unit) return t("chat.with", { name, unit });
     if (name) return t("chat.with.staff", { name });
     return t("chat.heading");
@@ -155,14 +225,16 @@ export class ChatView {
 
   composer(draft) {
     const { t } = this.app;
+    // On a touch screen Enter gives a new line, as on the phone's own keyboard; the button sends.
+    const enterSends = !window.matchMedia("(pointer: coarse)").matches;
     const textarea = h("textarea", {
       id: "message",
       name: "message",
       rows: "3",
       maxlength: "4000",
-      "aria-describedby": "message-hint",
+      "aria-describedby": enterSends ? "message-hint" : null,
       onkeydown: (e) => {
-        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        if (enterSends && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
           e.preventDefault();
           this.sendText();
         }
@@ -183,7 +255,7 @@ export class ChatView {
       { class: "composer", novalidate: true, onsubmit: (e) => (e.preventDefault(), this.sendText()) },
       h("label", { for: "message" }, t("chat.message")),
       textarea,
-      h("p", { class: "hint", id: "message-hint" }, t("chat.message.hint")),
+      enterSends ? h("p", { class: "hint", id: "message-hint" }, t("chat.message.hint")) : null,
       h(
         "div",
         { class: "composer-actions" },
@@ -198,6 +270,11 @@ export class ChatView {
 
   scrollDown() {
     if (this.log) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  // The reader sees the newest entries: the log is at its end (or not shown at all yet).
+  get atEnd() {
+    return !this.mounted || this.follower.atEnd;
   }
 
   // -- messages -----------------------------------------------------------------------------
@@ -239,7 +316,8 @@ export class ChatView {
     if (this.log) {
       item.el = this.itemEl(item);
       this.log.insertBefore(item.el, this.items[index + 1]?.el || null);
-      this.scrollDown();
+      if (this.mounted) this.follower.added(own);
+      else this.scrollDown();
       this.markRead();
     }
   }
@@ -333,7 +411,7 @@ export class ChatView {
     if (this.log) {
       item.el = this.itemEl(item);
       this.log.append(item.el);
-      this.scrollDown();
+      this.follower.added(true);
     }
     stored.then(
       (ack) => {
@@ -376,6 +454,7 @@ export class ChatView {
     if (this.app.hub.state !== "open") return;
     this.sentRead = this.lastOther;
     this.app.hub.read(this.caseId, this.lastOther);
+    keepReadPosition(this.caseId, this.lastOther);
   }
 
   onTyping(frame) {

@@ -50,6 +50,10 @@ export class App {
     this.hub.addEventListener("history_lost", (e) => this.screen?.onHistoryLost?.(e.detail.case));
     // Browsers allow sound only after a user gesture: open the audio on the first one.
     for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { passive: true });
+    // Headings that get focus after a step (for screen readers) show a ring only to keyboard users:
+    // Chromium counts a focus moved by script before any click as :focus-visible (chat.css).
+    document.addEventListener("keydown", (e) => e.key === "Tab" && document.documentElement.classList.add("keyboard"));
+    document.addEventListener("pointerdown", () => document.documentElement.classList.remove("keyboard"));
     document.addEventListener("keydown", (e) => this.onKey(e));
     $("#lang").addEventListener("click", () => this.i18n.set(this.i18n.lang === "sv" ? "en" : "sv"));
     if (this.embed) document.body.classList.add("embed");
@@ -105,6 +109,9 @@ export class App {
     if (this.screen && this.screen !== screen) this.screen.destroy?.();
     this.screen = screen;
     screen.render();
+    // The first screen is built with the header and banners final: show the page now (chat.css),
+    // before focus moves (a hidden heading cannot take focus).
+    document.body.classList.add("booted");
     if (focus) focusFirst(this.main);
     window.scrollTo(0, 0);
   }

@@ -218,12 +218,14 @@ export class TriageScreen {
     const reasons = q.options.map((o) => ({ id: o.id, label: o.text, terms: meta[o.id]?.terms, area: meta[o.id]?.area }));
     const chosen = (this.draft || [])[0];
     const collator = new Intl.Collator(i18n.lang);
+    // in the reader's alphabet first, so that equally good matches keep that order too
+    const alphabetical = reasons.slice().sort((a, b) => collator.compare(i18n.pick(a.label), i18n.pick(b.label)));
     let shown;
     if (this.query.trim()) {
-      const rank = new Map(search(reasons, this.query).map((m, i) => [m.id, i]));
-      shown = reasons.filter((r) => rank.has(r.id)).sort((a, b) => rank.get(a.id) - rank.get(b.id));
+      const rank = new Map(search(alphabetical, this.query).map((m, i) => [m.id, i]));
+      shown = alphabetical.filter((r) => rank.has(r.id)).sort((a, b) => rank.get(a.id) - rank.get(b.id));
     } else {
-      shown = reasons.slice().sort((a, b) => collator.compare(i18n.pick(a.label), i18n.pick(b.label)));
+      shown = alphabetical;
     }
     if (this.area) shown = shown.filter((r) => r.area === this.area);
     shown = shown.filter((r) => r.id !== last);
@@ -381,8 +383,13 @@ export class TriageScreen {
     const { t, i18n } = this.app;
     const reason = r.reason && r.reason.label ? i18n.pick(r.reason.label) : "";
     const selfCare = r.care_level === "self_care";
+    // A guardian reads about their child: the page says whom it is about, above every text
+    // (some of the knowledge base's texts have no guardian form and say "du").
+    const child = this.view.patient?.for_child ? this.view.patient.name || "" : "";
+    const heading = selfCare ? "result.selfcare.heading" : "result.heading";
     const content = [
-      h("h2", {}, t(selfCare ? "result.selfcare.heading" : "result.heading")),
+      h("h2", {}, child ? t(`${heading}.child`, { name: child }) : t(heading)),
+      child ? h("p", { class: "for-child" }, t("result.for", { name: child, age: this.view.patient.age })) : null,
       reason ? h("p", { class: "reason" }, t("result.reason", { reason })) : null,
       h("p", { class: `level lead level-${r.care_level}` }, i18n.pick(r.headline)),
       r.care_level === "chat_now" ? h("p", { class: "banner warn" }, t("level.chat_now.warn")) : null,

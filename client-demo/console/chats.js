@@ -621,7 +621,8 @@ class Chat {
       [t("reason"), this.reason()],
       triage.care_level ? [t("care_level"), t(`care_${triage.care_level}`)] : null,
       triage.urgency ? [t("urgency_label"), `${t("urgency", { n: triage.urgency })} · ${t(`urgency_${triage.urgency}`)}`] : null,
-      triage.profession ? [t("profession"), t(`skill_${triage.profession}`)] : null,
+      // the profession the case waits for or is with now (a transfer changes it), else the triage's
+      file.skill || triage.profession ? [t("profession"), t(`skill_${file.skill || triage.profession}`)] : null,
       triage.visit ? [t("visit"), t(`visit_${triage.visit}`)] : null,
       triage.place ? [t("place"), t(`place_${triage.place}`)] : null,
       triage.care_level

@@ -2,7 +2,7 @@
 -- KEYS[1] any key of the region's slot (routing)
 -- ARGV[4] service-rate window ms  [5..] case ids
 -- Returns one reply per case, in ARGV order:
---   {state, position (1 = next; 0 when not waiting), queue depth, claims in window, deadline, unit}
+--   {state, position (1 = next; 0 when not waiting), queue depth, claims in window, deadline, unit, skill}
 --   {'moved', region}  (followed case by case by the caller)
 --   {'unknown'}
 -- Depth and service rate are read once per queue, not once per case: a pass
@@ -29,7 +29,7 @@ for i = 5, #ARGV do
       local r = redis.call('ZRANK', queue, case_id)
       if r then rank = r + 1 end
     end
-    out[#out + 1] = {c[1], rank, q[1], q[2], tonumber(c[4]), c[2]}
+    out[#out + 1] = {c[1], rank, q[1], q[2], tonumber(c[4]), c[2], c[3]}
   end
 end
 return out

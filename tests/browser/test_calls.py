@@ -177,7 +177,7 @@ def test_a_declined_call_starts_no_camera_and_the_chat_goes_on(open_page: Opener
 def test_the_citizen_asks_the_nurse_answers_the_citizen_hangs_up(open_page: Opener) -> None:
     citizen, nurse = chat_pair(open_page)
     citizen.get_by_role("button", name="Be om videosamtal").click()
-    expect(status(citizen, "Ringer…")).to_be_visible()
+    expect(status(citizen, "Väntar på svar från Nora Nilsson…")).to_be_visible()
     expect(citizen.get_by_role("region", name="Du har bett om ett videosamtal")).to_be_visible()
     request = panel(nurse).get_by_role("region", name="Erik ber om videosamtal")
     expect(request).to_be_visible()

@@ -328,13 +328,22 @@ async def test_transfer_and_journal_notes_reach_staff_and_never_the_citizen(serv
             )
             assert (await queue_row(psock, chat.case) or {}).get("unit") == "vc-other"
 
-            # The citizen is told where the case went, and is waiting again.
+            # The citizen is told where the case went, to whom, and is waiting again.
             told = await frames_until(chat.cs, "case", state="waiting")
             [moved] = kinds(told, "msg")
-            assert moved["code"] == "transferred" and "Annanby vårdcentral" in moved["text"]
+            assert moved["code"] == "transferred" and "en sjuksköterska på Annanby vårdcentral" in moved["text"]
+            where = {"unit": "vc-other", "unit_name": "Annanby vårdcentral", "skill": "nurse"}
+            assert {k: moved[k] for k in where} == where
+            assert (told[-1]["back"], told[-1]["queue"]) == ("transferred", where)
+            status = await chat.citizen.call("GET", f"/api/cases/{chat.case}")
+            assert status["state"] == "waiting" and {k: status["queue"][k] for k in where} == where
+            assert (status["queue"]["home_unit_name"], status["queue"]["home_open"]) == ("Testby vårdcentral", True)
 
             claimed = await psock.request({"t": "claim_next", "rid": "pia-1"}, "claimed")
             assert claimed["case"] == chat.case
+            assert (claimed["file"]["unit"], claimed["file"]["skill"]) == ("vc-other", "nurse")
+            ready = await frames_until(chat.cs, "case", state="ready")
+            assert (ready[-1]["staff_name"], ready[-1]["profession"]) == ("Pia Annan", "nurse")
             joined = await frames_until(psock, "case", case=chat.case, ref=await join(psock, chat.case))
             assert [m["text"] for m in kinds(joined, "msg", code="transfer")] == [transfer_note]
 
