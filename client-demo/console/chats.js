@@ -16,6 +16,7 @@ export class Chats {
     this.ctx = ctx;
     this.onChange = onChange;
     this.chats = new Map();
+    this.everHeld = new Set(); // cases this console held: back in the queue, they do not alert
     this.active = null;
     this.heading = h("h2", { id: "chats-h", class: "visually-hidden" });
     this.tablist = h("div", { role: "tablist", class: "tabs", hidden: true });
@@ -62,6 +63,7 @@ export class Chats {
   open(caseId, file, { focus = false } = {}) {
     let chat = this.chats.get(caseId);
     if (!chat) {
+      this.everHeld.add(caseId);
       chat = new Chat(this, caseId, file);
       this.chats.set(caseId, chat);
       this.tablist.append(chat.tab);

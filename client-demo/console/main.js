@@ -204,6 +204,7 @@ function startConsole(me) {
       return transferUnits;
     },
     focusQueue: () => queue.nextButton.focus(),
+    heldHere: (caseId) => chats.everHeld.has(caseId),
   };
   ctx.dialogs = new Dialogs(ctx);
 
@@ -212,6 +213,7 @@ function startConsole(me) {
     onClaim: (caseId) => claim(caseId),
   });
   const chats = new Chats(ctx, { onChange: () => queue.setHeld(chats.held) });
+  alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
 
   // header

@@ -48,6 +48,7 @@ export class Queue {
       { class: "queue", "aria-labelledby": "queue-h" },
       h("div", { class: "qhead" }, this.heading, this.count),
       h("div", { class: "qactions" }, this.nextButton, this.capacity),
+      this.ctx.alerts.control,
       this.empty,
       this.list,
     );
@@ -75,10 +76,28 @@ export class Queue {
   }
 
   snapshot(cases) {
+    const before = this.loaded ? new Set(this.rows.map((r) => r.case)) : null;
     this.loaded = true;
     this.rows = [...cases].sort((a, b) => a.deadline_ms - b.deadline_ms || (a.case < b.case ? -1 : 1));
     for (const row of this.rows) this.ctx.learnUnit(row.unit);
     this.render();
+    this.alert(before);
+  }
+
+  // Cases new since the last snapshot alert, except one this console held (returned, moved):
+  // the first snapshot after login is what was waiting already.
+  alert(before) {
+    const waiting = new Set(this.rows.map((r) => r.case));
+    this.ctx.alerts.waiting(waiting);
+    if (!before) return;
+    const arrived = this.rows.filter((r) => !before.has(r.case) && !this.ctx.heldHere(r.case));
+    this.ctx.alerts.arrived(arrived, (row) => this.describe(row));
+  }
+
+  // "Prio 1 · Omgående – Allergisk reaktion, 34 år (Testby vårdcentral)": a notification's text.
+  describe(row) {
+    const who = [this.reasonOf(row), this.ageOf(row)].filter(Boolean).join(", ");
+    return `${this.t("urgency", { n: row.urgency })} · ${this.t(`urgency_${row.urgency}`)} – ${who} (${this.ctx.unitName(row.unit)})`;
   }
 
   event(ev) {
@@ -87,6 +106,7 @@ export class Queue {
       const before = this.rows.length;
       this.rows = this.rows.filter((r) => r.case !== ev.case);
       if (this.rows.length !== before) this.render();
+      this.ctx.alerts.waiting(new Set(this.rows.map((r) => r.case)));
       return;
     }
     // enqueued, requeued, expired, transferred, reprioritised, …: the row needs the

@@ -49,14 +49,19 @@ class Citizen:
         self.client: Client = bg.run(citizen(base, pnr))
         self.sock: Socket | None = None
 
-    def submit(self, case: tuple[str, dict[str, Any]] | None = None, *, chat_anyway: bool = False, **start: Any) -> str:
+    def submit(
+        self, case: tuple[str, dict[str, Any]] | None = None, *, chat_anyway: bool = False, unit: str = "", **start: Any
+    ) -> str:
+        """Triage and submit; ``unit``: the clinic whose page the widget is on (default: the citizen's own)."""
+
         async def go() -> str:
             if case is None:  # sore throat for ten days: within days
                 view = await self.client.triage("seek_care", [tuple(a) for a in SORE_THROAT], **start)  # type: ignore[misc]
             else:
                 view = await self.client.triage_as("seek_care", case[0], case[1], **start)
             assert view["result"], view
-            return str((await self.client.submit(view["id"], chat_anyway=chat_anyway))["case"])
+            body = {"triage": view["id"], "chat_anyway": chat_anyway} | ({"unit": unit} if unit else {})
+            return str((await self.client.call("POST", "/api/cases", body))["case"])
 
         return str(self.bg.run(go()))
 
@@ -484,3 +489,81 @@ def test_capacity_reload_and_return_to_the_queue(
     expect(take).not_to_have_attribute("aria-disabled", "true")
     panel.get_by_role("button", name="Stäng fliken").click()
     expect(page.get_by_role("tab")).to_have_count(0)
+
+
+# Records the tones the page plays and the desktop notifications it makes: window.alertSpy.
+ALERT_SPY_JS = """(() => {
+  const spy = { tones: [], notes: [] };
+  Object.defineProperty(window, "alertSpy", { value: spy });
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) {
+    spy.tones.push(this.frequency.value);
+    return start.apply(this, args);
+  };
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options = {}) {
+      spy.notes.push({ title, ...options });
+      super(title, options);
+    }
+  };
+})();"""
+
+
+def alert_spy(page: Page) -> dict[str, list[Any]]:
+    return dict(page.evaluate("() => JSON.parse(JSON.stringify(window.alertSpy))"))
+
+
+def test_a_case_arriving_in_my_queues_alerts_and_an_urgent_one_insists(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    page = open_page(CONSOLE, name="nurse", permissions=["notifications"])
+    page.add_init_script(ALERT_SPY_JS)
+    page.reload()
+    staff_login(page, "nurse-1")
+    queue = page.get_by_role("region", name="Kö")
+    expect(queue).to_contain_text("0 väntande")
+    notify = page.get_by_label("Skrivbordsnotiser om nya ärenden")
+    expect(notify).not_to_be_checked()  # only with the staff member's say-so
+    notify.check()
+    expect(notify).to_be_checked()
+    axe_check(page, "console-queue-alerts")
+
+    erik.submit(unit="vc-other")  # Annanby's queue: not nurse-1's, never alerts
+    maja.submit()  # sore throat for ten days, in nurse-1's queue: an ordinary arrival
+    expect(queue_rows(page)).to_have_count(1)
+    expect(page).to_have_title("Nytt ärende i kön – direkt konsol")
+    spy = alert_spy(page)
+    assert len(spy["notes"]) == 1, spy
+    note = spy["notes"][0]
+    assert note["title"] == "Nytt ärende i din kö"
+    assert "Ont i halsen" in note["body"] and "Testby vårdcentral" in note["body"]
+    assert "Maja" not in note["body"] and not note["requireInteraction"]
+    ordinary_tones = len(spy["tones"])
+    assert ordinary_tones >= 2, spy
+    page.locator("body").click(position={"x": 5, "y": 5})  # the nurse is at the console: acknowledged
+    expect(page).to_have_title("direkt konsol")
+
+    erik.submit(FAINT_AFTER_FOOD)  # urgency 1: insists
+    expect(queue_rows(page)).to_have_count(2)
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")
+    spy = alert_spy(page)
+    assert len(spy["notes"]) == 2, spy
+    urgent = spy["notes"][1]
+    assert urgent["title"] == "Brådskande ärende i din kö (prio 1)"
+    assert urgent["body"].startswith("Prio 1 · Omgående") and urgent["requireInteraction"]
+    assert len(spy["tones"]) - ordinary_tones > ordinary_tones  # a longer, sharper pattern
+    page.locator("body").click(position={"x": 5, "y": 5})
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")  # stays until taken
+
+    claim_next(page)  # takes the urgent case
+    expect(page.get_by_role("tab")).to_have_count(1)
+    expect(page).to_have_title("direkt konsol")
+    page.get_by_role("button", name="Lämna tillbaka").click()  # back in the queue from this console: no alert
+    expect(queue_rows(page)).to_have_count(2)
+    expect(page).to_have_title("direkt konsol")
+    assert len(alert_spy(page)["notes"]) == 2
+    # the choice survives a reload
+    page.reload()
+    expect(page.get_by_label("Skrivbordsnotiser om nya ärenden")).to_be_checked()
