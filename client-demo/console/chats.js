@@ -93,7 +93,7 @@ export class Chats {
     this.active = caseId;
     const chat = this.chats.get(caseId);
     if (!chat) return;
-    chat.scrollToEnd();
+    chat.land();
     this.maybeRead(chat);
     if (focus === "tab") chat.tab.focus();
     if (focus === "composer") (chat.textarea.disabled ? chat.tab : chat.textarea).focus();
@@ -224,6 +224,10 @@ class Chat {
     this.msgEls = new Map();
     this.pending = new Map();
     this.unread = 0;
+    this.firstUnread = ""; // the id of the oldest entry not yet seen, while the tab is not shown
+    this.follow = true; // the log sticks to its end until the nurse scrolls up
+    this.unseen = []; // ids of entries that arrived while the nurse had scrolled up
+    this.landed = false;
     this.synced = false;
     this.readSent = "";
     this.peerRead = "";
@@ -316,7 +320,7 @@ class Chat {
     if (this.ids.has(m.id)) return;
     this.ids.add(m.id);
     this.messages.push(m);
-    const stick = this.atEnd() || this.isOwn(m);
+    const stick = this.follow || this.isOwn(m);
     if (m.cid && this.isOwn(m) && this.pending.has(m.cid)) {
       this.pending.get(m.cid).el.remove();
       this.pending.delete(m.cid);
@@ -324,10 +328,12 @@ class Chat {
     const el = this.messageEl(m);
     this.log.insertBefore(el, this.firstPendingEl());
     if (stick) this.scrollToEnd();
+    else if (this.synced && this.chats.isSeen(this)) this.markUnseen(m.id);
     if (this.isPeer(m)) {
       this.peerTyping = false;
       this.renderTyping();
       if (this.synced && !this.chats.isSeen(this)) {
+        if (!this.unread) this.firstUnread = m.id;
         this.unread += 1;
         this.renderTab();
         this.chats.notify(this);
@@ -339,6 +345,7 @@ class Chat {
 
   onSynced() {
     this.synced = true;
+    if (!this.landed && this.chats.isSeen(this)) this.land();
     this.chats.maybeRead(this);
   }
 
@@ -505,6 +512,8 @@ class Chat {
       h("button", { type: "button", onclick: () => this.chats.remove(this.case) }, t("close_tab")),
     );
     this.log = h("div", { role: "log", "aria-live": "polite", "aria-label": t("messages"), class: "log", tabindex: "0" });
+    this.log.addEventListener("scroll", () => this.onScroll());
+    this.jumpButton = h("button", { type: "button", class: "jump", hidden: true, onclick: () => this.jumpToUnseen() });
     this.typingEl = h("p", { class: "typing" });
     this.textarea = h("textarea", { id: `composer-${n}`, rows: "3", "aria-describedby": `hint-${n}` });
     this.textarea.value = this.draft;
@@ -553,7 +562,15 @@ class Chat {
       h(
         "div",
         { class: "pbody" },
-        h("div", { class: "chatcol" }, this.lostBox, this.call.element(), this.log, this.typingEl, this.form),
+        h(
+          "div",
+          { class: "chatcol" },
+          this.lostBox,
+          this.call.element(),
+          h("div", { class: "logwrap" }, this.log, this.jumpButton),
+          this.typingEl,
+          this.form,
+        ),
         this.summary,
       ),
     );
@@ -561,6 +578,7 @@ class Chat {
     this.renderHead();
     this.renderSummary();
     this.renderLog();
+    this.renderJump();
     this.renderChip();
     this.renderTyping();
     this.renderLost();
@@ -650,7 +668,7 @@ class Chat {
     }
     clear(this.log, items);
     this.renderReadMarks();
-    this.scrollToEnd();
+    if (this.follow) this.scrollToEnd();
   }
 
   roleLabel(role) {
@@ -684,6 +702,8 @@ class Chat {
               class: "photo",
               src: `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`,
               alt: this.t("photo_alt", { name: m.name || this.roleLabel(m.role) }),
+              // the photo grows the log after it was placed: a log that follows its end keeps doing so
+              onload: () => this.follow && this.scrollToEnd(),
             })
           : null;
       el = h(
@@ -780,10 +800,59 @@ class Chat {
     return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
   }
 
+  // Only the nurse's scrolling changes whether the log follows: content growing below (a photo
+  // loading) moves no scroll position, so "follow" is not re-measured then.
+  onScroll() {
+    if (this.log.hidden || !this.log.clientHeight) return;
+    this.follow = this.atEnd();
+    if (this.follow && this.unseen.length) {
+      this.unseen = [];
+      this.renderJump();
+    }
+  }
+
   scrollToEnd() {
+    this.follow = true;
     requestAnimationFrame(() => {
       this.log.scrollTop = this.log.scrollHeight;
     });
+  }
+
+  // Showing the tab: the first entry not seen yet (marked), else the end.
+  land() {
+    this.landed = true;
+    const target = this.firstUnread && this.msgEls.get(this.firstUnread);
+    this.firstUnread = "";
+    this.log.querySelector(".unread-divider")?.remove();
+    if (!target || this.unread <= 0) return this.scrollToEnd();
+    const divider = h("p", { class: "unread-divider" }, h("span", {}, this.t("new_messages_divider")));
+    target.before(divider);
+    this.follow = false;
+    requestAnimationFrame(() => {
+      this.log.scrollTop += divider.getBoundingClientRect().top - this.log.getBoundingClientRect().top - 8;
+      this.follow = this.atEnd();
+    });
+  }
+
+  markUnseen(id) {
+    this.unseen.push(id);
+    this.renderJump();
+  }
+
+  jumpToUnseen() {
+    const first = this.unseen.length && this.msgEls.get(this.unseen[0]);
+    this.unseen = [];
+    this.renderJump();
+    if (!first) return this.scrollToEnd();
+    first.scrollIntoView({ block: "start" });
+    this.follow = this.atEnd();
+    this.log.focus();
+  }
+
+  renderJump() {
+    const n = this.unseen.length;
+    this.jumpButton.hidden = n === 0;
+    this.jumpButton.textContent = n === 1 ? this.t("new_messages_1") : this.t("new_messages_n", { n });
   }
 }
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from support import ServerProcess
+from support import ServerProcess, timeout
 from support_browser import (
     CONSOLE,
     Background,
@@ -80,12 +81,12 @@ class Citizen:
         reply = self.bg.run(self.sock.request(frame, "ack"))
         assert reply["t"] == "ack", reply
 
-    def photo(self, case: str, text: str) -> None:
-        """Upload a small PNG and send it in the chat."""
+    def photo(self, case: str, text: str, size: tuple[int, int] = (64, 48)) -> None:
+        """Upload a PNG (small by default) and send it in the chat."""
         from PIL import Image
 
         data = io.BytesIO()
-        Image.new("RGB", (64, 48), (190, 70, 60)).save(data, "PNG")
+        Image.new("RGB", size, (190, 70, 60)).save(data, "PNG")
 
         async def go() -> None:
             assert self.sock is not None
@@ -567,3 +568,87 @@ def test_a_case_arriving_in_my_queues_alerts_and_an_urgent_one_insists(
     # the choice survives a reload
     page.reload()
     expect(page.get_by_label("Skrivbordsnotiser om nya ärenden")).to_be_checked()
+
+
+LOG_AT_END_JS = """() => {
+  const log = document.querySelector('[role=tabpanel]:not([hidden]) [role=log]');
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 2;
+}"""
+PHOTOS_LOADED_JS = """() => [...document.querySelectorAll('[role=tabpanel]:not([hidden]) img.photo')]
+  .every(img => img.complete && img.naturalWidth > 0)"""
+# Scrolls the shown log to the top as the nurse would, resolving once the page has seen the scroll.
+SCROLL_UP_JS = """log => new Promise(done => {
+  log.addEventListener('scroll', () => done(log.scrollTop), { once: true });
+  log.scrollTop = 0;
+})"""
+
+
+def until(page: Page, check: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Let the page run until ``check()`` holds, or fail after ``seconds``."""
+    deadline = time.monotonic() + timeout(seconds)
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        page.wait_for_timeout(50)
+
+
+def test_the_log_follows_past_photos_lands_on_the_first_unread_and_marks_new_messages(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    erik_case = erik.submit()
+    maja_case = maja.submit(CANNOT_DRINK)
+    page = console(open_page)
+    claim_next(page)  # Maja: the earlier deadline
+    expect(tab(page, "Maja")).to_have_attribute("aria-selected", "true")
+    claim_next(page)
+    expect(tab(page, "Erik")).to_have_attribute("aria-selected", "true")
+    erik.join(erik_case)
+    maja.join(maja_case)
+    panel = page.get_by_role("tabpanel")
+    log = panel.get_by_role("log")
+    for i in range(1, 9):
+        erik.say(erik_case, f"Rad {i}")
+    expect(log).to_contain_text("Rad 8")
+
+    # A phone photo arrives; its bytes come after its message is on screen (held back here).
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/photos/*", hold)
+    erik.photo(erik_case, "Så här ser halsen ut", size=(640, 480))
+    expect(log.get_by_role("img")).to_have_count(1)
+    page.wait_for_function(LOG_AT_END_JS)
+    until(page, lambda: bool(held), "the photo requested")
+    held[0].continue_()
+    page.unroute("**/photos/*", hold)
+    page.wait_for_function(PHOTOS_LOADED_JS)
+    erik.say(erik_case, "Efter bilden")
+    expect(log.get_by_text("Efter bilden")).to_be_in_viewport()
+    page.wait_for_function(LOG_AT_END_JS)
+
+    # The nurse scrolls up to read: a new message does not pull the log down; a button leads to it.
+    assert log.evaluate(SCROLL_UP_JS) == 0
+    erik.say(erik_case, "Medan du läste")
+    jump = panel.get_by_role("button", name="↓ 1 nytt meddelande")
+    expect(jump).to_be_visible()
+    assert log.evaluate("log => log.scrollTop") == 0
+    expect(log.get_by_text("Medan du läste")).not_to_be_in_viewport()
+    jump.click()
+    expect(log.get_by_text("Medan du läste")).to_be_in_viewport()
+    expect(jump).to_be_hidden()
+
+    # Maja writes much while her tab is in the background: opening it lands on her first unread entry.
+    for i in range(1, 21):
+        maja.say(maja_case, f"Maja {i}")
+    expect(tab(page, "Maja")).to_have_accessible_name(re.compile("20 olästa"))
+    tab(page, "Maja").click()
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    expect(log.get_by_text("Nya meddelanden", exact=True)).to_be_in_viewport()
+    expect(log.get_by_text("Maja 1", exact=True)).to_be_in_viewport()
+    expect(log.get_by_text("Maja 20", exact=True)).not_to_be_in_viewport()
+    axe_check(page, "console-chat-unread")
+    screenshot(page, "console-chat-unread")
+    maja.say(maja_case, "Maja 21")
+    expect(page.get_by_role("tabpanel").get_by_role("button", name="↓ 1 nytt meddelande")).to_be_visible()
