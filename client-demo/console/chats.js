@@ -205,6 +205,10 @@ export class Chats {
     else if (frame.t === "call") chat.call.onFrame(frame);
   }
 
+  relabelTemplates() {
+    for (const chat of this.chats.values()) chat.relabelTemplates();
+  }
+
   historyLost(caseId) {
     const chat = this.chats.get(caseId);
     if (chat) chat.resetHistory();
@@ -437,6 +441,7 @@ class Chat {
     this.textarea.value = text;
     this.draft = text;
     this.template = { id: template.id, title: template.title };
+    this.ctx.learnTemplate(template.id, template.title);
     this.renderChip();
     this.textarea.focus();
     this.textarea.setSelectionRange(text.length, text.length);
@@ -715,7 +720,7 @@ class Chat {
           h("span", { class: "sender" }, sender),
           ` (${this.roleLabel(m.role)}) `,
           time,
-          m.k === "template" && m.tpl ? h("span", { class: "tpl" }, ` · ${this.t("template_used", { id: m.tpl })}`) : null,
+          m.k === "template" && m.tpl ? h("span", { class: "tpl", dataset: { tpl: m.tpl } }, this.templateLabel(m.tpl)) : null,
         ),
         photo,
         m.text ? h("p", { class: "text" }, m.text) : null,
@@ -724,6 +729,16 @@ class Chat {
     }
     this.msgEls.set(m.id, el);
     return el;
+  }
+
+  // " · fras: Hälsning" by the phrase's title; a phrase this console cannot see: " · fras".
+  templateLabel(id) {
+    const title = this.ctx.templateTitle(id);
+    return ` · ${title ? this.t("template_used", { title }) : this.t("template_used_unknown")}`;
+  }
+
+  relabelTemplates() {
+    for (const span of this.log.querySelectorAll("[data-tpl]")) span.textContent = this.templateLabel(span.dataset.tpl);
   }
 
   pendingEl(entry) {
@@ -887,12 +902,19 @@ function findingsView(t, pick, findings) {
   );
 }
 
+// A photo question's own answer is an internal value ("skip" or a photo reference): say what it means.
+function answerText(t, pick, qa) {
+  if (qa.photo === "skipped") return t("photo_skipped");
+  if (qa.photo === "attached") return t("photo_attached");
+  return pick(qa.answer);
+}
+
 function answersView(t, pick, answers) {
   if (!answers.length) return null;
   return h(
     "details",
     { class: "qa" },
     h("summary", {}, t("answers")),
-    h("dl", { class: "answers" }, answers.map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, pick(qa.answer))])),
+    h("dl", { class: "answers" }, answers.map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, answerText(t, pick, qa))])),
   );
 }

@@ -166,6 +166,7 @@ async function logout() {
 function startConsole(me) {
   const staff = me.staff || { id: me.uid, profession: "nurse", units: [], max_chats: 1 };
   const unitNames = new Map();
+  const templateTitles = new Map(); // phrase id -> title, to name the phrase a message was written from
   let transferUnits = null;
   const ctx = {
     api,
@@ -203,6 +204,8 @@ function startConsole(me) {
       }
       return transferUnits;
     },
+    templateTitle: (id) => templateTitles.get(id) || "",
+    learnTemplate: (id, title) => templateTitles.set(id, title),
     focusQueue: () => queue.nextButton.focus(),
     heldHere: (caseId) => chats.everHeld.has(caseId),
   };
@@ -215,6 +218,13 @@ function startConsole(me) {
   const chats = new Chats(ctx, { onChange: () => queue.setHeld(chats.held) });
   alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
+  api
+    .call("GET", "/api/staff/templates")
+    .then((data) => {
+      for (const tpl of data.templates || []) templateTitles.set(tpl.id, tpl.title);
+      chats.relabelTemplates();
+    })
+    .catch(() => {});
 
   // header
   const brand = h("h1", { class: "brand" });

@@ -89,7 +89,8 @@ export const STRINGS = {
   note_transfer: { sv: "Flyttanteckning", en: "Transfer note" },
   note_journal: { sv: "Journalanteckning", en: "Journal note" },
   photo_alt: { sv: "Bild från {name}", en: "Photo from {name}" },
-  template_used: { sv: "fras: {id}", en: "phrase: {id}" },
+  template_used: { sv: "fras: {title}", en: "phrase: {title}" },
+  template_used_unknown: { sv: "fras", en: "phrase" },
   history_lost: {
     sv: "Chatthistoriken startade om på servern; det som visas nu är den nya historiken.",
     en: "The chat history restarted on the server; what is shown now is the new history.",
@@ -198,6 +199,8 @@ export const STRINGS = {
   visit: { sv: "Kontaktform", en: "Visit" },
   decided_by: { sv: "Avgörande", en: "Decided by" },
   decided_by_base: { sv: "Kontaktorsakens grundnivå", en: "The reason's base level" },
+  photo_skipped: { sv: "Ingen bild i bedömningen – kan skickas i chatten", en: "No photo in the assessment – can be sent in the chat" },
+  photo_attached: { sv: "Bild bifogad", en: "Photo attached" },
   findings_present: { sv: "Förekommer", en: "Present" },
   findings_measured: { sv: "Mätvärden", en: "Measured" },
   findings_unknown: { sv: "Vet ej", en: "Unknown" },

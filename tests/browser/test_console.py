@@ -652,3 +652,31 @@ def test_the_log_follows_past_photos_lands_on_the_first_unread_and_marks_new_mes
     screenshot(page, "console-chat-unread")
     maja.say(maja_case, "Maja 21")
     expect(page.get_by_role("tabpanel").get_by_role("button", name="↓ 1 nytt meddelande")).to_be_visible()
+
+
+def test_the_chat_and_the_summary_show_words_not_internal_values(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    _, _, page = erik_in_a_chat(open_page, people)
+    assessment = summary(page)
+    assessment.get_by_text("Frågor och svar, som patienten såg dem").click()
+    photo_answer = assessment.locator("dt", has_text="ta en bild av halsen").locator("xpath=following-sibling::dd[1]")
+    expect(photo_answer).to_have_text("Ingen bild i bedömningen – kan skickas i chatten")  # not "skip", not "–"
+
+    page.get_by_role("button", name="Fraser").click()
+    page.get_by_role("dialog", name="Fraser").get_by_role("button", name="Hälsning").click()
+    page.keyboard.press("Enter")
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    phrase = log.locator(".msg.own .tpl")
+    expect(phrase).to_have_text("· fras: Hälsning")  # the phrase's title, not its id
+    expect(log).not_to_contain_text("greeting")
+    page.reload()  # named from the phrase list too, not only from the phrase just chosen
+    expect(phrase).to_have_text("· fras: Hälsning")
+    page.get_by_role("button", name="English").click()
+    expect(phrase).to_have_text("· phrase: Hälsning")
+    in_english = page.get_by_role("tabpanel").get_by_role("region", name="Assessment")
+    in_english.get_by_text("Questions and answers").click()
+    photo_dt = in_english.locator("dt", has_text="take a photo of your throat")
+    photo_dd = photo_dt.locator("xpath=following-sibling::dd[1]")
+    expect(photo_dd).to_have_text("No photo in the assessment – can be sent in the chat")
+    page.get_by_role("button", name="Svenska").click()
