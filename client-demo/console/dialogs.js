@@ -143,14 +143,18 @@ export class Dialogs {
 
   // -- transfer --------------------------------------------------------------------------
 
+  // Only units that can take this patient (by age), by name; each says whether it is open and how
+  // many wait, so that the nurse can see where the patient would wait and for how long.
   async transfer(chat, opener) {
-    const units = await this.ctx.transferUnits();
+    const age = chat.file?.triage?.age;
+    const units = await this.ctx.transferUnits(age);
     const current = chat.unit || this.ctx.staff.units[0];
     const unit = h(
       "select",
-      { id: "tr-unit", required: true },
-      units.map((u) => h("option", { value: u.id, selected: u.id === current }, u.name)),
+      { id: "tr-unit", required: true, "aria-describedby": "tr-unit-info" },
+      units.map((u) => h("option", { value: u.id, selected: u.id === current }, this.unitOption(u))),
     );
+    const unitInfo = h("p", { id: "tr-unit-info", class: "hint" });
     const mine = this.ctx.staff.profession;
     const skill = h("select", { id: "tr-skill", required: true });
     // Only the professions the chosen unit serves (every one when the server does not say).
@@ -160,8 +164,9 @@ export class Dialogs {
       const keep = skill.value || (mine === "nurse" ? "doctor" : "nurse");
       clear(
         skill,
-        offered.map((s) => h("option", { value: s, selected: s === keep }, this.t(`skill_${s}`))),
+        offered.map((s) => h("option", { value: s, selected: s === keep }, this.skillOption(chosen, s))),
       );
+      unitInfo.textContent = chosen ? this.unitInfo(chosen) : "";
     };
     fillSkills();
     unit.addEventListener("change", fillSkills);
@@ -177,8 +182,8 @@ export class Dialogs {
           error.textContent = "";
           chat.ending = true;
           chat.transferTo = {
-            unit: unit.selectedOptions[0]?.textContent || unit.value,
-            skill: skill.selectedOptions[0]?.textContent || skill.value,
+            unit: units.find((u) => u.id === unit.value)?.name || unit.value,
+            skill: this.t(`skill_${skill.value}`),
           };
           confirm.setAttribute("aria-disabled", "true");
           const reply = await this.ctx.hub
@@ -195,7 +200,14 @@ export class Dialogs {
         },
       },
       h("p", {}, this.t("transfer_intro")),
-      h("div", { class: "field" }, h("label", { for: "tr-unit" }, this.t("transfer_unit")), unit),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "tr-unit" }, this.t("transfer_unit")),
+        Number.isInteger(age) ? h("p", { class: "hint" }, this.t("transfer_units_for", { age })) : null,
+        unit,
+        unitInfo,
+      ),
       h("div", { class: "field" }, h("label", { for: "tr-skill" }, this.t("transfer_skill")), skill),
       h("div", { class: "field" }, h("label", { for: "tr-note" }, this.t("transfer_note")), note),
       error,
@@ -203,6 +215,38 @@ export class Dialogs {
     );
     this.show("transfer", opener, this.heading("transfer_heading"), h("p", { class: "dlg-sub" }, chat.patientName()), form);
     unit.focus();
+  }
+
+  // "Annanby vårdcentral (öppen)" / "(stängd)"
+  unitOption(u) {
+    if (u.open === null || u.open === undefined) return u.name;
+    return `${u.name} (${u.open ? this.t("unit_open") : this.t("unit_closed")})`;
+  }
+
+  // "Läkare (1 väntar)"
+  skillOption(u, s) {
+    const n = u?.waiting?.[s];
+    const name = this.t(`skill_${s}`);
+    return n === undefined ? name : `${name} (${this.t("waiting_n", { n })})`;
+  }
+
+  // "Öppen nu. I kö: sjuksköterska 0, läkare 1." / "Stängd, öppnar mån 08:00. …"
+  unitInfo(u) {
+    if (u.open === null || u.open === undefined) return "";
+    const lang = this.ctx.i18n.lang;
+    const opens = u.opens_ms
+      ? new Date(u.opens_ms).toLocaleString(lang === "en" ? "en-GB" : "sv-SE", {
+          weekday: "short",
+          hour: "2-digit",
+          minute: "2-digit",
+          timeZone: "Europe/Stockholm",
+        })
+      : "";
+    const state = u.open ? this.t("unit_open_now") : opens ? this.t("unit_opens", { when: opens }) : this.t("unit_closed_now");
+    const queues = Object.entries(u.waiting || {})
+      .map(([s, n]) => `${this.t(`skill_${s}`).toLowerCase()} ${n}`)
+      .join(", ");
+    return queues ? `${state} ${this.t("unit_queues", { queues })}` : state;
   }
 
   // -- close -----------------------------------------------------------------------------

@@ -167,7 +167,6 @@ function startConsole(me) {
   const staff = me.staff || { id: me.uid, profession: "nurse", units: [], max_chats: 1 };
   const unitNames = new Map();
   const templateTitles = new Map(); // phrase id -> title, to name the phrase a message was written from
-  let transferUnits = null;
   const ctx = {
     api,
     hub,
@@ -188,21 +187,21 @@ function startConsole(me) {
         })
         .catch(() => {});
     },
-    // The units a case can be moved to, with the professions they serve (GET /api/staff/units);
-    // without that endpoint, the units this console knows of, with every profession.
-    transferUnits: async () => {
-      if (!transferUnits) {
-        try {
-          const data = await api.call("GET", "/api/staff/units");
-          transferUnits = data.units.map((u) => ({ id: u.unit, name: u.name, skills: u.skills }));
-          for (const u of transferUnits) unitNames.set(u.id, u.name);
-        } catch {
-          return [...unitNames.entries()]
-            .sort((a, b) => a[1].localeCompare(b[1], "sv"))
-            .map(([id, name]) => ({ id, name, skills: null }));
-        }
+    // The units a patient of this age can be moved to, by name, each with its professions, whether
+    // it is open and its queues (GET /api/staff/units, asked afresh: queues change); without that
+    // endpoint, the units this console knows of, with every profession.
+    transferUnits: async (age) => {
+      try {
+        const query = Number.isInteger(age) ? `?age=${age}` : "";
+        const data = await api.call("GET", `/api/staff/units${query}`);
+        const units = data.units.map((u) => ({ ...u, id: u.unit }));
+        for (const u of units) unitNames.set(u.id, u.name);
+        return units;
+      } catch {
+        return [...unitNames.entries()]
+          .sort((a, b) => a[1].localeCompare(b[1], "sv"))
+          .map(([id, name]) => ({ id, name, skills: null, open: null, waiting: null }));
       }
-      return transferUnits;
     },
     templateTitle: (id) => templateTitles.get(id) || "",
     learnTemplate: (id, title) => templateTitles.set(id, title),

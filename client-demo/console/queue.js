@@ -5,6 +5,8 @@
 
 import { h, duration, clock } from "../shared/dom.js";
 
+const STOCKHOLM_DAY = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", dateStyle: "short" });
+
 const TICK_MS = 30000;
 const HURRY_MS = 15 * 60000;
 // Events that take a case out of our queues without anything new to show.
@@ -43,12 +45,15 @@ export class Queue {
     this.capacity = h("p", { id: "capacity-note", class: "capnote" });
     this.list = h("ul", { class: "qlist", "aria-labelledby": "queue-h" });
     this.empty = h("p", { class: "qempty" });
+    // why some rows have no "take" button: their unit serves cases in deadline order only
+    this.orderNote = h("p", { id: "in-order-note", class: "ordernote", hidden: true });
     this.root = h(
       "section",
       { class: "queue", "aria-labelledby": "queue-h" },
       h("div", { class: "qhead" }, this.heading, this.count),
       h("div", { class: "qactions" }, this.nextButton, this.capacity),
       this.ctx.alerts.control,
+      this.orderNote,
       this.empty,
       this.list,
     );
@@ -141,6 +146,13 @@ export class Queue {
     }
     this.empty.hidden = this.rows.length > 0 || !this.loaded;
     this.empty.textContent = this.t("queue_nothing");
+    this.renderOrderNote();
+  }
+
+  renderOrderNote() {
+    const units = [...new Set(this.rows.filter((r) => !r.pickable).map((r) => this.ctx.unitName(r.unit)))];
+    this.orderNote.hidden = units.length === 0;
+    this.orderNote.textContent = units.length ? this.t("in_order_note", { units: units.join(", ") }) : "";
   }
 
   renderHead() {
@@ -163,8 +175,10 @@ export class Queue {
       reason: h("span", { class: "reason" }),
       meta: h("span", { class: "meta" }),
       waited: h("span", { class: "waited" }),
+      deadline: h("span", { class: "deadline" }),
       warn: h("span", { class: "warn" }),
       button: h("button", { type: "button", class: "pick" }),
+      inOrder: h("span", { class: "inorder", "aria-describedby": "in-order-note" }),
     };
     parts.button.addEventListener("click", () => {
       if (parts.button.getAttribute("aria-disabled") === "true") return;
@@ -176,7 +190,9 @@ export class Queue {
       h("div", { class: "qline" }, parts.urgency, parts.warn),
       parts.reason,
       h("div", { class: "qline" }, parts.meta, parts.waited),
+      h("div", { class: "qline" }, parts.deadline),
       parts.button,
+      parts.inOrder,
     );
     const entry = { li, parts, row: null };
     parts.entry = entry;
@@ -208,6 +224,8 @@ export class Queue {
     const row = parts.entry.row;
     if (!row) return;
     parts.button.hidden = !row.pickable;
+    parts.inOrder.hidden = row.pickable;
+    parts.inOrder.textContent = this.t("in_order");
     parts.button.textContent = this.t("claim_case");
     parts.button.setAttribute("aria-label", this.t("claim_case_name", { reason: this.reasonOf(row), age: this.ageOf(row) }));
     if (this.full || this.busy) parts.button.setAttribute("aria-disabled", "true");
@@ -220,7 +238,7 @@ export class Queue {
     const { row, parts, li } = entry;
     const now = Date.now();
     parts.waited.textContent = this.t("waited", { d: duration(now - row.submitted_ms) });
-    parts.waited.title = this.t("deadline", { time: clock(row.deadline_ms, this.ctx.i18n.lang) });
+    parts.deadline.textContent = this.t("deadline", { time: this.when(row.deadline_ms, now) });
     const left = row.deadline_ms - now;
     let state = "";
     if (left < 0) {
@@ -233,6 +251,19 @@ export class Queue {
     parts.warn.hidden = !state;
     parts.warn.className = `warn ${state}`;
     li.dataset.deadline = state;
+  }
+
+  // "14:05" today, "tis 9 dec. 14:05" on another day (Stockholm time).
+  when(ms, now) {
+    const lang = this.ctx.i18n.lang;
+    if (STOCKHOLM_DAY.format(ms) === STOCKHOLM_DAY.format(now)) return clock(ms, lang);
+    const day = new Date(ms).toLocaleDateString(lang === "en" ? "en-GB" : "sv-SE", {
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      timeZone: "Europe/Stockholm",
+    });
+    return `${day} ${clock(ms, lang)}`;
   }
 
   tick() {

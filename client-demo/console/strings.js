@@ -60,6 +60,11 @@ export const STRINGS = {
   urgent_left: { sv: "Bråttom: {n} min kvar", en: "Hurry: {n} min left" },
   late: { sv: "Försenad {n} min", en: "Late by {n} min" },
   deadline: { sv: "Kontakt senast {time}", en: "Contact by {time}" },
+  in_order: { sv: "Tas i tur", en: "Taken in turn" },
+  in_order_note: {
+    sv: "{units}: ärendena tas i tur efter senaste kontakttid, så att ingen hoppas över. Använd ”Ta nästa”.",
+    en: "{units}: cases are taken in turn by their contact deadline, so that no one is skipped. Use “Take next”.",
+  },
   claim_failed: { sv: "Kunde inte ta ärendet: {message}", en: "Could not take the case: {message}" },
   claim_none: { sv: "Ingen väntar i dina köer.", en: "Nobody is waiting in your queues." },
   claim_timeout: { sv: "Ingen kontakt med servern. Försök igen.", en: "No answer from the server. Try again." },
@@ -265,6 +270,16 @@ export const STRINGS = {
     en: "The case joins the queue of the clinic and profession you choose, keeping its deadline.",
   },
   transfer_failed: { sv: "Kunde inte flytta: {message}", en: "Could not transfer: {message}" },
+  transfer_units_for: {
+    sv: "Mottagningar som tar emot en patient på {age} år, i bokstavsordning.",
+    en: "Clinics that see a patient aged {age}, in alphabetical order.",
+  },
+  unit_open: { sv: "öppen", en: "open" },
+  unit_closed: { sv: "stängd", en: "closed" },
+  unit_open_now: { sv: "Öppen nu.", en: "Open now." },
+  unit_closed_now: { sv: "Stängd.", en: "Closed." },
+  unit_opens: { sv: "Stängd, öppnar {when}.", en: "Closed, opens {when}." },
+  unit_queues: { sv: "Väntar i kö: {queues}.", en: "Waiting: {queues}." },
   transferred: { sv: "Ärendet med {name} flyttades till {unit} ({skill}).", en: "The case of {name} was transferred to {unit} ({skill})." },
 
   close_heading: { sv: "Avsluta ärendet", en: "Close the case" },

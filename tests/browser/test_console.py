@@ -337,12 +337,19 @@ def test_transfer_to_a_doctor_closes_the_tab_and_reaches_the_doctors_queue(
     expect(dialog.get_by_label("Mottagning")).to_be_focused()
     axe_check(nurse, "console-transfer-dialog")
     screenshot(nurse, "console-transfer-dialog")
-    # the professions offered follow the unit (GET /api/staff/units)
-    dialog.get_by_label("Mottagning").select_option(label="Annanby vårdcentral")
-    expect(dialog.get_by_label("Yrkesroll").get_by_role("option")).to_have_count(1)
-    dialog.get_by_label("Mottagning").select_option(label="Testby vårdcentral")
+    # only the clinics that see a 35-year-old (not child health care), by name, open or not
+    units = dialog.get_by_label("Mottagning")
+    expect(units.get_by_role("option")).to_have_text(
+        ["1177 Test (öppen)", "Annanby vårdcentral (öppen)", "Testby vårdcentral (öppen)"]
+    )
+    expect(dialog).to_contain_text("Mottagningar som tar emot en patient på 35 år, i bokstavsordning.")
+    expect(units).to_have_accessible_description("Öppen nu. Väntar i kö: administratör 0, läkare 0, sjuksköterska 0.")
+    # the professions offered follow the unit (GET /api/staff/units), each with its queue's length
+    units.select_option("vc-other")
+    expect(dialog.get_by_label("Yrkesroll").get_by_role("option")).to_have_text(["Sjuksköterska (0 väntande)"])
+    units.select_option("vc-t")
     expect(dialog.get_by_label("Yrkesroll").get_by_role("option")).to_have_count(3)
-    dialog.get_by_label("Yrkesroll").select_option(label="Läkare")
+    dialog.get_by_label("Yrkesroll").select_option("doctor")
     dialog.get_by_label("Anteckning (syns inte för patienten)").fill("Behöver bedömning av läkare, ÖVERLÄMNING-42.")
     dialog.get_by_role("button", name="Flytta ärendet").click()
     expect(nurse.get_by_role("tab")).to_have_count(0)
@@ -680,3 +687,25 @@ def test_the_chat_and_the_summary_show_words_not_internal_values(
     photo_dd = photo_dt.locator("xpath=following-sibling::dd[1]")
     expect(photo_dd).to_have_text("No photo in the assessment – can be sent in the chat")
     page.get_by_role("button", name="Svenska").click()
+
+
+def test_queue_rows_show_the_deadline_and_why_some_cases_are_taken_in_turn(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    erik.submit(unit="1177-t")  # 1177 serves its cases in deadline order only
+    maja.submit(CANNOT_DRINK)  # Testby vårdcentral lets staff pick from the list
+    page = console(open_page)
+    rows = queue_rows(page)
+    expect(rows).to_have_count(2)
+    picked, in_turn = rows.filter(has_text="Testby vårdcentral"), rows.filter(has_text="1177 Test")
+    expect(picked).to_contain_text(re.compile(r"Kontakt senast \d\d:\d\d"))  # shown, not only on hover
+    expect(in_turn).to_contain_text("Kontakt senast")
+    expect(picked.get_by_role("button", name=re.compile("^Ta ärende"))).to_be_visible()
+    expect(in_turn.get_by_role("button")).to_have_count(0)
+    expect(in_turn.get_by_text("Tas i tur")).to_have_accessible_description(
+        re.compile("^1177 Test: ärendena tas i tur efter senaste kontakttid")
+    )
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("Använd ”Ta nästa”.")
+    axe_check(page, "console-queue-in-turn")
+    screenshot(page, "console-queue-in-turn")

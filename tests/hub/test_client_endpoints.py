@@ -41,6 +41,23 @@ async def test_staff_units_lists_transfer_targets_with_their_skills(server: Serv
     await nurse.aclose()
 
 
+async def test_staff_units_for_an_age_leave_out_units_that_cannot_take_the_patient(
+    server: ServerProcess, erik: Client
+) -> None:
+    await erik.call("POST", "/api/cases", {"triage": await _finished_triage(erik)})
+    nurse = await staff(server.base)
+    adult = (await nurse.call("GET", "/api/staff/units?age=35"))["units"]
+    assert [u["unit"] for u in adult] == ["1177-t", "vc-other", "vc-t"]  # by name; not child health care
+    vc_t = adult[2]
+    assert vc_t["open"] is True and vc_t["opens_ms"] is None
+    assert vc_t["waiting"] == {"administrator": 0, "doctor": 0, "nurse": 1}
+    child = (await nurse.call("GET", "/api/staff/units?age=4"))["units"]
+    assert "bvc-t" in [u["unit"] for u in child]
+    for bad in ("-1", "131", "old"):
+        await refused(nurse.call("GET", f"/api/staff/units?age={bad}"), 400, "bad_request")
+    await nurse.aclose()
+
+
 async def test_staff_units_refuses_citizens_and_strangers(server: ServerProcess, erik: Client) -> None:
     await refused(erik.call("GET", "/api/staff/units"), 403, "forbidden")
     async with httpx.AsyncClient(base_url=server.base) as anonymous:
