@@ -9,6 +9,9 @@ import { ChatCall } from "./call.js";
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 const PEER_KINDS = new Set(["text", "template", "photo"]);
+// What the server accepts (server/photos.py, api.MAX_PHOTO_BYTES): checked here first to say so at once.
+const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
+const MAX_PHOTO = 8 * 1024 * 1024;
 let serial = 0;
 
 export class Chats {
@@ -244,6 +247,8 @@ class Chat {
     this.draft = "";
     this.template = null;
     this.transferTo = null;
+    this.photo = null; // {file, url, uploading}: a photo chosen, not sent yet
+    this.photoError = "";
     this.tab = h("button", {
       type: "button",
       role: "tab",
@@ -404,6 +409,12 @@ class Chat {
     if (!text) return;
     const fields = { text };
     if (this.template) fields.template = this.template.id;
+    this.post(fields);
+  }
+
+  // A message on its way: shown as pending until the server has stored it.
+  post(fields) {
+    const text = fields.text || this.t("photo_pending");
     const { cid, stored } = this.ctx.hub.send(this.case, fields);
     const entry = { cid, text, template: fields.template || "", state: "sending", error: "" };
     entry.el = this.pendingEl(entry);
@@ -432,6 +443,80 @@ class Chat {
         entry.error = err.message;
         refresh();
       },
+    );
+  }
+
+  // -- a photo from staff: checked, previewed, uploaded (the server cleans it as a citizen's), sent --
+
+  choosePhoto(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    this.dropPhoto();
+    this.photoError = "";
+    if (file && (!PHOTO_TYPES.has(file.type) || file.size > MAX_PHOTO)) this.photoError = this.t("photo_bad");
+    else if (file) this.photo = { file, url: URL.createObjectURL(file), uploading: false };
+    this.renderPhotoStep();
+    this.photoStep.querySelector("button.primary")?.focus();
+  }
+
+  dropPhoto() {
+    if (this.photo) URL.revokeObjectURL(this.photo.url);
+    this.photo = null;
+  }
+
+  async sendPhoto() {
+    if (!this.photo || this.photo.uploading || this.lost || this.ending) return;
+    this.photo.uploading = true;
+    this.photoError = "";
+    this.renderPhotoStep();
+    const { file } = this.photo;
+    try {
+      const path = `/api/cases/${encodeURIComponent(this.case)}/photos`;
+      const stored = await this.ctx.api.call("POST", path, file, { raw: true, contentType: file.type });
+      const caption = this.textarea.value.trim();
+      this.post({ photo: stored.photo, text: caption });
+      if (caption) this.textarea.value = "";
+      this.dropPhoto();
+      this.textarea.focus();
+    } catch (err) {
+      if (this.photo) this.photo.uploading = false;
+      this.photoError = this.t("photo_failed", { message: (err.text && this.ctx.i18n.pick(err.text)) || err.message });
+    }
+    this.renderPhotoStep();
+  }
+
+  renderPhotoStep() {
+    const error = this.photoError ? h("p", { class: "dlg-error", role: "alert" }, this.photoError) : null;
+    if (!this.photo) return clear(this.photoStep, error);
+    const busy = this.photo.uploading;
+    clear(
+      this.photoStep,
+      h("img", { src: this.photo.url, alt: this.t("photo_preview") }),
+      h(
+        "div",
+        { class: "cphoto-text" },
+        h("p", {}, this.photo.file.name),
+        h("p", { class: "hint" }, busy ? this.t("photo_uploading") : this.t("photo_caption_hint")),
+        error,
+        h(
+          "div",
+          { class: "cbuttons" },
+          h("button", { type: "button", class: "primary", disabled: busy, onclick: () => this.sendPhoto() }, this.t("photo_send")),
+          h(
+            "button",
+            {
+              type: "button",
+              disabled: busy,
+              onclick: () => {
+                this.dropPhoto();
+                this.renderPhotoStep();
+                this.fileInput.focus();
+              },
+            },
+            this.t("photo_remove"),
+          ),
+        ),
+      ),
     );
   }
 
@@ -483,6 +568,7 @@ class Chat {
   }
 
   dispose() {
+    this.dropPhoto();
     this.stopTyping();
     clearTimeout(this.peerTypingTimer);
     this.call.dispose();
@@ -536,6 +622,15 @@ class Chat {
       t("phrases"),
     );
     this.sendButton = h("button", { type: "submit", class: "primary" }, t("send"));
+    this.fileInput = h("input", {
+      type: "file",
+      id: `attach-${n}`,
+      class: "visually-hidden",
+      accept: [...PHOTO_TYPES].join(","),
+      onchange: (e) => this.choosePhoto(e.currentTarget),
+    });
+    this.attach = h("span", { class: "attach" }, this.fileInput, h("label", { for: this.fileInput.id, class: "button" }, t("photo_attach")));
+    this.photoStep = h("div", { class: "cphoto" });
     this.form = h(
       "form",
       {
@@ -547,12 +642,13 @@ class Chat {
       },
       h("label", { for: this.textarea.id }, t("message")),
       this.textarea,
+      this.photoStep,
       h(
         "div",
         { class: "cfoot" },
         h("p", { id: `hint-${n}`, class: "hint" }, t("composer_hint")),
         this.chip,
-        h("div", { class: "cbuttons" }, this.phrasesButton, this.sendButton),
+        h("div", { class: "cbuttons" }, this.phrasesButton, this.attach, this.sendButton),
       ),
     );
     this.summary = h("section", { class: "summary", "aria-labelledby": `sum-${n}`, tabindex: "0" });
@@ -586,6 +682,7 @@ class Chat {
     this.renderJump();
     this.renderChip();
     this.renderTyping();
+    this.renderPhotoStep();
     this.renderLost();
   }
 
@@ -701,16 +798,7 @@ class Chat {
     } else {
       const own = this.isOwn(m);
       const sender = own ? this.t("you") : m.name || this.roleLabel(m.role);
-      const photo =
-        m.k === "photo" && m.photo
-          ? h("img", {
-              class: "photo",
-              src: `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`,
-              alt: this.t("photo_alt", { name: m.name || this.roleLabel(m.role) }),
-              // the photo grows the log after it was placed: a log that follows its end keeps doing so
-              onload: () => this.follow && this.scrollToEnd(),
-            })
-          : null;
+      const photo = m.k === "photo" && m.photo ? this.photoEl(m, own) : null;
       el = h(
         "div",
         { class: `msg ${own ? "own" : "peer"}` },
@@ -729,6 +817,28 @@ class Chat {
     }
     this.msgEls.set(m.id, el);
     return el;
+  }
+
+  // A thumbnail that opens the photo full size, with zoom (Dialogs.photo).
+  photoEl(m, own) {
+    const src = `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`;
+    const alt = own ? this.t("photo_alt_own") : this.t("photo_alt", { name: m.name || this.roleLabel(m.role) });
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "photo-open",
+        "aria-label": `${alt}, ${this.t("photo_open")}`,
+        onclick: (e) => this.ctx.dialogs.photo(src, alt, e.currentTarget),
+      },
+      h("img", {
+        class: "photo",
+        src,
+        alt,
+        // the photo grows the log after it was placed: a log that follows its end keeps doing so
+        onload: () => this.follow && this.scrollToEnd(),
+      }),
+    );
   }
 
   // " · fras: Hälsning" by the phrase's title; a phrase this console cannot see: " · fras".
@@ -805,7 +915,8 @@ class Chat {
 
   renderLost() {
     this.lostBox.hidden = !this.lost;
-    for (const el of [this.textarea, this.sendButton, this.phrasesButton, this.transferButton, this.releaseButton, this.closeButton]) {
+    const controls = [this.textarea, this.sendButton, this.phrasesButton, this.fileInput];
+    for (const el of [...controls, this.transferButton, this.releaseButton, this.closeButton]) {
       el.disabled = this.lost;
     }
     this.call.renderButtons();

@@ -6,6 +6,7 @@ import { h, clear } from "../shared/dom.js";
 
 const SKILLS = ["nurse", "doctor", "psychologist", "physiotherapist", "midwife", "administrator", "vaccination"];
 const OUTCOMES = ["self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"];
+const ZOOM_STEPS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
 let serial = 0;
 
 export class Dialogs {
@@ -247,6 +248,74 @@ export class Dialogs {
       .map(([s, n]) => `${this.t(`skill_${s}`).toLowerCase()} ${n}`)
       .join(", ");
     return queues ? `${state} ${this.t("unit_queues", { queues })}` : state;
+  }
+
+  // -- a photo, full size -----------------------------------------------------------------
+
+  // Opens fitted to the window; zoom by buttons or + - 0 1; the stage scrolls (also by keyboard).
+  photo(src, alt, opener) {
+    const img = h("img", { src, alt, class: "viewer-img", draggable: "false" });
+    const stage = h("div", { class: "viewer", tabindex: "0", role: "group", "aria-label": this.t("photo_stage") }, img);
+    const level = h("p", { class: "zoom-level", role: "status" });
+    let scale = 1;
+    let fitted = true;
+    const fitScale = () =>
+      Math.min(1, (stage.clientWidth - 4) / img.naturalWidth, (stage.clientHeight - 4) / img.naturalHeight);
+    const apply = () => {
+      if (!img.naturalWidth) return;
+      if (fitted) scale = fitScale();
+      img.style.width = `${Math.round(img.naturalWidth * scale)}px`;
+      img.style.height = `${Math.round(img.naturalHeight * scale)}px`;
+      level.textContent = this.t("zoom_level", { n: Math.round(scale * 100) });
+    };
+    const zoom = (direction) => {
+      const steps = ZOOM_STEPS.filter((z) => (direction > 0 ? z > scale + 0.001 : z < scale - 0.001));
+      if (!steps.length) return;
+      scale = direction > 0 ? steps[0] : steps[steps.length - 1];
+      fitted = false;
+      apply();
+    };
+    const actual = () => {
+      fitted = false;
+      scale = 1;
+      apply();
+    };
+    const fit = () => {
+      fitted = true;
+      apply();
+    };
+    img.addEventListener("load", apply);
+    const onKey = (event) => {
+      const act = { "+": () => zoom(1), "=": () => zoom(1), "-": () => zoom(-1), 0: fit, 1: actual }[event.key];
+      if (!act || event.ctrlKey || event.metaKey || event.altKey) return;
+      event.preventDefault();
+      act();
+    };
+    const button = (key, onclick) => h("button", { type: "button", onclick }, this.t(key));
+    const box = h(
+      "div",
+      { class: "viewer-box", onkeydown: onKey },
+      h(
+        "div",
+        { class: "dlg-head" },
+        h("h2", { id: "dlg-h" }, alt),
+        h("button", { type: "button", onclick: () => this.dialog.close() }, this.t("close_viewer")),
+      ),
+      h(
+        "div",
+        { class: "zoombar", role: "group", "aria-label": this.t("zoom"), "aria-describedby": "zoom-keys" },
+        button("zoom_out", () => zoom(-1)),
+        button("zoom_fit", fit),
+        button("zoom_actual", actual),
+        button("zoom_in", () => zoom(1)),
+        level,
+      ),
+      h("p", { id: "zoom-keys", class: "hint" }, this.t("zoom_keys")),
+      stage,
+    );
+    this.show("photo", opener, box);
+    apply();
+    stage.focus();
   }
 
   // -- close -----------------------------------------------------------------------------

@@ -100,6 +100,16 @@ class Citizen:
 
         self.bg.run(go())
 
+    def photo_bytes(self, case: str, photo: str) -> bytes:
+        """A photo of the case as the citizen's browser would fetch it."""
+
+        async def go() -> bytes:
+            response = await self.client.http.get(f"/api/cases/{case}/photos/{photo}")
+            assert response.status_code == 200, response.text
+            return response.content
+
+        return bytes(self.bg.run(go()))
+
     def send(self, frame: dict[str, Any]) -> None:
         assert self.sock is not None
         self.bg.run(self.sock.send(frame))
@@ -709,3 +719,77 @@ def test_queue_rows_show_the_deadline_and_why_some_cases_are_taken_in_turn(
     expect(page.get_by_role("region", name="Kö")).to_contain_text("Använd ”Ta nästa”.")
     axe_check(page, "console-queue-in-turn")
     screenshot(page, "console-queue-in-turn")
+
+
+VIEWER_IMG_JS = """() => {
+  const img = document.querySelector('dialog[open] .viewer-img');
+  return img && img.complete && img.naturalWidth === 1600;
+}"""
+
+
+def phone_jpeg(size: tuple[int, int]) -> bytes:
+    """A JPEG as a phone writes it: camera make and model, and where it was taken (GPS)."""
+    from PIL import Image
+
+    picture = Image.new("RGB", size, (40, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "Fonmaker"  # Make
+    exif[0x0110] = "Fon 12"  # Model
+    exif[0x8825] = {1: "N", 2: (59.0, 19.0, 42.0), 3: "E", 4: (18.0, 4.0, 7.0)}  # GPSInfo
+    data = io.BytesIO()
+    picture.save(data, "JPEG", exif=exif)
+    return data.getvalue()
+
+
+def test_a_photo_opens_full_size_with_zoom_and_staff_send_one_cleaned(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    from PIL import Image
+
+    erik, case, page = erik_in_a_chat(open_page, people)
+    erik.photo(case, "Så här ser halsen ut", size=(1600, 1200))
+    panel = page.get_by_role("tabpanel")
+    log = panel.get_by_role("log")
+    thumbnail = log.get_by_role("button", name="Bild från Erik Nilsson, öppna i full storlek")
+    thumbnail.click()
+    viewer = page.get_by_role("dialog", name="Bild från Erik Nilsson")
+    page.wait_for_function(VIEWER_IMG_JS)
+    picture = viewer.get_by_role("img", name="Bild från Erik Nilsson")
+    width = "img => img.getBoundingClientRect().width"
+    fitted = picture.evaluate(width)
+    assert 320 < fitted < 1600, fitted  # larger than the thumbnail, the whole photo in the window
+    zoom = viewer.get_by_role("status")
+    expect(zoom).to_have_text(f"{round(fitted / 16)} %")
+    viewer.get_by_role("button", name="Verklig storlek").click()
+    expect(zoom).to_have_text("100 %")
+    assert picture.evaluate(width) == 1600
+    stage = viewer.get_by_role("group", name="Bilden – rulla för att se allt")
+    assert stage.evaluate("s => s.scrollWidth > s.clientWidth && s.scrollHeight > s.clientHeight")
+    viewer.get_by_role("button", name="Förstora").click()
+    expect(zoom).to_have_text("150 %")
+    stage.focus()
+    page.keyboard.press("0")  # back to fitting the window
+    expect(zoom).to_have_text(f"{round(fitted / 16)} %")
+    axe_check(page, "console-photo-viewer")
+    screenshot(page, "console-photo-viewer")
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(thumbnail).to_be_focused()
+
+    # the nurse sends a photo from her phone's camera roll, with a caption; it arrives without its metadata
+    attach = panel.get_by_label("Bifoga bild")
+    attach.set_input_files(files=[{"name": "kontroll.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])
+    expect(panel.get_by_role("alert")).to_have_text("Bilden måste vara JPEG, PNG eller WebP och högst 8 MB.")
+    attach.set_input_files(files=[{"name": "sar.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg((800, 600))}])
+    expect(panel.get_by_role("img", name="Bilden du valt")).to_be_visible()
+    expect(panel.get_by_role("alert")).to_have_count(0)
+    panel.get_by_role("textbox", name="Meddelande").fill("Så här ska det se ut när det läker.")
+    axe_check(page, "console-photo-attach")
+    panel.get_by_role("button", name="Skicka bilden").click()
+    got = erik.next_msg(k="photo", role="nurse")
+    assert got["text"] == "Så här ska det se ut när det läker."
+    sent = Image.open(io.BytesIO(erik.photo_bytes(case, got["photo"])))
+    assert sent.size == (800, 600) and not dict(sent.getexif())  # no camera, no GPS position
+    expect(log.get_by_role("button", name="Bild du skickade, öppna i full storlek")).to_be_visible()
+    expect(panel.get_by_role("img", name="Bilden du valt")).to_have_count(0)
+    expect(panel.get_by_role("textbox", name="Meddelande")).to_have_value("")
