@@ -9,7 +9,7 @@
 import { h } from "../shared/dom.js";
 
 const TOAST_MS = 9000;
-const MAX_TOASTS = 4;
+const MAX_TOASTS = 2;
 const URGENT_LEVEL = 2; // urgency 1 and 2: "immediately" and "within an hour"
 const REPEAT_MS = 30000;
 const REPEAT_FOR_MS = 5 * 60000;
@@ -45,11 +45,18 @@ export class Alerts {
     return this.i18n.t(key, values);
   }
 
+  // At most MAX_TOASTS at a time, newest last; the same text again counts up on the toast it
+  // already has ("Nytt meddelande från Maja (3)") instead of stacking over the queue.
   toast(text, kind = "info") {
-    const el = h("p", { class: `toast ${kind}` }, text);
-    this.region.append(el);
+    const same = [...this.region.children].find((el) => el.dataset.text === text && el.dataset.kind === kind);
+    const el = same || h("p", { class: `toast ${kind}`, dataset: { text, kind, n: "0" } });
+    const n = Number(el.dataset.n) + 1;
+    el.dataset.n = String(n);
+    el.textContent = n > 1 ? `${text} (${n})` : text;
+    this.region.append(el); // moves a counted one to the end: it is the newest again
     while (this.region.children.length > MAX_TOASTS) this.region.firstElementChild.remove();
-    setTimeout(() => el.remove(), TOAST_MS);
+    clearTimeout(el.timer);
+    el.timer = setTimeout(() => el.remove(), TOAST_MS);
   }
 
   // -- sounds --------------------------------------------------------------------------

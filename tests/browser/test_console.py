@@ -793,3 +793,23 @@ def test_a_photo_opens_full_size_with_zoom_and_staff_send_one_cleaned(
     expect(log.get_by_role("button", name="Bild du skickade, öppna i full storlek")).to_be_visible()
     expect(panel.get_by_role("img", name="Bilden du valt")).to_have_count(0)
     expect(panel.get_by_role("textbox", name="Meddelande")).to_have_value("")
+
+
+def test_toasts_collapse_and_do_not_stack_over_the_queue(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    erik_case, maja_case = erik.submit(), maja.submit(CANNOT_DRINK)
+    page = console(open_page)
+    claim_next(page)
+    claim_next(page)  # two "Chatt öppnad" toasts
+    expect(tab(page, "Erik")).to_have_attribute("aria-selected", "true")
+    erik.join(erik_case)
+    maja.join(maja_case)
+    for i in range(1, 6):
+        maja.say(maja_case, f"Fråga {i}")  # Maja's tab is in the background: a toast each
+    expect(tab(page, "Maja")).to_have_accessible_name(re.compile("5 olästa"))
+    toasts = page.locator("#toasts .toast")
+    expect(toasts.filter(has_text="Nytt meddelande från Maja")).to_have_text("Nytt meddelande från Maja (5)")
+    expect(toasts).to_have_count(2)
+    screenshot(page, "console-toasts")
