@@ -18,6 +18,7 @@ from starlette.responses import Response
 from direkt.queue.scripts import redis_errors
 from direkt.server import keys
 from direkt.server.access import may_act_for
+from direkt.server.availability import availability_of, parse_availability, set_availability
 from direkt.server.casefile import CASE_FILE_TTL_S
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
@@ -73,6 +74,10 @@ class UnitsQuery(msgspec.Struct):
     """The query of the transfer targets: the patient's age, to leave out units that cannot take them."""
 
     age: Annotated[int, msgspec.Meta(ge=0, le=130, description="the patient's age in years")] | None = None
+
+
+class AvailabilityBody(_Body):
+    availability: str  # available, paused or away
 
 
 class CaseSubmit(_Body):
@@ -248,6 +253,19 @@ async def staff_queue(request: Request, svc: Services, session: Session) -> Resp
     staff = wf.staff_of(session.principal)
     held = [r.case_id for r in await svc.waitroom.held_by(staff)]
     return ok({"cases": await wf.queue_snapshot(staff), "held": held, "max_chats": staff.max_chats})
+
+
+async def staff_availability(request: Request, svc: Services, session: Session) -> Response:
+    staff = _workflow(svc).staff_of(session.principal)
+    return ok({"availability": (await availability_of(svc.client, staff.id)).value})
+
+
+async def staff_set_availability(request: Request, svc: Services, session: Session) -> Response:
+    """Available, on a pause or away: "take next" is refused unless available."""
+    staff = _workflow(svc).staff_of(session.principal)
+    value = parse_availability((await json_body(request, AvailabilityBody)).availability)
+    await set_availability(svc.client, staff.id, value)
+    return ok({"availability": value.value})
 
 
 async def staff_units(request: Request, svc: Services, session: Session) -> Response:
@@ -439,6 +457,15 @@ ENDPOINTS = [
     ),
     Endpoint("DELETE", "/api/calltest", authed(calltest_stop), "End my pre-call test", who="any"),
     Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
+    Endpoint("GET", "/api/staff/availability", authed(staff_availability), "Available, paused or away", who="staff"),
+    Endpoint(
+        "PUT",
+        "/api/staff/availability",
+        authed(staff_set_availability),
+        "Set myself available, paused or away (take next needs available)",
+        AvailabilityBody,
+        who="staff",
+    ),
     Endpoint(
         "GET",
         "/api/staff/units",

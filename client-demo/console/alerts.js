@@ -31,6 +31,7 @@ export class Alerts {
     this.flashTimer = null;
     this.repeatTimer = null;
     this.audio = null;
+    this.availability = "available"; // paused: only urgent arrivals sound; away: none do
     this.onOpenQueue = () => {};
     this.buildControl();
     document.addEventListener("visibilitychange", () => this.title());
@@ -93,10 +94,12 @@ export class Alerts {
     for (const row of rows) this.arrivals.set(row.case, row.urgency);
     const top = Math.min(...rows.map((r) => r.urgency));
     const urgent = top <= URGENT_LEVEL;
+    this.title();
+    const quiet = this.availability === "away" || (this.availability === "paused" && !urgent);
+    if (quiet) return;
     this.sound(urgent ? "urgent" : "arrival");
     this.notifyArrival(rows, top, describe);
     if (urgent) this.repeatWhileUrgent();
-    this.title();
   }
 
   /** The cases waiting now: an arrival that left the queue (taken, moved) no longer alerts. */

@@ -11,6 +11,7 @@ import { Queue } from "./queue.js";
 import { Chats } from "./chats.js";
 import { Dialogs } from "./dialogs.js";
 
+const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
 const hub = new Hub(api);
 const i18n = new I18n(STRINGS);
@@ -206,6 +207,7 @@ function startConsole(me) {
     templateTitle: (id) => templateTitles.get(id) || "",
     learnTemplate: (id, title) => templateTitles.set(id, title),
     focusQueue: () => queue.nextButton.focus(),
+    availability: "available", // available, paused or away (PUT /api/staff/availability)
     heldHere: (caseId) => chats.everHeld.has(caseId),
   };
   ctx.dialogs = new Dialogs(ctx);
@@ -231,6 +233,9 @@ function startConsole(me) {
   const conn = h("span", { id: "conn", class: "conn", role: "status", "data-state": hub.state });
   const lang = langButton();
   const out = h("button", { type: "button", onclick: () => logout() });
+  const availLabel = h("label", { for: "availability" });
+  const avail = h("select", { id: "availability", onchange: () => setAvailability(avail.value) });
+  const availBox = h("span", { class: "avail", "data-state": ctx.availability }, availLabel, avail);
   const skip = h("a", { class: "skip-link", href: "#chats" });
   const ended = h("div", { class: "banner danger ended", hidden: true });
   function renderHeader() {
@@ -244,6 +249,12 @@ function startConsole(me) {
     );
     conn.textContent = t(`conn_${hub.state}`);
     conn.dataset.state = hub.state;
+    availLabel.textContent = t("availability");
+    clear(
+      avail,
+      AVAILABILITY.map((a) => h("option", { value: a, selected: a === ctx.availability }, t(`availability_${a}`))),
+    );
+    availBox.dataset.state = ctx.availability;
     out.textContent = t("logout");
     skip.textContent = t("skip_to_chats");
     lang.label();
@@ -258,7 +269,7 @@ function startConsole(me) {
       "div",
       { class: "shell" },
       testBanner(),
-      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), conn, lang.button, out),
+      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), availBox, conn, lang.button, out),
       ended,
       h("main", { class: "work" }, queue.root, chats.root),
     ),
@@ -271,6 +282,32 @@ function startConsole(me) {
     chats.relabel();
     alerts.title();
   };
+
+  // -- availability: take next and alerts follow it; kept by the server, so a reload keeps it --
+
+  function showAvailability(value) {
+    ctx.availability = value;
+    alerts.availability = value;
+    avail.value = value;
+    availBox.dataset.state = value;
+    queue.renderHead();
+  }
+
+  async function setAvailability(value) {
+    const before = ctx.availability;
+    showAvailability(value);
+    try {
+      await api.call("PUT", "/api/staff/availability", { availability: value });
+    } catch (err) {
+      showAvailability(before);
+      alerts.toast(t("availability_failed", { message: err.message }), "danger");
+    }
+  }
+
+  api
+    .call("GET", "/api/staff/availability")
+    .then((data) => showAvailability(data.availability))
+    .catch(() => {});
 
   // -- claiming ---------------------------------------------------------------------------
 
@@ -292,7 +329,9 @@ function startConsole(me) {
     const reason =
       reply.code === "at_capacity"
         ? t("err_at_capacity")
-        : ["stale_token", "case_conflict", "conflict", "unknown_case"].includes(reply.code)
+        : reply.code === "not_available"
+          ? t("err_not_available")
+          : ["stale_token", "case_conflict", "conflict", "unknown_case"].includes(reply.code)
           ? t("err_gone")
           : reply.message;
     alerts.toast(t("claim_failed", { message: reason }), "danger");

@@ -64,8 +64,12 @@ export class Queue {
     return this.held >= this.ctx.staff.max_chats;
   }
 
+  get away() {
+    return this.ctx.availability !== "available";
+  }
+
   claimNext() {
-    if (this.busy || this.full) return;
+    if (this.busy || this.full || this.away) return;
     this.onClaimNext();
   }
 
@@ -159,14 +163,16 @@ export class Queue {
     this.heading.textContent = this.t("queue");
     this.count.textContent = this.loaded ? this.t("waiting_n", { n: this.rows.length }) : this.t("loading");
     this.nextButton.textContent = this.busy ? this.t("claim_busy") : this.t("claim_next");
-    const blocked = this.busy || this.full;
+    const blocked = this.busy || this.full || this.away;
     if (blocked) this.nextButton.setAttribute("aria-disabled", "true");
     else this.nextButton.removeAttribute("aria-disabled");
     const max = this.ctx.staff.max_chats;
-    this.capacity.textContent = this.full
-      ? this.t("at_capacity", { n: this.held, max })
-      : this.t("chats_of", { n: this.held, max });
-    this.capacity.classList.toggle("full", this.full);
+    this.capacity.textContent = this.away
+      ? this.t(`not_available_${this.ctx.availability}`)
+      : this.full
+        ? this.t("at_capacity", { n: this.held, max })
+        : this.t("chats_of", { n: this.held, max });
+    this.capacity.classList.toggle("full", this.full || this.away);
   }
 
   makeRow() {

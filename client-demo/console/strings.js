@@ -33,6 +33,20 @@ export const STRINGS = {
   ended_banner: { sv: "Du är utloggad. Logga in igen för att fortsätta.", en: "You are logged out. Log in again to continue." },
   login_again: { sv: "Logga in igen", en: "Log in again" },
   user_label: { sv: "Inloggad", en: "Logged in" },
+  availability: { sv: "Status", en: "Status" },
+  availability_available: { sv: "Tillgänglig", en: "Available" },
+  availability_paused: { sv: "Paus", en: "Paused" },
+  availability_away: { sv: "Borta", en: "Away" },
+  availability_failed: { sv: "Kunde inte ändra status: {message}", en: "Could not change the status: {message}" },
+  not_available_paused: {
+    sv: "Du har paus: inga nya ärenden, bara brådskande (prio 1–2) hörs. Välj ”Tillgänglig” för att ta nästa.",
+    en: "You are on a pause: no new cases, only urgent ones (priority 1–2) sound. Choose “Available” to take the next.",
+  },
+  not_available_away: {
+    sv: "Du är borta: inga nya ärenden och inga ljud. Välj ”Tillgänglig” för att ta nästa.",
+    en: "You are away: no new cases and no sounds. Choose “Available” to take the next.",
+  },
+  err_not_available: { sv: "du har paus eller är borta", en: "you are on a pause or away" },
 
   // queue
   queue: { sv: "Kö", en: "Queue" },
@@ -331,8 +345,8 @@ export const STRINGS = {
   notify_urgent: { sv: "Brådskande ärende i din kö (prio {n})", en: "Urgent case in your queue (priority {n})" },
   notify_label: { sv: "Skrivbordsnotiser om nya ärenden", en: "Desktop notifications of new cases" },
   notify_hint: {
-    sv: "Ljud och fönstertitel säger alltid till. Brådskande ärenden (prio 1–2) hörs tydligare.",
-    en: "A sound and the window title always tell. Urgent cases (priority 1–2) sound louder.",
+    sv: "Fönstertiteln säger alltid till, ljudet när du är tillgänglig. Brådskande ärenden (prio 1–2) hörs tydligare, även på paus.",
+    en: "The window title always tells, a sound when you are available. Urgent cases (priority 1–2) sound louder, on a pause too.",
   },
   notify_denied: {
     sv: "Webbläsaren blockerar notiser för konsolen. Tillåt dem i webbläsarens inställningar.",

@@ -813,3 +813,48 @@ def test_toasts_collapse_and_do_not_stack_over_the_queue(
     expect(toasts.filter(has_text="Nytt meddelande från Maja")).to_have_text("Nytt meddelande från Maja (5)")
     expect(toasts).to_have_count(2)
     screenshot(page, "console-toasts")
+
+
+def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, maja = people(ERIK), people(GUARDIAN)
+    page = open_page(CONSOLE, name="nurse")
+    page.add_init_script(ALERT_SPY_JS)
+    page.reload()
+    staff_login(page, "nurse-1")
+    expect(page.get_by_role("region", name="Kö")).to_contain_text("0 väntande")
+    status = page.get_by_role("banner").get_by_label("Status")
+    expect(status).to_have_value("available")
+    status.select_option("paused")
+    take = page.get_by_role("button", name="Ta nästa")
+    expect(take).to_have_attribute("aria-disabled", "true")
+    expect(take).to_have_accessible_description(re.compile("^Du har paus"))
+
+    maja.submit()  # an ordinary arrival on a pause: the title tells, no sound
+    expect(queue_rows(page)).to_have_count(1)
+    expect(page).to_have_title("Nytt ärende i kön – direkt konsol")
+    assert alert_spy(page)["tones"] == []
+    erik.submit(FAINT_AFTER_FOOD)  # an urgent one sounds even on a pause
+    expect(queue_rows(page)).to_have_count(2)
+    until(page, lambda: bool(alert_spy(page)["tones"]), "the urgent arrival's sound")
+
+    page.reload()  # the server keeps the status
+    status = page.get_by_role("banner").get_by_label("Status")
+    expect(status).to_have_value("paused")
+    expect(take).to_have_attribute("aria-disabled", "true")
+    take.focus()
+    page.keyboard.press("Enter")  # explains itself, takes nothing
+    expect(page.get_by_role("tab")).to_have_count(0)
+    status.select_option("away")
+    expect(take).to_have_accessible_description(re.compile("^Du är borta"))
+    erik.submit(FAINT_AFTER_FOOD)  # away: not even an urgent case sounds
+    expect(queue_rows(page)).to_have_count(3)
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")
+    assert alert_spy(page)["tones"] == []
+    axe_check(page, "console-away")
+    screenshot(page, "console-away")
+    status.select_option("available")
+    expect(take).not_to_have_attribute("aria-disabled", "true")
+    claim_next(page)
+    expect(page.get_by_role("tab")).to_have_count(1)
