@@ -5,6 +5,7 @@
 import { h, clear, clock } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
 import { ChatCall } from "./call.js";
+import { InlinePhrases } from "./phrases.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
@@ -268,6 +269,7 @@ class Chat {
     });
     if (file) this.file = file;
     this.call = new ChatCall(this);
+    this.phrases = new InlinePhrases(this);
     this.build();
   }
 
@@ -520,16 +522,27 @@ class Chat {
     );
   }
 
-  useTemplate(template) {
+  // A phrase in the patient's language, its placeholders filled by the server.
+  phraseText(template) {
     const lang = this.file?.lang === "en" ? "en" : "sv";
-    const text = (template.filled && template.filled[lang]) || (template.text && template.text[lang]) || "";
+    return (template.filled && template.filled[lang]) || (template.text && template.text[lang]) || "";
+  }
+
+  // From the phrase dialog: the phrase replaces the draft.
+  useTemplate(template) {
+    const text = this.phraseText(template);
     this.textarea.value = text;
-    this.draft = text;
+    this.usedTemplate(template);
+    this.textarea.focus();
+    this.textarea.setSelectionRange(text.length, text.length);
+  }
+
+  // The message now comes from a phrase (chosen in the dialog or inline with "/").
+  usedTemplate(template) {
+    this.draft = this.textarea.value;
     this.template = { id: template.id, title: template.title };
     this.ctx.learnTemplate(template.id, template.title);
     this.renderChip();
-    this.textarea.focus();
-    this.textarea.setSelectionRange(text.length, text.length);
   }
 
   async release() {
@@ -608,8 +621,14 @@ class Chat {
     this.typingEl = h("p", { class: "typing" });
     this.textarea = h("textarea", { id: `composer-${n}`, rows: "3", "aria-describedby": `hint-${n}` });
     this.textarea.value = this.draft;
-    this.textarea.addEventListener("input", () => this.onInput());
+    this.textarea.addEventListener("input", () => {
+      this.onInput();
+      this.phrases.onInput();
+    });
+    this.textarea.addEventListener("blur", () => this.phrases.close());
+    this.phrases.attach(this.textarea);
     this.textarea.addEventListener("keydown", (event) => {
+      if (this.phrases.onKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.isComposing) {
         event.preventDefault();
         this.send();
@@ -641,6 +660,7 @@ class Chat {
         },
       },
       h("label", { for: this.textarea.id }, t("message")),
+      this.phrases.root,
       this.textarea,
       this.photoStep,
       h(

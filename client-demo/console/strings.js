@@ -97,7 +97,14 @@ export const STRINGS = {
   loading: { sv: "Hämtar…", en: "Loading…" },
   messages: { sv: "Meddelanden", en: "Messages" },
   message: { sv: "Meddelande", en: "Message" },
-  composer_hint: { sv: "Enter skickar, Skift+Enter ger ny rad.", en: "Enter sends, Shift+Enter adds a line." },
+  composer_hint: {
+    sv: "Enter skickar, Skift+Enter ger ny rad, / söker en fras.",
+    en: "Enter sends, Shift+Enter adds a line, / finds a phrase.",
+  },
+  inline_phrases_n: {
+    sv: "{n} fraser. Pil upp och ner väljer, Enter infogar, Esc stänger.",
+    en: "{n} phrases. Up and down choose, Enter inserts, Esc closes.",
+  },
   send: { sv: "Skicka", en: "Send" },
   sending: { sv: "Skickas…", en: "Sending…" },
   send_failed: { sv: "Skickades inte: {message}", en: "Not sent: {message}" },

@@ -858,3 +858,36 @@ def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
     expect(take).not_to_have_attribute("aria-disabled", "true")
     claim_next(page)
     expect(page.get_by_role("tab")).to_have_count(1)
+
+
+def test_a_slash_in_the_composer_offers_phrases_inline(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    erik, _, page = erik_in_a_chat(open_page, people)
+    panel = page.get_by_role("tabpanel")
+    composer = panel.get_by_role("textbox", name="Meddelande")
+    phrases = panel.get_by_role("listbox", name="Fraser")
+    composer.press_sequentially("/häl")
+    expect(phrases.get_by_role("option")).to_have_count(1)
+    greeting = phrases.get_by_role("option", name=re.compile("^Hälsning"))
+    expect(greeting).to_have_attribute("aria-selected", "true")
+    expect(composer).to_have_attribute("aria-activedescendant", str(greeting.get_attribute("id")))
+    expect(panel.get_by_role("status").filter(has_text="1 fraser")).to_have_count(1)
+    axe_check(page, "console-inline-phrases")
+    screenshot(page, "console-inline-phrases")
+    composer.press("Enter")  # inserts, does not send
+    expect(phrases).to_be_hidden()
+    expect(composer).to_have_value("Hej Erik! Jag heter Nora Nilsson på Testby vårdcentral.")
+    expect(panel.get_by_text("Fras vald: Hälsning")).to_be_visible()
+    composer.press_sequentially(" Hur mår du?")
+    composer.press("Enter")
+    got = erik.next_msg(k="template")
+    assert got["tpl"] == "greeting"
+    assert got["text"] == "Hej Erik! Jag heter Nora Nilsson på Testby vårdcentral. Hur mår du?"
+
+    composer.press_sequentially("och/eller")  # a slash inside a word is just a slash
+    composer.press_sequentially(" /")  # a slash starting a word offers every phrase
+    expect(phrases.get_by_role("option")).to_have_count(1)
+    composer.press("Escape")  # closes, keeps the text
+    expect(phrases).to_be_hidden()
+    expect(composer).to_have_value("och/eller /")
