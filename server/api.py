@@ -18,6 +18,7 @@ from starlette.responses import Response
 from direkt.queue.scripts import redis_errors
 from direkt.server import keys
 from direkt.server.access import may_act_for
+from direkt.server.availability import availability_of, parse_availability, set_availability
 from direkt.server.casefile import CASE_FILE_TTL_S
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
@@ -27,6 +28,7 @@ from direkt.server.services import Services
 from direkt.server.sessions import Session
 from direkt.server.templates import TemplateInput, fill, template_view
 from direkt.server.transcript import MAX_PAGE, REPLAY_PAGE, Entry, Page
+from direkt.server.transfers import transfer_targets
 from direkt.server.triageflow import ReadAhead, age_in_months, stockholm_date
 from direkt.server.workflow import Workflow, position_view
 from direkt.server.writeguard import Guard
@@ -66,6 +68,16 @@ class TriageStart(_Body):
 class TriageAnswer(_Body):
     question: str
     value: str | int | float | list[str] | bool | None
+
+
+class UnitsQuery(msgspec.Struct):
+    """The query of the transfer targets: the patient's age, to leave out units that cannot take them."""
+
+    age: Annotated[int, msgspec.Meta(ge=0, le=130, description="the patient's age in years")] | None = None
+
+
+class AvailabilityBody(_Body):
+    availability: str  # available, paused or away
 
 
 class CaseSubmit(_Body):
@@ -247,18 +259,28 @@ async def staff_queue(request: Request, svc: Services, session: Session) -> Resp
     return ok({"cases": await wf.queue_snapshot(staff), "held": held, "max_chats": staff.max_chats})
 
 
+async def staff_availability(request: Request, svc: Services, session: Session) -> Response:
+    staff = _workflow(svc).staff_of(session.principal)
+    return ok({"availability": (await availability_of(svc.client, staff.id)).value})
+
+
+async def staff_set_availability(request: Request, svc: Services, session: Session) -> Response:
+    """Available, on a pause or away: "take next" is refused unless available."""
+    staff = _workflow(svc).staff_of(session.principal)
+    value = parse_availability((await json_body(request, AvailabilityBody)).availability)
+    await set_availability(svc.client, staff.id, value)
+    return ok({"availability": value.value})
+
+
 async def staff_units(request: Request, svc: Services, session: Session) -> Response:
-    """The units a case can be transferred to: this region's and its neighbours', with their skills."""
+    """The units a case can be transferred to, by name: with ``age``, only those that take such a
+    patient; each with its skills, whether it is open (else when it opens) and its queues' lengths."""
     _workflow(svc).staff_of(session.principal)
-    units = sorted(svc.config.directory.units.values(), key=lambda u: (u.region, u.name))
-    return ok(
-        {
-            "units": [
-                {"unit": u.id, "name": u.name, "region": u.region, "kind": str(u.kind), "skills": sorted(u.skills)}
-                for u in units
-            ]
-        }
-    )
+    query = query_of(request, UnitsQuery)
+    directory = svc.config.directory
+    depths = await svc.waitroom.depths()
+    targets = transfer_targets(directory.units.values(), depths, directory.calendar, svc.clock(), query.age)
+    return ok({"units": targets})
 
 
 async def staff_case(request: Request, svc: Services, session: Session) -> Response:
@@ -439,7 +461,23 @@ ENDPOINTS = [
     ),
     Endpoint("DELETE", "/api/calltest", authed(calltest_stop), "End my pre-call test", who="any"),
     Endpoint("GET", "/api/staff/queue", authed(staff_queue), "Waiting cases of my queues", who="staff"),
-    Endpoint("GET", "/api/staff/units", authed(staff_units), "Units a case can be transferred to", who="staff"),
+    Endpoint("GET", "/api/staff/availability", authed(staff_availability), "Available, paused or away", who="staff"),
+    Endpoint(
+        "PUT",
+        "/api/staff/availability",
+        authed(staff_set_availability),
+        "Set myself available, paused or away (take next needs available)",
+        AvailabilityBody,
+        who="staff",
+    ),
+    Endpoint(
+        "GET",
+        "/api/staff/units",
+        authed(staff_units),
+        "Units a case can be transferred to, with opening and queue lengths",
+        who="staff",
+        query=UnitsQuery,
+    ),
     Endpoint(
         "GET",
         "/api/staff/cases/{case}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from direkt.server.personnummer import Personnummer
 from direkt.server.region import RegionConfig
 from direkt.server.sessions import Principal
 from direkt.triage import engine, loader
-from direkt.triage.model import Entry, KnowledgeBase, Respondent
+from direkt.triage.model import Entry, KnowledgeBase, QuestionKind, Respondent
 from direkt.triage.plain import Reader, question_view, result_view
 
 TRIAGE_TTL_S = 2 * 3600
@@ -249,6 +249,28 @@ class TriageFlow:
             },
             "answered": len(state.session.answers),
             "question": question_view(walked.pending, state.reader, self.kb) if walked.pending else None,
-            "result": result_view(self.kb, outcome, state.reader) if outcome else None,
+            "result": self.result(walked, outcome, state.reader) if outcome else None,
             "case": state.case_id or None,
         }
+
+    def result(self, walked: engine.Walk, outcome: engine.Result, reader: Reader) -> dict[str, Any]:
+        view = result_view(self.kb, outcome, reader)
+        view["answers"] = photo_answers(view["answers"], walked.answered)
+        return view
+
+
+def photo_answers(
+    answers: Sequence[dict[str, Any]], answered: Sequence[tuple[engine.Asked, engine.Answer]]
+) -> list[dict[str, Any]]:
+    """The answers, those to photo questions marked ``photo``: "skipped" or "attached".
+
+    A photo answer's own text is an internal value (a dash for "skip", else a
+    photo reference); the console shows what the mark means instead. ``answers``
+    is the result view of ``answered``: the same questions in the same order.
+    """
+    return [
+        {**view, "photo": "skipped" if value == engine.SKIP else "attached"}
+        if asked.kind is QuestionKind.PHOTO
+        else dict(view)
+        for view, (asked, value) in zip(answers, answered, strict=True)
+    ]

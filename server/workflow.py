@@ -30,12 +30,14 @@ from direkt.server.access import (
     citizen_denial,
 )
 from direkt.server.audit import AuditRecord
+from direkt.server.availability import Availability, availability_of
 from direkt.server.casefile import CaseFile
 from direkt.server.errors import (
     BadRequest,
     Conflict,
     DirektError,
     Forbidden,
+    NotAvailable,
     NotFound,
     QueueError,
     UnknownCase,
@@ -274,6 +276,13 @@ class Workflow:
         return sorted(rows, key=lambda r: (r["deadline_ms"], r["case"]))
 
     async def claim_next(self, staff: Staff, request_id: str) -> tuple[CaseFile, Lease] | None:
+        """The next case of the staff member's queues, or None when none waits.
+
+        Raises:
+            NotAvailable: the staff member has set themselves on a pause or away.
+        """
+        if await availability_of(self.s.client, staff.id) is not Availability.AVAILABLE:
+            raise NotAvailable("you are on a pause or away: set yourself available to take the next case")
         lease = await self.s.waitroom.claim_next(staff, request_id)
         if lease is None:
             return None

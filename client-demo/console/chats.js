@@ -5,10 +5,14 @@
 import { h, clear, clock } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
 import { ChatCall } from "./call.js";
+import { InlinePhrases } from "./phrases.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 const PEER_KINDS = new Set(["text", "template", "photo"]);
+// What the server accepts (server/photos.py, api.MAX_PHOTO_BYTES): checked here first to say so at once.
+const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
+const MAX_PHOTO = 8 * 1024 * 1024;
 let serial = 0;
 
 export class Chats {
@@ -16,6 +20,7 @@ export class Chats {
     this.ctx = ctx;
     this.onChange = onChange;
     this.chats = new Map();
+    this.everHeld = new Set(); // cases this console held: back in the queue, they do not alert
     this.active = null;
     this.heading = h("h2", { id: "chats-h", class: "visually-hidden" });
     this.tablist = h("div", { role: "tablist", class: "tabs", hidden: true });
@@ -62,6 +67,7 @@ export class Chats {
   open(caseId, file, { focus = false } = {}) {
     let chat = this.chats.get(caseId);
     if (!chat) {
+      this.everHeld.add(caseId);
       chat = new Chat(this, caseId, file);
       this.chats.set(caseId, chat);
       this.tablist.append(chat.tab);
@@ -91,7 +97,7 @@ export class Chats {
     this.active = caseId;
     const chat = this.chats.get(caseId);
     if (!chat) return;
-    chat.scrollToEnd();
+    chat.land();
     this.maybeRead(chat);
     if (focus === "tab") chat.tab.focus();
     if (focus === "composer") (chat.textarea.disabled ? chat.tab : chat.textarea).focus();
@@ -203,6 +209,10 @@ export class Chats {
     else if (frame.t === "call") chat.call.onFrame(frame);
   }
 
+  relabelTemplates() {
+    for (const chat of this.chats.values()) chat.relabelTemplates();
+  }
+
   historyLost(caseId) {
     const chat = this.chats.get(caseId);
     if (chat) chat.resetHistory();
@@ -222,6 +232,10 @@ class Chat {
     this.msgEls = new Map();
     this.pending = new Map();
     this.unread = 0;
+    this.firstUnread = ""; // the id of the oldest entry not yet seen, while the tab is not shown
+    this.follow = true; // the log sticks to its end until the nurse scrolls up
+    this.unseen = []; // ids of entries that arrived while the nurse had scrolled up
+    this.landed = false;
     this.synced = false;
     this.readSent = "";
     this.peerRead = "";
@@ -234,6 +248,8 @@ class Chat {
     this.draft = "";
     this.template = null;
     this.transferTo = null;
+    this.photo = null; // {file, url, uploading}: a photo chosen, not sent yet
+    this.photoError = "";
     this.tab = h("button", {
       type: "button",
       role: "tab",
@@ -253,6 +269,7 @@ class Chat {
     });
     if (file) this.file = file;
     this.call = new ChatCall(this);
+    this.phrases = new InlinePhrases(this);
     this.build();
   }
 
@@ -314,7 +331,7 @@ class Chat {
     if (this.ids.has(m.id)) return;
     this.ids.add(m.id);
     this.messages.push(m);
-    const stick = this.atEnd() || this.isOwn(m);
+    const stick = this.follow || this.isOwn(m);
     if (m.cid && this.isOwn(m) && this.pending.has(m.cid)) {
       this.pending.get(m.cid).el.remove();
       this.pending.delete(m.cid);
@@ -322,10 +339,12 @@ class Chat {
     const el = this.messageEl(m);
     this.log.insertBefore(el, this.firstPendingEl());
     if (stick) this.scrollToEnd();
+    else if (this.synced && this.chats.isSeen(this)) this.markUnseen(m.id);
     if (this.isPeer(m)) {
       this.peerTyping = false;
       this.renderTyping();
       if (this.synced && !this.chats.isSeen(this)) {
+        if (!this.unread) this.firstUnread = m.id;
         this.unread += 1;
         this.renderTab();
         this.chats.notify(this);
@@ -337,6 +356,7 @@ class Chat {
 
   onSynced() {
     this.synced = true;
+    if (!this.landed && this.chats.isSeen(this)) this.land();
     this.chats.maybeRead(this);
   }
 
@@ -391,6 +411,12 @@ class Chat {
     if (!text) return;
     const fields = { text };
     if (this.template) fields.template = this.template.id;
+    this.post(fields);
+  }
+
+  // A message on its way: shown as pending until the server has stored it.
+  post(fields) {
+    const text = fields.text || this.t("photo_pending");
     const { cid, stored } = this.ctx.hub.send(this.case, fields);
     const entry = { cid, text, template: fields.template || "", state: "sending", error: "" };
     entry.el = this.pendingEl(entry);
@@ -422,15 +448,101 @@ class Chat {
     );
   }
 
-  useTemplate(template) {
+  // -- a photo from staff: checked, previewed, uploaded (the server cleans it as a citizen's), sent --
+
+  choosePhoto(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    this.dropPhoto();
+    this.photoError = "";
+    if (file && (!PHOTO_TYPES.has(file.type) || file.size > MAX_PHOTO)) this.photoError = this.t("photo_bad");
+    else if (file) this.photo = { file, url: URL.createObjectURL(file), uploading: false };
+    this.renderPhotoStep();
+    this.photoStep.querySelector("button.primary")?.focus();
+  }
+
+  dropPhoto() {
+    if (this.photo) URL.revokeObjectURL(this.photo.url);
+    this.photo = null;
+  }
+
+  async sendPhoto() {
+    if (!this.photo || this.photo.uploading || this.lost || this.ending) return;
+    this.photo.uploading = true;
+    this.photoError = "";
+    this.renderPhotoStep();
+    const { file } = this.photo;
+    try {
+      const path = `/api/cases/${encodeURIComponent(this.case)}/photos`;
+      const stored = await this.ctx.api.call("POST", path, file, { raw: true, contentType: file.type });
+      const caption = this.textarea.value.trim();
+      this.post({ photo: stored.photo, text: caption });
+      if (caption) this.textarea.value = "";
+      this.dropPhoto();
+      this.textarea.focus();
+    } catch (err) {
+      if (this.photo) this.photo.uploading = false;
+      this.photoError = this.t("photo_failed", { message: (err.text && this.ctx.i18n.pick(err.text)) || err.message });
+    }
+    this.renderPhotoStep();
+  }
+
+  renderPhotoStep() {
+    const error = this.photoError ? h("p", { class: "dlg-error", role: "alert" }, this.photoError) : null;
+    if (!this.photo) return clear(this.photoStep, error);
+    const busy = this.photo.uploading;
+    clear(
+      this.photoStep,
+      h("img", { src: this.photo.url, alt: this.t("photo_preview") }),
+      h(
+        "div",
+        { class: "cphoto-text" },
+        h("p", {}, this.photo.file.name),
+        h("p", { class: "hint" }, busy ? this.t("photo_uploading") : this.t("photo_caption_hint")),
+        error,
+        h(
+          "div",
+          { class: "cbuttons" },
+          h("button", { type: "button", class: "primary", disabled: busy, onclick: () => this.sendPhoto() }, this.t("photo_send")),
+          h(
+            "button",
+            {
+              type: "button",
+              disabled: busy,
+              onclick: () => {
+                this.dropPhoto();
+                this.renderPhotoStep();
+                this.fileInput.focus();
+              },
+            },
+            this.t("photo_remove"),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // A phrase in the patient's language, its placeholders filled by the server.
+  phraseText(template) {
     const lang = this.file?.lang === "en" ? "en" : "sv";
-    const text = (template.filled && template.filled[lang]) || (template.text && template.text[lang]) || "";
+    return (template.filled && template.filled[lang]) || (template.text && template.text[lang]) || "";
+  }
+
+  // From the phrase dialog: the phrase replaces the draft.
+  useTemplate(template) {
+    const text = this.phraseText(template);
     this.textarea.value = text;
-    this.draft = text;
-    this.template = { id: template.id, title: template.title };
-    this.renderChip();
+    this.usedTemplate(template);
     this.textarea.focus();
     this.textarea.setSelectionRange(text.length, text.length);
+  }
+
+  // The message now comes from a phrase (chosen in the dialog or inline with "/").
+  usedTemplate(template) {
+    this.draft = this.textarea.value;
+    this.template = { id: template.id, title: template.title };
+    this.ctx.learnTemplate(template.id, template.title);
+    this.renderChip();
   }
 
   async release() {
@@ -469,6 +581,7 @@ class Chat {
   }
 
   dispose() {
+    this.dropPhoto();
     this.stopTyping();
     clearTimeout(this.peerTypingTimer);
     this.call.dispose();
@@ -503,11 +616,19 @@ class Chat {
       h("button", { type: "button", onclick: () => this.chats.remove(this.case) }, t("close_tab")),
     );
     this.log = h("div", { role: "log", "aria-live": "polite", "aria-label": t("messages"), class: "log", tabindex: "0" });
+    this.log.addEventListener("scroll", () => this.onScroll());
+    this.jumpButton = h("button", { type: "button", class: "jump", hidden: true, onclick: () => this.jumpToUnseen() });
     this.typingEl = h("p", { class: "typing" });
     this.textarea = h("textarea", { id: `composer-${n}`, rows: "3", "aria-describedby": `hint-${n}` });
     this.textarea.value = this.draft;
-    this.textarea.addEventListener("input", () => this.onInput());
+    this.textarea.addEventListener("input", () => {
+      this.onInput();
+      this.phrases.onInput();
+    });
+    this.textarea.addEventListener("blur", () => this.phrases.close());
+    this.phrases.attach(this.textarea);
     this.textarea.addEventListener("keydown", (event) => {
+      if (this.phrases.onKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.isComposing) {
         event.preventDefault();
         this.send();
@@ -520,6 +641,15 @@ class Chat {
       t("phrases"),
     );
     this.sendButton = h("button", { type: "submit", class: "primary" }, t("send"));
+    this.fileInput = h("input", {
+      type: "file",
+      id: `attach-${n}`,
+      class: "visually-hidden",
+      accept: [...PHOTO_TYPES].join(","),
+      onchange: (e) => this.choosePhoto(e.currentTarget),
+    });
+    this.attach = h("span", { class: "attach" }, this.fileInput, h("label", { for: this.fileInput.id, class: "button" }, t("photo_attach")));
+    this.photoStep = h("div", { class: "cphoto" });
     this.form = h(
       "form",
       {
@@ -530,13 +660,15 @@ class Chat {
         },
       },
       h("label", { for: this.textarea.id }, t("message")),
+      this.phrases.root,
       this.textarea,
+      this.photoStep,
       h(
         "div",
         { class: "cfoot" },
         h("p", { id: `hint-${n}`, class: "hint" }, t("composer_hint")),
         this.chip,
-        h("div", { class: "cbuttons" }, this.phrasesButton, this.sendButton),
+        h("div", { class: "cbuttons" }, this.phrasesButton, this.attach, this.sendButton),
       ),
     );
     this.summary = h("section", { class: "summary", "aria-labelledby": `sum-${n}`, tabindex: "0" });
@@ -551,7 +683,15 @@ class Chat {
       h(
         "div",
         { class: "pbody" },
-        h("div", { class: "chatcol" }, this.lostBox, this.call.element(), this.log, this.typingEl, this.form),
+        h(
+          "div",
+          { class: "chatcol" },
+          this.lostBox,
+          this.call.element(),
+          h("div", { class: "logwrap" }, this.log, this.jumpButton),
+          this.typingEl,
+          this.form,
+        ),
         this.summary,
       ),
     );
@@ -559,8 +699,10 @@ class Chat {
     this.renderHead();
     this.renderSummary();
     this.renderLog();
+    this.renderJump();
     this.renderChip();
     this.renderTyping();
+    this.renderPhotoStep();
     this.renderLost();
   }
 
@@ -649,7 +791,7 @@ class Chat {
     }
     clear(this.log, items);
     this.renderReadMarks();
-    this.scrollToEnd();
+    if (this.follow) this.scrollToEnd();
   }
 
   roleLabel(role) {
@@ -677,14 +819,7 @@ class Chat {
     } else {
       const own = this.isOwn(m);
       const sender = own ? this.t("you") : m.name || this.roleLabel(m.role);
-      const photo =
-        m.k === "photo" && m.photo
-          ? h("img", {
-              class: "photo",
-              src: `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`,
-              alt: this.t("photo_alt", { name: m.name || this.roleLabel(m.role) }),
-            })
-          : null;
+      const photo = m.k === "photo" && m.photo ? this.photoEl(m, own) : null;
       el = h(
         "div",
         { class: `msg ${own ? "own" : "peer"}` },
@@ -694,7 +829,7 @@ class Chat {
           h("span", { class: "sender" }, sender),
           ` (${this.roleLabel(m.role)}) `,
           time,
-          m.k === "template" && m.tpl ? h("span", { class: "tpl" }, ` · ${this.t("template_used", { id: m.tpl })}`) : null,
+          m.k === "template" && m.tpl ? h("span", { class: "tpl", dataset: { tpl: m.tpl } }, this.templateLabel(m.tpl)) : null,
         ),
         photo,
         m.text ? h("p", { class: "text" }, m.text) : null,
@@ -703,6 +838,38 @@ class Chat {
     }
     this.msgEls.set(m.id, el);
     return el;
+  }
+
+  // A thumbnail that opens the photo full size, with zoom (Dialogs.photo).
+  photoEl(m, own) {
+    const src = `/api/cases/${encodeURIComponent(this.case)}/photos/${encodeURIComponent(m.photo)}`;
+    const alt = own ? this.t("photo_alt_own") : this.t("photo_alt", { name: m.name || this.roleLabel(m.role) });
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "photo-open",
+        "aria-label": `${alt}, ${this.t("photo_open")}`,
+        onclick: (e) => this.ctx.dialogs.photo(src, alt, e.currentTarget),
+      },
+      h("img", {
+        class: "photo",
+        src,
+        alt,
+        // the photo grows the log after it was placed: a log that follows its end keeps doing so
+        onload: () => this.follow && this.scrollToEnd(),
+      }),
+    );
+  }
+
+  // " · fras: Hälsning" by the phrase's title; a phrase this console cannot see: " · fras".
+  templateLabel(id) {
+    const title = this.ctx.templateTitle(id);
+    return ` · ${title ? this.t("template_used", { title }) : this.t("template_used_unknown")}`;
+  }
+
+  relabelTemplates() {
+    for (const span of this.log.querySelectorAll("[data-tpl]")) span.textContent = this.templateLabel(span.dataset.tpl);
   }
 
   pendingEl(entry) {
@@ -769,7 +936,8 @@ class Chat {
 
   renderLost() {
     this.lostBox.hidden = !this.lost;
-    for (const el of [this.textarea, this.sendButton, this.phrasesButton, this.transferButton, this.releaseButton, this.closeButton]) {
+    const controls = [this.textarea, this.sendButton, this.phrasesButton, this.fileInput];
+    for (const el of [...controls, this.transferButton, this.releaseButton, this.closeButton]) {
       el.disabled = this.lost;
     }
     this.call.renderButtons();
@@ -779,10 +947,59 @@ class Chat {
     return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
   }
 
+  // Only the nurse's scrolling changes whether the log follows: content growing below (a photo
+  // loading) moves no scroll position, so "follow" is not re-measured then.
+  onScroll() {
+    if (this.log.hidden || !this.log.clientHeight) return;
+    this.follow = this.atEnd();
+    if (this.follow && this.unseen.length) {
+      this.unseen = [];
+      this.renderJump();
+    }
+  }
+
   scrollToEnd() {
+    this.follow = true;
     requestAnimationFrame(() => {
       this.log.scrollTop = this.log.scrollHeight;
     });
+  }
+
+  // Showing the tab: the first entry not seen yet (marked), else the end.
+  land() {
+    this.landed = true;
+    const target = this.firstUnread && this.msgEls.get(this.firstUnread);
+    this.firstUnread = "";
+    this.log.querySelector(".unread-divider")?.remove();
+    if (!target || this.unread <= 0) return this.scrollToEnd();
+    const divider = h("p", { class: "unread-divider" }, h("span", {}, this.t("new_messages_divider")));
+    target.before(divider);
+    this.follow = false;
+    requestAnimationFrame(() => {
+      this.log.scrollTop += divider.getBoundingClientRect().top - this.log.getBoundingClientRect().top - 8;
+      this.follow = this.atEnd();
+    });
+  }
+
+  markUnseen(id) {
+    this.unseen.push(id);
+    this.renderJump();
+  }
+
+  jumpToUnseen() {
+    const first = this.unseen.length && this.msgEls.get(this.unseen[0]);
+    this.unseen = [];
+    this.renderJump();
+    if (!first) return this.scrollToEnd();
+    first.scrollIntoView({ block: "start" });
+    this.follow = this.atEnd();
+    this.log.focus();
+  }
+
+  renderJump() {
+    const n = this.unseen.length;
+    this.jumpButton.hidden = n === 0;
+    this.jumpButton.textContent = n === 1 ? this.t("new_messages_1") : this.t("new_messages_n", { n });
   }
 }
 
@@ -817,12 +1034,19 @@ function findingsView(t, pick, findings) {
   );
 }
 
+// A photo question's own answer is an internal value ("skip" or a photo reference): say what it means.
+function answerText(t, pick, qa) {
+  if (qa.photo === "skipped") return t("photo_skipped");
+  if (qa.photo === "attached") return t("photo_attached");
+  return pick(qa.answer);
+}
+
 function answersView(t, pick, answers) {
   if (!answers.length) return null;
   return h(
     "details",
     { class: "qa" },
     h("summary", {}, t("answers")),
-    h("dl", { class: "answers" }, answers.map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, pick(qa.answer))])),
+    h("dl", { class: "answers" }, answers.map((qa) => [h("dt", {}, pick(qa.question)), h("dd", {}, answerText(t, pick, qa))])),
   );
 }

@@ -6,6 +6,7 @@ import { h, clear } from "../shared/dom.js";
 
 const SKILLS = ["nurse", "doctor", "psychologist", "physiotherapist", "midwife", "administrator", "vaccination"];
 const OUTCOMES = ["self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"];
+const ZOOM_STEPS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
 let serial = 0;
 
 export class Dialogs {
@@ -143,14 +144,18 @@ export class Dialogs {
 
   // -- transfer --------------------------------------------------------------------------
 
+  // Only units that can take this patient (by age), by name; each says whether it is open and how
+  // many wait, so that the nurse can see where the patient would wait and for how long.
   async transfer(chat, opener) {
-    const units = await this.ctx.transferUnits();
+    const age = chat.file?.triage?.age;
+    const units = await this.ctx.transferUnits(age);
     const current = chat.unit || this.ctx.staff.units[0];
     const unit = h(
       "select",
-      { id: "tr-unit", required: true },
-      units.map((u) => h("option", { value: u.id, selected: u.id === current }, u.name)),
+      { id: "tr-unit", required: true, "aria-describedby": "tr-unit-info" },
+      units.map((u) => h("option", { value: u.id, selected: u.id === current }, this.unitOption(u))),
     );
+    const unitInfo = h("p", { id: "tr-unit-info", class: "hint" });
     const mine = this.ctx.staff.profession;
     const skill = h("select", { id: "tr-skill", required: true });
     // Only the professions the chosen unit serves (every one when the server does not say).
@@ -160,8 +165,9 @@ export class Dialogs {
       const keep = skill.value || (mine === "nurse" ? "doctor" : "nurse");
       clear(
         skill,
-        offered.map((s) => h("option", { value: s, selected: s === keep }, this.t(`skill_${s}`))),
+        offered.map((s) => h("option", { value: s, selected: s === keep }, this.skillOption(chosen, s))),
       );
+      unitInfo.textContent = chosen ? this.unitInfo(chosen) : "";
     };
     fillSkills();
     unit.addEventListener("change", fillSkills);
@@ -177,8 +183,8 @@ export class Dialogs {
           error.textContent = "";
           chat.ending = true;
           chat.transferTo = {
-            unit: unit.selectedOptions[0]?.textContent || unit.value,
-            skill: skill.selectedOptions[0]?.textContent || skill.value,
+            unit: units.find((u) => u.id === unit.value)?.name || unit.value,
+            skill: this.t(`skill_${skill.value}`),
           };
           confirm.setAttribute("aria-disabled", "true");
           const reply = await this.ctx.hub
@@ -195,7 +201,14 @@ export class Dialogs {
         },
       },
       h("p", {}, this.t("transfer_intro")),
-      h("div", { class: "field" }, h("label", { for: "tr-unit" }, this.t("transfer_unit")), unit),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "tr-unit" }, this.t("transfer_unit")),
+        Number.isInteger(age) ? h("p", { class: "hint" }, this.t("transfer_units_for", { age })) : null,
+        unit,
+        unitInfo,
+      ),
       h("div", { class: "field" }, h("label", { for: "tr-skill" }, this.t("transfer_skill")), skill),
       h("div", { class: "field" }, h("label", { for: "tr-note" }, this.t("transfer_note")), note),
       error,
@@ -203,6 +216,106 @@ export class Dialogs {
     );
     this.show("transfer", opener, this.heading("transfer_heading"), h("p", { class: "dlg-sub" }, chat.patientName()), form);
     unit.focus();
+  }
+
+  // "Annanby vårdcentral (öppen)" / "(stängd)"
+  unitOption(u) {
+    if (u.open === null || u.open === undefined) return u.name;
+    return `${u.name} (${u.open ? this.t("unit_open") : this.t("unit_closed")})`;
+  }
+
+  // "Läkare (1 väntar)"
+  skillOption(u, s) {
+    const n = u?.waiting?.[s];
+    const name = this.t(`skill_${s}`);
+    return n === undefined ? name : `${name} (${this.t("waiting_n", { n })})`;
+  }
+
+  // "Öppen nu. I kö: sjuksköterska 0, läkare 1." / "Stängd, öppnar mån 08:00. …"
+  unitInfo(u) {
+    if (u.open === null || u.open === undefined) return "";
+    const lang = this.ctx.i18n.lang;
+    const opens = u.opens_ms
+      ? new Date(u.opens_ms).toLocaleString(lang === "en" ? "en-GB" : "sv-SE", {
+          weekday: "short",
+          hour: "2-digit",
+          minute: "2-digit",
+          timeZone: "Europe/Stockholm",
+        })
+      : "";
+    const state = u.open ? this.t("unit_open_now") : opens ? this.t("unit_opens", { when: opens }) : this.t("unit_closed_now");
+    const queues = Object.entries(u.waiting || {})
+      .map(([s, n]) => `${this.t(`skill_${s}`).toLowerCase()} ${n}`)
+      .join(", ");
+    return queues ? `${state} ${this.t("unit_queues", { queues })}` : state;
+  }
+
+  // -- a photo, full size -----------------------------------------------------------------
+
+  // Opens fitted to the window; zoom by buttons or + - 0 1; the stage scrolls (also by keyboard).
+  photo(src, alt, opener) {
+    const img = h("img", { src, alt, class: "viewer-img", draggable: "false" });
+    const stage = h("div", { class: "viewer", tabindex: "0", role: "group", "aria-label": this.t("photo_stage") }, img);
+    const level = h("p", { class: "zoom-level", role: "status" });
+    let scale = 1;
+    let fitted = true;
+    const fitScale = () =>
+      Math.min(1, (stage.clientWidth - 4) / img.naturalWidth, (stage.clientHeight - 4) / img.naturalHeight);
+    const apply = () => {
+      if (!img.naturalWidth) return;
+      if (fitted) scale = fitScale();
+      img.style.width = `${Math.round(img.naturalWidth * scale)}px`;
+      img.style.height = `${Math.round(img.naturalHeight * scale)}px`;
+      level.textContent = this.t("zoom_level", { n: Math.round(scale * 100) });
+    };
+    const zoom = (direction) => {
+      const steps = ZOOM_STEPS.filter((z) => (direction > 0 ? z > scale + 0.001 : z < scale - 0.001));
+      if (!steps.length) return;
+      scale = direction > 0 ? steps[0] : steps[steps.length - 1];
+      fitted = false;
+      apply();
+    };
+    const actual = () => {
+      fitted = false;
+      scale = 1;
+      apply();
+    };
+    const fit = () => {
+      fitted = true;
+      apply();
+    };
+    img.addEventListener("load", apply);
+    const onKey = (event) => {
+      const act = { "+": () => zoom(1), "=": () => zoom(1), "-": () => zoom(-1), 0: fit, 1: actual }[event.key];
+      if (!act || event.ctrlKey || event.metaKey || event.altKey) return;
+      event.preventDefault();
+      act();
+    };
+    const button = (key, onclick) => h("button", { type: "button", onclick }, this.t(key));
+    const box = h(
+      "div",
+      { class: "viewer-box", onkeydown: onKey },
+      h(
+        "div",
+        { class: "dlg-head" },
+        h("h2", { id: "dlg-h" }, alt),
+        h("button", { type: "button", onclick: () => this.dialog.close() }, this.t("close_viewer")),
+      ),
+      h(
+        "div",
+        { class: "zoombar", role: "group", "aria-label": this.t("zoom"), "aria-describedby": "zoom-keys" },
+        button("zoom_out", () => zoom(-1)),
+        button("zoom_fit", fit),
+        button("zoom_actual", actual),
+        button("zoom_in", () => zoom(1)),
+        level,
+      ),
+      h("p", { id: "zoom-keys", class: "hint" }, this.t("zoom_keys")),
+      stage,
+    );
+    this.show("photo", opener, box);
+    apply();
+    stage.focus();
   }
 
   // -- close -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { Queue } from "./queue.js";
 import { Chats } from "./chats.js";
 import { Dialogs } from "./dialogs.js";
 
+const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
 const hub = new Hub(api);
 const i18n = new I18n(STRINGS);
@@ -166,7 +167,7 @@ async function logout() {
 function startConsole(me) {
   const staff = me.staff || { id: me.uid, profession: "nurse", units: [], max_chats: 1 };
   const unitNames = new Map();
-  let transferUnits = null;
+  const templateTitles = new Map(); // phrase id -> title, to name the phrase a message was written from
   const ctx = {
     api,
     hub,
@@ -187,23 +188,27 @@ function startConsole(me) {
         })
         .catch(() => {});
     },
-    // The units a case can be moved to, with the professions they serve (GET /api/staff/units);
-    // without that endpoint, the units this console knows of, with every profession.
-    transferUnits: async () => {
-      if (!transferUnits) {
-        try {
-          const data = await api.call("GET", "/api/staff/units");
-          transferUnits = data.units.map((u) => ({ id: u.unit, name: u.name, skills: u.skills }));
-          for (const u of transferUnits) unitNames.set(u.id, u.name);
-        } catch {
-          return [...unitNames.entries()]
-            .sort((a, b) => a[1].localeCompare(b[1], "sv"))
-            .map(([id, name]) => ({ id, name, skills: null }));
-        }
+    // The units a patient of this age can be moved to, by name, each with its professions, whether
+    // it is open and its queues (GET /api/staff/units, asked afresh: queues change); without that
+    // endpoint, the units this console knows of, with every profession.
+    transferUnits: async (age) => {
+      try {
+        const query = Number.isInteger(age) ? `?age=${age}` : "";
+        const data = await api.call("GET", `/api/staff/units${query}`);
+        const units = data.units.map((u) => ({ ...u, id: u.unit }));
+        for (const u of units) unitNames.set(u.id, u.name);
+        return units;
+      } catch {
+        return [...unitNames.entries()]
+          .sort((a, b) => a[1].localeCompare(b[1], "sv"))
+          .map(([id, name]) => ({ id, name, skills: null, open: null, waiting: null }));
       }
-      return transferUnits;
     },
+    templateTitle: (id) => templateTitles.get(id) || "",
+    learnTemplate: (id, title) => templateTitles.set(id, title),
     focusQueue: () => queue.nextButton.focus(),
+    availability: "available", // available, paused or away (PUT /api/staff/availability)
+    heldHere: (caseId) => chats.everHeld.has(caseId),
   };
   ctx.dialogs = new Dialogs(ctx);
 
@@ -212,7 +217,15 @@ function startConsole(me) {
     onClaim: (caseId) => claim(caseId),
   });
   const chats = new Chats(ctx, { onChange: () => queue.setHeld(chats.held) });
+  alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
+  api
+    .call("GET", "/api/staff/templates")
+    .then((data) => {
+      for (const tpl of data.templates || []) templateTitles.set(tpl.id, tpl.title);
+      chats.relabelTemplates();
+    })
+    .catch(() => {});
 
   // header
   const brand = h("h1", { class: "brand" });
@@ -220,6 +233,9 @@ function startConsole(me) {
   const conn = h("span", { id: "conn", class: "conn", role: "status", "data-state": hub.state });
   const lang = langButton();
   const out = h("button", { type: "button", onclick: () => logout() });
+  const availLabel = h("label", { for: "availability" });
+  const avail = h("select", { id: "availability", onchange: () => setAvailability(avail.value) });
+  const availBox = h("span", { class: "avail", "data-state": ctx.availability }, availLabel, avail);
   const skip = h("a", { class: "skip-link", href: "#chats" });
   const ended = h("div", { class: "banner danger ended", hidden: true });
   function renderHeader() {
@@ -233,6 +249,12 @@ function startConsole(me) {
     );
     conn.textContent = t(`conn_${hub.state}`);
     conn.dataset.state = hub.state;
+    availLabel.textContent = t("availability");
+    clear(
+      avail,
+      AVAILABILITY.map((a) => h("option", { value: a, selected: a === ctx.availability }, t(`availability_${a}`))),
+    );
+    availBox.dataset.state = ctx.availability;
     out.textContent = t("logout");
     skip.textContent = t("skip_to_chats");
     lang.label();
@@ -247,7 +269,7 @@ function startConsole(me) {
       "div",
       { class: "shell" },
       testBanner(),
-      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), conn, lang.button, out),
+      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), availBox, conn, lang.button, out),
       ended,
       h("main", { class: "work" }, queue.root, chats.root),
     ),
@@ -260,6 +282,32 @@ function startConsole(me) {
     chats.relabel();
     alerts.title();
   };
+
+  // -- availability: take next and alerts follow it; kept by the server, so a reload keeps it --
+
+  function showAvailability(value) {
+    ctx.availability = value;
+    alerts.availability = value;
+    avail.value = value;
+    availBox.dataset.state = value;
+    queue.renderHead();
+  }
+
+  async function setAvailability(value) {
+    const before = ctx.availability;
+    showAvailability(value);
+    try {
+      await api.call("PUT", "/api/staff/availability", { availability: value });
+    } catch (err) {
+      showAvailability(before);
+      alerts.toast(t("availability_failed", { message: err.message }), "danger");
+    }
+  }
+
+  api
+    .call("GET", "/api/staff/availability")
+    .then((data) => showAvailability(data.availability))
+    .catch(() => {});
 
   // -- claiming ---------------------------------------------------------------------------
 
@@ -281,7 +329,9 @@ function startConsole(me) {
     const reason =
       reply.code === "at_capacity"
         ? t("err_at_capacity")
-        : ["stale_token", "case_conflict", "conflict", "unknown_case"].includes(reply.code)
+        : reply.code === "not_available"
+          ? t("err_not_available")
+          : ["stale_token", "case_conflict", "conflict", "unknown_case"].includes(reply.code)
           ? t("err_gone")
           : reply.message;
     alerts.toast(t("claim_failed", { message: reason }), "danger");

@@ -10,7 +10,7 @@ import httpx
 from support import ServerProcess
 from support_hub import ERIK, SORE_THROAT, citizen, error_of, refused, staff
 
-from direkt.loadtests.client import Client
+from direkt.loadtests.client import JSON, Client
 
 
 async def test_client_config_is_public_and_points_to_the_test_eid(server: ServerProcess) -> None:
@@ -38,6 +38,23 @@ async def test_staff_units_lists_transfer_targets_with_their_skills(server: Serv
     listed = {u["unit"]: u for u in (await nurse.call("GET", "/api/staff/units"))["units"]}
     assert {"vc-t", "vc-other", "1177-t"} <= set(listed)
     assert "doctor" in listed["vc-t"]["skills"] and listed["vc-t"]["name"] == "Testby vårdcentral"
+    await nurse.aclose()
+
+
+async def test_staff_units_for_an_age_leave_out_units_that_cannot_take_the_patient(
+    server: ServerProcess, erik: Client
+) -> None:
+    await erik.call("POST", "/api/cases", {"triage": await _finished_triage(erik)})
+    nurse = await staff(server.base)
+    adult = (await nurse.call("GET", "/api/staff/units?age=35"))["units"]
+    assert [u["unit"] for u in adult] == ["1177-t", "vc-other", "vc-t"]  # by name; not child health care
+    vc_t = adult[2]
+    assert vc_t["open"] is True and vc_t["opens_ms"] is None
+    assert vc_t["waiting"] == {"administrator": 0, "doctor": 0, "nurse": 1}
+    child = (await nurse.call("GET", "/api/staff/units?age=4"))["units"]
+    assert "bvc-t" in [u["unit"] for u in child]
+    for bad in ("-1", "131", "old"):
+        await refused(nurse.call("GET", f"/api/staff/units?age={bad}"), 400, "bad_request")
     await nurse.aclose()
 
 
@@ -73,3 +90,27 @@ async def test_submit_to_an_unknown_unit_is_refused_and_nothing_waits(server: Se
     assert (await nurse.call("GET", "/api/staff/queue"))["cases"] == []
     await nurse.aclose()
     await erik.aclose()
+
+
+async def test_take_next_waits_for_a_staff_member_who_is_paused_or_away(server: ServerProcess, erik: Client) -> None:
+    case = (await erik.call("POST", "/api/cases", {"triage": await _finished_triage(erik)}))["case"]
+    nurse = await staff(server.base)
+    assert await nurse.call("GET", "/api/staff/availability") == {"availability": "available"}
+    sock = await nurse.socket(JSON)
+    try:
+        for state in ("paused", "away"):
+            assert await nurse.call("PUT", "/api/staff/availability", {"availability": state}) == {
+                "availability": state
+            }
+            refusal = await sock.request({"t": "claim_next", "rid": f"r-{state}"}, "claimed")
+            assert refusal["t"] == "error" and refusal["code"] == "not_available", refusal
+        again = await staff(server.base)  # another console of the same nurse: the same state
+        assert await again.call("GET", "/api/staff/availability") == {"availability": "away"}
+        await again.aclose()
+        await refused(nurse.call("PUT", "/api/staff/availability", {"availability": "asleep"}), 400, "bad_request")
+        await nurse.call("PUT", "/api/staff/availability", {"availability": "available"})
+        assert (await sock.request({"t": "claim_next", "rid": "r-back"}, "claimed"))["case"] == case
+    finally:
+        await sock.close()
+        await nurse.aclose()
+    await refused(erik.call("PUT", "/api/staff/availability", {"availability": "away"}), 403, "forbidden")

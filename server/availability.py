@@ -1,0 +1,46 @@
+"""Whether a staff member takes cases now: available, on a pause, or away.
+
+Set by the staff member in the console and kept in Redis (``keys.AVAILABILITY``),
+so that it survives a reload and holds for every console they have open.
+"Take next" is refused unless available (``Workflow.claim_next``); the console
+also quiets its alerts (a pause: only the most urgent cases; away: none). A
+staff member never set, or whose setting Redis lost, is available: they logged
+in to work.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from direkt.queue.scripts import RedisClient, redis_errors
+from direkt.server import keys
+from direkt.server.errors import BadRequest
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    PAUSED = "paused"
+    AWAY = "away"
+
+
+def parse_availability(value: str) -> Availability:
+    """Raises BadRequest naming the accepted values."""
+    try:
+        return Availability(value)
+    except ValueError:
+        raise BadRequest(f"availability must be one of {', '.join(a.value for a in Availability)}") from None
+
+
+async def availability_of(client: RedisClient, staff_id: str) -> Availability:
+    with redis_errors():
+        raw: bytes | str | None = await client.hget(keys.AVAILABILITY, staff_id)
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        return Availability(text) if text else Availability.AVAILABLE
+    except ValueError:
+        return Availability.AVAILABLE  # a value from a later version: treat as at work
+
+
+async def set_availability(client: RedisClient, staff_id: str, value: Availability) -> None:
+    with redis_errors():
+        await client.hset(keys.AVAILABILITY, staff_id, value.value)
