@@ -3,6 +3,7 @@
 // templates, transfer, close.
 
 import { h, clear } from "../shared/dom.js";
+import { phraseMatches } from "./phrases.js";
 
 const SKILLS = ["nurse", "doctor", "psychologist", "physiotherapist", "midwife", "administrator", "vaccination"];
 const OUTCOMES = ["self_care_advice", "visit_booked", "referred", "video_consultation", "told_to_call_112", "no_contact"];
@@ -61,16 +62,15 @@ export class Dialogs {
     const status = h("p", { class: "tpl-status", role: "status" });
     let seq = 0;
     let timer = null;
+    // Filling placeholders reads the case (an audited access): fetched once per
+    // opening of the dialog, then searched here by the server's own rule.
+    let all = null;
     const load = async () => {
       const mine = ++seq;
-      const q = search.value.trim();
       try {
-        const data = await this.ctx.api.call(
-          "GET",
-          `/api/staff/templates?q=${encodeURIComponent(q)}&case=${encodeURIComponent(chat.case)}`,
-        );
+        all ??= (await this.ctx.api.call("GET", `/api/staff/templates?case=${encodeURIComponent(chat.case)}`)).templates || [];
         if (mine !== seq) return;
-        const items = data.templates || [];
+        const items = all.filter((tpl) => phraseMatches(tpl, search.value));
         clear(
           list,
           items.map((tpl) => {

@@ -5,6 +5,10 @@
 // textarea keeps its role; the list is tied to it by aria-controls and
 // aria-activedescendant (a textbox may not carry aria-expanded), and a status
 // line says how many phrases match.
+//
+// Filling placeholders reads the case (an audited access), so the phrases are
+// fetched once each time the list opens, and what is typed after the "/" is
+// matched here, by the server's rule (title or a tag contains it).
 
 import { h, clear } from "../shared/dom.js";
 
@@ -14,12 +18,20 @@ const TOKEN = /(^|\s)\/([^\s/]*)$/; // a slash starting a word, up to the caret
 
 let serial = 0;
 
+// The server's rule (direkt.server.templates.matches): the title or a tag contains the query.
+export function phraseMatches(tpl, query) {
+  const q = query.toLocaleLowerCase().trim();
+  const has = (text) => text.toLocaleLowerCase().includes(q);
+  return !q || has(tpl.title) || (tpl.tags || []).some(has);
+}
+
 export class InlinePhrases {
   constructor(chat) {
     this.chat = chat;
     this.items = [];
     this.active = 0;
     this.token = null; // {start, end, query}
+    this.all = null; // the phrases, filled for this case, while the list is open
     this.seq = 0;
     this.timer = null;
     this.id = `phr-${++serial}`;
@@ -49,23 +61,29 @@ export class InlinePhrases {
     const match = TOKEN.exec(value.slice(0, selectionStart));
     if (!match) return this.close();
     this.token = { start: selectionStart - match[2].length - 1, end: selectionStart, query: match[2] };
+    if (this.all) return this.filter();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.load(), DEBOUNCE_MS);
   }
 
   async load() {
     const mine = ++this.seq;
-    const q = encodeURIComponent(this.token?.query || "");
     try {
-      const path = `/api/staff/templates?q=${q}&case=${encodeURIComponent(this.chat.case)}`;
+      const path = `/api/staff/templates?case=${encodeURIComponent(this.chat.case)}`;
       const data = await this.chat.ctx.api.call("GET", path);
       if (mine !== this.seq || !this.token) return;
-      this.items = (data.templates || []).slice(0, SHOWN);
-      this.active = 0;
-      this.render();
+      this.all = data.templates || [];
+      this.filter();
     } catch {
       if (mine === this.seq) this.close();
     }
+  }
+
+  filter() {
+    const q = this.token?.query || "";
+    this.items = this.all.filter((tpl) => phraseMatches(tpl, q)).slice(0, SHOWN);
+    this.active = 0;
+    this.render();
   }
 
   // Keys while the list is open; true when the key was used here (not sent, not typed).
@@ -106,6 +124,7 @@ export class InlinePhrases {
     this.seq++;
     this.token = null;
     this.items = [];
+    this.all = null; // fetched again when the list next opens
     this.list.hidden = true;
     clear(this.list);
     this.status.textContent = "";
