@@ -48,6 +48,7 @@ from direkt.server.presence import StaffPresence, online_ttl_ms
 from direkt.server.services import Services
 from direkt.server.sessions import Principal
 from direkt.server.transcript import Appended, Page, system_body
+from direkt.server.transfers import takes_patient
 from direkt.server.triageflow import stockholm_date
 from direkt.server.writeguard import Guard
 from direkt.triage import engine
@@ -376,7 +377,9 @@ class Workflow:
         if unit is None or target_skill not in unit.skills:
             raise BadRequest("no such unit, or it does not serve that profession")
         detail = f"{unit.id}:{target_skill.value}"
-        _, record = await self.staff_case(staff, case_id, "case.transfer", detail, holder=True)
+        file, record = await self.staff_case(staff, case_id, "case.transfer", detail, holder=True)
+        if not takes_patient(unit.kind, file.triage.get("age")):
+            raise BadRequest(f"{unit.name} does not take a patient of this age")
         if note.strip():
             await self.append(
                 case_id,

@@ -305,6 +305,21 @@ async def test_a_first_contact_is_told_to_the_holder_only(server: ServerProcess)
 # --- staff-only entries, transfer, close ----------------------------------------------------------
 
 
+async def test_a_transfer_to_a_unit_that_cannot_take_the_patient_is_refused(server: ServerProcess) -> None:
+    """The dialog lists only units that take the patient's age; the server holds to it too."""
+    async with open_chat(server.base) as chat:  # Erik, an adult
+        frame = {"t": "transfer", "case": chat.case, "unit": "bvc-t", "skill": "nurse", "note": ""}
+        refused = await chat.ns.request(frame, "done")
+        assert (refused["t"], refused["code"]) == ("error", "bad_request"), refused
+        assert "Testby BVC" in refused["message"]
+        # nothing moved: the nurse still holds the case and the chat goes on
+        ack = await chat.ns.request(
+            {"t": "send", "case": chat.case, "cid": "still-mine", "text": "Jag är kvar."}, "ack"
+        )
+        assert ack["t"] == "ack", ack
+        await frames_until(chat.cs, "msg", cid="still-mine")
+
+
 async def test_transfer_and_journal_notes_reach_staff_and_never_the_citizen(server: ServerProcess) -> None:
     transfer_note = "Behöver bedömas av Annanby, misstänkt halsböld."
     journal_note = "Journal: egenvård, åter vid försämring."
