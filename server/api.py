@@ -261,14 +261,14 @@ async def staff_queue(request: Request, svc: Services, session: Session) -> Resp
 
 async def staff_availability(request: Request, svc: Services, session: Session) -> Response:
     staff = _workflow(svc).staff_of(session.principal)
-    return ok({"availability": (await availability_of(svc.client, staff.id)).value})
+    return ok({"availability": (await availability_of(svc.client, staff.id, svc.clock())).value})
 
 
 async def staff_set_availability(request: Request, svc: Services, session: Session) -> Response:
     """Available, on a pause or away: "take next" is refused unless available."""
     staff = _workflow(svc).staff_of(session.principal)
     value = parse_availability((await json_body(request, AvailabilityBody)).availability)
-    await set_availability(svc.client, staff.id, value)
+    await set_availability(svc.client, staff.id, value, svc.clock())
     return ok({"availability": value.value})
 
 

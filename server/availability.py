@@ -3,9 +3,13 @@
 Set by the staff member in the console and kept in Redis (``keys.AVAILABILITY``),
 so that it survives a reload and holds for every console they have open.
 "Take next" is refused unless available (``Workflow.claim_next``); the console
-also quiets its alerts (a pause: only the most urgent cases; away: none). A
-staff member never set, or whose setting Redis lost, is available: they logged
-in to work.
+also quiets its alerts (a pause: only the most urgent cases; away: none).
+Picking a named case from the list is a deliberate act and stays allowed, as
+in Rocket.Chat's "take it" while not available.
+
+A setting lasts one shift (``SHIFT_MS``): "away" set at the end of a day does
+not greet the nurse the next morning. A staff member never set, whose setting
+ran out, or whose setting Redis lost, is available: they logged in to work.
 """
 
 from __future__ import annotations
@@ -31,16 +35,32 @@ def parse_availability(value: str) -> Availability:
         raise BadRequest(f"availability must be one of {', '.join(a.value for a in Availability)}") from None
 
 
-async def availability_of(client: RedisClient, staff_id: str) -> Availability:
-    with redis_errors():
-        raw: bytes | str | None = await client.hget(keys.AVAILABILITY, staff_id)
-    text = raw.decode() if isinstance(raw, bytes) else raw
+SHIFT_MS = 12 * 3_600_000
+
+
+def stored(value: Availability, now_ms: int) -> str:
+    """The stored form: the setting and when it was made."""
+    return f"{value.value}:{now_ms}"
+
+
+def read_stored(raw: bytes | str | None, now_ms: int) -> Availability:
+    """A stored setting as it holds at ``now_ms``: available if unset, unreadable or older than a shift."""
+    text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+    value, _, since = text.partition(":")
+    if not since.isdigit() or now_ms - int(since) > SHIFT_MS:
+        return Availability.AVAILABLE
     try:
-        return Availability(text) if text else Availability.AVAILABLE
+        return Availability(value)
     except ValueError:
         return Availability.AVAILABLE  # a value from a later version: treat as at work
 
 
-async def set_availability(client: RedisClient, staff_id: str, value: Availability) -> None:
+async def availability_of(client: RedisClient, staff_id: str, now_ms: int) -> Availability:
     with redis_errors():
-        await client.hset(keys.AVAILABILITY, staff_id, value.value)
+        raw: bytes | str | None = await client.hget(keys.AVAILABILITY, staff_id)
+    return read_stored(raw, now_ms)
+
+
+async def set_availability(client: RedisClient, staff_id: str, value: Availability, now_ms: int) -> None:
+    with redis_errors():
+        await client.hset(keys.AVAILABILITY, staff_id, stored(value, now_ms))

@@ -23,7 +23,7 @@ over the cluster.
     dk:call:{<case>}           hash    the case's call: v (version) and the msgpack call record
     dk:tpl                     hash    phrase templates created or edited at run time (msgpack)
     dk:join                    zset    cases whose chat is ready, score = end of the join window
-    dk:avail                   hash    staff id -> available / paused / away (server/availability.py)
+    dk:avail                   hash    staff id -> "<available/paused/away>:<set at ms>", for a shift
     dk:audit                   stream  append-only access log (HSLF-FS 2016:40 4 kap. 9 §)
     dk:marker                  str     a random value set once: gone or changed = Redis lost its data
     dk:case:{<case>}           channel chat, typing and read fan-out for one case

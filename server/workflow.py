@@ -282,7 +282,7 @@ class Workflow:
         Raises:
             NotAvailable: the staff member has set themselves on a pause or away.
         """
-        if await availability_of(self.s.client, staff.id) is not Availability.AVAILABLE:
+        if await availability_of(self.s.client, staff.id, self.s.clock()) is not Availability.AVAILABLE:
             raise NotAvailable("you are on a pause or away: set yourself available to take the next case")
         lease = await self.s.waitroom.claim_next(staff, request_id)
         if lease is None:
