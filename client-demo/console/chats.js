@@ -7,6 +7,14 @@ import { compareIds } from "../shared/hub.js";
 import { ChatCall } from "./call.js";
 import { InlinePhrases } from "./phrases.js";
 
+// A refused upload in the staff member's language, by its code (the server's messages are English).
+const PHOTO_REFUSALS = {
+  too_large: "photo_bad",
+  photo_rejected: "photo_unreadable",
+  conflict: "photo_not_held",
+  stale_token: "photo_not_held",
+};
+
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 const PEER_KINDS = new Set(["text", "template", "photo"]);
@@ -482,7 +490,7 @@ class Chat {
       this.textarea.focus();
     } catch (err) {
       if (this.photo) this.photo.uploading = false;
-      this.photoError = this.t("photo_failed", { message: (err.text && this.ctx.i18n.pick(err.text)) || err.message });
+      this.photoError = this.t(PHOTO_REFUSALS[err.code] || "photo_failed");
     }
     this.renderPhotoStep();
   }

@@ -136,7 +136,12 @@ export const STRINGS = {
     en: "What you wrote in the box goes along as a caption. The photo's metadata (such as location) is removed.",
   },
   photo_bad: { sv: "Bilden måste vara JPEG, PNG eller WebP och högst 8 MB.", en: "The photo must be JPEG, PNG or WebP and at most 8 MB." },
-  photo_failed: { sv: "Bilden kunde inte skickas: {message}", en: "The photo could not be sent: {message}" },
+  photo_failed: { sv: "Bilden kunde inte skickas. Försök igen.", en: "The photo could not be sent. Try again." },
+  photo_unreadable: {
+    sv: "Bilden gick inte att läsa. Den kan vara skadad; välj en annan bild (JPEG, PNG eller WebP).",
+    en: "The photo could not be read. It may be damaged; choose another one (JPEG, PNG or WebP).",
+  },
+  photo_not_held: { sv: "Bilden skickades inte: du har inte längre ärendet.", en: "The photo was not sent: you no longer hold the case." },
   photo_pending: { sv: "Bild", en: "Photo" },
   template_used: { sv: "fras: {title}", en: "phrase: {title}" },
   template_used_unknown: { sv: "fras", en: "phrase" },

@@ -785,6 +785,12 @@ def test_a_photo_opens_full_size_with_zoom_and_staff_send_one_cleaned(
     attach = panel.get_by_label("Bifoga bild")
     attach.set_input_files(files=[{"name": "kontroll.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])
     expect(panel.get_by_role("alert")).to_have_text("Bilden måste vara JPEG, PNG eller WebP och högst 8 MB.")
+    # a file that calls itself a JPEG but is not one: the server refuses it, said in Swedish
+    attach.set_input_files(files=[{"name": "trasig.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8 not a jpeg"}])
+    panel.get_by_role("button", name="Skicka bilden").click()
+    expect(panel.get_by_role("alert")).to_have_text(
+        "Bilden gick inte att läsa. Den kan vara skadad; välj en annan bild (JPEG, PNG eller WebP)."
+    )
     attach.set_input_files(files=[{"name": "sar.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg((800, 600))}])
     expect(panel.get_by_role("img", name="Bilden du valt")).to_be_visible()
     expect(panel.get_by_role("alert")).to_have_count(0)
