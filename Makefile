@@ -20,7 +20,7 @@ browser:
 # The README's screenshots, from the last browser test run (var/screenshots).
 screenshots:
 	mkdir -p docs/screenshots
-	for f in widget-phone-triage widget-reason-search widget-waiting widget-chat widget-112 console-queue console-chat call-console call-consent; do \
+	for f in widget-phone-triage widget-reason-search widget-waiting widget-chat widget-112 console-queue console-chat call-console call-consent console-earlier-transcript; do \
 	  cp var/screenshots/$$f.png docs/screenshots/; done
 
 lint: $(STAMP)

@@ -15,11 +15,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from direkt.queue.keys import CASE_ID_PATTERN
 from direkt.queue.scripts import redis_errors
 from direkt.server import keys
 from direkt.server.access import may_act_for
 from direkt.server.availability import availability_of, parse_availability, set_availability
 from direkt.server.casefile import CASE_FILE_TTL_S
+from direkt.server.earlier import earlier_contacts
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.frames import Note, Outcome
 from direkt.server.httpkit import authed, json_body, ok, read_body, services, session_with
@@ -298,6 +300,16 @@ async def staff_case(request: Request, svc: Services, session: Session) -> Respo
     )
 
 
+async def staff_earlier(request: Request, svc: Services, session: Session) -> Response:
+    """The patient's other cases at the units I serve, newest first (each shown case audited)."""
+    wf = _workflow(svc)
+    staff = wf.staff_of(session.principal)
+    case_id = request.path_params["case"]
+    if not CASE_ID_PATTERN.fullmatch(case_id):
+        raise BadRequest("not a case id")
+    return ok({"case": case_id, "earlier": await earlier_contacts(wf, staff, case_id)})
+
+
 async def staff_transcript(request: Request, svc: Services, session: Session) -> Response:
     wf = _workflow(svc)
     case_id, query = request.path_params["case"], query_of(request, TranscriptQuery)
@@ -483,6 +495,13 @@ ENDPOINTS = [
         "/api/staff/cases/{case}",
         authed(staff_case),
         "Case details with the triage summary (audited)",
+        who="staff",
+    ),
+    Endpoint(
+        "GET",
+        "/api/staff/cases/{case}/earlier",
+        authed(staff_earlier),
+        "The patient's earlier contacts at my units, newest first; transcripts on request (each read audited)",
         who="staff",
     ),
     Endpoint(

@@ -9,7 +9,7 @@ always finds its file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -77,8 +77,15 @@ class CaseFile:
 
 
 class CaseFiles:
-    def __init__(self, client: RedisClient) -> None:
+    """Args:
+    client: a Redis or Redis Cluster client.
+    pseudonym: a patient's personnummer -> the pseudonym their case index is keyed by
+        (``sessions.citizen_uid``); None: no patient index is written or read.
+    """
+
+    def __init__(self, client: RedisClient, pseudonym: Callable[[str], str] | None = None) -> None:
         self.client = client
+        self.pseudonym = pseudonym
 
     async def create(self, file: CaseFile) -> CaseFile:
         """Write the file unless it exists (a retried submission); returns the stored one."""
@@ -87,8 +94,14 @@ class CaseFiles:
         pipe.hsetnx(key, "f", _packed(file))
         pipe.expire(key, CASE_FILE_TTL_S)
         pipe.zadd(keys.user_cases(file.owner_uid), {file.case_id: file.created_ms})
+        if self.pseudonym is not None:
+            # The patient's history (the console's "earlier contacts"): a child's cases under the
+            # child, whichever guardian sent them. It lives as long as the newest file it lists.
+            patient = keys.patient_cases(self.pseudonym(file.patient_pnr))
+            pipe.zadd(patient, {file.case_id: file.created_ms})
+            pipe.expire(patient, CASE_FILE_TTL_S)
         with redis_errors():
-            created, _, _ = await pipe.execute()
+            created = (await pipe.execute())[0]
         return file if created else await self.get(file.case_id)
 
     async def get(self, case_id: str) -> CaseFile:
@@ -116,6 +129,29 @@ class CaseFiles:
             except NotFound:
                 continue
         return files
+
+    async def of_patient(self, pnr: str, limit: int) -> list[CaseFile]:
+        """The newest ``limit`` case files about the patient ``pnr``, newest first, in two round trips.
+
+        Only files whose patient is ``pnr`` (the index is keyed by a pseudonym); files
+        gone (expired) are left out.
+
+        Raises:
+            RedisUnavailable: Redis could not be read.
+        """
+        if self.pseudonym is None:
+            return []
+        with redis_errors():
+            ids: Any = await self.client.zrevrange(keys.patient_cases(self.pseudonym(pnr)), 0, limit - 1)
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for case_id in ids:
+            pipe.hget(keys.case_file(case_id.decode()), "f")
+        with redis_errors():
+            raws: list[Any] = await pipe.execute()
+        files = [CaseFile(**msgpack.unpackb(raw)) for raw in raws if raw is not None]
+        return [f for f in files if f.patient_pnr == pnr]
 
 
 def _packed(file: CaseFile) -> bytes:

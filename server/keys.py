@@ -14,6 +14,7 @@ over the cluster.
     dk:conns:<uid>             zset    live sockets of a user, score = expiry (connection limit)
     dk:online                  zset    staff ids with a console open, score = last seen (server/presence.py)
     dk:ucases:<uid>            zset    cases a citizen may see (own and children's), score = created
+    dk:pcases:<pid>            zset    cases about one patient (pid: the patient's pseudonym), score = created
     dk:file:{<case>}           hash    the case file: owner, patient, guardian, triage summary
     dk:chat:{<case>}           stream  the transcript
     dk:chat:{<case>}:cid       hash    "<sender>:<client message id>" -> stream id (idempotent sends)
@@ -71,6 +72,11 @@ def connections(uid: str) -> str:
 
 def user_cases(uid: str) -> str:
     return f"{ROOT}:ucases:{uid}"
+
+
+def patient_cases(pid: str) -> str:
+    """The patient's own cases (a child's, not their guardian's): ``pid`` is ``sessions.citizen_uid`` of the patient."""
+    return f"{ROOT}:pcases:{pid}"
 
 
 def case_file(case_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from direkt.server.casefile import CaseFiles
 from direkt.server.fanout import Fanout
 from direkt.server.notify import FanoutNotifier, Notifier, SmsGateway
 from direkt.server.region import RegionConfig
-from direkt.server.sessions import SessionStore
+from direkt.server.sessions import SessionStore, citizen_uid
 from direkt.server.settings import Settings
 from direkt.server.templates import Templates
 from direkt.server.transcript import Transcripts
@@ -62,7 +63,7 @@ def build_services(
         client=client,
         waitroom=waitroom,
         sessions=SessionStore(client, clock, settings.session_lifetime_seconds),
-        files=CaseFiles(client),
+        files=CaseFiles(client, functools.partial(citizen_uid, settings.secret)),
         transcripts=transcripts,
         triage=TriageFlow(client, kb, config, clock),
         templates=Templates(client, config.templates, config.directory),

@@ -6,6 +6,7 @@ import { h, clear, clock } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
 import { ChatCall } from "./call.js";
 import { InlinePhrases } from "./phrases.js";
+import { EarlierContacts } from "./earlier.js";
 
 // A refused upload in the staff member's language, by its code (the server's messages are English).
 const PHOTO_REFUSALS = {
@@ -278,7 +279,9 @@ class Chat {
     if (file) this.file = file;
     this.call = new ChatCall(this);
     this.phrases = new InlinePhrases(this);
+    this.earlier = new EarlierContacts(this);
     this.build();
+    this.earlier.load();
   }
 
   t(key, values) {
@@ -700,9 +703,10 @@ class Chat {
           this.typingEl,
           this.form,
         ),
-        this.summary,
+        h("div", { class: "side" }, this.summary, this.earlier.root),
       ),
     );
+    this.earlier.render();
     this.renderTab();
     this.renderHead();
     this.renderSummary();

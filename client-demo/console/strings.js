@@ -368,4 +368,20 @@ export const STRINGS = {
   opened: { sv: "Chatt öppnad: {name}", en: "Chat opened: {name}" },
   busy: { sv: "Vänta…", en: "Wait…" },
   no_connection: { sv: "ingen anslutning just nu", en: "not connected right now" },
+
+  // the patient's earlier contacts (earlier.js)
+  earlier_heading: { sv: "Tidigare kontakter", en: "Earlier contacts" },
+  earlier_hint: { sv: "Vid dina enheter. Varje läsning loggas.", en: "At your units. Every read is logged." },
+  earlier_none: { sv: "Inga tidigare kontakter här.", en: "No earlier contacts here." },
+  earlier_failed: { sv: "Kunde inte hämta tidigare kontakter: {message}", en: "Could not load the earlier contacts: {message}" },
+  earlier_unit: { sv: "Enhet", en: "Unit" },
+  earlier_open: { sv: "Pågår", en: "Open" },
+  earlier_handled_by: { sv: "Hanterades av", en: "Handled by" },
+  earlier_show: { sv: "Visa chatten", en: "Show the chat" },
+  earlier_dialog: { sv: "Tidigare kontakt {title}", en: "Earlier contact {title}" },
+  earlier_transcript: { sv: "Chatten {title}", en: "The chat of {title}" },
+  earlier_read_only: { sv: "Endast läsning, läsningen loggas.", en: "Read only; your reading is logged." },
+  earlier_no_messages: { sv: "Inga meddelanden.", en: "No messages." },
+  earlier_partial: { sv: "Chatten är lång: här visas början.", en: "The chat is long: its beginning is shown here." },
+  earlier_transcript_failed: { sv: "Kunde inte hämta chatten: {message}", en: "Could not load the chat: {message}" },
 };

@@ -100,6 +100,25 @@ async def test_the_file_holds_the_same_records_with_stream_ids_private_to_the_ow
     assert read_file(path, GUARDIAN) == [made[1]]
 
 
+async def test_several_records_at_once_are_kept_in_order_in_both_stores(
+    redis_client: RedisClient, tmp_path: Path
+) -> None:
+    """One read that shows several cases (the console's earlier contacts) records each of them."""
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(redis_client, path)
+    before = await log.record(access(PATIENT, "earlier.list", case_id="a.C9"))
+    made = [access(PATIENT, "earlier.read", case_id=f"a.C{i}", detail="via:a.C9") for i in (3, 1)]
+    made.append(access(CHILD, "earlier.read", case_id="a.C5", guardian=GUARDIAN))
+    ids = await log.record_all(made)
+    order = [tuple(map(int, i.split("-"))) for i in (before, *ids)]
+    assert order == sorted(set(order))  # each its own id, after the one before
+    assert await log.record_all([]) == []
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [line["id"] for line in lines] == [before, *ids]
+    assert (await log.for_patient(PATIENT))[1:] == read_file(path, PATIENT)[1:] == made[:2]
+    assert read_file(path, GUARDIAN) == await log.for_patient(GUARDIAN) == [made[2]]
+
+
 @pytest.mark.parametrize("kind", ["standalone", "cluster"])
 async def test_without_redis_recording_fails_and_nothing_is_written(kind: str, tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}"  # nothing listens there
