@@ -35,7 +35,7 @@ from direkt.loadtests.calls import set_up_call
 from direkt.loadtests.client import Client, Socket
 from direkt.loadtests.demo_chat import ANSWERS, CITIZEN, claim_until, find_nurse
 from direkt.loadtests.fleet import free_port
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.signaling.ice import rtc_configuration
 from direkt.signaling.peer import CallPeer, gather_only_on
 

@@ -1,7 +1,7 @@
 """A bare Starlette WebSocket echo: the ceiling of the Python stack, no Redis.
 
 Served by uvicorn with the same options as ``direkt serve`` (see
-``direkt.server.serving.uvicorn_options``), so a benchmark against it measures
+``direkt.server.serve.uvicorn_options``), so a benchmark against it measures
 the WebSocket implementation we ship.
 """
 

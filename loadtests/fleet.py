@@ -29,7 +29,7 @@ from pathlib import Path
 from direkt.loadtests.client import RISK
 from direkt.loadtests.demo_chat import ANSWERS
 from direkt.loadtests.wire import Http, Session
-from direkt.server.personnummer import Personnummer, test_numbers
+from direkt.server.identity.personnummer import Personnummer, test_numbers
 
 # Loopback only: never through a proxy named in the environment.
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -30,8 +30,8 @@ from direkt.queue.model import Directory, Skill, Staff
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import Urgency
 from direkt.queue.waitroom import Waitroom
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.server.region import DEMO_CONFIG, load_region_config
 
 GOAL_CLAIMS_PER_S = 2000.0

@@ -25,7 +25,7 @@ import psutil
 
 from direkt.loadtests.fleet import free_port
 from direkt.loadtests.hist import Latency
-from direkt.server.embedded_redis import _die_with_parent
+from direkt.server.redis.embedded import _die_with_parent
 
 OnReceive = Callable[[int], None]  # called with the seq carried by a message when side B receives it
 
@@ -247,7 +247,7 @@ def _cpu_seconds(process: psutil.Process) -> float:
 
 _SERVER = """
 import sys, uvicorn
-from direkt.server.serving import uvicorn_options
+from direkt.server.serve import uvicorn_options
 from direkt.server.settings import Settings
 options = uvicorn_options(Settings(port=int(sys.argv[1])))
 options.update(log_level="warning", factory=sys.argv[3] == "factory")

@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from direkt.loadtests.relay import OnReceive, UvicornProcess
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 REDIS_URL_ENV = "DIREKT_RELAY_REDIS_URL"
 MAX_FRAME = 2**16

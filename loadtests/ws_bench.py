@@ -28,12 +28,12 @@ from websockets.asyncio.client import connect
 
 from direkt.loadtests.fleet import DIRECT, free_port
 from direkt.loadtests.wsclient import count_pings
-from direkt.server.serving import WS_IMPLEMENTATION
+from direkt.server.serve import WS_IMPLEMENTATION
 
 IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
 SERVER = """
 import sys, uvicorn
-from direkt.server.serving import uvicorn_options
+from direkt.server.serve import uvicorn_options
 from direkt.server.settings import Settings
 options = uvicorn_options(Settings(port=int(sys.argv[1])))
 options.update(ws=sys.argv[2], ws_ping_interval=1.0, ws_ping_timeout=1.0, log_level="warning")

@@ -22,16 +22,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from direkt.server.api import ENDPOINTS
-from direkt.server.auth import AUTH_ROUTES
-from direkt.server.backend import Backend
 from direkt.server.errors import DirektError
-from direkt.server.httpkit import OrjsonResponse, on_direkt_error
-from direkt.server.openapi import openapi_document
+from direkt.server.http.api import ENDPOINTS
+from direkt.server.http.openapi import openapi_document
+from direkt.server.http.requests import OrjsonResponse, on_direkt_error
+from direkt.server.http.static import client_app
+from direkt.server.identity.auth import AUTH_ROUTES
+from direkt.server.lifecycle import Backend
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
-from direkt.server.static import client_app
-from direkt.server.wsout import RecordServerSend
+from direkt.server.ws.outbox import RecordServerSend
 from direkt.triage.kbcache import load_for_server
 
 
@@ -90,7 +90,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     if client is not None:
         routes.append(Mount("/", app=client, name="client"))  # last: the API's paths win
     handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
-    middleware = [Middleware(RecordServerSend)]  # outermost: sees the server's own send (direkt.server.wsout)
+    middleware = [Middleware(RecordServerSend)]  # outermost: sees the server's own send (direkt.server.ws.outbox)
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
 
 

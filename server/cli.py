@@ -21,7 +21,7 @@ from direkt.server.region import load_region_config
 from direkt.server.settings import FSYNC_POLICIES, Settings
 
 if TYPE_CHECKING:
-    from direkt.server.audit import AuditRecord
+    from direkt.server.care.audit import AuditRecord
 
 EXIT_USAGE = 2
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -137,7 +137,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from direkt.server.serving import serve
+    from direkt.server.serve import serve
 
     settings = _settings(
         args, host=args.host, port=args.port, workers=args.workers, redis_url=args.redis_url,
@@ -161,7 +161,7 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _queue_status(args: argparse.Namespace) -> int:
-    from direkt.server.embedded_redis import EmbeddedRedis
+    from direkt.server.redis.embedded import EmbeddedRedis
 
     settings = _settings(args, redis_url=args.redis_url)
     url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
@@ -182,7 +182,7 @@ def _queue_status(args: argparse.Namespace) -> int:
 
 async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict[str, int]]]:
     from direkt.queue.waitroom import Waitroom
-    from direkt.server.redisconn import connect
+    from direkt.server.redis.connect import connect
 
     config = load_region_config(settings.region_config)
     client = await connect(url)
@@ -236,7 +236,7 @@ def _triage_eval(args: argparse.Namespace) -> int:
 
 
 def _triage_replay_case(args: argparse.Namespace) -> int:
-    from direkt.server.embedded_redis import EmbeddedRedis
+    from direkt.server.redis.embedded import EmbeddedRedis
 
     settings = _settings(args, redis_url=args.redis_url)
     url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
@@ -249,9 +249,9 @@ def _triage_replay_case(args: argparse.Namespace) -> int:
 
 
 async def _replay_case(url: str, case_id: str) -> dict[str, Any]:
-    from direkt.server.casefile import CaseFiles
-    from direkt.server.redisconn import connect
-    from direkt.server.triageflow import replay_case
+    from direkt.server.care.casefile import CaseFiles
+    from direkt.server.care.triageflow import replay_case
+    from direkt.server.redis.connect import connect
     from direkt.triage import loader
 
     client = await connect(url)
@@ -300,7 +300,7 @@ def _audit_line(rec: AuditRecord) -> str:
 
 
 def _audit_from_file(path: Path, pnr: str) -> list[AuditRecord]:
-    from direkt.server.audit import read_file
+    from direkt.server.care.audit import read_file
 
     try:
         return read_file(path, pnr)
@@ -309,7 +309,7 @@ def _audit_from_file(path: Path, pnr: str) -> list[AuditRecord]:
 
 
 def _audit_from_redis(args: argparse.Namespace) -> list[AuditRecord]:
-    from direkt.server.embedded_redis import EmbeddedRedis
+    from direkt.server.redis.embedded import EmbeddedRedis
 
     settings = _settings(args, redis_url=args.redis_url)
     url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
@@ -320,8 +320,8 @@ def _audit_from_redis(args: argparse.Namespace) -> list[AuditRecord]:
 
 
 async def _read_audit(url: str, pnr: str) -> list[AuditRecord]:
-    from direkt.server.audit import AuditLog
-    from direkt.server.redisconn import connect
+    from direkt.server.care.audit import AuditLog
+    from direkt.server.redis.connect import connect
 
     client = await connect(url)
     try:
@@ -377,7 +377,7 @@ def _staff_commands(commands: Any) -> None:
 
 
 def _staff_revoke(args: argparse.Namespace) -> int:
-    from direkt.server.embedded_redis import EmbeddedRedis
+    from direkt.server.redis.embedded import EmbeddedRedis
 
     settings = _settings(args, redis_url=args.redis_url)
     url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
@@ -388,8 +388,8 @@ def _staff_revoke(args: argparse.Namespace) -> int:
 
 async def _revoke(url: str, staff_id: str) -> int:
     from direkt.queue.waitroom import wall_clock_ms
-    from direkt.server.redisconn import connect
-    from direkt.server.sessions import SessionStore, staff_uid
+    from direkt.server.identity.sessions import SessionStore, staff_uid
+    from direkt.server.redis.connect import connect
 
     client = await connect(url)
     try:

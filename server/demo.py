@@ -11,8 +11,8 @@ import msgspec
 from direkt.queue.model import Skill
 from direkt.queue.urgency import MINUTE_MS, Urgency
 from direkt.queue.waitroom import CaseRequest, Waitroom
-from direkt.server.casefile import CaseFile, CaseFiles
-from direkt.server.personnummer import Personnummer, test_numbers
+from direkt.server.care.casefile import CaseFile, CaseFiles
+from direkt.server.identity.personnummer import Personnummer, test_numbers
 
 DEMO_CASES = Path(__file__).parent / "data" / "cases.toml"
 

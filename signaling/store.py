@@ -15,7 +15,7 @@ import msgpack
 from redis.exceptions import ResponseError
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors, unavailable
-from direkt.server import keys
+from direkt.server.redis import keys
 from direkt.signaling.call import Call, Step, from_record, to_record
 
 # KEYS[1] the call hash; ARGV: expected version ("0" = no call yet), new version, record, ttl ms

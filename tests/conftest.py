@@ -16,8 +16,8 @@ from support import Cluster, make_directory, short_tmpdir
 
 from direkt.queue.model import Directory
 from direkt.queue.scripts import RedisClient
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import uvicorn
 
 from direkt.queue.model import Directory
-from direkt.server.embedded_redis import EmbeddedRedis, redis_server_binary
+from direkt.server.redis.embedded import EmbeddedRedis, redis_server_binary
 from direkt.server.region import parse_region_config
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -22,9 +22,9 @@ from redis.asyncio import RedisCluster
 from support import Cluster, cluster_port, timeout
 
 from direkt.loadtests.client import Client, Socket
-from direkt.server import keys
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis import keys
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 SEND_INTERVAL_S = 0.05  # per socket: 20 messages a second, the default rate limit
 

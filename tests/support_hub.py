@@ -12,8 +12,9 @@ from support import timeout
 
 from direkt.loadtests.client import MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
-from direkt.server import errors, keys
-from direkt.server.transcript import pack_body
+from direkt.server import errors
+from direkt.server.care.transcript import pack_body
+from direkt.server.redis import keys
 
 # Every code a refusal may carry: the DirektError tree plus the codec's and the transcript's.
 KNOWN_CODES = {

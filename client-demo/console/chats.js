@@ -19,7 +19,7 @@ const PHOTO_REFUSALS = {
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 const PEER_KINDS = new Set(["text", "template", "photo"]);
-// What the server accepts (server/photos.py, api.MAX_PHOTO_BYTES): checked here first to say so at once.
+// What the server accepts (server/care/photos.py, api.MAX_PHOTO_BYTES): checked here first to say so at once.
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
 const MAX_PHOTO = 8 * 1024 * 1024;
 let serial = 0;

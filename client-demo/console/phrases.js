@@ -18,7 +18,7 @@ const TOKEN = /(^|\s)\/([^\s/]*)$/; // a slash starting a word, up to the caret
 
 let serial = 0;
 
-// The server's rule (direkt.server.templates.matches): the title or a tag contains the query.
+// The server's rule (direkt.server.care.templates.matches): the title or a tag contains the query.
 export function phraseMatches(tpl, query) {
   const q = query.toLocaleLowerCase().trim();
   const has = (text) => text.toLocaleLowerCase().includes(q);

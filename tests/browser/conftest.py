@@ -16,7 +16,7 @@ import pytest
 from support import ServerProcess
 from support_browser import CHROMIUM, CHROMIUM_FLAGS, DESKTOP
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 EXPECTED_401 = ("/auth/staff/login",)  # a wrong password; a logged-out page's session probe is a 200
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -21,7 +21,7 @@ from support import HUB_CONFIG, ServerProcess, short_tmpdir
 from support_browser import WIDGET_CASE_JS, Background, axe_check, claim_next, console, login, screenshot
 from support_hub import GUARDIAN, LOVA, citizen, waiting_case
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 Opener = Callable[..., Page]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -29,8 +29,8 @@ from support_browser import (
 from support_hub import citizen, seed_transcript, waiting_case
 
 from direkt.loadtests.client import JSON, Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 ERIK = "199108312399"
 MAJA = "198105102381"

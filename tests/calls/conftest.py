@@ -9,8 +9,8 @@ import pytest
 from support import ServerProcess
 from support_hub import Chat, open_chat
 
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.signaling.peer import gather_only_on
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from faultproxy import FaultProxy, ProxyGroup
 from support import short_tmpdir
 from support_fault import Faulty, ProxiedCluster
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 
 @pytest.fixture(scope="module", params=["standalone", "cluster"])

@@ -9,10 +9,10 @@ import pytest
 from faultproxy import FaultProxy
 from support import timeout
 
-from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.errors import RedisUnavailable
-from direkt.server.fanout import Fanout
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
+from direkt.server.redis.fanout import Fanout
 
 
 class Heard:

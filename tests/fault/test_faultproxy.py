@@ -15,7 +15,7 @@ import pytest
 from faultproxy import FaultProxy
 from support import timeout
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 PING = b"*1\r\n$4\r\nPING\r\n"
 PONG = b"+PONG\r\n"

@@ -23,7 +23,7 @@ from support_fault import Sender, check_stored_once, flush, stored
 from support_hub import ERIK, GUARDIAN, barrier, citizen, frames_until, kinds, staff, waiting_case
 
 from direkt.loadtests.client import Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from support_fault import flush
 from support_hub import GUARDIAN, frames_until, open_chat, staff, welcomed
 
 from direkt.loadtests.client import Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

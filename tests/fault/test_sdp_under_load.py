@@ -24,7 +24,7 @@ from support import ServerProcess, timeout
 from support_fault import ask, flush
 from support_hub import GUARDIAN, Chat, barrier, frames_until, kinds, open_chat
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.signaling.ice import rtc_configuration
 from direkt.signaling.peer import gather_only_on
 

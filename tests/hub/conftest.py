@@ -11,8 +11,8 @@ from support_hub import citizen
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from support_hub import ERIK, GUARDIAN, LOVA, citizen, refused, staff, waiting_c
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
-from direkt.server.audit import AuditLog, AuditRecord
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.redis.embedded import EmbeddedRedis
 
 
 @pytest.fixture(scope="module")

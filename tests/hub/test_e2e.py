@@ -21,7 +21,7 @@ from support import ServerProcess, timeout
 from support_hub import ERIK, citizen, staff, waiting_case
 
 from direkt.loadtests.client import Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 MESSAGES = 100
 DROP_CHANCE = 0.08  # per message sent: abort the socket (no close frame), as a lost network does

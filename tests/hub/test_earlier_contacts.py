@@ -20,7 +20,7 @@ from support_hub import ELSA, ERIK, GUARDIAN, SORE_THROAT, citizen, error_of, re
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
-from direkt.server.audit import AuditLog, AuditRecord, read_file
+from direkt.server.care.audit import AuditLog, AuditRecord, read_file
 
 pytestmark = pytest.mark.slow
 

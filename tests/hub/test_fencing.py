@@ -19,8 +19,8 @@ from support import ServerProcess
 from support_hub import ask, audit_log, barrier, find, kinds, open_chat, staff, until_waiting, welcomed
 
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis import keys
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

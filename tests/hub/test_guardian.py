@@ -6,9 +6,9 @@ from __future__ import annotations
 from support import ServerProcess
 from support_hub import ELSA, GUARDIAN, citizen, staff
 
-from direkt.server.audit import AuditLog
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.care.audit import AuditLog
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
 

@@ -37,11 +37,11 @@ from support_hub import (
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.api import ENDPOINTS
-from direkt.server.audit import AuditLog, AuditRecord
-from direkt.server.auth import AUTH_ROUTES
-from direkt.server.transcript import pack_body
+from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.care.transcript import pack_body
+from direkt.server.http.api import ENDPOINTS
+from direkt.server.identity.auth import AUTH_ROUTES
+from direkt.server.redis import keys
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ from support_hub import ERIK, GUARDIAN, UNLISTED, error_of, not_logged_in, refus
 from websockets.exceptions import InvalidStatus
 
 from direkt.loadtests.client import Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.personnummer import Personnummer, is_test_number
+from direkt.server.identity.personnummer import Personnummer, is_test_number
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from support_hub import error_of, waiting_case
 from support_photo import phone_photo
 
 from direkt.loadtests.client import Client
-from direkt.server.http_protocol import MAX_REQUEST_HEAD
+from direkt.server.http.headguard import MAX_REQUEST_HEAD
 
 pytestmark = pytest.mark.slow
 

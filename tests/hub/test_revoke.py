@@ -8,7 +8,7 @@ from support import ServerProcess, timeout
 from support_hub import not_logged_in, staff
 
 from direkt.server.cli import main
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 
 async def test_revoking_a_staff_member_closes_their_sockets_and_ends_their_sessions(

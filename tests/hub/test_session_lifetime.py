@@ -13,7 +13,7 @@ from support import ServerProcess, timeout
 from support_hub import citizen, not_logged_in
 
 from direkt.loadtests.client import Socket
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 LIFETIME_S = 4.0
 

@@ -14,7 +14,7 @@ import pytest
 from support import ServerProcess, timeout
 from support_hub import citizen, open_chat
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 HEAD_TIMEOUT_S = 2.0
 CROWD = 200

@@ -24,7 +24,7 @@ from direkt.loadtests.client import Client
 from direkt.queue.model import Skill
 from direkt.queue.routing import RouteRequest, route
 from direkt.queue.urgency import Urgency
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.server.region import load_region_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from support_hub import KNOWN_CODES, barrier, citizen, kinds, staff
 from websockets.exceptions import ConnectionClosed
 
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -47,8 +47,8 @@ from support_hub import (
 
 from direkt.loadtests.client import Client, Socket
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis import keys
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

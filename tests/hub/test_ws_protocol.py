@@ -46,8 +46,8 @@ from websockets.utils import apply_mask
 
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis import keys
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -23,12 +23,12 @@ from support import at, free_port, short_tmpdir
 from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 
 from direkt.queue.scripts import RedisClient
-from direkt.server import audit
-from direkt.server.audit import AuditError, AuditLog, AuditRecord, read_file
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.care import audit
+from direkt.server.care.audit import AuditError, AuditLog, AuditRecord, read_file
 from direkt.server.errors import RedisUnavailable
-from direkt.server.keys import AUDIT_STREAM
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
+from direkt.server.redis.keys import AUDIT_STREAM
 
 PATIENT = ERIK  # the patient most tests are about
 CHILD = ELSA

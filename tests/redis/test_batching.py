@@ -1,6 +1,6 @@
 """Transcript appends sharing round trips on a real Redis: once embedded (the lean
-auto-pipelined connection of ``direkt.server.resp``), once a Redis Cluster (the
-group commit of ``direkt.server.batching``), built as the server builds them.
+auto-pipelined connection of ``direkt.server.redis.resp``), once a Redis Cluster (the
+group commit of ``direkt.server.redis.batching``), built as the server builds them.
 
 What a user would notice if sharing were wrong: a message stored twice or
 not at all, another message's id in an ack, a chat out of order, or a send
@@ -16,9 +16,9 @@ from redis.asyncio import Redis, RedisCluster
 from support import free_port, timeout
 
 from direkt.queue.scripts import RedisClient
+from direkt.server.care.transcript import Transcripts, parse_id
 from direkt.server.errors import RedisUnavailable
-from direkt.server.redisconn import lean_client
-from direkt.server.transcript import Transcripts, parse_id
+from direkt.server.redis.connect import lean_client
 
 CASES = [f"t.01JDBATCHCASE00000000000{i:02d}" for i in range(8)]
 

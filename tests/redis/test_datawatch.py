@@ -5,9 +5,9 @@ from __future__ import annotations
 from redis.asyncio import RedisCluster
 
 from direkt.queue.scripts import RedisClient
-from direkt.server.datawatch import DataWatch
-from direkt.server.fanout import Fanout
-from direkt.server.keys import DATA_MARKER
+from direkt.server.redis.fanout import Fanout
+from direkt.server.redis.keys import DATA_MARKER
+from direkt.server.ws.datawatch import DataWatch
 
 
 def watch(client: RedisClient) -> DataWatch:

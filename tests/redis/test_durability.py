@@ -18,9 +18,9 @@ from support import Cluster, FakeClock, at, short_tmpdir
 from direkt.queue.model import Directory, Skill
 from direkt.queue.urgency import Urgency
 from direkt.queue.waitroom import Waitroom
-from direkt.server.embedded_redis import EmbeddedRedis
 from direkt.server.errors import RedisUnavailable
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 NURSE = Skill.NURSE
 

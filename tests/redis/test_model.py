@@ -33,7 +33,7 @@ from direkt.queue.model import Skill, Staff
 from direkt.queue.urgency import Urgency, deadline_ms
 from direkt.queue.waitroom import Waitroom
 from direkt.server.errors import AtCapacity, StaleToken
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
 
 DIRECTORY = make_directory()
 LEASE_MS = 60_000

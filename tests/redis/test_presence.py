@@ -1,13 +1,13 @@
 """Who has a console open, across server processes, on a real Redis and a real Cluster
-(server/presence.py): what the waiting room's "no one is logged in to answer" rests on."""
+(server/care/presence.py): what the waiting room's "no one is logged in to answer" rests on."""
 
 from __future__ import annotations
 
 import pytest
 
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.presence import MIN_TTL_S, StaffPresence, online_ttl_ms
+from direkt.server.care.presence import MIN_TTL_S, StaffPresence, online_ttl_ms
+from direkt.server.redis import keys
 
 NOW = 1_700_000_000_000
 TTL = 10_000

@@ -1,4 +1,4 @@
-"""The lean Redis connection (``direkt.server.resp``) against real redis-server processes.
+"""The lean Redis connection (``direkt.server.redis.resp``) against real redis-server processes.
 
 What the hub would get wrong if it were wrong: a reply given to the wrong
 caller (another message's id in an ack), a call that waits for ever when
@@ -19,10 +19,10 @@ from redis.exceptions import DataError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from support import Cluster, free_port, short_tmpdir, timeout
 
-from direkt.server.embedded_redis import EmbeddedRedis, redis_server_binary
-from direkt.server.redisconn import lean_client
-from direkt.server.resp import Address, Commands, PushWire
-from direkt.server.transcript import APPEND
+from direkt.server.care.transcript import APPEND
+from direkt.server.redis.connect import lean_client
+from direkt.server.redis.embedded import EmbeddedRedis, redis_server_binary
+from direkt.server.redis.resp import Address, Commands, PushWire
 
 
 @pytest.fixture

@@ -13,10 +13,7 @@ import pytest
 from support import timeout
 
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
-from direkt.server.errors import BadRequest
-from direkt.server.fanout import Fanout
-from direkt.server.transcript import (
+from direkt.server.care.transcript import (
     MAX_PAGE,
     REPLAY_PAGE,
     BadPosition,
@@ -25,6 +22,9 @@ from direkt.server.transcript import (
     decode_published,
     pack_body,
 )
+from direkt.server.errors import BadRequest
+from direkt.server.redis import keys
+from direkt.server.redis.fanout import Fanout
 
 CASE = "t.01JDTESTCASE0000000000000A"
 # its own case: on a cluster, a publish of an earlier test can still be on the cluster bus

@@ -17,9 +17,9 @@ import pytest
 from support_kb import edit, small_kb, small_kb_dir
 
 from direkt.queue.scripts import RedisClient
-from direkt.server.casefile import CaseFile, CaseFiles
+from direkt.server.care.casefile import CaseFile, CaseFiles
+from direkt.server.care.triageflow import keep_knowledge, knowledge_for, replay_case
 from direkt.server.errors import Conflict, NotFound
-from direkt.server.triageflow import keep_knowledge, knowledge_for, replay_case
 from direkt.triage import engine, loader
 from direkt.triage.answerer import run
 from direkt.triage.engine import Patient
@@ -81,7 +81,7 @@ async def test_a_damaged_snapshot_is_refused_not_trusted(redis_client: RedisClie
 def test_replay_case_on_the_command_line(standalone_redis: object, tmp_path: Path) -> None:
     import asyncio
 
-    from direkt.server.redisconn import connect
+    from direkt.server.redis.connect import connect
 
     url = standalone_redis.url  # type: ignore[attr-defined]
     kb = loader.load(walk_paths=False)

@@ -8,10 +8,10 @@ import msgpack
 import pytest
 
 from direkt.queue.scripts import RedisClient
-from direkt.server import keys
+from direkt.server.care.transcript import Transcripts
+from direkt.server.care.writeguard import CaseGone, Guard, WriteGuards
 from direkt.server.errors import StaleToken
-from direkt.server.transcript import Transcripts
-from direkt.server.writeguard import CaseGone, Guard, WriteGuards
+from direkt.server.redis import keys
 
 CASE = "r1.fence1"
 NOW = 1_700_000_000_000

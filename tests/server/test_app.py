@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from support import free_port, short_tmpdir, timeout
 
 from direkt.server.app import GC_OLD, GC_YOUNG, create_app
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.server.settings import Settings
 
 

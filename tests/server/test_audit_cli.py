@@ -17,10 +17,10 @@ import pytest
 from support import at, free_port, timeout
 from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 
-from direkt.server.audit import AuditLog, AuditRecord
+from direkt.server.care.audit import AuditLog, AuditRecord
 from direkt.server.cli import main
-from direkt.server.embedded_redis import EmbeddedRedis
-from direkt.server.redisconn import connect
+from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 
 PATIENT = ERIK  # the patient most tests are about
 CHILD = ELSA

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from structlog.testing import capture_logs
 from support import free_port, serve_in_thread, timeout
 
+from direkt.server.care.notices import FanoutNotifier, Notice, Notifier, SmsGateway, notice_reference
 from direkt.server.errors import BadRequest, DirektError, Unavailable
-from direkt.server.notify import FanoutNotifier, Notice, Notifier, SmsGateway, notice_reference
 
 PHONE = "+46701740605"
 TEXT_SV = "Din chatt med vårdcentralen är redo. Logga in på 1177 för att svara."

@@ -23,7 +23,7 @@ from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SUBJECT, Issuer
 from support import free_port, timeout
 
 from direkt.server.errors import Unauthenticated, Unavailable
-from direkt.server.oidc import LoginStart, OidcClient, OidcConfig, basic_authorization, code_challenge
+from direkt.server.identity.oidc import LoginStart, OidcClient, OidcConfig, basic_authorization, code_challenge
 
 
 @pytest.fixture(scope="module")

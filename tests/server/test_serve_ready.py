@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from support import ServerProcess, timeout
 
-from direkt.server.embedded_redis import EmbeddedRedis
+from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 

@@ -15,13 +15,13 @@ import pytest
 from support import free_port, timeout, wait_http
 
 from direkt.loadtests.wsclient import count_pings
-from direkt.server.serving import WS_IMPLEMENTATION, uvicorn_options
+from direkt.server.serve import WS_IMPLEMENTATION, uvicorn_options
 from direkt.server.settings import Settings
 
 PING_INTERVAL = 0.4
 SERVER = """
 import sys, uvicorn
-from direkt.server.serving import uvicorn_options
+from direkt.server.serve import uvicorn_options
 from direkt.server.settings import Settings
 options = uvicorn_options(Settings(port=int(sys.argv[1])))
 options.update(ws_ping_interval=float(sys.argv[2]), ws_ping_timeout=float(sys.argv[2]), log_level="warning")

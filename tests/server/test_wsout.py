@@ -21,8 +21,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from support import free_port, serve_in_thread, timeout
 from websockets.asyncio.client import connect
 
-from direkt.server.serving import WS_IMPLEMENTATION
-from direkt.server.wsout import RecordServerSend, writer_for
+from direkt.server.serve import WS_IMPLEMENTATION
+from direkt.server.ws.outbox import RecordServerSend, writer_for
 
 OUTCOMES: list[str] = []
 

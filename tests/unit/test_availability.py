@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from direkt.server.availability import SHIFT_MS, Availability, parse_availability, read_stored, stored
+from direkt.server.care.availability import SHIFT_MS, Availability, parse_availability, read_stored, stored
 from direkt.server.errors import BadRequest
 
 NOW = 1_780_000_000_000

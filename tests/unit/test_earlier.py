@@ -1,4 +1,4 @@
-"""The pure core of the console's earlier contacts (server/earlier.py): which cases a staff member
+"""The pure core of the console's earlier contacts (server/care/earlier.py): which cases a staff member
 is shown beside a case, in which order, how many, and in what words."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from support_hub import ELSA, ERIK, GUARDIAN
 
 from direkt.queue.model import Skill, Staff
 from direkt.queue.waitroom import CaseRecord
-from direkt.server.casefile import CaseFile
-from direkt.server.earlier import SHOWN, Earlier, contact_view, read_record, shown_to
+from direkt.server.care.casefile import CaseFile
+from direkt.server.care.earlier import SHOWN, Earlier, contact_view, read_record, shown_to
 
 NORA = Staff("nurse-1", "Nora Nilsson", Skill.NURSE, ("vc-t", "1177-t"), frozenset({Skill.NURSE}), 4)
 

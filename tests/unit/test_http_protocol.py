@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from direkt.server.http_protocol import HEAD_TOO_LARGE, HEAD_TOO_SLOW, TOO_MANY_WAITING, Door
+from direkt.server.http.headguard import HEAD_TOO_LARGE, HEAD_TOO_SLOW, TOO_MANY_WAITING, Door
 
 
 def test_the_door_admits_up_to_the_cap_per_address_and_frees_a_place_when_one_leaves() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from support import timeout
 
-from direkt.server.keepalive import SLOTS, Wheel
+from direkt.server.ws.keepalive import SLOTS, Wheel
 
 INTERVAL = 0.3
 

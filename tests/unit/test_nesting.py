@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from direkt.server import frames as f
-from direkt.server.nesting import MAX_NESTING, MAX_VALUES, nesting_problem
+from direkt.server.ws import frames as f
+from direkt.server.ws.nesting import MAX_NESTING, MAX_VALUES, nesting_problem
 
 FRAME_LIMIT = 64 * 1024
 

@@ -1,4 +1,4 @@
-"""The per-connection outbox (``direkt.server.wsout.Outbox``): bounded, taken whole, race-free room."""
+"""The per-connection outbox (``direkt.server.ws.outbox.Outbox``): bounded, taken whole, race-free room."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from direkt.server.wsout import Outbox
+from direkt.server.ws.outbox import Outbox
 
 
 async def test_the_sender_takes_everything_queued_at_once_in_order() -> None:

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from direkt.server.errors import BadRequest
-from direkt.server.personnummer import (
+from direkt.server.identity.personnummer import (
     BAD_CHECK_DIGIT,
     IN_THE_FUTURE,
     NOT_A_DATE,

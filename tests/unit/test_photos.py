@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
+from direkt.server.care.photos import Photo, sanitise_photo, sniff_type
 from direkt.server.errors import PhotoRejected, TooLarge
-from direkt.server.photos import Photo, sanitise_photo, sniff_type
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECRETS = [b"SecretCam", b"Stockholm-GPS", b"xmpmeta", b"secret comment", b"Sven Svensson", b"59N 18E"]

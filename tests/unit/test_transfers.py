@@ -7,7 +7,7 @@ from support import at
 
 from direkt.queue.hours import SwedishHolidays, parse_weekly
 from direkt.queue.model import Skill, Unit, UnitKind
-from direkt.server.transfers import takes_patient, transfer_targets
+from direkt.server.care.transfers import takes_patient, transfer_targets
 
 OFFICE = parse_weekly({"mon-fri": "08:00-17:00"})
 ALWAYS = parse_weekly({"daily": "00:00-24:00", "holidays": "00:00-24:00"})

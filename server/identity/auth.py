@@ -1,0 +1,391 @@
+"""Logging in and out: identity providers, sessions, WebSocket tickets.
+
+Providers:
+* ``test-eid`` — behaves like BankID/Freja from the citizen's side: pick a
+  test personal identity number (Skatteverket's published test numbers
+  only, check digit validated), under a clear TEST banner. Refused when
+  ``DIREKT_ENV=production``.
+* ``oidc`` — a real e-ID broker by OpenID Connect (authorization code with
+  PKCE), configured by ``DIREKT_OIDC_*``; the subject claim carries the
+  personnummer. The ``state`` is single-use and bound to the browser that
+  started the login by a cookie (no login CSRF).
+* ``staff-password`` — argon2 hashes from the region file, for the demo.
+* ``staff-oidc`` — the region's staff identity provider, ``DIREKT_STAFF_OIDC_*``;
+  the subject claim is the staff id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from direkt.queue.scripts import redis_errors
+from direkt.server.care.triageflow import stockholm_date
+from direkt.server.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthenticated
+from direkt.server.http.requests import (
+    COOKIE,
+    authed,
+    check_origin,
+    current_session,
+    json_body,
+    ok,
+    read_body,
+    secure_cookies,
+    services,
+    set_session_cookie,
+)
+from direkt.server.identity.oidc import OidcClient, OidcConfig
+from direkt.server.identity.personnummer import Personnummer, is_test_number
+from direkt.server.identity.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
+from direkt.server.wiring import Services
+
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_FAILURE_WINDOW_S = 900
+LOGIN_BROWSER_COOKIE = "direkt_oidc"
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of an unknown user's login equal to a known one's.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+class TestEidLogin(msgspec.Struct, forbid_unknown_fields=True):
+    pnr: str
+    next: str = "/"
+
+
+class StaffLogin(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    password: str
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+async def start_session(svc: Services, principal: Principal, response: Response) -> Session:
+    session = await svc.sessions.create(principal)
+    set_session_cookie(response, session, svc)
+    return session
+
+
+def citizen(svc: Services, pnr: Personnummer, provider: str) -> Principal:
+    listed = svc.config.citizens.get(pnr.digits)
+    name = listed.name if listed else "Testperson"
+    return Principal(citizen_uid(svc.settings.secret, pnr.digits), "citizen", name, provider, pnr=pnr.digits)
+
+
+def session_view(session: Session, svc: Services) -> dict[str, Any]:
+    who = session.principal
+    view: dict[str, Any] = {
+        "uid": who.uid,
+        "role": who.role,
+        "name": who.name,
+        "provider": who.provider,
+        "csrf": session.csrf,
+        "expires_ms": session.expires_ms,
+    }
+    if who.is_staff:
+        staff = svc.config.directory.staff[who.staff_id]
+        view["staff"] = {
+            "id": staff.id,
+            "profession": staff.profession.value,
+            "units": list(staff.units),
+            "max_chats": staff.max_chats,
+        }
+    else:
+        view["pnr_masked"] = Personnummer(who.pnr).masked
+        view["test_environment"] = not svc.settings.production
+    return view
+
+
+async def get_session(request: Request) -> Response:
+    """Who is logged in: ``logged_in`` and the session view, or just ``{"logged_in": false}``.
+
+    Not being logged in is an answer here, not an error: every page load asks,
+    and a 401 would be logged in the browser's console each time.
+    """
+    svc = services(request)
+    try:
+        session = await current_session(request, svc)
+    except Unauthenticated:
+        return ok({"logged_in": False})
+    return ok({"logged_in": True, **session_view(session, svc)})
+
+
+async def logout(request: Request, svc: Services, session: Session) -> Response:
+    await svc.sessions.revoke(session)
+    response = ok({"logged_out": True})
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def ticket(request: Request, svc: Services, session: Session) -> Response:
+    value = await svc.sessions.issue_ticket(session)
+    return ok({"ticket": value, "expires_in_s": 30, "url": f"/ws?ticket={quote(value)}"}, 201)
+
+
+async def client_config(request: Request) -> Response:
+    """Public: where the browser clients send people to log in, and the STUN servers for the call test."""
+    svc = services(request)
+    s = svc.settings
+    citizen_login = "/auth/oidc/login" if s.oidc_issuer else ("" if s.production else "/auth/test-eid")
+    return ok(
+        {
+            "citizen_login": citizen_login,
+            "staff_oidc_login": "/auth/staff/oidc/login" if s.staff_oidc_issuer else "",
+            "staff_password_login": bool(svc.config.staff_passwords),
+            "test_environment": not s.production,
+            "ice_servers": svc.calltest.servers,
+        }
+    )
+
+
+# -- test e-ID -----------------------------------------------------------------------------
+
+
+def _test_eid_allowed(svc: Services) -> None:
+    if svc.settings.production:
+        raise NotFound("the test e-ID is not available in production")
+
+
+async def test_eid_page(request: Request) -> Response:
+    svc = services(request)
+    _test_eid_allowed(svc)
+    token = secrets.token_urlsafe(16)
+    nxt = safe_next(request.query_params.get("next", "/"))
+    people = "".join(
+        f'<li><button name="pnr" value="{c.pnr}">{html.escape(c.name)} · {c.pnr[:8]}-{c.pnr[8:]}</button></li>'
+        for c in svc.config.citizens.values()
+    )
+    page = TEST_EID_PAGE.format(token=token, next=html.escape(nxt), people=people)
+    response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    response.set_cookie("direkt_login", token, httponly=True, samesite="strict", path="/auth/")
+    return response
+
+
+async def test_eid_login(request: Request) -> Response:
+    """JSON for scripted clients; a form post (with its double-submit token) from the page."""
+    svc = services(request)
+    _test_eid_allowed(svc)
+    check_origin(request, svc)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = await _form_login(request)
+        form = True
+    else:
+        body = await json_body(request, TestEidLogin)
+        form = False
+    pnr = Personnummer.parse(body.pnr, today=stockholm_date(svc.clock()))
+    if not is_test_number(pnr):
+        raise Forbidden("the test e-ID accepts only Skatteverket's published test numbers")
+    principal = citizen(svc, pnr, "test-eid")
+    response: Response = RedirectResponse(safe_next(body.next), 303) if form else ok({})
+    session = await start_session(svc, principal, response)
+    if not form:
+        response = ok(session_view(session, svc))
+        set_session_cookie(response, session, svc)
+    return response
+
+
+async def _form_login(request: Request) -> TestEidLogin:
+    from urllib.parse import parse_qs
+
+    fields = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
+    token = fields.get("token", [""])[0]
+    if not token or token != request.cookies.get("direkt_login"):
+        raise Forbidden("the login form has expired; reload the page")
+    named = set(fields.get("pnr", [""]))
+    if len(named) > 1:  # never guess which person was meant (an old page posted a listed one and the typed one)
+        raise BadRequest("the form named more than one person; choose one")
+    return TestEidLogin(named.pop(), fields.get("next", ["/"])[0])
+
+
+def safe_next(target: str) -> str:
+    """Only local paths: never an open redirect."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 512:
+        return "/"
+    return target
+
+
+# -- staff passwords ---------------------------------------------------------------------
+
+
+async def staff_login(request: Request) -> Response:
+    svc = services(request)
+    check_origin(request, svc)
+    body = await json_body(request, StaffLogin)
+    staff = svc.config.directory.staff.get(body.username)
+    await _throttle(svc, body.username)
+    stored = svc.config.staff_passwords.get(body.username) if staff else None
+    if not await asyncio.to_thread(_verify, stored or _DUMMY_HASH, body.password) or stored is None or staff is None:
+        await _failed(svc, body.username)
+        raise Unauthenticated("wrong user name or password")
+    response = ok({})
+    session = await start_session(
+        svc, Principal(staff_uid(staff.id), "staff", staff.name, "staff-password", staff_id=staff.id), response
+    )
+    response = ok(session_view(session, svc))
+    set_session_cookie(response, session, svc)
+    return response
+
+
+def _verify(stored: str, password: str) -> bool:
+    if len(password) > 1024:
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _failures_key(username: str) -> str:
+    return f"dk:loginfail:{username[:64]}"
+
+
+async def _throttle(svc: Services, username: str) -> None:
+    with redis_errors():
+        failures = int(await svc.client.get(_failures_key(username)) or 0)
+    if failures >= LOGIN_FAILURES_ALLOWED:
+        raise RateLimited("too many failed logins; wait 15 minutes")
+
+
+async def _failed(svc: Services, username: str) -> None:
+    with redis_errors():
+        await svc.client.incr(_failures_key(username))
+        await svc.client.expire(_failures_key(username), LOGIN_FAILURE_WINDOW_S)
+
+
+# -- OIDC ----------------------------------------------------------------------------------
+
+
+def oidc_client(svc: Services, audience: str) -> OidcClient:
+    s = svc.settings
+    if audience == "staff":
+        issuer, cid, secret, claim = (
+            s.staff_oidc_issuer,
+            s.staff_oidc_client_id,
+            s.staff_oidc_client_secret,
+            s.staff_oidc_subject_claim,
+        )
+    else:
+        issuer, cid, secret, claim = s.oidc_issuer, s.oidc_client_id, s.oidc_client_secret, s.oidc_subject_claim
+    if not issuer:
+        raise NotFound("no identity provider of this kind is configured")
+    redirect = f"{s.base_url}/auth/{'staff/' if audience == 'staff' else ''}oidc/callback"
+    return OidcClient(OidcConfig(issuer, cid, secret, redirect, subject_claim=claim), svc.http)
+
+
+def oidc_login(audience: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        svc = services(request)
+        start = await oidc_client(svc, audience).begin()
+        # RFC 6749 10.12: bind the login to this browser. Without it a callback URL
+        # planted in someone else's browser (login CSRF) logs them in as whoever
+        # started the login, who can later read everything they wrote. One value
+        # per browser, so logins started in two tabs both work.
+        browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
+        if not 32 <= len(browser) <= 64:
+            browser = secrets.token_urlsafe(32)
+        await svc.sessions.put_login(
+            start.state,
+            {
+                "verifier": start.code_verifier,
+                "nonce": start.nonce,
+                "next": safe_next(request.query_params.get("next", "/")),
+                "browser": browser,
+            },
+        )
+        response = RedirectResponse(start.url, 302)
+        response.set_cookie(
+            LOGIN_BROWSER_COOKIE,
+            browser,
+            max_age=LOGIN_TTL_S,
+            httponly=True,
+            samesite="lax",  # sent on the top-level redirect back from the provider
+            secure=secure_cookies(svc),
+            path="/auth/",
+        )
+        return response
+
+    return endpoint
+
+
+def oidc_callback(audience: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        svc = services(request)
+        if "error" in request.query_params:
+            raise Unauthenticated("the identity provider did not log you in")
+        pending = await svc.sessions.take_login(request.query_params.get("state", ""))
+        browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
+        if not browser or not hmac.compare_digest(browser.encode(), str(pending.get("browser", "")).encode()):
+            raise Unauthenticated("this login was not started in this browser; start again")
+        code = request.query_params.get("code", "")
+        if not code or len(code) > 2048:
+            raise BadRequest("the identity provider sent no code")
+        client = oidc_client(svc, audience)
+        claims = await client.finish(code, code_verifier=pending["verifier"], nonce=pending["nonce"])
+        principal = _principal_from_claims(svc, audience, str(claims[client.config.subject_claim]))
+        response = RedirectResponse(pending["next"], 303)
+        await start_session(svc, principal, response)
+        return response
+
+    return endpoint
+
+
+def _principal_from_claims(svc: Services, audience: str, subject: str) -> Principal:
+    if audience == "staff":
+        staff = svc.config.directory.staff.get(subject)
+        if staff is None:
+            raise Forbidden("you are not staff of any unit here")
+        return Principal(staff_uid(staff.id), "staff", staff.name, "staff-oidc", staff_id=staff.id)
+    pnr = Personnummer.parse(subject, today=stockholm_date(svc.clock()))
+    return citizen(svc, pnr, "oidc")
+
+
+AUTH_ROUTES = [
+    ("GET", "/api/client-config", client_config, "Where the browser clients send people to log in", None),
+    ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
+    ("POST", "/auth/test-eid", test_eid_login, "Log in with a test personal identity number", TestEidLogin),
+    ("POST", "/auth/staff/login", staff_login, "Staff login with a password (demo)", StaffLogin),
+    ("GET", "/auth/oidc/login", oidc_login("citizen"), "Log in with e-ID through the OIDC broker", None),
+    ("GET", "/auth/oidc/callback", oidc_callback("citizen"), "OIDC redirect target (citizens)", None),
+    ("GET", "/auth/staff/oidc/login", oidc_login("staff"), "Staff login through the region's OIDC provider", None),
+    ("GET", "/auth/staff/oidc/callback", oidc_callback("staff"), "OIDC redirect target (staff)", None),
+    ("GET", "/api/session", get_session, "Who is logged in (logged_in), and the CSRF token", None),
+    ("POST", "/auth/logout", authed(logout), "Log out; this session's sockets close", None),
+    ("POST", "/api/tickets", authed(ticket), "A one-time WebSocket ticket (30 s)", None),
+]
+
+TEST_EID_PAGE = """<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>TEST e-legitimation</title><link rel="icon" href="/shared/icon.svg" type="image/svg+xml">
+<style>body{{font-family:system-ui,sans-serif;margin:0;background:#fff;color:#111}}
+.banner{{background:#b00020;color:#fff;padding:1rem;font-size:1.25rem;font-weight:700;text-align:center}}
+main{{max-width:36rem;margin:1.5rem auto;padding:0 1rem}} button{{font:inherit;padding:.6rem 1rem;margin:.25rem 0;
+width:100%;text-align:left;border:2px solid #1b4f72;background:#fff;border-radius:.4rem;cursor:pointer}}
+button:focus{{outline:3px solid #f5a623}} ul{{list-style:none;padding:0}} input{{font:inherit;padding:.5rem;width:100%}}
+</style></head><body>
+<div class="banner" role="alert">TEST – ingen riktig e-legitimation · TEST – not a real e-ID</div>
+<main><h1>Logga in med test-e-legitimation</h1>
+<p>Välj en testperson (Skatteverkets testpersonnummer) eller skriv ett testpersonnummer.
+Choose a test person (Skatteverket's test numbers) or type a test number.</p>
+<form method="post" action="/auth/test-eid">
+<input type="hidden" name="token" value="{token}"><input type="hidden" name="next" value="{next}">
+<ul>{people}</ul>
+</form>
+<form method="post" action="/auth/test-eid">
+<input type="hidden" name="token" value="{token}"><input type="hidden" name="next" value="{next}">
+<label for="pnr">Testpersonnummer / test number</label>
+<input id="pnr" name="pnr" inputmode="numeric" autocomplete="off" placeholder="ÅÅÅÅMMDD-NNNN" required>
+<button type="submit">Logga in / Log in</button>
+</form></main></body></html>
+"""
+# Two forms: Enter in the number field submits the form's first submit button, which in one
+# shared form was the first listed person (so Enter logged in the wrong person).

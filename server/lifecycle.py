@@ -1,0 +1,142 @@
+"""The server's live connection to Redis and its background work.
+
+Starts without Redis if it must (``/healthz`` answers, ``/readyz`` says why it
+is not ready), connects with backoff, loads the scripts, then runs the reaper:
+expired leases back to the queue, guarantee breaches counted, stuck moves
+finished. Losing Redis mid-run makes operations fail with ``RedisUnavailable``
+(fail closed) and readiness go red; nothing in Redis is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from redis.asyncio import RedisCluster
+
+from direkt.queue.waitroom import ReapReport, Waitroom
+from direkt.server.care.triageflow import keep_knowledge
+from direkt.server.care.workflow import Workflow
+from direkt.server.demo import seed_demo_cases
+from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.redis.connect import connect, describe
+from direkt.server.region import RegionConfig
+from direkt.server.settings import Settings
+from direkt.server.wiring import Services, build_services
+from direkt.server.ws.hub import Hub
+from direkt.signaling.peer import gather_only_on
+from direkt.triage.model import KnowledgeBase
+
+log = structlog.get_logger("direkt.backend")
+READY_TIMEOUT_S = 2.0
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    problem: str = ""
+
+
+class Backend:
+    def __init__(self, settings: Settings, config: RegionConfig, kb: KnowledgeBase) -> None:
+        self.settings = settings
+        self.config = config
+        self.kb = kb
+        self.waitroom: Waitroom | None = None
+        self.services: Services | None = None
+        self.hub: Hub | None = None
+        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        self.problem = f"connecting to Redis at {describe(settings.redis_url)}"
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="direkt-backend")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.hub is not None:
+            await self.hub.stop()
+        await self._http.aclose()
+        if self.waitroom is not None:
+            await self.waitroom.client.aclose()
+
+    async def readiness(self) -> Readiness:
+        """Redis reachable and every script loaded (reloaded if Redis lost them)."""
+        waitroom = self.waitroom
+        if waitroom is None:
+            return Readiness(False, self.problem)
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await waitroom.client.ping()
+                if not await waitroom.scripts.loaded():
+                    await waitroom.load_scripts()
+        except TimeoutError:
+            return Readiness(False, f"Redis did not answer within {READY_TIMEOUT_S:.0f} s")
+        except (DirektError, OSError) as exc:
+            return Readiness(False, getattr(exc, "message", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - redis-py errors: report, never crash the probe
+            return Readiness(False, f"Redis is unavailable: {exc or type(exc).__name__}")
+        return Readiness(True)
+
+    async def _run(self) -> None:
+        waitroom = await self._connect()
+        if waitroom is None:
+            return
+        gather_only_on([a.strip() for a in self.settings.ice_host_addresses.split(",") if a.strip()])
+        services = build_services(self.settings, self.config, self.kb, waitroom, self._http)
+        with contextlib.suppress(RedisUnavailable):  # a replay needs it; serving does not
+            await keep_knowledge(waitroom.client, self.kb)
+        hub = Hub(services)
+        await hub.start()
+        # readiness turns green only now: every request finds the services
+        self.services, self.hub, self.waitroom = services, hub, waitroom
+        log.info("backend_ready")  # one line per worker: the load runner counts them
+        if self.settings.demo_cases:
+            with contextlib.suppress(RedisUnavailable):
+                seeded = await seed_demo_cases(waitroom, services.files)
+                log.info("demo_cases", seeded=seeded)
+        await self._reap_forever(waitroom, Workflow(services))
+
+    async def _connect(self) -> Waitroom | None:
+        """Connect with backoff until connected (or stopping: None)."""
+        url, delay = self.settings.redis_url, 0.2
+        while not self._stop.is_set():
+            try:
+                client = await connect(url, self.settings.redis_timeout_seconds)
+                waitroom = Waitroom(client, self.config.directory, lease_ms=int(self.settings.lease_seconds * 1000))
+                await waitroom.load_scripts()
+            except DirektError as exc:
+                self.problem = exc.message
+                log.warning("redis_unreachable", problem=exc.message, retry_in_s=delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            log.info("redis_connected", redis=describe(url), cluster=isinstance(client, RedisCluster))
+            self.problem = ""
+            return waitroom
+        return None
+
+    async def _reap_forever(self, waitroom: Waitroom, workflow: Workflow) -> None:
+        while not self._stop.is_set():
+            try:
+                report = await waitroom.reap()
+                if report != ReapReport():
+                    log.info("reaped", **report.__dict__)
+                if expired := await workflow.expire_join_windows():
+                    log.info("join_windows_expired", cases=expired)
+            except DirektError as exc:  # never let the reaper die: leases must keep expiring
+                log.warning("reaper_paused", problem=exc.message, code=exc.code)
+            await self._sleep(self.settings.reap_interval_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)

@@ -1,0 +1,115 @@
+"""Every Redis key and channel name of the hub, built in one place.
+
+The waiting room's keys live in ``direkt.queue.keys``. Chat keys carry the
+case id as their hash tag, so one case's transcript, idempotency map and epoch
+share a cluster slot (the append script touches only them) while cases spread
+over the cluster.
+
+    dk:sess:<sid>              hash    a login session (user, role, csrf, expiry); TTL = idle timeout
+    dk:usess:<uid>             set     session ids of a user (log out everywhere, revoke)
+    dk:ticket:<ticket>         str     one-time WebSocket ticket -> session id (30 s)
+    dk:login:<state>           str     a login in progress (OIDC state, PKCE verifier, nonce) (10 min)
+    dk:triage:<id>             str     a triage session (msgpack: owner, patient, engine session)
+    dk:kb:<version>            str     a triage knowledge base snapshot (every version served, for replay)
+    dk:conns:<uid>             zset    live sockets of a user, score = expiry (connection limit)
+    dk:online                  zset    staff ids with a console open, score = last seen (server/care/presence.py)
+    dk:ucases:<uid>            zset    cases a citizen may see (own and children's), score = created
+    dk:pcases:<pid>            zset    cases about one patient (pid: the patient's pseudonym), score = created
+    dk:file:{<case>}           hash    the case file: owner, patient, guardian, triage summary
+    dk:chat:{<case>}           stream  the transcript
+    dk:chat:{<case>}:cid       hash    "<sender>:<client message id>" -> stream id (idempotent sends)
+    dk:chat:{<case>}:epoch     str     the transcript's epoch (changes only if Redis lost it)
+    dk:chat:{<case>}:read      hash    participant -> last stream id read
+    dk:photo:{<case>}:<id>     str     a sanitised photo
+    dk:call:{<case>}           hash    the case's call: v (version) and the msgpack call record
+    dk:tpl                     hash    phrase templates created or edited at run time (msgpack)
+    dk:join                    zset    cases whose chat is ready, score = end of the join window
+    dk:avail                   hash    staff id -> "<available/paused/away>:<set at ms>", for a shift
+    dk:audit                   stream  append-only access log (HSLF-FS 2016:40 4 kap. 9 §)
+    dk:marker                  str     a random value set once: gone or changed = Redis lost its data
+    dk:case:{<case>}           channel chat, typing and read fan-out for one case
+    dk:user:<uid>              channel notices and revocations for one user's sockets
+"""
+
+from __future__ import annotations
+
+ROOT = "dk"
+AUDIT_STREAM = f"{ROOT}:audit"
+STAFF_ONLINE = f"{ROOT}:online"
+TEMPLATES = f"{ROOT}:tpl"
+JOIN_WINDOWS = f"{ROOT}:join"
+AVAILABILITY = f"{ROOT}:avail"
+DATA_MARKER = f"{ROOT}:marker"
+
+
+def triage_kb(version: str) -> str:
+    return f"{ROOT}:kb:{version}"
+
+
+def session(sid: str) -> str:
+    return f"{ROOT}:sess:{sid}"
+
+
+def user_sessions(uid: str) -> str:
+    return f"{ROOT}:usess:{uid}"
+
+
+def ticket(value: str) -> str:
+    return f"{ROOT}:ticket:{value}"
+
+
+def login(state: str) -> str:
+    return f"{ROOT}:login:{state}"
+
+
+def triage(tid: str) -> str:
+    return f"{ROOT}:triage:{tid}"
+
+
+def connections(uid: str) -> str:
+    return f"{ROOT}:conns:{uid}"
+
+
+def user_cases(uid: str) -> str:
+    return f"{ROOT}:ucases:{uid}"
+
+
+def patient_cases(pid: str) -> str:
+    """The patient's own cases (a child's, not their guardian's): ``pid`` is ``sessions.citizen_uid`` of the patient."""
+    return f"{ROOT}:pcases:{pid}"
+
+
+def case_file(case_id: str) -> str:
+    return f"{ROOT}:file:{{{case_id}}}"
+
+
+def chat(case_id: str) -> str:
+    return f"{ROOT}:chat:{{{case_id}}}"
+
+
+def chat_ids(case_id: str) -> str:
+    return f"{chat(case_id)}:cid"
+
+
+def chat_epoch(case_id: str) -> str:
+    return f"{chat(case_id)}:epoch"
+
+
+def chat_read(case_id: str) -> str:
+    return f"{chat(case_id)}:read"
+
+
+def photo(case_id: str, photo_id: str) -> str:
+    return f"{ROOT}:photo:{{{case_id}}}:{photo_id}"
+
+
+def call(case_id: str) -> str:
+    return f"{ROOT}:call:{{{case_id}}}"
+
+
+def case_channel(case_id: str) -> str:
+    return f"{ROOT}:case:{{{case_id}}}"
+
+
+def user_channel(uid: str) -> str:
+    return f"{ROOT}:user:{uid}"

@@ -1,0 +1,78 @@
+"""Everything a request handler needs, built once per process after Redis is up."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from direkt.queue.scripts import RedisClient
+from direkt.queue.waitroom import Waitroom
+from direkt.server.care.audit import AuditLog
+from direkt.server.care.casefile import CaseFiles
+from direkt.server.care.notices import FanoutNotifier, Notifier, SmsGateway
+from direkt.server.care.templates import Templates
+from direkt.server.care.transcript import Transcripts
+from direkt.server.care.triageflow import TriageFlow
+from direkt.server.care.writeguard import WriteGuards
+from direkt.server.identity.sessions import SessionStore, citizen_uid
+from direkt.server.redis.fanout import Fanout
+from direkt.server.region import RegionConfig
+from direkt.server.settings import Settings
+from direkt.server.ws.calls import Calls
+from direkt.signaling.echo import EchoPeers
+from direkt.triage.model import KnowledgeBase
+
+
+@dataclass
+class Services:
+    settings: Settings
+    config: RegionConfig
+    kb: KnowledgeBase
+    client: RedisClient
+    waitroom: Waitroom
+    sessions: SessionStore
+    files: CaseFiles
+    transcripts: Transcripts
+    triage: TriageFlow
+    templates: Templates
+    audit: AuditLog
+    notifier: Notifier
+    fanout: Fanout
+    http: httpx.AsyncClient
+    clock: Callable[[], int]
+    calls: Calls
+    calltest: EchoPeers
+    guards: WriteGuards
+
+
+def build_services(
+    settings: Settings, config: RegionConfig, kb: KnowledgeBase, waitroom: Waitroom, http: httpx.AsyncClient
+) -> Services:
+    client, clock = waitroom.client, waitroom.clock
+    notifiers: list[Notifier] = []
+    if settings.sms_url:
+        notifiers.append(SmsGateway(settings.sms_url, http, token=settings.sms_token))
+    transcripts = Transcripts.for_client(client)
+    return Services(
+        settings=settings,
+        config=config,
+        kb=kb,
+        client=client,
+        waitroom=waitroom,
+        sessions=SessionStore(client, clock, settings.session_lifetime_seconds),
+        files=CaseFiles(client, functools.partial(citizen_uid, settings.secret)),
+        transcripts=transcripts,
+        triage=TriageFlow(client, kb, config, clock),
+        templates=Templates(client, config.templates, config.directory),
+        audit=AuditLog(client, settings.audit_path),
+        notifier=FanoutNotifier(notifiers),
+        fanout=Fanout(client, settings.redis_timeout_seconds),
+        http=http,
+        clock=clock,
+        calls=Calls(settings, client, waitroom, transcripts, clock),
+        calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
+        guards=WriteGuards(client),
+    )
