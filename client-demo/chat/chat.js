@@ -615,18 +615,32 @@ export class ChatView {
     return messages;
   }
 
+  // What the conversation was, in words a person knows it by: when it began, where, about what
+  // (and for whom, when a guardian writes for a child), not the internal case id.
+  transcriptHeader(stamp) {
+    const { t, i18n } = this.app;
+    const file = this.screen.file || {};
+    const unit = this.screen.unitName || this.screen.queue?.unit_name || "";
+    const reason = file.reason?.label ? i18n.pick(file.reason.label) : "";
+    const me = this.app.me;
+    const forOther = file.patient_name && me && file.patient_name !== me.name;
+    return [
+      t("transcript.title"),
+      file.created_ms ? t("transcript.started", { date: stamp(file.created_ms) }) : null,
+      unit ? t("transcript.unit", { unit }) : null,
+      reason ? t("transcript.reason", { reason }) : null,
+      forOther ? t("transcript.patient", { name: file.patient_name }) : null,
+      t("transcript.saved", { date: stamp(Date.now()) }),
+    ].filter(Boolean);
+  }
+
   async download() {
     const { t, i18n } = this.app;
     try {
       const messages = await this.readTranscript();
       const stamp = (ms) =>
         new Date(ms).toLocaleString(i18n.lang === "en" ? "en-GB" : "sv-SE", { timeZone: "Europe/Stockholm" });
-      const lines = [
-        t("transcript.title"),
-        t("transcript.case", { case: this.caseId }),
-        t("transcript.saved", { date: stamp(Date.now()) }),
-        "",
-      ];
+      const lines = [...this.transcriptHeader(stamp), ""];
       for (const m of messages) {
         if (m.staff_only) continue;
         const item = { frame: m, own: m.from === this.app.me?.uid };
@@ -636,6 +650,8 @@ export class ChatView {
         if (m.k === "photo") text = [t("transcript.photo"), text].filter(Boolean).join(" ");
         lines.push(`[${m.ts ? stamp(m.ts) : ""}] ${who}: ${text}`);
       }
+      // The case id only at the end, named as what it is for: quoting it to support.
+      lines.push("", t("transcript.reference", { case: this.caseId }));
       const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/plain;charset=utf-8" });
       const url = URL.createObjectURL(blob);
       const day = new Date().toISOString().slice(0, 10);

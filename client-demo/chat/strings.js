@@ -304,7 +304,14 @@ export const STRINGS = {
   "role.staff": { sv: "Vårdpersonal", en: "Staff" },
   "you": { sv: "Du", en: "You" },
   "transcript.title": { sv: "1177 direkt – samtal", en: "1177 direkt – conversation" },
-  "transcript.case": { sv: "Ärende: {case}", en: "Case: {case}" },
+  "transcript.started": { sv: "Kontakten började: {date}", en: "Contact began: {date}" },
+  "transcript.unit": { sv: "Mottagning: {unit}", en: "Care unit: {unit}" },
+  "transcript.reason": { sv: "Kontaktorsak: {reason}", en: "Reason for contact: {reason}" },
+  "transcript.patient": { sv: "Gäller: {name}", en: "Concerning: {name}" },
+  "transcript.reference": {
+    sv: "Referens om du kontaktar supporten: {case}",
+    en: "Reference if you contact support: {case}",
+  },
   "transcript.saved": { sv: "Sparat {date}", en: "Saved {date}" },
   "transcript.failed": {
     sv: "Samtalet kunde inte laddas ned. Försök igen.",

@@ -300,8 +300,9 @@ class Chat {
     this.renderSummary();
   }
 
+  // Before the case file has come: a word, never the internal case id.
   patientName() {
-    return this.file?.patient?.name || this.case;
+    return this.file?.patient?.name || this.t("the_patient");
   }
 
   firstName() {

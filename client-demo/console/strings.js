@@ -239,6 +239,7 @@ export const STRINGS = {
   // summary
   summary: { sv: "Bedömning", en: "Assessment" },
   patient: { sv: "Patient", en: "Patient" },
+  the_patient: { sv: "patienten", en: "the patient" },
   pnr: { sv: "Personnummer", en: "Personal identity number" },
   guardian: { sv: "Vårdnadshavare", en: "Guardian" },
   reason: { sv: "Kontaktorsak", en: "Reason" },

@@ -292,6 +292,34 @@ def test_asking_for_a_call_says_whose_answer_the_citizen_waits_for(open_page: Op
     expect(citizen.locator(".call-status").first).to_have_text("Väntar på svar från Nora Nilsson…")
 
 
+# -- point 8: no internal case id where a person reads ------------------------------------------
+
+
+def test_the_transcript_says_when_where_and_what_and_gives_the_case_id_only_as_a_reference(
+    open_page: Opener,
+) -> None:
+    citizen = open_page("/chat/", name="citizen")
+    login(citizen)
+    case = widget_waiting(citizen)
+    nurse = console(open_page)
+    claim_next(nurse)
+    say(nurse, "Hej, ett första svar.")
+    expect(citizen_log(citizen)).to_contain_text("Hej, ett första svar.")
+    expect(citizen.locator("body")).not_to_contain_text(case)
+    expect(nurse.locator("body")).not_to_contain_text(case)
+
+    with citizen.expect_download() as download:
+        citizen.get_by_role("button", name="Ladda ned samtalet").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    header = lines[: lines.index("")]
+    assert header[0] == "1177 direkt – samtal", header
+    assert re.fullmatch(r"Kontakten började: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", header[1]), header
+    assert "Mottagning: Testby vårdcentral" in header and "Kontaktorsak: Ont i halsen" in header, header
+    # the id once, at the end, named as what it is for
+    assert [line for line in lines if case in line] == [f"Referens om du kontaktar supporten: {case}"], lines
+    assert lines[-1] == f"Referens om du kontaktar supporten: {case}", lines
+
+
 def test_a_guardians_result_names_the_child(open_page: Opener, server: ServerProcess) -> None:
     bg = Background()
 
