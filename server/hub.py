@@ -439,7 +439,8 @@ class Connection:
             self.follows[frame.case] = follow
             await self.s.fanout.subscribe(keys.case_channel(frame.case), follow)
         try:
-            await follow.resync(frame.epoch, frame.after, ref=frame.ref)
+            read = await self.s.transcripts.read_position(frame.case, self.who.uid)
+            await follow.resync(frame.epoch, frame.after, ref=frame.ref, read=read)
         except BadPosition:
             await self._unfollow(frame.case)
             raise
@@ -809,11 +810,12 @@ class Follow:
         # fan-out reconnect's resync must not reset ``last`` under it (duplicates).
         self._resyncing = asyncio.Lock()
 
-    async def resync(self, epoch: str, after: str, ref: str = "") -> None:
+    async def resync(self, epoch: str, after: str, ref: str = "", read: str | None = None) -> None:
+        """Replay after ``after``, then ``synced`` (with ``read``, this reader's read position, on a join)."""
         async with self._resyncing:
-            await self._resync(epoch, after, ref)
+            await self._resync(epoch, after, ref, read)
 
-    async def _resync(self, epoch: str, after: str, ref: str) -> None:
+    async def _resync(self, epoch: str, after: str, ref: str, read: str | None = None) -> None:
         self.live = False
         buffer, generation = self.buffer, self.generation
         try:
@@ -829,7 +831,10 @@ class Follow:
             await self.conn.room()
         self.live = self.generation == generation  # no await from here to ``synced``
         last_id = f"{self.last[0]}-{self.last[1]}"
-        self.conn.push({"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref})
+        synced = {"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref}
+        if read is not None:
+            synced["read"] = read
+        self.conn.push(synced)
 
     async def _replay(self, epoch: str, after: str, buffer: list[Entry]) -> None:
         """Deliver every entry after ``after``, however many, a page at a time.

@@ -19,27 +19,6 @@ const PHOTO_REFUSALS = {
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
-const READ_KEY = "direkt.read"; // {case: the newest entry this browser has shown as read}
-const READ_CASES_KEPT = 20;
-
-function readPositions() {
-  try {
-    return JSON.parse(localStorage.getItem(READ_KEY) || "{}") || {};
-  } catch {
-    return {};
-  }
-}
-
-function keepReadPosition(caseId, id) {
-  try {
-    const all = readPositions();
-    delete all[caseId];
-    const kept = Object.entries(all).slice(-(READ_CASES_KEPT - 1));
-    localStorage.setItem(READ_KEY, JSON.stringify(Object.fromEntries([...kept, [caseId, id]])));
-  } catch {
-    // storage full or off: the chat then opens at the end
-  }
-}
 
 export class ChatView {
   constructor(screen) {
@@ -63,7 +42,7 @@ export class ChatView {
     this.myTyping = false;
     this.typingSentAt = 0;
     this.idleTimer = null;
-    this.readBefore = readPositions()[this.caseId] || ""; // read up to here before this page opened
+    this.readBefore = ""; // read up to here before this page opened (the server keeps it: the join's synced)
     this.replayed = false; // the join's replay is complete: the first unread entry is known
     this.landed = false;
     this.follower = new LogFollower(
@@ -144,13 +123,14 @@ export class ChatView {
   }
 
   // The join's replay is complete (the first time): open on the first unread entry.
-  synced() {
+  synced(frame) {
     if (this.replayed) return;
     this.replayed = true;
+    this.readBefore = frame.read || "";
     if (this.mounted) this.land();
   }
 
-  // Open the log on the first entry from the other side this browser has not shown as read,
+  // Open the log on the first entry from the other side not read before (on any device),
   // marked "new messages"; at the end when there is none.
   land() {
     this.landed = true;
@@ -454,7 +434,6 @@ export class ChatView {
     if (this.app.hub.state !== "open") return;
     this.sentRead = this.lastOther;
     this.app.hub.read(this.caseId, this.lastOther);
-    keepReadPosition(this.caseId, this.lastOther);
   }
 
   onTyping(frame) {

@@ -415,6 +415,20 @@ async def test_typing_and_read_receipts_reach_the_other_side_only(server: Server
         assert not kinds(await barrier(chat.ns), "read")
 
 
+async def test_a_join_tells_the_reader_how_far_it_has_read_never_moving_back(server: ServerProcess) -> None:
+    """A page opened afresh places its "first unread" marker from the server's read position."""
+    async with open_chat(server.base) as chat:
+        first = await send(chat.ns, chat.case, "n1", "Första.")
+        second = await send(chat.ns, chat.case, "n2", "Andra.")
+        for position in (second["id"], first["id"]):  # a tab still behind reports an older position last
+            await chat.cs.send({"t": "read", "case": chat.case, "id": position})
+            await chat.ns.expect("read", id=position)
+        synced = (await rejoin(chat.citizen, chat.case))[-1]
+        assert (synced["t"], synced["read"]) == ("synced", second["id"]), synced
+        never = (await rejoin(chat.nurse, chat.case))[-1]  # the nurse has read nothing yet
+        assert (never["t"], never["read"]) == ("synced", ""), never
+
+
 async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(server: ServerProcess) -> None:
     erik = await citizen(server.base)
     maja = await citizen(server.base, GUARDIAN)
