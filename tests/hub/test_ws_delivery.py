@@ -471,6 +471,52 @@ async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(serve
     assert all(p["estimated_wait_ms"] is None or p["estimated_wait_ms"] >= 0 for p in burst + steps[0] + steps[1])
 
 
+@pytest.fixture(scope="module")
+def rare_sweeps(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    """Positions swept only every 30 s: a frame sooner is the queue's own change reaching the citizens."""
+    process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="30", DIREKT_MESSAGE_RATE="1000")
+    yield process
+    process.stop()
+
+
+POSITION_LAG_S = 1.5  # "within about a second", generous for a loaded machine
+
+
+async def test_a_case_ahead_claimed_or_withdrawn_moves_the_next_citizen_within_a_second(
+    rare_sweeps: ServerProcess,
+) -> None:
+    erik = await citizen(rare_sweeps.base)
+    maja = await citizen(rare_sweeps.base, GUARDIAN)
+    nora = await staff(rare_sweeps.base)
+    loop = asyncio.get_running_loop()
+    try:
+        ahead = [await waiting_case(erik) for _ in range(3)]
+        mine = await waiting_case(maja)
+        msock = await welcomed(maja)
+        await msock.send({"t": "join", "case": mine})
+        assert (await msock.expect("position", timeout(5), case=mine))["position"] == 4
+        nsock = await welcomed(nora)
+        lags = []
+        for place in (3, 2):  # claimed, one after the other
+            claimed = await nsock.request({"t": "claim_next", "rid": f"lag-{place}"}, "claimed")
+            acked = loop.time()
+            assert claimed["case"] in ahead, claimed
+            await msock.expect("position", timeout(5), case=mine, position=place)
+            lags.append(loop.time() - acked)
+        left = (await erik.call("GET", f"/api/cases/{ahead[2]}"))["state"]
+        assert left == "waiting", left
+        await erik.call("POST", f"/api/cases/{ahead[2]}/abandon")  # withdrawn by the citizen ahead
+        withdrawn = loop.time()
+        await msock.expect("position", timeout(5), case=mine, position=1)
+        lags.append(loop.time() - withdrawn)
+        await msock.close()
+        await nsock.close()
+    finally:
+        for client in (erik, maja, nora):
+            await client.aclose()
+    assert all(lag < POSITION_LAG_S for lag in lags), lags
+
+
 # --- the nurse's workflow ------------------------------------------------------------------------
 
 
