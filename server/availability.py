@@ -5,12 +5,14 @@ so that it survives a reload and holds for every console they have open.
 "Take next" is refused unless available (``Workflow.claim_next``); the console
 also quiets its alerts (a pause: only the most urgent cases; away: none). A
 staff member never set, or whose setting Redis lost, is available: they logged
-in to work.
+in to work. The waiting room counts only staff who are not away as there to
+answer a queue (``attending``).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server import keys
@@ -44,3 +46,19 @@ async def availability_of(client: RedisClient, staff_id: str) -> Availability:
 async def set_availability(client: RedisClient, staff_id: str, value: Availability) -> None:
     with redis_errors():
         await client.hset(keys.AVAILABILITY, staff_id, value.value)
+
+
+def attending(online: Iterable[str], availability: Mapping[str, str]) -> frozenset[str]:
+    """Who of the staff with a console open answers their queues now: all but those away.
+
+    A pause counts as there, busy: it is short (a phone call, a coffee) and the
+    staff member comes back to the same queue, so telling waiting citizens that
+    no one is there would make them leave a queue that is attended; the
+    estimate already follows how fast cases are taken. Away (a meeting, a shift
+    ended with the console still open) is not there.
+
+    Args:
+        online: staff ids with a console open (``presence.StaffPresence.online``).
+        availability: staff id -> the value they set (``keys.AVAILABILITY``); unset is available.
+    """
+    return frozenset(staff_id for staff_id in online if availability.get(staff_id) != Availability.AWAY)

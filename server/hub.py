@@ -1120,12 +1120,12 @@ class PositionFeed:
         self._tell(case_id, pos)
 
     async def _read_staffing(self) -> None:
-        """Mark this process's staff as online, then read who is online in every process."""
+        """Mark this process's staff as online, then read who answers now (online, not away) in every process."""
         now = self.hub.s.clock()
         here = {conn.staff.id for conn in self.hub.connections if conn.staff is not None}
         try:
             await self.presence.seen(here, now)
-            online = await self.presence.online(now)
+            online = await self.presence.attending(now)
         except DirektError as exc:
             log.warning("staffing_not_read", problem=exc.code)
             return

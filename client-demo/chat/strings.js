@@ -145,8 +145,8 @@ export const STRINGS = {
     en: "No waiting time can be estimated until someone answers the queue.",
   },
   "waiting.unstaffed": {
-    sv: "Just nu är ingen från {unit} inloggad för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
-    en: "Right now no one from {unit} is logged in to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
+    sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
+    en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
   },
   "waiting.closed": {
     sv: "{unit} har stängt just nu och öppnar {when}. Du står kvar på din plats i kön.",

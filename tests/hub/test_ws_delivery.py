@@ -471,6 +471,34 @@ async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(serve
     assert all(p["estimated_wait_ms"] is None or p["estimated_wait_ms"] >= 0 for p in burst + steps[0] + steps[1])
 
 
+async def test_a_queue_whose_only_staff_are_away_is_unstaffed_and_one_on_a_pause_is_not(
+    server: ServerProcess,
+) -> None:
+    """The waiting room's "no one is there" follows availability, not only an open console."""
+    erik = await citizen(server.base)
+    nora = await staff(server.base)  # the only one online who serves Erik's queue
+    try:
+        mine = await waiting_case(erik)
+        esock = await welcomed(erik)
+        await esock.send({"t": "join", "case": mine})
+        await frames_until(esock, "position", 5, case=mine, staffed=False)
+        nsock = await welcomed(nora)
+        await frames_until(esock, "position", 5, case=mine, staffed=True)
+        seen = []
+        for availability in ("away", "paused", "away", "available"):
+            await nora.call("PUT", "/api/staff/availability", {"availability": availability})
+            staffed = availability != "away"
+            await frames_until(esock, "position", 5, case=mine, staffed=staffed)
+            status = await erik.call("GET", f"/api/cases/{mine}")
+            seen.append((availability, status["position"]["staffed"]))
+        await esock.close()
+        await nsock.close()
+    finally:
+        for client in (erik, nora):
+            await client.aclose()
+    assert seen == [("away", False), ("paused", True), ("away", False), ("available", True)]
+
+
 @pytest.fixture(scope="module")
 def rare_sweeps(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
     """Positions swept only every 30 s: a frame sooner is the queue's own change reaching the citizens."""
