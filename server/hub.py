@@ -1155,11 +1155,10 @@ class PositionFeed:
             self.smoothed[case_id] = smoothed
         staffed = None if self.staffed is None else (pos.unit, pos.skill) in self.staffed
         view = position_view(pos, smoothed, staffed=staffed)
-        # a frame only when what the citizen is shown changes (the estimate moves by the minute)
+        # a frame only when what the citizen is shown changes (the range, not the raw estimate)
         key = (
             view["position"],
             view["depth"],
-            (view["estimated_wait_ms"] or 0) // 60_000,
             tuple(view["wait_range_ms"] or ()),
             view["open"],
             view["opens_ms"],
