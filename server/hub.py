@@ -130,8 +130,8 @@ class Hub:
         alive = await self.s.sessions.alive_many([c.session.sid for c in conns])
         orphans = [c for c in conns if c.session.sid not in alive]
         log.warning("sockets_orphaned_by_data_loss", sockets=len(orphans), kept=len(conns) - len(orphans))
-        for conn in orphans:
-            await conn.close(CLOSE_SESSION_ENDED, "the session has ended")
+        # together: each close may wait CLOSE_TIMEOUT_S for a client that stopped reading
+        await asyncio.gather(*(conn.close(CLOSE_SESSION_ENDED, "the session has ended") for conn in orphans))
 
 
 def close_code_for(exc: DirektError) -> int:
