@@ -31,6 +31,7 @@ never carry personal data or internals.
         ├── Forbidden          authenticated, but this user may not do this (403)
         ├── NotFound           no such resource visible to this user (404)
         ├── Conflict           the resource is in a state that does not allow this (409)
+            └── NotHolder      a staff write to a case she does not hold (now)
         ├── RateLimited        too many requests, frames, or connections (429)
         └── Unavailable        a dependency (e-ID broker, SMS gateway) failed (503)
 """
@@ -185,6 +186,10 @@ class NotFound(RequestError):
 class Conflict(RequestError):
     code = "conflict"
     status = 409
+
+
+class NotHolder(Conflict):
+    """A staff member wrote to a case she does not hold (released, moved, taken over)."""
 
 
 class RateLimited(RequestError):

@@ -46,6 +46,7 @@ from direkt.server.errors import (
     DirektError,
     Forbidden,
     NotFound,
+    NotHolder,
     OriginRefused,
     RateLimited,
     RedisUnavailable,
@@ -518,7 +519,7 @@ class Connection:
                 if not await self._took_up_newer_lease(case_id):
                     raise
                 return await write(await self._guard(case_id))
-        except (StaleToken, Conflict) as exc:
+        except (StaleToken, NotHolder, CaseGone) as exc:  # refusals of the right to write, not of the write
             if self.staff is not None and not isinstance(exc, CaseGone):
                 await self._refused_write(case_id, exc.code)
             elif isinstance(exc, CaseGone) and not await self.s.sessions.alive(self.session.sid):
