@@ -48,6 +48,7 @@ from direkt.server.errors import (
     DirektError,
     Forbidden,
     NotFound,
+    NotHolder,
     OriginRefused,
     RateLimited,
     RedisUnavailable,
@@ -133,8 +134,8 @@ class Hub:
         alive = await self.s.sessions.alive_many([c.session.sid for c in conns])
         orphans = [c for c in conns if c.session.sid not in alive]
         log.warning("sockets_orphaned_by_data_loss", sockets=len(orphans), kept=len(conns) - len(orphans))
-        for conn in orphans:
-            await conn.close(CLOSE_SESSION_ENDED, "the session has ended")
+        # together: each close may wait CLOSE_TIMEOUT_S for a client that stopped reading
+        await asyncio.gather(*(conn.close(CLOSE_SESSION_ENDED, "the session has ended") for conn in orphans))
 
 
 def close_code_for(exc: DirektError) -> int:
@@ -528,7 +529,7 @@ class Connection:
                 if not await self._took_up_newer_lease(case_id):
                     raise
                 return await write(await self._guard(case_id))
-        except (StaleToken, Conflict) as exc:
+        except (StaleToken, NotHolder, CaseGone) as exc:  # refusals of the right to write, not of the write
             if self.staff is not None and not isinstance(exc, CaseGone):
                 await self._refused_write(case_id, exc.code)
             elif isinstance(exc, CaseGone) and not await self.s.sessions.alive(self.session.sid):
