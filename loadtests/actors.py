@@ -257,7 +257,6 @@ class Citizen(Actor):
             key = (
                 frame.get("position"),
                 frame.get("depth"),
-                (frame.get("estimated_wait_ms") or 0) // 60_000,
                 tuple(frame.get("wait_range_ms") or ()),
                 frame.get("open"),
                 frame.get("opens_ms"),

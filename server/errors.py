@@ -31,7 +31,8 @@ never carry personal data or internals.
         ├── Forbidden          authenticated, but this user may not do this (403)
         ├── NotFound           no such resource visible to this user (404)
         ├── Conflict           the resource is in a state that does not allow this (409)
-            └── NotAvailable   a staff member on a pause or away asked for the next case
+            ├── NotAvailable   a staff member on a pause or away asked for the next case
+            └── NotHolder      a staff write to a case she does not hold (now)
         ├── RateLimited        too many requests, frames, or connections (429)
         └── Unavailable        a dependency (e-ID broker, SMS gateway) failed (503)
 """
@@ -192,6 +193,10 @@ class NotAvailable(Conflict):
     """A staff member on a pause or away asked for the next case."""
 
     code = "not_available"
+
+
+class NotHolder(Conflict):
+    """A staff member wrote to a case she does not hold (released, moved, taken over)."""
 
 
 class RateLimited(RequestError):

@@ -19,7 +19,7 @@ DIREKT_STAFF_OIDC_*  staff identity provider: ISSUER, CLIENT_ID, CLIENT_SECRET, 
 DIREKT_SMS_URL       SMS gateway endpoint for "your chat is ready" (unset = in-app only)
 DIREKT_SMS_TOKEN     bearer token for the SMS gateway
 DIREKT_JOIN_WINDOW_SECONDS  how long a citizen has to join a ready chat (300)
-DIREKT_POSITION_INTERVAL_SECONDS  coalescing interval of waiting-room position updates (5)
+DIREKT_POSITION_INTERVAL_SECONDS  how often every waiting position is re-read; queue changes come sooner (5)
 DIREKT_AUDIT_FILE    the access log's JSON-lines copy (<data dir>/audit.jsonl)
 DIREKT_MAX_SOCKETS_PER_USER  live WebSockets per user (5)
 DIREKT_SESSION_LIFETIME_SECONDS  a login's absolute lifetime; its sockets close (4001) when it ends (43200)

@@ -98,7 +98,7 @@ export class CaseScreen {
         this.chat.onRead(frame);
         break;
       case "synced":
-        this.chat.synced();
+        this.chat.synced(frame);
         this.chat.markRead();
         // back in the queue after a chat (a reload): the chat so far belongs in view
         if (this.phase() === "waiting" && this.chat.items.length && !this.chat.log) this.rerenderWaiting();

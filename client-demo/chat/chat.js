@@ -19,27 +19,6 @@ const PHOTO_REFUSALS = {
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
-const READ_KEY = "direkt.read"; // {case: the newest entry this browser has shown as read}
-const READ_CASES_KEPT = 20;
-
-function readPositions() {
-  try {
-    return JSON.parse(localStorage.getItem(READ_KEY) || "{}") || {};
-  } catch {
-    return {};
-  }
-}
-
-function keepReadPosition(caseId, id) {
-  try {
-    const all = readPositions();
-    delete all[caseId];
-    const kept = Object.entries(all).slice(-(READ_CASES_KEPT - 1));
-    localStorage.setItem(READ_KEY, JSON.stringify(Object.fromEntries([...kept, [caseId, id]])));
-  } catch {
-    // storage full or off: the chat then opens at the end
-  }
-}
 
 export class ChatView {
   constructor(screen) {
@@ -63,7 +42,7 @@ export class ChatView {
     this.myTyping = false;
     this.typingSentAt = 0;
     this.idleTimer = null;
-    this.readBefore = readPositions()[this.caseId] || ""; // read up to here before this page opened
+    this.readBefore = ""; // read up to here before this page opened (the server keeps it: the join's synced)
     this.replayed = false; // the join's replay is complete: the first unread entry is known
     this.landed = false;
     this.follower = new LogFollower(
@@ -144,13 +123,14 @@ export class ChatView {
   }
 
   // The join's replay is complete (the first time): open on the first unread entry.
-  synced() {
+  synced(frame) {
     if (this.replayed) return;
     this.replayed = true;
+    this.readBefore = frame.read || "";
     if (this.mounted) this.land();
   }
 
-  // Open the log on the first entry from the other side this browser has not shown as read,
+  // Open the log on the first entry from the other side not read before (on any device),
   // marked "new messages"; at the end when there is none.
   land() {
     this.landed = true;
@@ -454,7 +434,6 @@ export class ChatView {
     if (this.app.hub.state !== "open") return;
     this.sentRead = this.lastOther;
     this.app.hub.read(this.caseId, this.lastOther);
-    keepReadPosition(this.caseId, this.lastOther);
   }
 
   onTyping(frame) {
@@ -615,18 +594,32 @@ export class ChatView {
     return messages;
   }
 
+  // What the conversation was, in words a person knows it by: when it began, where, about what
+  // (and for whom, when a guardian writes for a child), not the internal case id.
+  transcriptHeader(stamp) {
+    const { t, i18n } = this.app;
+    const file = this.screen.file || {};
+    const unit = this.screen.unitName || this.screen.queue?.unit_name || "";
+    const reason = file.reason?.label ? i18n.pick(file.reason.label) : "";
+    const me = this.app.me;
+    const forOther = file.patient_name && me && file.patient_name !== me.name;
+    return [
+      t("transcript.title"),
+      file.created_ms ? t("transcript.started", { date: stamp(file.created_ms) }) : null,
+      unit ? t("transcript.unit", { unit }) : null,
+      reason ? t("transcript.reason", { reason }) : null,
+      forOther ? t("transcript.patient", { name: file.patient_name }) : null,
+      t("transcript.saved", { date: stamp(Date.now()) }),
+    ].filter(Boolean);
+  }
+
   async download() {
     const { t, i18n } = this.app;
     try {
       const messages = await this.readTranscript();
       const stamp = (ms) =>
         new Date(ms).toLocaleString(i18n.lang === "en" ? "en-GB" : "sv-SE", { timeZone: "Europe/Stockholm" });
-      const lines = [
-        t("transcript.title"),
-        t("transcript.case", { case: this.caseId }),
-        t("transcript.saved", { date: stamp(Date.now()) }),
-        "",
-      ];
+      const lines = [...this.transcriptHeader(stamp), ""];
       for (const m of messages) {
         if (m.staff_only) continue;
         const item = { frame: m, own: m.from === this.app.me?.uid };
@@ -636,6 +629,8 @@ export class ChatView {
         if (m.k === "photo") text = [t("transcript.photo"), text].filter(Boolean).join(" ");
         lines.push(`[${m.ts ? stamp(m.ts) : ""}] ${who}: ${text}`);
       }
+      // The case id only at the end, named as what it is for: quoting it to support.
+      lines.push("", t("transcript.reference", { case: this.caseId }));
       const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/plain;charset=utf-8" });
       const url = URL.createObjectURL(blob);
       const day = new Date().toISOString().slice(0, 10);

@@ -145,8 +145,8 @@ export const STRINGS = {
     en: "No waiting time can be estimated until someone answers the queue.",
   },
   "waiting.unstaffed": {
-    sv: "Just nu är ingen från {unit} inloggad för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
-    en: "Right now no one from {unit} is logged in to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
+    sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
+    en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
   },
   "waiting.closed": {
     sv: "{unit} har stängt just nu och öppnar {when}. Du står kvar på din plats i kön.",
@@ -304,7 +304,14 @@ export const STRINGS = {
   "role.staff": { sv: "Vårdpersonal", en: "Staff" },
   "you": { sv: "Du", en: "You" },
   "transcript.title": { sv: "1177 direkt – samtal", en: "1177 direkt – conversation" },
-  "transcript.case": { sv: "Ärende: {case}", en: "Case: {case}" },
+  "transcript.started": { sv: "Kontakten började: {date}", en: "Contact began: {date}" },
+  "transcript.unit": { sv: "Mottagning: {unit}", en: "Care unit: {unit}" },
+  "transcript.reason": { sv: "Kontaktorsak: {reason}", en: "Reason for contact: {reason}" },
+  "transcript.patient": { sv: "Gäller: {name}", en: "Concerning: {name}" },
+  "transcript.reference": {
+    sv: "Referens om du kontaktar supporten: {case}",
+    en: "Reference if you contact support: {case}",
+  },
   "transcript.saved": { sv: "Sparat {date}", en: "Saved {date}" },
   "transcript.failed": {
     sv: "Samtalet kunde inte laddas ned. Försök igen.",

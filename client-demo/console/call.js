@@ -241,12 +241,14 @@ export class ChatCall {
     );
   }
 
+  // Headed like the call it becomes ("Videosamtal med Erik"); the status above says "Ringer Erik…".
   ringingView() {
+    const video = this.call.media === "video";
     return this.box(
       "ringing",
-      this.t("call_ringing_heading", { name: this.name }),
-      h("p", {}, this.t(this.call.media === "video" ? "call_ringing_text_video" : "call_ringing_text_audio")),
-      this.deviceFields(this.call.media === "video"),
+      this.t(video ? "call_incall_video" : "call_incall_audio", { name: this.name }),
+      h("p", {}, this.t(video ? "call_ringing_text_video" : "call_ringing_text_audio")),
+      this.deviceFields(video),
       h(
         "div",
         { class: "callactions" },
@@ -345,7 +347,7 @@ export class ChatCall {
       return this.session.phase === "failed" ? this.failedText(this.session.failure) : this.t("call_status_ended");
     }
     if (call.state === "proposed") {
-      if (this.mine || call.proposer === "staff") return this.t("call_status_ringing");
+      if (this.mine || call.proposer === "staff") return this.t("call_status_ringing", { name: this.name });
       return this.t(call.media === "video" ? "call_status_request_video" : "call_status_request_audio");
     }
     if (!this.mine) return this.t("call_elsewhere");
@@ -356,9 +358,10 @@ export class ChatCall {
 
   overText(call) {
     if (call.state === "failed") return this.failedText(this.session?.id === call.call ? this.session.failure : "");
-    if (call.state === "declined") return this.t(call.proposer === "staff" ? "call_status_declined_patient" : "call_status_declined_self");
+    const name = this.name;
+    if (call.state === "declined") return this.t(call.proposer === "staff" ? "call_status_declined_patient" : "call_status_declined_self", { name });
     if (call.reason === "cancelled") return this.t("call_status_cancelled");
-    if (call.reason === "no_answer") return this.t("call_status_no_answer");
+    if (call.reason === "no_answer") return this.t("call_status_no_answer", { name });
     return this.t("call_status_ended");
   }
 

@@ -211,7 +211,7 @@ export class Chats {
     const chat = this.chats.get(frame.case);
     if (!chat) return;
     if (frame.t === "msg") chat.addMessage(frame);
-    else if (frame.t === "synced") chat.onSynced();
+    else if (frame.t === "synced") chat.onSynced(frame);
     else if (frame.t === "case") chat.onCase(frame);
     else if (frame.t === "typing") chat.onTyping(frame);
     else if (frame.t === "read") chat.onRead(frame);
@@ -246,6 +246,7 @@ class Chat {
     this.unseen = []; // ids of entries that arrived while the nurse had scrolled up
     this.landed = false;
     this.synced = false;
+    this.readKnown = false; // the server's read position (in the join's synced) has been applied
     this.readSent = "";
     this.peerRead = "";
     this.peerTyping = false;
@@ -311,8 +312,9 @@ class Chat {
     this.renderSummary();
   }
 
+  // Before the case file has come: a word, never the internal case id.
   patientName() {
-    return this.file?.patient?.name || this.case;
+    return this.file?.patient?.name || this.t("the_patient");
   }
 
   firstName() {
@@ -365,8 +367,9 @@ class Chat {
     this.chats.maybeRead(this);
   }
 
-  onSynced() {
+  onSynced(frame) {
     this.synced = true;
+    if (frame.read !== undefined) this.unreadSince(frame.read);
     if (!this.landed && this.chats.isSeen(this)) this.land();
     this.chats.maybeRead(this);
   }
@@ -977,8 +980,24 @@ class Chat {
     });
   }
 
-  // Showing the tab: the first entry not seen yet (marked), else the end.
+  // A page opened afresh (a reload, another computer): what came from the patient after the
+  // read position the server kept is unread, once; a transferred case's new holder has none.
+  unreadSince(read) {
+    if (this.readKnown) return;
+    this.readKnown = true;
+    if (!read || this.unread) return;
+    const unread = this.messages.filter((m) => this.isPeer(m) && compareIds(m.id, read) > 0);
+    if (!unread.length) return;
+    this.firstUnread = unread[0].id;
+    this.unread = unread.length;
+    this.renderTab();
+    this.chats.updateUnread();
+  }
+
+  // Showing the tab: the first entry not seen yet (marked), else the end. Not before the
+  // join's replay is complete: only then is the first unread entry known.
   land() {
+    if (!this.synced) return;
     this.landed = true;
     const target = this.firstUnread && this.msgEls.get(this.firstUnread);
     this.firstUnread = "";

@@ -183,7 +183,6 @@ export const STRINGS = {
     sv: "Du är redan i ett samtal i en annan chatt. Avsluta det först, eller avböj.",
     en: "You are already in a call in another chat. End it first, or decline.",
   },
-  call_ringing_heading: { sv: "Ringer {name}…", en: "Calling {name}…" },
   call_ringing_text_video: {
     sv: "Patienten får frågan och måste svara innan kamera och mikrofon startar.",
     en: "The patient is asked and must answer before camera and microphone start.",
@@ -217,7 +216,7 @@ export const STRINGS = {
   },
   call_status_request_video: { sv: "Patienten ber om videosamtal", en: "The patient asks for a video call" },
   call_status_request_audio: { sv: "Patienten ber om ljudsamtal", en: "The patient asks for an audio call" },
-  call_status_ringing: { sv: "Ringer…", en: "Calling…" },
+  call_status_ringing: { sv: "Ringer {name}…", en: "Calling {name}…" },
   call_status_connecting: { sv: "Kopplar upp…", en: "Connecting…" },
   call_status_connected: { sv: "Samtal pågår", en: "Call in progress" },
   call_status_reconnecting: {
@@ -226,10 +225,10 @@ export const STRINGS = {
   },
   call_status_ended: { sv: "Samtalet avslutades.", en: "The call has ended." },
   call_status_cancelled: { sv: "Samtalet avbröts.", en: "The call was cancelled." },
-  call_status_no_answer: { sv: "Patienten svarade inte.", en: "The patient did not answer." },
+  call_status_no_answer: { sv: "{name} svarade inte.", en: "{name} did not answer." },
   call_status_declined_patient: {
-    sv: "Patienten avböjde samtalet. Ni kan fortsätta i chatten.",
-    en: "The patient declined the call. You can carry on in the chat.",
+    sv: "{name} avböjde samtalet. Ni kan fortsätta i chatten.",
+    en: "{name} declined the call. You can carry on in the chat.",
   },
   call_status_declined_self: { sv: "Du avböjde samtalet.", en: "You declined the call." },
   call_status_failed: {
@@ -244,6 +243,7 @@ export const STRINGS = {
   // summary
   summary: { sv: "Bedömning", en: "Assessment" },
   patient: { sv: "Patient", en: "Patient" },
+  the_patient: { sv: "patienten", en: "the patient" },
   pnr: { sv: "Personnummer", en: "Personal identity number" },
   guardian: { sv: "Vårdnadshavare", en: "Guardian" },
   reason: { sv: "Kontaktorsak", en: "Reason" },

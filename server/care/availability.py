@@ -10,11 +10,14 @@ in Rocket.Chat's "take it" while not available.
 A setting lasts one shift (``SHIFT_MS``): "away" set at the end of a day does
 not greet the nurse the next morning. A staff member never set, whose setting
 ran out, or whose setting Redis lost, is available: they logged in to work.
+The waiting room counts only staff who are not away as there to answer a
+queue (``attending``).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.errors import BadRequest
@@ -64,3 +67,19 @@ async def availability_of(client: RedisClient, staff_id: str, now_ms: int) -> Av
 async def set_availability(client: RedisClient, staff_id: str, value: Availability, now_ms: int) -> None:
     with redis_errors():
         await client.hset(keys.AVAILABILITY, staff_id, stored(value, now_ms))
+
+
+def attending(online: Iterable[str], availability: Mapping[str, Availability]) -> frozenset[str]:
+    """Who of the staff with a console open answers their queues now: all but those away.
+
+    A pause counts as there, busy: it is short (a phone call, a coffee) and the
+    staff member comes back to the same queue, so telling waiting citizens that
+    no one is there would make them leave a queue that is attended; the
+    estimate already follows how fast cases are taken. Away (a meeting, a shift
+    ended with the console still open) is not there.
+
+    Args:
+        online: staff ids with a console open (``presence.StaffPresence.online``).
+        availability: staff id -> their setting as it holds now (``read_stored``); unset is available.
+    """
+    return frozenset(staff_id for staff_id in online if availability.get(staff_id) != Availability.AWAY)

@@ -4,7 +4,8 @@ Each process marks the staff on its own sockets as seen (``dk:online``, score
 = last seen) once per position pass; a member not seen for a few passes
 (``online_ttl_ms``) is gone, so a process that died takes its staff with it
 within that time.
-The waiting room uses it to say plainly when no one is there to answer a
+The waiting room uses it, less those who set themselves away
+(``availability.attending``), to say plainly when no one is there to answer a
 queue (``direkt.queue.waitinfo.staffed_queues``).
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from direkt.queue.scripts import RedisClient, redis_errors
+from direkt.server.care.availability import attending, read_stored
 from direkt.server.redis import keys
 
 PASSES_KEPT = 4  # a member is online until this many position passes have not seen them
@@ -47,3 +49,16 @@ class StaffPresence:
         with redis_errors():
             raw: Any = await self.client.zrangebyscore(keys.STAFF_ONLINE, now_ms - self.ttl_ms, "+inf")
         return frozenset(r.decode() if isinstance(r, bytes) else str(r) for r in raw)
+
+    async def attending(self, now_ms: int) -> frozenset[str]:
+        """The staff online at ``now_ms`` who have not set themselves away (one round trip)."""
+        with redis_errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrangebyscore(keys.STAFF_ONLINE, now_ms - self.ttl_ms, "+inf")
+            pipe.hgetall(keys.AVAILABILITY)
+            online, settings = await pipe.execute()
+        return attending(map(_text, online), {_text(k): read_stored(v, now_ms) for k, v in settings.items()})
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -309,10 +309,11 @@ class Transcripts:
             page = await self.since(case_id, page.epoch, page.next)
             yield page
 
-    async def mark_read(self, case_id: str, who: str, stream_id: str) -> None:
-        parse_id(stream_id)
+    async def read_position(self, case_id: str, who: str) -> str:
+        """How far ``who`` has read (the newest ``read`` they sent, see ``writeguard.PUBLISH``), "" if nothing."""
         with redis_errors():
-            await self.client.hset(keys.chat_read(case_id), who, stream_id)
+            position: Any = await self.client.hget(keys.chat_read(case_id), who)
+        return position.decode() if position else ""
 
 
 def _entries(raw: list[Any]) -> list[Entry]:

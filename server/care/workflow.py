@@ -196,9 +196,9 @@ class Workflow:
         return view
 
     async def staffed(self, unit_id: str, skill: str) -> bool:
-        """Whether anyone who serves this queue has a console open now."""
+        """Whether anyone who serves this queue has a console open now and is not away."""
         ttl = online_ttl_ms(self.s.settings.position_interval_seconds)
-        online = await StaffPresence(self.s.client, ttl).online(self.s.clock())
+        online = await StaffPresence(self.s.client, ttl).attending(self.s.clock())
         return (unit_id, skill) in staffed_queues(self.s.config.directory, online)
 
     async def abandon(self, who: Principal, case_id: str) -> bool:

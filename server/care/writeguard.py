@@ -80,13 +80,21 @@ return 1
 # KEYS[1] guard or case file  KEYS[2] read markers (or any key of the case)
 # ARGV[1..4] mode, holder, token, now  ARGV[5] channel  ARGV[6] payload
 # ARGV[7] reader ("" = no read marker)  ARGV[8] read position
-# Returns "ok", "gone" or "stale".
+# Returns "ok", "gone" or "stale". A read marker only moves forward: a second
+# tab still behind must not send the reader's next page back to old entries.
 PUBLISH = (
     CHECK
     + """
 local refused = guard_refusal(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if refused then return refused end
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], ARGV[7], ARGV[8]) end
+if ARGV[7] ~= '' then
+  local had = redis.call('HGET', KEYS[2], ARGV[7])
+  local ms, seq = string.match(ARGV[8], '^(%d+)-(%d+)$')
+  local hms, hseq = string.match(had or '0-0', '^(%d+)-(%d+)$')
+  if tonumber(ms) > tonumber(hms) or (tonumber(ms) == tonumber(hms) and tonumber(seq) > tonumber(hseq)) then
+    redis.call('HSET', KEYS[2], ARGV[7], ARGV[8])
+  end
+end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 'ok'
 """

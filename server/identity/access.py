@@ -19,7 +19,7 @@ from direkt.queue.model import Staff
 from direkt.queue.waitroom import CaseRecord
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.casefile import CaseFile
-from direkt.server.errors import Conflict, Forbidden, NotFound
+from direkt.server.errors import Conflict, Forbidden, NotFound, NotHolder
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.identity.sessions import Principal
 from direkt.server.region import RegionConfig
@@ -80,7 +80,7 @@ def check_staff_may_see(staff: Staff, record: CaseRecord) -> None:
 
 def check_staff_holds(staff: Staff, record: CaseRecord) -> None:
     if record.state != "claimed" or record.holder != staff.id:
-        raise Conflict("you do not hold this case; claim it first")
+        raise NotHolder("you do not hold this case; claim it first")
 
 
 def check_citizen_may_write(file: CaseFile) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ResponseError
@@ -75,7 +75,8 @@ async def connect(url: str, reply_timeout: float = SOCKET_TIMEOUT_S) -> RedisCli
     if not info.get("cluster_enabled"):
         return client
     await client.aclose()
-    cluster = RedisCluster.from_url(url, max_connections=POOL_SIZE, **_options(reply_timeout))
+    options = _options(reply_timeout) | {"retry": Retry(NoBackoff(), 0)}
+    cluster = RedisCluster.from_url(url, max_connections=POOL_SIZE, **options)
     try:
         await cluster.initialize()
     except (*REDIS_FAILURES, OSError) as exc:

@@ -39,6 +39,8 @@ log = structlog.get_logger("direkt.fanout")
 CONFIRM_TIMEOUT_S = 5.0
 HEALTH_INTERVAL_S = 15.0
 MAX_BACKOFF_S = 2.0
+# Always subscribed: a connection with no channel would not notice a failure until the next PING.
+ALIVE_CHANNEL = "dk:fanout:alive"
 
 
 class Listener(Protocol):
@@ -134,8 +136,7 @@ class Fanout:
         self._node = (self._node + (1 if self.reconnects else 0)) % len(nodes)
         self._wire = await PushWire.open(nodes[self._node], self._on_push, self.reply_timeout)
         channels = list(self._listeners)
-        # One subscription always: a connection with no channel would not notice a failure until the next PING.
-        self._wire.subscribe("dk:fanout:alive", *channels)
+        self._wire.subscribe(ALIVE_CHANNEL, *channels)
         self._connected.set()
         if self.reconnects or channels:
             self._resync_all()

@@ -24,6 +24,7 @@ import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors
 from direkt.server.care.transcript import system_body
+from direkt.server.care.writeguard import Guard
 from direkt.server.errors import DirektError
 from direkt.server.redis import keys
 from direkt.server.ws import frames as f
@@ -78,27 +79,34 @@ class Calls:
     async def on_frame(self, conn: Connection, frame: f.CallFrame) -> None:
         conn.followed(frame.case)  # the join authorised this socket for the case
         actor = await self._actor(conn, frame.case)
+        # Every step is written under the socket's right to the case, checked in the
+        # step's own script: a nurse who no longer holds the case changes no call.
+        await conn.fenced(frame.case, lambda guard: self._handle(conn, actor, frame, guard))
+
+    async def _handle(self, conn: Connection, actor: c.Actor, frame: f.CallFrame, guard: Guard) -> None:
         if isinstance(frame, f.IceCandidateFrame):
+            await conn.s.guards.verify(guard)  # a relay, not a step: checked just before it
             await self._relay_candidate(conn, actor, frame)
         elif isinstance(frame, f.SessionDescription):
-            await self._relay_sdp(conn, actor, frame)
+            await self._relay_sdp(conn, actor, frame, guard)
         elif isinstance(frame, f.CallIceServers):
+            await conn.s.guards.verify(guard)
             await self._ice_servers(conn, actor, frame)
         else:
-            await self._change(conn, actor, frame)
+            await self._change(conn, actor, frame, guard)
 
     async def _actor(self, conn: Connection, case_id: str) -> c.Actor:
-        if conn.staff is not None:  # only the current lease holder: checked in Redis just before the step
-            await conn.fenced(case_id, conn.s.guards.verify)
+        if conn.staff is not None:  # only the current lease holder: checked in each step's script
             return c.Actor(conn.who.uid, "staff")
         follow = conn.follows[case_id]
         if not follow.can_write:
             await conn.refresh_write(follow)  # a citizen acts on calls only while the chat is open
         return c.Actor(conn.who.uid, "citizen")
 
-    async def _change(self, conn: Connection, actor: c.Actor, frame: Any) -> None:
+    async def _change(self, conn: Connection, actor: c.Actor, frame: Any, guard: Guard) -> None:
         event = self._event(actor, frame)
-        result = await self.apply(frame.case, event, conn.who.name, call_id=getattr(frame, "call", ""))
+        call_id = getattr(frame, "call", "")
+        result = await self.apply(frame.case, event, conn.who.name, call_id=call_id, guard=guard)
         conn.push({**result.call.view(), "ref": frame.ref})
 
     def _event(self, actor: c.Actor, frame: Any) -> c.Event:
@@ -112,7 +120,9 @@ class Calls:
             return c.Decline(actor)
         return c.Hangup(actor)
 
-    async def apply(self, case_id: str, event: c.Event, name: str = "", call_id: str = "") -> c.Step:
+    async def apply(
+        self, case_id: str, event: c.Event, name: str = "", call_id: str = "", guard: Guard | None = None
+    ) -> c.Step:
         """Apply ``event`` (after ending the call first if a deadline has passed) and publish what changed."""
         while True:
             now, timed_out = self.clock(), False
@@ -127,17 +137,17 @@ class Calls:
                     raise c.NoCall("no such call on this case; it may have ended")
                 return c.step(call, event, now, case_id, self.limits)
 
-            result = await self.store.apply(case_id, decide)
+            result = await self.store.apply(case_id, decide, guard)
             if result.changed:
                 await self._publish(result, "" if timed_out else name)
             if not timed_out or isinstance(event, c.Tick):
                 return result
 
-    async def _relay_sdp(self, conn: Connection, actor: c.Actor, frame: f.SessionDescription) -> None:
+    async def _relay_sdp(self, conn: Connection, actor: c.Actor, frame: f.SessionDescription, guard: Guard) -> None:
         call = await self._live(frame.case, frame.call)
         check_sdp(frame.sdp, media=call.media)
         event: c.Event = c.Offer(actor) if frame.kind == "offer" else c.Answer(actor)
-        result = await self.apply(frame.case, event, conn.who.name, call_id=frame.call)
+        result = await self.apply(frame.case, event, conn.who.name, call_id=frame.call, guard=guard)
         payload = {"t": "sdp", "case": frame.case, "call": frame.call, "kind": frame.kind, "sdp": frame.sdp}
         await self._to_other(result.call, actor, payload)
 

@@ -26,7 +26,7 @@ import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient
 from direkt.server.errors import DirektError
-from direkt.server.redis.fanout import Fanout
+from direkt.server.redis.fanout import ALIVE_CHANNEL, Fanout
 from direkt.server.redis.keys import DATA_MARKER
 
 log = structlog.get_logger("direkt.datawatch")
@@ -39,8 +39,6 @@ class DataWatch:
     Also a fan-out listener (of the always-subscribed liveness channel): a
     reconnect of the fan-out triggers a check at once.
     """
-
-    CHANNEL = "dk:fanout:alive"
 
     def __init__(
         self,
@@ -89,7 +87,7 @@ class DataWatch:
 
     async def _run(self) -> None:
         with contextlib.suppress(DirektError):  # Redis not up yet: subscribed on the fan-out's first connection
-            await self.fanout.subscribe(self.CHANNEL, self)
+            await self.fanout.subscribe(ALIVE_CHANNEL, self)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from direkt.server.errors import (
     DirektError,
     Forbidden,
     NotFound,
+    NotHolder,
     OriginRefused,
     RateLimited,
     RedisUnavailable,
@@ -92,7 +94,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.s.fanout.start()
-        self.positions.start()
+        await self.positions.start()
         self.keepalive.start()
         self.datawatch.start()
 
@@ -132,8 +134,8 @@ class Hub:
         alive = await self.s.sessions.alive_many([c.session.sid for c in conns])
         orphans = [c for c in conns if c.session.sid not in alive]
         log.warning("sockets_orphaned_by_data_loss", sockets=len(orphans), kept=len(conns) - len(orphans))
-        for conn in orphans:
-            await conn.close(CLOSE_SESSION_ENDED, "the session has ended")
+        # together: each close may wait CLOSE_TIMEOUT_S for a client that stopped reading
+        await asyncio.gather(*(conn.close(CLOSE_SESSION_ENDED, "the session has ended") for conn in orphans))
 
 
 def close_code_for(exc: DirektError) -> int:
@@ -439,7 +441,8 @@ class Connection:
             self.follows[frame.case] = follow
             await self.s.fanout.subscribe(keys.case_channel(frame.case), follow)
         try:
-            await follow.resync(frame.epoch, frame.after, ref=frame.ref)
+            read = await self.s.transcripts.read_position(frame.case, self.who.uid)
+            await follow.resync(frame.epoch, frame.after, ref=frame.ref, read=read)
         except BadPosition:
             await self._unfollow(frame.case)
             raise
@@ -526,7 +529,7 @@ class Connection:
                 if not await self._took_up_newer_lease(case_id):
                     raise
                 return await write(await self._guard(case_id))
-        except (StaleToken, Conflict) as exc:
+        except (StaleToken, NotHolder, CaseGone) as exc:  # refusals of the right to write, not of the write
             if self.staff is not None and not isinstance(exc, CaseGone):
                 await self._refused_write(case_id, exc.code)
             elif isinstance(exc, CaseGone) and not await self.s.sessions.alive(self.session.sid):
@@ -809,11 +812,12 @@ class Follow:
         # fan-out reconnect's resync must not reset ``last`` under it (duplicates).
         self._resyncing = asyncio.Lock()
 
-    async def resync(self, epoch: str, after: str, ref: str = "") -> None:
+    async def resync(self, epoch: str, after: str, ref: str = "", read: str | None = None) -> None:
+        """Replay after ``after``, then ``synced`` (with ``read``, this reader's read position, on a join)."""
         async with self._resyncing:
-            await self._resync(epoch, after, ref)
+            await self._resync(epoch, after, ref, read)
 
-    async def _resync(self, epoch: str, after: str, ref: str) -> None:
+    async def _resync(self, epoch: str, after: str, ref: str, read: str | None = None) -> None:
         self.live = False
         buffer, generation = self.buffer, self.generation
         try:
@@ -829,7 +833,10 @@ class Follow:
             await self.conn.room()
         self.live = self.generation == generation  # no await from here to ``synced``
         last_id = f"{self.last[0]}-{self.last[1]}"
-        self.conn.push({"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref})
+        synced = {"t": "synced", "case": self.case_id, "epoch": self.epoch, "last": last_id, "ref": ref}
+        if read is not None:
+            synced["read"] = read
+        self.conn.push(synced)
 
     async def _replay(self, epoch: str, after: str, buffer: list[Entry]) -> None:
         """Deliver every entry after ``after``, however many, a page at a time.
@@ -994,13 +1001,20 @@ LET_GO_EVENTS = {
 
 
 class PositionFeed:
-    """Coalesced waiting-room positions: one pass every interval, a frame only on change.
+    """Coalesced waiting-room positions: a frame only on change, a queue's reads batched.
 
-    Not one frame per queue change (TARGETS: position updates every 5–10 s per
-    citizen, not on every dequeue). A pass reads the positions of every
-    watched case with a few script calls (``Waitroom.positions``), not one
-    call per case: with six thousand citizens waiting, one call each took the
-    hub's whole core and new citizens' handshakes timed out.
+    Two triggers. A queue's own change (a case claimed, withdrawn, returned,
+    enqueued ahead) re-reads the positions of the citizens waiting in that
+    queue: after ``NUDGE_SETTLE_S``, so a burst of changes is one read, and at
+    most once per ``NUDGE_GAP_S`` per queue, so a busy queue sends each citizen
+    about one frame a second at most, never one per dequeue (TARGETS' sizing).
+    Before, a citizen saw their place lag the queue by up to the whole interval.
+    And a pass over every watched case every interval, for what moves without
+    an event (the estimate counting down, staffing, opening hours).
+
+    Both read with a few script calls per batch (``Waitroom.positions``), not
+    one call per case: with six thousand citizens waiting, one call each took
+    the hub's whole core and new citizens' handshakes timed out.
     """
 
     def __init__(self, hub: Hub) -> None:
@@ -1010,16 +1024,46 @@ class PositionFeed:
         self.smoothed: dict[str, Smoothed] = {}  # per watched case: the estimate the citizen sees
         self.staffed: frozenset[tuple[str, Skill]] | None = None  # queues someone serves now (None: not read yet)
         self.presence = StaffPresence(hub.s.client, online_ttl_ms(hub.s.settings.position_interval_seconds))
+        self.queue_of: dict[str, tuple[str, str]] = {}  # watched waiting case -> its (unit, skill)
+        self.in_queue: dict[tuple[str, str], set[str]] = {}  # (unit, skill) -> its watched waiting cases
+        self.nudged: dict[tuple[str, str], asyncio.Task[None]] = {}  # queues with a re-read pending
+        self.refreshed: dict[tuple[str, str], float] = {}  # when each queue was last re-read (loop time)
+        self.changes = QueueChanges(self)
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="direkt-positions")
+        for region in self.hub.s.config.directory.regions:
+            with contextlib.suppress(DirektError):  # not confirmed in time: subscribed on the next reconnect
+                await self.hub.s.fanout.subscribe(events_channel(region), self.changes)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in [*self.nudged.values(), *([self._task] if self._task else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+
+    def nudge(self, queue: tuple[str, str]) -> None:
+        """The queue changed: re-read its watched cases soon (see the class)."""
+        if queue in self.nudged or not self.in_queue.get(queue):
+            return
+        loop = asyncio.get_running_loop()
+        wait = max(NUDGE_SETTLE_S, self.refreshed.get(queue, -math.inf) + NUDGE_GAP_S - loop.time())
+        self.nudged[queue] = loop.create_task(self._refresh(queue, wait))
+
+    async def _refresh(self, queue: tuple[str, str], wait: float) -> None:
+        await asyncio.sleep(wait)
+        del self.nudged[queue]  # a change from now on asks for another read
+        self.refreshed[queue] = asyncio.get_running_loop().time()
+        cases = list(self.in_queue.get(queue, ()))
+        for start in range(0, len(cases), SWEEP_CHUNK):
+            try:
+                found = await self.hub.s.waitroom.positions(cases[start : start + SWEEP_CHUNK])
+            except DirektError as exc:
+                log.warning("positions_skipped", problem=exc.code)
+                return
+            for case_id, pos in found.items():
+                self._tell(case_id, pos)
 
     def watch(self, conn: Connection, case_id: str) -> None:
         self.watchers.setdefault(case_id, set()).add(conn)
@@ -1032,6 +1076,7 @@ class PositionFeed:
             if not conns:
                 del self.watchers[case_id]
                 self.smoothed.pop(case_id, None)
+                self._place(case_id, None)
         self.sent.pop((id(conn), case_id), None)
 
     def forget(self, conn: Connection) -> None:
@@ -1076,18 +1121,31 @@ class PositionFeed:
         self._tell(case_id, pos)
 
     async def _read_staffing(self) -> None:
-        """Mark this process's staff as online, then read who is online in every process."""
+        """Mark this process's staff as online, then read who answers now (online, not away) in every process."""
         now = self.hub.s.clock()
         here = {conn.staff.id for conn in self.hub.connections if conn.staff is not None}
         try:
             await self.presence.seen(here, now)
-            online = await self.presence.online(now)
+            online = await self.presence.attending(now)
         except DirektError as exc:
             log.warning("staffing_not_read", problem=exc.code)
             return
         self.staffed = staffed_queues(self.hub.s.config.directory, online)
 
+    def _place(self, case_id: str, queue: tuple[str, str] | None) -> None:
+        """Index a watched case under the queue it waits in (None: it waits nowhere, or is not watched)."""
+        before = self.queue_of.pop(case_id, None)
+        if before is not None and before != queue:
+            cases = self.in_queue[before]
+            cases.discard(case_id)
+            if not cases:
+                del self.in_queue[before]
+        if queue is not None and case_id in self.watchers:
+            self.queue_of[case_id] = queue
+            self.in_queue.setdefault(queue, set()).add(case_id)
+
     def _tell(self, case_id: str, pos: Position) -> None:
+        self._place(case_id, (pos.unit, str(pos.skill)) if pos.state == "waiting" else None)
         if pos.state != "waiting":
             self.smoothed.pop(case_id, None)
             return
@@ -1098,11 +1156,10 @@ class PositionFeed:
             self.smoothed[case_id] = smoothed
         staffed = None if self.staffed is None else (pos.unit, pos.skill) in self.staffed
         view = position_view(pos, smoothed, staffed=staffed)
-        # a frame only when what the citizen is shown changes (the estimate moves by the minute)
+        # a frame only when what the citizen is shown changes (the range, not the raw estimate)
         key = (
             view["position"],
             view["depth"],
-            (view["estimated_wait_ms"] or 0) // 60_000,
             tuple(view["wait_range_ms"] or ()),
             view["open"],
             view["opens_ms"],
@@ -1115,3 +1172,25 @@ class PositionFeed:
 
 
 SWEEP_CHUNK = 250  # watched cases per read (one script call of the waiting room)
+NUDGE_SETTLE_S = 0.05  # a queue's change is read this long after it: a burst of changes, one read
+NUDGE_GAP_S = 0.8  # a queue's positions are re-read on its changes at most this often: a lag under a second
+# Queue events that move no waiting citizen: a held case's own steps, and warnings.
+UNMOVING_EVENTS = frozenset({"contact", "closed", "stale_refused", "breach"})
+
+
+class QueueChanges:
+    """A region's queue events, for the position feed: which queues changed."""
+
+    def __init__(self, feed: PositionFeed) -> None:
+        self.feed = feed
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        event = msgpack.unpackb(data)
+        if event.get("t") in UNMOVING_EVENTS:
+            return
+        for unit, skill in ((event.get("unit"), event.get("skill")), (event.get("from_unit"), event.get("from_skill"))):
+            if unit and skill:
+                self.feed.nudge((unit, skill))
+
+    def on_resync(self) -> None:
+        pass  # events missed while pub/sub was down: the next pass over every case catches up

@@ -114,7 +114,7 @@ def test_video_call_needs_consent_carries_media_both_ways_and_ends_in_the_chat(o
         citizen.get_by_role("button", name="Testa kamera och mikrofon")
     ).to_be_visible()  # the echo test, from the chat
     panel(nurse).get_by_role("button", name="Videosamtal").click()
-    expect(status(nurse, "Ringer…")).to_be_visible()
+    expect(status(nurse, "Ringer Erik…")).to_be_visible()
     expect(panel(nurse).get_by_role("button", name="Ring upp")).to_be_disabled()
 
     # consent: who calls, what starts when, a choice of camera and microphone; nothing started yet
@@ -163,7 +163,7 @@ def test_a_declined_call_starts_no_camera_and_the_chat_goes_on(open_page: Opener
     citizen, nurse = chat_pair(open_page)
     panel(nurse).get_by_role("button", name="Videosamtal").click()
     citizen.get_by_role("alertdialog").get_by_role("button", name="Avböj").click()
-    expect(status(nurse, "Patienten avböjde samtalet.")).to_be_visible()
+    expect(status(nurse, "Erik avböjde samtalet.")).to_be_visible()
     expect(status(citizen, "Du avböjde samtalet.")).to_be_visible()
     expect(citizen.get_by_role("alertdialog")).to_have_count(0)
     expect(nurse_log(nurse)).to_contain_text("Erik Nilsson avböjde samtalet.")
@@ -172,6 +172,20 @@ def test_a_declined_call_starts_no_camera_and_the_chat_goes_on(open_page: Opener
     assert nurse.evaluate("() => direkt.calls") is None
     expect(panel(nurse).get_by_role("button", name="Videosamtal")).to_be_enabled()
     chat_goes_on(citizen, nurse, "efter nej")
+
+
+def test_ringing_names_whom_it_rings_wherever_the_console_shows_it(open_page: Opener) -> None:
+    """Issue 20, point 12: "Ringer…" in one place and "Ringer Erik…" in another."""
+    citizen, nurse = chat_pair(open_page)
+    panel(nurse).get_by_role("button", name="Ring upp").click()
+    box = panel(nurse).locator(".callbox")
+    expect(status(nurse, "Ringer Erik…")).to_be_visible()
+    expect(box.get_by_role("heading", name="Ljudsamtal med Erik")).to_be_visible()
+    shown = box.inner_text()
+    assert re.findall(r"Ringer[^\n]*", shown) == ["Ringer Erik…"], shown
+    no_violations(nurse, "call-ringing")
+    citizen.get_by_role("alertdialog").get_by_role("button", name="Avböj").click()
+    expect(status(nurse, "Erik avböjde samtalet. Ni kan fortsätta i chatten.")).to_be_visible()
 
 
 def test_the_citizen_asks_the_nurse_answers_the_citizen_hangs_up(open_page: Opener) -> None:

@@ -180,16 +180,14 @@ def test_the_log_keeps_following_past_photos_that_load_late_and_opens_at_the_end
     citizen.wait_for_function(AT_BOTTOM_JS, timeout=5_000)
 
 
-def test_the_log_opens_on_the_first_unread_entry(open_page: Opener) -> None:
-    citizen, nurse = chat_with_nurse(open_page)
-    fill_the_log(nurse, citizen, "LÄST")
+def read_all(citizen: Page, nurse: Page, tag: str) -> None:
+    """The citizen has read the nurse's last message (the nurse sees "Läst" on it): the server keeps that."""
     citizen.wait_for_function(AT_BOTTOM_JS)
-    expect(nurse.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Läst")  # the citizen's read mark
+    last = nurse.get_by_role("tabpanel").get_by_role("log").locator(".msg").filter(has_text=f"{tag} 12:")
+    expect(last.locator(".status")).to_have_text("✓ Läst")
 
-    citizen.goto("about:blank")  # away, while the nurse writes on
-    for i in range(1, 13):
-        say(nurse, f"NY {i}: skrivet medan du var borta.")
-    citizen.goto("/chat/")
+
+def lands_on_the_first_unread(citizen: Page) -> None:
     log = citizen_log(citizen)
     expect(log).to_contain_text("NY 12:")
     marker = log.get_by_text("Nya meddelanden", exact=True)
@@ -203,7 +201,33 @@ def test_the_log_opens_on_the_first_unread_entry(open_page: Opener) -> None:
         timeout=5_000,
     )
     assert not at_bottom(citizen)
+
+
+def test_the_log_opens_on_the_first_unread_entry(open_page: Opener) -> None:
+    citizen, nurse = chat_with_nurse(open_page)
+    fill_the_log(nurse, citizen, "LÄST")
+    read_all(citizen, nurse, "LÄST")
+
+    citizen.goto("about:blank")  # away, while the nurse writes on
+    for i in range(1, 13):
+        say(nurse, f"NY {i}: skrivet medan du var borta.")
+    citizen.goto("/chat/")
+    lands_on_the_first_unread(citizen)
     axe_check(citizen, "widget-first-unread")
+
+
+def test_on_another_device_the_log_opens_on_the_first_unread_entry(open_page: Opener) -> None:
+    """The read position is the server's (the join's synced), not the browser's."""
+    citizen, nurse = chat_with_nurse(open_page)
+    fill_the_log(nurse, citizen, "LÄST")
+    read_all(citizen, nurse, "LÄST")
+
+    citizen.goto("about:blank")
+    for i in range(1, 13):
+        say(nurse, f"NY {i}: skrivet medan du var borta.")
+    phone = open_page("/chat/", name="citizen-phone")  # a browser of its own: nothing kept in it
+    citizen_login(phone, ERIK)
+    lands_on_the_first_unread(phone)
 
 
 def test_new_messages_while_scrolled_up_offer_a_way_down_and_do_not_move_the_log(open_page: Opener) -> None:
@@ -290,6 +314,34 @@ def test_asking_for_a_call_says_whose_answer_the_citizen_waits_for(open_page: Op
     citizen.get_by_role("button", name="Be om videosamtal").click()
     expect(citizen.get_by_role("heading", name="Du har bett om ett videosamtal")).to_be_visible()
     expect(citizen.locator(".call-status").first).to_have_text("Väntar på svar från Nora Nilsson…")
+
+
+# -- point 8: no internal case id where a person reads ------------------------------------------
+
+
+def test_the_transcript_says_when_where_and_what_and_gives_the_case_id_only_as_a_reference(
+    open_page: Opener,
+) -> None:
+    citizen = open_page("/chat/", name="citizen")
+    login(citizen)
+    case = widget_waiting(citizen)
+    nurse = console(open_page)
+    claim_next(nurse)
+    say(nurse, "Hej, ett första svar.")
+    expect(citizen_log(citizen)).to_contain_text("Hej, ett första svar.")
+    expect(citizen.locator("body")).not_to_contain_text(case)
+    expect(nurse.locator("body")).not_to_contain_text(case)
+
+    with citizen.expect_download() as download:
+        citizen.get_by_role("button", name="Ladda ned samtalet").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    header = lines[: lines.index("")]
+    assert header[0] == "1177 direkt – samtal", header
+    assert re.fullmatch(r"Kontakten började: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", header[1]), header
+    assert "Mottagning: Testby vårdcentral" in header and "Kontaktorsak: Ont i halsen" in header, header
+    # the id once, at the end, named as what it is for
+    assert [line for line in lines if case in line] == [f"Referens om du kontaktar supporten: {case}"], lines
+    assert lines[-1] == f"Referens om du kontaktar supporten: {case}", lines
 
 
 def test_a_guardians_result_names_the_child(open_page: Opener, server: ServerProcess) -> None:

@@ -676,6 +676,45 @@ def test_the_log_follows_past_photos_lands_on_the_first_unread_and_marks_new_mes
     expect(page.get_by_role("tabpanel").get_by_role("button", name="↓ 1 nytt meddelande")).to_be_visible()
 
 
+def test_after_a_reload_the_chat_opens_on_the_first_unread_entry_with_the_marker(
+    open_page: Callable[..., Page], people: Callable[[str], Citizen]
+) -> None:
+    """The first unread entry is known from the server's read position, not only within one page's life."""
+    erik, case, page = erik_in_a_chat(open_page, people)
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    assert erik.sock is not None
+    for i in range(1, 15):
+        erik.say(case, f"FÖRE {i}: läst i konsolen.")
+    last = erik.bg.run(erik.sock.request({"t": "send", "case": case, "cid": "före-15", "text": "FÖRE 15."}, "ack"))
+    expect(log).to_contain_text("FÖRE 15.")
+    erik.bg.run(read_up_to(erik.sock, last["id"]))  # the console has told the server it read them
+
+    page.goto("about:blank")  # a reload, with the patient writing on meanwhile
+    for i in range(1, 16):
+        erik.say(case, f"NY {i}: skrivet medan konsolen var stängd.")
+    page.goto(CONSOLE)
+    log = page.get_by_role("tabpanel").get_by_role("log")
+    expect(log).to_contain_text("NY 15:")
+    marker = log.get_by_text("Nya meddelanden", exact=True)
+    expect(marker).to_be_in_viewport()
+    expect(log.locator(".msg").filter(has_text="NY 1:")).to_be_in_viewport()
+    expect(log.locator(".msg").filter(has_text="NY 15:")).not_to_be_in_viewport()
+    assert log.evaluate("l => l.querySelector('.unread-divider').nextElementSibling.textContent").find("NY 1:") >= 0
+    axe_check(page, "console-reload-unread")
+
+
+async def read_up_to(sock: Socket, position: str) -> None:
+    """Until the other side has read up to ``position`` (a ``read`` frame on ``sock``)."""
+
+    def order(stream_id: str) -> tuple[int, int]:
+        ms, seq = stream_id.split("-")
+        return int(ms), int(seq)
+
+    frames = list(sock.skipped)
+    while not any(f.get("t") == "read" and order(f["id"]) >= order(position) for f in frames):
+        frames = [await sock.recv(timeout(10))]
+
+
 def test_the_chat_and_the_summary_show_words_not_internal_values(
     open_page: Callable[..., Page], people: Callable[[str], Citizen]
 ) -> None:

@@ -94,7 +94,7 @@ def test_own_centre_closed_says_who_answers_and_whether_anyone_is_there(
     expect(erik.get_by_text("Plats 3 av 3", exact=True)).to_be_visible()
     # no one logged in who answers 1177 Test's nurse queue: said plainly, and no made-up estimate
     nobody = erik.locator("#wait-notice")
-    expect(nobody).to_have_text(re.compile("^Just nu är ingen från 1177 Test inloggad för att svara i den här kön."))
+    expect(nobody).to_have_text(re.compile("^Just nu finns ingen från 1177 Test på plats för att svara i den här kön."))
     expect(estimate(erik)).to_have_text("Ingen väntetid kan beräknas förrän någon svarar i kön.")
     axe_check(erik, "widget-waiting-unstaffed")
     screenshot(erik, "widget-waiting-unstaffed")

@@ -159,6 +159,9 @@ async def test_roles_are_fixed_and_replays_are_refused(chat: Chat) -> None:
     await refused(chat.cs, {"t": "call_hangup", "case": chat.case, "call": call}, "call_state")  # replayed hang-up
     ice = {"t": "ice", "case": chat.case, "call": call, "candidate": CHROMIUM_CANDIDATE, "mid": "0", "mline": 0}
     await refused(chat.cs, ice, "call_state")
+    # a call step the call's rules refuse is no refusal of her right to the case:
+    # the nurse is not told she lost it, and her console keeps the chat open
+    assert not kinds(chat.ns.skipped + await barrier(chat.ns), "done"), chat.ns.skipped
     await chat_still_works(chat, "roles")
 
 

@@ -42,12 +42,11 @@ CHATS = 3
 CLAIMABLE = 4  # waiting cases the two nurses claim and release
 # Found by test_writes_fail_closed_with_a_typed_error_while_redis_is_cut_off on the Cluster.
 CLUSTER_TIMEOUTS = pytest.mark.xfail(
-    strict=True,
-    reason="issue 19 fault injection (Redis Cluster): DIREKT_REDIS_TIMEOUT_SECONDS is not honoured on a "
-    "Cluster. redis-py's cluster client retries commands that timed out (write scripts included, which "
-    "may then run twice) and refreshes its topology node by node; the group-commit batcher holds every "
-    "other append behind that pipeline. During a 4 s cut most sends get no answer at all until the "
-    "network heals (a GET waited 10.6 s with a 1.5 s timeout).",
+    strict=False,
+    reason="issue 19 fault injection (Redis Cluster): a timed-out command is no longer retried (the cluster "
+    "client's retries are off, so DIREKT_REDIS_TIMEOUT_SECONDS holds for the command itself), yet during a 4 s "
+    "cut one process's sends sometimes get no answer until the network heals (1 run in 4 on a loaded 2-core "
+    "machine). Suspected, not proven: the topology refresh after a timeout asks the nodes one by one.",
 )
 SERVER_ENV = {
     "DIREKT_REDIS_TIMEOUT_SECONDS": str(REDIS_TIMEOUT_S),

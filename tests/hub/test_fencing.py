@@ -45,12 +45,13 @@ async def transcript_texts(redis: RedisClient, case: str) -> list[str]:
 
 
 async def refused_writes(ns: Any, case: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A message, typing and a read marker from ``ns``: the replies, and every frame before them."""
+    """A message, typing, a read marker and a call from ``ns``: the replies, and every frame before them."""
     replies, seen = [], []
     for frame, reply in (
         ({"t": "send", "case": case, "cid": "late-1", "text": "Är du kvar?"}, "ack"),
         ({"t": "typing", "case": case, "on": True}, "error"),
         ({"t": "read", "case": case, "id": "0-1"}, "error"),
+        ({"t": "call_propose", "case": case, "media": "video"}, "call"),
     ):
         answer, before = await ask(ns, frame, reply)
         replies.append(answer)
@@ -74,12 +75,13 @@ async def test_a_nurse_who_let_the_case_go_on_another_socket_can_no_longer_write
 
         citizen_saw = await barrier(chat.cs)
         assert not kinds(citizen_saw, "msg", text="Är du kvar?") and not kinds(citizen_saw, "typing")
+        assert not kinds(citizen_saw, "call")
         assert "Är du kvar?" not in await transcript_texts(redis, chat.case)
         denied = [
             r for r in await audit_log(redis)
             if r["action"] == "chat.write" and r["outcome"] == "denied" and r["case_id"] == chat.case
         ]  # fmt: skip
-        assert len(denied) == 3, denied
+        assert len(denied) == 4, denied
 
 
 async def test_a_nurse_whose_server_froze_past_the_lease_is_fenced_out_after_another_claims(

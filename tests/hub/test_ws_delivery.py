@@ -430,6 +430,20 @@ async def test_typing_and_read_receipts_reach_the_other_side_only(server: Server
         assert not kinds(await barrier(chat.ns), "read")
 
 
+async def test_a_join_tells_the_reader_how_far_it_has_read_never_moving_back(server: ServerProcess) -> None:
+    """A page opened afresh places its "first unread" marker from the server's read position."""
+    async with open_chat(server.base) as chat:
+        first = await send(chat.ns, chat.case, "n1", "Första.")
+        second = await send(chat.ns, chat.case, "n2", "Andra.")
+        for position in (second["id"], first["id"]):  # a tab still behind reports an older position last
+            await chat.cs.send({"t": "read", "case": chat.case, "id": position})
+            await chat.ns.expect("read", id=position)
+        synced = (await rejoin(chat.citizen, chat.case))[-1]
+        assert (synced["t"], synced["read"]) == ("synced", second["id"]), synced
+        never = (await rejoin(chat.nurse, chat.case))[-1]  # the nurse has read nothing yet
+        assert (never["t"], never["read"]) == ("synced", ""), never
+
+
 async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(server: ServerProcess) -> None:
     erik = await citizen(server.base)
     maja = await citizen(server.base, GUARDIAN)
@@ -470,6 +484,80 @@ async def test_positions_are_coalesced_and_move_as_cases_ahead_are_claimed(serve
     assert places == sorted(places, reverse=True)
     assert [[(p["position"], p["depth"]) for p in step] for step in steps] == [[(2, 8)], [(1, 7)]]
     assert all(p["estimated_wait_ms"] is None or p["estimated_wait_ms"] >= 0 for p in burst + steps[0] + steps[1])
+
+
+async def test_a_queue_whose_only_staff_are_away_is_unstaffed_and_one_on_a_pause_is_not(
+    server: ServerProcess,
+) -> None:
+    """The waiting room's "no one is there" follows availability, not only an open console."""
+    erik = await citizen(server.base)
+    nora = await staff(server.base)  # the only one online who serves Erik's queue
+    try:
+        mine = await waiting_case(erik)
+        esock = await welcomed(erik)
+        await esock.send({"t": "join", "case": mine})
+        await frames_until(esock, "position", 5, case=mine, staffed=False)
+        nsock = await welcomed(nora)
+        await frames_until(esock, "position", 5, case=mine, staffed=True)
+        seen = []
+        for availability in ("away", "paused", "away", "available"):
+            await nora.call("PUT", "/api/staff/availability", {"availability": availability})
+            staffed = availability != "away"
+            await frames_until(esock, "position", 5, case=mine, staffed=staffed)
+            status = await erik.call("GET", f"/api/cases/{mine}")
+            seen.append((availability, status["position"]["staffed"]))
+        await esock.close()
+        await nsock.close()
+    finally:
+        for client in (erik, nora):
+            await client.aclose()
+    assert seen == [("away", False), ("paused", True), ("away", False), ("available", True)]
+
+
+@pytest.fixture(scope="module")
+def rare_sweeps(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    """Positions swept only every 30 s: a frame sooner is the queue's own change reaching the citizens."""
+    process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="30", DIREKT_MESSAGE_RATE="1000")
+    yield process
+    process.stop()
+
+
+POSITION_LAG_S = 1.5  # "within about a second", generous for a loaded machine
+
+
+async def test_a_case_ahead_claimed_or_withdrawn_moves_the_next_citizen_within_a_second(
+    rare_sweeps: ServerProcess,
+) -> None:
+    erik = await citizen(rare_sweeps.base)
+    maja = await citizen(rare_sweeps.base, GUARDIAN)
+    nora = await staff(rare_sweeps.base)
+    loop = asyncio.get_running_loop()
+    try:
+        ahead = [await waiting_case(erik) for _ in range(3)]
+        mine = await waiting_case(maja)
+        msock = await welcomed(maja)
+        await msock.send({"t": "join", "case": mine})
+        assert (await msock.expect("position", timeout(5), case=mine))["position"] == 4
+        nsock = await welcomed(nora)
+        lags = []
+        for place in (3, 2):  # claimed, one after the other
+            claimed = await nsock.request({"t": "claim_next", "rid": f"lag-{place}"}, "claimed")
+            acked = loop.time()
+            assert claimed["case"] in ahead, claimed
+            await msock.expect("position", timeout(5), case=mine, position=place)
+            lags.append(loop.time() - acked)
+        left = (await erik.call("GET", f"/api/cases/{ahead[2]}"))["state"]
+        assert left == "waiting", left
+        await erik.call("POST", f"/api/cases/{ahead[2]}/abandon")  # withdrawn by the citizen ahead
+        withdrawn = loop.time()
+        await msock.expect("position", timeout(5), case=mine, position=1)
+        lags.append(loop.time() - withdrawn)
+        await msock.close()
+        await nsock.close()
+    finally:
+        for client in (erik, maja, nora):
+            await client.aclose()
+    assert all(lag < POSITION_LAG_S for lag in lags), lags
 
 
 # --- the nurse's workflow ------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from direkt.server.care.transcript import Transcripts
 from direkt.server.care.writeguard import CaseGone, Guard, WriteGuards
 from direkt.server.errors import StaleToken
 from direkt.server.redis import keys
+from direkt.signaling import call as c
+from direkt.signaling.store import CallStore
 
 CASE = "r1.fence1"
 NOW = 1_700_000_000_000
@@ -102,3 +104,25 @@ async def test_typing_read_markers_and_photos_are_fenced_like_messages(fresh: Re
     await guards.set(current, photo, b"image/jpeg\n...", 60)
     assert await fresh.exists(photo)
     await fresh.delete(photo)
+
+
+async def test_a_call_step_is_written_only_under_the_current_lease(fresh: RedisClient) -> None:
+    """A nurse who let the case go starts, accepts or ends no call on it (checked in the step's own script)."""
+    await fresh.delete(keys.call(CASE))
+    guards, calls = WriteGuards(fresh), CallStore(fresh, 3_600_000)
+    nurse, limits = c.Actor("anna", "staff"), c.Limits(45_000, 30_000, 7_200_000)
+
+    def propose(call: c.Call | None) -> c.Step:
+        return c.step(call, c.Propose(nurse, "call1", "video"), NOW, CASE, limits)
+
+    with pytest.raises(CaseGone):  # Redis lost the lease
+        await calls.apply(CASE, propose, Guard.lease(CASE, "anna", 7, NOW))
+    await guards.grant(CASE, "anna", 7, LEASE_UNTIL, NOW)
+    await guards.revoke(CASE, 7)  # she released it on another socket
+    with pytest.raises(StaleToken):
+        await calls.apply(CASE, propose, Guard.lease(CASE, "anna", 7, NOW))
+    assert await calls.load(CASE) is None
+
+    await guards.grant(CASE, "anna", 8, LEASE_UNTIL, NOW)  # she claims it again
+    step = await calls.apply(CASE, propose, Guard.lease(CASE, "anna", 8, NOW))
+    assert step.changed and (await calls.load(CASE)) == step.call

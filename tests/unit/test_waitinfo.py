@@ -1,5 +1,5 @@
 """What the waiting room tells a waiting citizen: a smoothed estimate shown as a
-range, and which queues someone logged in answers (direkt.queue.waitinfo)."""
+range, and which queues someone answers now: logged in and not away (direkt.queue.waitinfo)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from direkt.queue.waitinfo import (
     staffed_queues,
     wait_range,
 )
+from direkt.server.care.availability import attending
 
 MINUTE = 60_000
 NOW = 1_795_000_000_000
@@ -169,6 +170,26 @@ def test_a_range_is_shown_only_when_it_means_something(
 
 
 # -- who is there to answer -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("set_to", "there"),
+    [
+        pytest.param({}, {"nurse-a1", "doc-a"}, id="never-set-is-available"),
+        pytest.param({"nurse-a1": "paused"}, {"nurse-a1", "doc-a"}, id="a-pause-is-there-busy"),
+        pytest.param({"nurse-a1": "away"}, {"doc-a"}, id="away-is-not-there"),
+        pytest.param({"nurse-a1": "away", "doc-a": "away"}, set(), id="all-away"),
+        pytest.param({"nurse-b": "available"}, {"nurse-a1", "doc-a"}, id="available-but-offline"),
+    ],
+)
+def test_staff_online_attend_unless_away(set_to: dict[str, str], there: set[str]) -> None:
+    assert attending(["nurse-a1", "doc-a"], set_to) == there
+
+
+def test_a_queue_whose_only_online_staff_are_away_is_not_staffed() -> None:
+    directory = make_directory()
+    assert staffed_queues(directory, attending(["nurse-a1"], {"nurse-a1": "away"})) == frozenset()
+    assert staffed_queues(directory, attending(["nurse-a1"], {"nurse-a1": "paused"})) == {("vc-a1", Skill.NURSE)}
 
 
 def test_a_queue_is_staffed_by_anyone_logged_in_who_serves_it() -> None:
