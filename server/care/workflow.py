@@ -18,10 +18,10 @@ import structlog
 
 from direkt.queue.hours import is_open
 from direkt.queue.model import Skill, Staff
+from direkt.queue.records import CaseRecord, CaseRequest, Lease, Position
 from direkt.queue.scripts import redis_errors
 from direkt.queue.urgency import Urgency
 from direkt.queue.waitinfo import Smoothed, shown_range, staffed_queues
-from direkt.queue.waitroom import CaseRecord, CaseRequest, Lease, Position
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.availability import Availability, availability_of
 from direkt.server.care.casefile import CaseFile
