@@ -38,8 +38,9 @@ from direkt.queue.waitinfo import Smoothed, smooth, staffed_queues
 from direkt.server.care.audit import stale_token_refusal
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.presence import StaffPresence, online_ttl_ms
+from direkt.server.care.queueviews import position_view
 from direkt.server.care.transcript import BadPosition, Entry, HistoryLost, decode_published, parse_id
-from direkt.server.care.workflow import Workflow, position_view
+from direkt.server.care.workflow import Workflow
 from direkt.server.care.writeguard import CaseGone, Guard
 from direkt.server.errors import (
     BadRequest,
