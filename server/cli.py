@@ -387,7 +387,7 @@ def _staff_revoke(args: argparse.Namespace) -> int:
 
 
 async def _revoke(url: str, staff_id: str) -> int:
-    from direkt.queue.waitroom import wall_clock_ms
+    from direkt.queue.lookup import wall_clock_ms
     from direkt.server.identity.sessions import SessionStore, staff_uid
     from direkt.server.redis.connect import connect
 

@@ -9,8 +9,9 @@ from typing import Any
 import msgspec
 
 from direkt.queue.model import Skill
+from direkt.queue.records import CaseRequest
 from direkt.queue.urgency import MINUTE_MS, Urgency
-from direkt.queue.waitroom import CaseRequest, Waitroom
+from direkt.queue.waitroom import Waitroom
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.identity.personnummer import Personnummer, test_numbers
 

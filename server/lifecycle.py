@@ -17,7 +17,8 @@ import httpx
 import structlog
 from redis.asyncio import RedisCluster
 
-from direkt.queue.waitroom import ReapReport, Waitroom
+from direkt.queue.records import ReapReport
+from direkt.queue.waitroom import Waitroom
 from direkt.server.care.triageflow import keep_knowledge
 from direkt.server.care.workflow import Workflow
 from direkt.server.demo import seed_demo_cases

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from direkt.queue.model import Staff
-from direkt.queue.waitroom import CaseRecord, Waitroom
+from direkt.queue.records import CaseRecord
+from direkt.queue.waitroom import Waitroom
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.workflow import Workflow

@@ -21,11 +21,12 @@ from direkt.server.care.availability import availability_of, parse_availability,
 from direkt.server.care.casefile import CASE_FILE_TTL_S
 from direkt.server.care.earlier import earlier_contacts
 from direkt.server.care.photos import sanitise_photo
+from direkt.server.care.queueviews import position_view
 from direkt.server.care.templates import TemplateInput, fill, template_view
 from direkt.server.care.transcript import MAX_PAGE, REPLAY_PAGE, Entry, Page
 from direkt.server.care.transfers import transfer_targets
 from direkt.server.care.triageflow import ReadAhead, age_in_months, stockholm_date
-from direkt.server.care.workflow import Workflow, position_view
+from direkt.server.care.workflow import Workflow
 from direkt.server.care.writeguard import Guard
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.http.requests import authed, json_body, ok, read_body, services, session_with

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from direkt.queue.model import Staff
-from direkt.queue.waitroom import CaseRecord
+from direkt.queue.records import CaseRecord
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.casefile import CaseFile
 from direkt.server.errors import Conflict, Forbidden, NotFound, NotHolder

@@ -33,14 +33,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from direkt.queue.keys import events_channel
 from direkt.queue.model import Skill, Staff
+from direkt.queue.records import CaseRecord, Position
 from direkt.queue.scripts import REDIS_FAILURES, redis_errors
 from direkt.queue.waitinfo import Smoothed, smooth, staffed_queues
-from direkt.queue.waitroom import CaseRecord, Position
 from direkt.server.care.audit import stale_token_refusal
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.presence import StaffPresence, online_ttl_ms
+from direkt.server.care.queueviews import position_view
 from direkt.server.care.transcript import BadPosition, Entry, HistoryLost, decode_published, parse_id
-from direkt.server.care.workflow import Workflow, position_view
+from direkt.server.care.workflow import Workflow
 from direkt.server.care.writeguard import CaseGone, Guard
 from direkt.server.errors import (
     BadRequest,

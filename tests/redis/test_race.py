@@ -16,9 +16,10 @@ from redis.asyncio import RedisCluster
 from support import FakeClock, at
 
 from direkt.queue.model import Directory, Skill, Staff
+from direkt.queue.records import Lease
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import Urgency
-from direkt.queue.waitroom import Lease, Waitroom
+from direkt.queue.waitroom import Waitroom
 from direkt.server.errors import CaseConflict
 
 NURSE = Skill.NURSE

@@ -15,9 +15,11 @@ from support import FakeClock, at, timeout
 
 from direkt.queue.keys import RegionKeys, events_channel
 from direkt.queue.model import Directory, Skill
+from direkt.queue.readings import POSITIONS_CHUNK
+from direkt.queue.records import CaseRequest
 from direkt.queue.scripts import RedisClient
 from direkt.queue.urgency import HOUR_MS, MINUTE_MS, Urgency, deadline_ms
-from direkt.queue.waitroom import POSITIONS_CHUNK, CaseRequest, Waitroom
+from direkt.queue.waitroom import Waitroom
 from direkt.server.errors import (
     AtCapacity,
     CaseConflict,

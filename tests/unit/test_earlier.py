@@ -6,7 +6,7 @@ from __future__ import annotations
 from support_hub import ELSA, ERIK, GUARDIAN
 
 from direkt.queue.model import Skill, Staff
-from direkt.queue.waitroom import CaseRecord
+from direkt.queue.records import CaseRecord
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.earlier import SHOWN, Earlier, contact_view, read_record, shown_to
 

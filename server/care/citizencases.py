@@ -1,0 +1,164 @@
+"""What a citizen does with their case: send a finished triage to the waiting room,
+follow it, read its transcript, join its chat, leave the queue.
+
+A submission plans the queue first, writes the case file under the planned
+case id, then enqueues: the case cannot be claimed before its file exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+
+from direkt.queue.model import Skill
+from direkt.queue.records import CaseRequest, Position
+from direkt.queue.scripts import redis_errors
+from direkt.queue.urgency import Urgency
+from direkt.server.care.casefile import CaseFile
+from direkt.server.care.queueviews import QueueViews, position_view
+from direkt.server.care.transcript import Page, system_body
+from direkt.server.errors import BadRequest, Conflict
+from direkt.server.identity.sessions import Principal
+from direkt.server.redis import keys
+from direkt.triage import engine
+
+log = structlog.get_logger("direkt.workflow")
+
+ENTRY_UNIT_KIND = {"youth_clinic": "youth_clinic", "child_health": "child_health", "vaccination": "vaccination"}
+ENTRY_SKILL = {"vaccination": Skill.VACCINATION, "admin": Skill.ADMINISTRATOR}
+# Results that send the citizen elsewhere now never wait for a chat.
+ELSEWHERE = {
+    "112_now": "call 112 now: this cannot wait for a chat",
+    "emergency_department": "go to an emergency department now: this cannot wait for a chat",
+    "call_1177": "call 1177 now: this cannot wait for a chat",
+}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    file: CaseFile
+    position: Position
+    created: bool
+    queue: Mapping[str, str]  # where the case waits: ``Workflow.queue_view``
+
+
+class CitizenCases(QueueViews):
+    """``submit``, ``citizen_status``, ``abandon``, ``transcript`` and ``citizen_joined``."""
+
+    async def submit(self, who: Principal, tid: str, *, chat_anyway: bool = False, unit: str = "") -> Submitted:
+        """Send a finished triage to the waiting room (idempotent per triage).
+
+        ``unit`` is the clinic whose page the citizen started from (the
+        embedded widget's ``data-unit``); it replaces the listing as the home
+        unit, so the case waits there or overflows from there.
+        """
+        state = await self.s.triage.get(who, tid)
+        view = self.s.triage.view(state)
+        result = view["result"]
+        if result is None:
+            raise Conflict("the triage is not finished")
+        if result["care_level"] in ELSEWHERE:
+            raise Conflict(ELSEWHERE[result["care_level"]])
+        if result["care_level"] == "self_care" and not chat_anyway:
+            raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
+        request = self._case_request(who, state, result, unit)
+        planned = await self.s.waitroom.plan(request)
+        file = await self.s.files.create(self._new_file(who, state, result, planned.case_id, request))
+        queued = await self.s.waitroom.enqueue(
+            planned.case_id, planned.unit, request.skill, request.urgency, request.submitted_ms, meta=request.meta
+        )
+        if not state.case_id:
+            await self.s.triage.save(replace(state, case_id=planned.case_id))
+        log.info("case_submitted", case_id=file.case_id, unit=queued.unit, created=queued.created)
+        position = await self.s.waitroom.position(file.case_id)
+        queue = self.queue_view(queued.unit, queued.skill, home=file.home_unit)
+        return Submitted(file, position, queued.created, queue)
+
+    def _case_request(self, who: Principal, state: Any, result: Mapping[str, Any], unit: str = "") -> CaseRequest:
+        citizen = self.s.config.citizens.get(who.pnr)
+        home = citizen.home_unit if citizen else self.s.config.default_home_unit
+        if unit:
+            if unit not in self.s.config.directory.units:
+                raise BadRequest(f"unknown unit {unit!r}")
+            home = unit
+        entry = state.session.entry.value
+        home = self._entry_unit(entry, home)
+        skill = ENTRY_SKILL.get(entry, Skill(result["profession"]))
+        meta = {
+            "reason": result["reason"]["code"],
+            "label": result["reason"]["label"],
+            "age": state.session.patient.age,
+            "level": result["level"],
+            "for_child": bool(state.guardian_pnr),
+        }
+        return CaseRequest(state.id, home, skill, Urgency(result["urgency"] or 5), self.s.clock(), meta=meta)
+
+    def _entry_unit(self, entry: str, home: str) -> str:
+        kind = ENTRY_UNIT_KIND.get(entry)
+        if kind is None and entry != "admin":
+            return home
+        region = self.s.config.directory.units[home].region
+        wanted = kind or "admin"
+        found = [u.id for u in self.s.config.directory.units.values() if u.region == region and u.kind == wanted]
+        return found[0] if found else home
+
+    def _new_file(
+        self, who: Principal, state: Any, result: Mapping[str, Any], case_id: str, req: CaseRequest
+    ) -> CaseFile:
+        patient = self.s.config.citizens.get(state.patient_pnr)
+        me = self.s.config.citizens.get(who.pnr)
+        name = patient.name if patient else (who.name if not state.guardian_pnr else "Barn")
+        return CaseFile(
+            case_id=case_id,
+            owner_uid=who.uid,
+            patient_pnr=state.patient_pnr,
+            patient_name=name,
+            guardian_pnr=state.guardian_pnr,
+            first_name=(me.first_name if me else who.name.split()[0]),
+            phone=(me.phone or "") if me else "",
+            lang=state.lang,
+            entry=state.session.entry.value,
+            home_unit=req.home_unit,
+            created_ms=req.submitted_ms,
+            triage={**result, "age": state.session.patient.age},
+            triage_session=engine.dump(state.session),
+        )
+
+    async def citizen_status(self, who: Principal, case_id: str) -> dict[str, Any]:
+        file = await self.citizen_case(who, case_id)
+        record = await self.s.waitroom.get(case_id)
+        queue = self.queue_view(record.unit, record.skill, home=file.home_unit)
+        view = file.citizen_view() | {"state": record.state, "queue": queue}
+        if record.state == "waiting":
+            pos = await self.s.waitroom.position(case_id)
+            view["position"] = position_view(pos, staffed=await self.staffed(pos.unit, pos.skill))
+        return view
+
+    async def abandon(self, who: Principal, case_id: str) -> bool:
+        file = await self.citizen_case(who, case_id, "case.abandon")
+        left = await self.s.waitroom.abandon(case_id)
+        if left:
+            await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome="abandoned")
+            await self.append(case_id, system_body("left", "Du lämnade kön.", "You left the queue."))
+            await self.publish_case(case_id, {"state": "abandoned"})
+        log.info("case_abandoned", case_id=file.case_id, now=left)
+        return left
+
+    async def transcript(self, who: Principal, case_id: str, epoch: str, after: str, limit: int) -> Page:
+        """A page of the transcript as the citizen sees it: no staff-only entries (``next`` as read)."""
+        await self.citizen_case(who, case_id, "transcript.read")
+        page = await self.s.transcripts.since(case_id, epoch, after, limit)
+        return replace(page, entries=[e for e in page.entries if not e.staff_only])
+
+    async def citizen_joined(self, case_id: str, file: CaseFile) -> CaseFile:
+        """The citizen is in the chat: the join window is met."""
+        if not file.ready_ms or file.joined_ms or file.closed_ms:
+            return file
+        with redis_errors():
+            await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
+        file = await self.s.files.update(case_id, joined_ms=self.s.clock())
+        await self.publish_case(case_id, {"state": "joined"})
+        return file
