@@ -253,7 +253,7 @@ class Citizen(Actor):
     def on_other(self, frame: Frame) -> None:
         t = frame.get("t")
         if t == "position":
-            # what the citizen is shown (the hub sends a frame only when it changed: PositionFeed._tell)
+            # what the citizen is shown (the hub sends a frame only when it changed: server/ws/positions.py)
             key = (
                 frame.get("position"),
                 frame.get("depth"),

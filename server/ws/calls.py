@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from direkt.queue.waitroom import Waitroom
     from direkt.server.care.transcript import Transcripts
     from direkt.server.settings import Settings
-    from direkt.server.ws.hub import Connection
+    from direkt.server.ws.chat import Chat
 
 log = structlog.get_logger("direkt.calls")
 
@@ -76,38 +76,38 @@ class Calls:
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def on_frame(self, conn: Connection, frame: f.CallFrame) -> None:
-        conn.followed(frame.case)  # the join authorised this socket for the case
-        actor = await self._actor(conn, frame.case)
+    async def on_frame(self, chat: Chat, frame: f.CallFrame) -> None:
+        chat.followed(frame.case)  # the join authorised this socket for the case
+        actor = await self._actor(chat, frame.case)
         # Every step is written under the socket's right to the case, checked in the
         # step's own script: a nurse who no longer holds the case changes no call.
-        await conn.fenced(frame.case, lambda guard: self._handle(conn, actor, frame, guard))
+        await chat.fenced(frame.case, lambda guard: self._handle(chat, actor, frame, guard))
 
-    async def _handle(self, conn: Connection, actor: c.Actor, frame: f.CallFrame, guard: Guard) -> None:
+    async def _handle(self, chat: Chat, actor: c.Actor, frame: f.CallFrame, guard: Guard) -> None:
         if isinstance(frame, f.IceCandidateFrame):
-            await conn.s.guards.verify(guard)  # a relay, not a step: checked just before it
-            await self._relay_candidate(conn, actor, frame)
+            await chat.s.guards.verify(guard)  # a relay, not a step: checked just before it
+            await self._relay_candidate(chat, actor, frame)
         elif isinstance(frame, f.SessionDescription):
-            await self._relay_sdp(conn, actor, frame, guard)
+            await self._relay_sdp(chat, actor, frame, guard)
         elif isinstance(frame, f.CallIceServers):
-            await conn.s.guards.verify(guard)
-            await self._ice_servers(conn, actor, frame)
+            await chat.s.guards.verify(guard)
+            await self._ice_servers(chat, actor, frame)
         else:
-            await self._change(conn, actor, frame, guard)
+            await self._change(chat, actor, frame, guard)
 
-    async def _actor(self, conn: Connection, case_id: str) -> c.Actor:
-        if conn.staff is not None:  # only the current lease holder: checked in each step's script
-            return c.Actor(conn.who.uid, "staff")
-        follow = conn.follows[case_id]
+    async def _actor(self, chat: Chat, case_id: str) -> c.Actor:
+        if chat.staff is not None:  # only the current lease holder: checked in each step's script
+            return c.Actor(chat.who.uid, "staff")
+        follow = chat.follows[case_id]
         if not follow.can_write:
-            await conn.refresh_write(follow)  # a citizen acts on calls only while the chat is open
-        return c.Actor(conn.who.uid, "citizen")
+            await chat.refresh_write(follow)  # a citizen acts on calls only while the chat is open
+        return c.Actor(chat.who.uid, "citizen")
 
-    async def _change(self, conn: Connection, actor: c.Actor, frame: Any, guard: Guard) -> None:
+    async def _change(self, chat: Chat, actor: c.Actor, frame: Any, guard: Guard) -> None:
         event = self._event(actor, frame)
         call_id = getattr(frame, "call", "")
-        result = await self.apply(frame.case, event, conn.who.name, call_id=call_id, guard=guard)
-        conn.push({**result.call.view(), "ref": frame.ref})
+        result = await self.apply(frame.case, event, chat.who.name, call_id=call_id, guard=guard)
+        chat.out.push({**result.call.view(), "ref": frame.ref})
 
     def _event(self, actor: c.Actor, frame: Any) -> c.Event:
         if isinstance(frame, f.CallPropose):
@@ -143,15 +143,15 @@ class Calls:
             if not timed_out or isinstance(event, c.Tick):
                 return result
 
-    async def _relay_sdp(self, conn: Connection, actor: c.Actor, frame: f.SessionDescription, guard: Guard) -> None:
+    async def _relay_sdp(self, chat: Chat, actor: c.Actor, frame: f.SessionDescription, guard: Guard) -> None:
         call = await self._live(frame.case, frame.call)
         check_sdp(frame.sdp, media=call.media)
         event: c.Event = c.Offer(actor) if frame.kind == "offer" else c.Answer(actor)
-        result = await self.apply(frame.case, event, conn.who.name, call_id=frame.call, guard=guard)
+        result = await self.apply(frame.case, event, chat.who.name, call_id=frame.call, guard=guard)
         payload = {"t": "sdp", "case": frame.case, "call": frame.call, "kind": frame.kind, "sdp": frame.sdp}
         await self._to_other(result.call, actor, payload)
 
-    async def _relay_candidate(self, conn: Connection, actor: c.Actor, frame: f.IceCandidateFrame) -> None:
+    async def _relay_candidate(self, chat: Chat, actor: c.Actor, frame: f.IceCandidateFrame) -> None:
         check_candidate(frame.candidate, frame.mid, frame.mline)
         call = await self._live(frame.case, frame.call)
         c.step(call, c.Candidate(actor), self.clock(), frame.case, self.limits)  # raises unless allowed
@@ -165,7 +165,7 @@ class Calls:
         }
         await self._to_other(call, actor, payload)
 
-    async def _ice_servers(self, conn: Connection, actor: c.Actor, frame: f.CallIceServers) -> None:
+    async def _ice_servers(self, chat: Chat, actor: c.Actor, frame: f.CallIceServers) -> None:
         call = await self._live(frame.case, frame.call)
         if not call.state.consented:
             raise c.NoConsent("ICE servers are issued once the call is accepted")
@@ -173,7 +173,7 @@ class Calls:
             raise c.NotParty("you are not a party of this call")
         servers, expires_s = self.ice.servers_for(actor.uid, self.clock() // 1000)
         frame_out = {"t": "ice_servers", "case": frame.case, "call": frame.call, "servers": servers}
-        conn.push({**frame_out, "expires_ms": expires_s * 1000, "ref": frame.ref})
+        chat.out.push({**frame_out, "expires_ms": expires_s * 1000, "ref": frame.ref})
 
     async def _live(self, case_id: str, call_id: str) -> c.Call:
         call = await self.store.load(case_id)

@@ -1,0 +1,245 @@
+"""One accepted socket's life: register, receive and dispatch frames, keep alive, unregister.
+
+After accept: a per-user socket limit, a bounded send queue with one sender
+task (``outlet.Outlet``), a token-bucket rate limit on inbound frames, and
+frame dispatch through tables of small handlers: the chat's
+(``chat.CHAT_FRAMES``), the staff desk's (``desk.DESK_FRAMES``), and the
+call frames (``calls.Calls``). Every refusal is an ``error`` frame
+(``refusals.error_frame``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import Any, Protocol
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from direkt.queue.model import Staff
+from direkt.queue.scripts import REDIS_FAILURES, redis_errors
+from direkt.server.care.workflow import Workflow
+from direkt.server.errors import DirektError, Forbidden, RateLimited, Unauthenticated
+from direkt.server.identity.sessions import Session
+from direkt.server.redis import keys
+from direkt.server.wiring import Services
+from direkt.server.ws import frames as f
+from direkt.server.ws.chat import CHAT_FRAMES, Chat
+from direkt.server.ws.desk import DESK_FRAMES, StaffDesk
+from direkt.server.ws.keepalive import Wheel
+from direkt.server.ws.listeners import UserListener
+from direkt.server.ws.outlet import Outlet
+from direkt.server.ws.positions import PositionFeed
+from direkt.server.ws.ratelimit import TokenBucket
+from direkt.server.ws.refusals import CLOSE_POLICY, CLOSE_SESSION_ENDED, close_code_for, error_frame
+
+log = structlog.get_logger("direkt.hub")
+
+CONN_TTL_MS = 90_000
+
+
+class Host(Protocol):
+    """What a connection needs of the process-wide hub (``hub.Hub``)."""
+
+    s: Services
+    workflow: Workflow
+    positions: PositionFeed
+    keepalive: Wheel
+    connections: set[Connection]
+
+
+class Connection:
+    def __init__(self, hub: Host, websocket: WebSocket, codec: f.Codec, session: Session) -> None:
+        self.hub = hub
+        self.s = hub.s
+        self.codec = codec
+        self.session = session
+        self.who = session.principal
+        self.id = secrets.token_hex(8)
+        self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
+        self.out = Outlet(websocket, codec, self.log)
+        self.ws = websocket
+        self.staff: Staff | None = None
+        self.chat = Chat(hub.s, hub.workflow, hub.positions, self.out, self.who, session.sid)
+        self._desk: StaffDesk | None = None  # staff only: made when the console starts
+        self.user_listener = UserListener(self.out, session.sid)
+        rate = self.s.settings.message_rate
+        self.bucket = TokenBucket(rate, 2 * rate, self.s.clock)
+        # Refused frames spend this; it refills at the rate, so only a socket that keeps
+        # sending faster than twice the rate runs out (docs/protocol.md §1: closed with 1008).
+        self.flood_allowance = TokenBucket(rate, self.s.settings.flood_frames, self.s.clock)
+        self._session_end: asyncio.TimerHandle | None = None
+
+    @property
+    def desk(self) -> StaffDesk:
+        """The staff member's desk (held cases, queues served)."""
+        if self._desk is None:
+            raise Forbidden("this frame is for staff")
+        return self._desk
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.out.start()
+        try:
+            await self._register()
+            await self._receive_loop()
+        except DirektError as exc:
+            self.out.push(error_frame(exc, ""))
+            await self.out.close(close_code_for(exc), exc.code)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self._unregister()
+
+    async def _register(self) -> None:
+        self.hub.connections.add(self)
+        await self.s.fanout.subscribe(keys.user_channel(self.who.uid), self.user_listener)
+        await self._claim_socket_slot()
+        if self.who.is_staff:
+            self.staff = self.chat.staff = self.hub.workflow.staff_of(self.who)
+        self.out.push(
+            {
+                "t": "welcome",
+                "conn": self.id,
+                "uid": self.who.uid,
+                "role": self.who.role,
+                "name": self.who.name,
+                "protocol": self.codec.subprotocol,
+                "server_ms": self.s.clock(),
+                "limits": {"frame_bytes": 65536, "rate_per_s": self.s.settings.message_rate},
+            }
+        )
+        self.hub.keepalive.add(self)
+        self._close_at_session_end()
+        if self.staff is not None:
+            await self._staff_start(self.staff)
+        self.log.info("ws_open", protocol=self.codec.subprotocol)
+
+    async def _claim_socket_slot(self) -> None:
+        """Take one of the user's socket slots and check the session, in one round trip.
+
+        After the user channel's subscription: a logout published between the
+        ticket and the subscription was not heard, so the session is read now.
+        A refused socket's slot is given back when it unregisters.
+        """
+        key, now, cap = keys.connections(self.who.uid), self.s.clock(), self.s.settings.max_sockets_per_user
+        with redis_errors():
+            pipe = self.s.client.pipeline(transaction=False)
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {self.id: now + CONN_TTL_MS})
+            pipe.pexpire(key, CONN_TTL_MS)
+            pipe.zcard(key)
+            pipe.exists(keys.session(self.session.sid))
+            *_, live, alive = await pipe.execute()
+        if not alive:
+            raise Unauthenticated("the session has ended; log in again")
+        if live > cap:
+            raise RateLimited(f"at most {cap} open sockets per user")
+
+    async def _staff_start(self, staff: Staff) -> None:
+        self._desk = self.chat.desk = StaffDesk(staff, self.s, self.hub.workflow, self.out, self.chat.follows)
+        await self._desk.start()
+
+    def _close_at_session_end(self) -> None:
+        """The session's absolute end closes the socket at that moment, however busy it is.
+
+        The keepalive round runs only every ``CONN_REFRESH_S``, and the session
+        key outlives the session's absolute end while its user is active (the
+        idle timeout slides): sockets outlived their session. One timer per
+        socket, smaller than a task; the keepalive round checks the end too.
+        """
+        delay_s = max(0.0, (self.session.expires_ms - self.s.clock()) / 1000)
+        self._session_end = asyncio.get_running_loop().call_later(delay_s, self._session_ended)
+
+    def _session_ended(self) -> None:
+        self._session_end = None
+        asyncio.get_running_loop().create_task(self.out.close(CLOSE_SESSION_ENDED, "the session has ended"))
+
+    async def _unregister(self) -> None:
+        self.out.stop()
+        if self._session_end is not None:
+            self._session_end.cancel()
+        self.hub.connections.discard(self)
+        self.hub.keepalive.remove(self)
+        self.hub.positions.forget(self.out, self.chat.follows)
+        for case_id in list(self.chat.follows):
+            await self.chat.unfollow(case_id)
+        if self._desk is not None:
+            await self._desk.stop()
+        await self.s.fanout.unsubscribe(keys.user_channel(self.who.uid), self.user_listener)
+        with contextlib.suppress(DirektError, *REDIS_FAILURES):
+            await self.s.client.zrem(keys.connections(self.who.uid), self.id)
+        self.log.info("ws_closed")
+
+    async def keepalive_round(self) -> None:
+        """Refresh the socket-limit slot, heartbeat held leases, and end with the session (``Hub.keepalive``)."""
+        if self.out.closing:
+            return
+        try:
+            if self.s.clock() >= self.session.expires_ms or not await self.s.sessions.alive(self.session.sid):
+                await self.out.close(CLOSE_SESSION_ENDED, "the session has ended")
+                return
+            await self.s.client.zadd(keys.connections(self.who.uid), {self.id: self.s.clock() + CONN_TTL_MS})
+            if self._desk is not None:
+                await self._desk.heartbeat_leases()
+        except (DirektError, *REDIS_FAILURES) as exc:
+            self.log.warning("keepalive_failed", problem=type(exc).__name__)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
+            if data is not None:
+                await self._handle(data)
+
+    async def _handle(self, data: bytes | str) -> None:
+        if not self.bucket.take():
+            await self._refuse_excess(data)
+            return
+        ref = ""
+        try:
+            try:
+                frame = self.codec.decode(data)
+            except f.FrameError:
+                ref = f.peek_ref(data)
+                raise
+            ref = frame.ref
+            if isinstance(frame, f.STAFF_ONLY) and self.staff is None:
+                raise Forbidden("this frame is for staff")
+            await self._dispatch(frame)
+        except DirektError as exc:
+            self.out.push(error_frame(exc, ref))
+
+    async def _refuse_excess(self, data: bytes | str) -> None:
+        """A frame over the rate: a ``rate_limited`` error with its ref, or, when the flood allowance is spent, 1008.
+
+        Frames that do get through do not forgive it: a flood at ten times the
+        rate had every tenth frame admitted, each of which reset a count of
+        refusals in a row, and it was never closed (issue 19).
+        """
+        if not self.flood_allowance.take():
+            if not self.out.closing:
+                self.log.warning("ws_flood_closed")
+            await self.out.close(CLOSE_POLICY, "message flood")
+            return
+        # the client must learn which frame to send again
+        self.out.push(error_frame(RateLimited("too many frames; slow down and retry"), f.peek_ref(data)))
+
+    async def _dispatch(self, frame: Any) -> None:
+        """By frame type: the chat's, the desk's, a ping; the other types are call frames (``f.CallFrame``)."""
+        kind = type(frame)
+        if (on_chat := CHAT_FRAMES.get(kind)) is not None:
+            await on_chat(self.chat, frame)
+        elif (on_desk := DESK_FRAMES.get(kind)) is not None:
+            await on_desk(self.desk, frame)
+        elif kind is f.Ping:
+            self.out.push({"t": "pong", "n": frame.n, "server_ms": self.s.clock(), "ref": frame.ref})
+        else:
+            await self.s.calls.on_frame(self.chat, frame)

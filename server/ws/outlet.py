@@ -1,0 +1,120 @@
+"""One socket's way out: its bounded send queue, the sender task that drains it, and the close.
+
+Everything that sends to a client goes through its ``Outlet``: the handlers,
+the case follows, the position feed, the listeners. A consumer too slow to
+drain its queue is closed with 1008 and resumes from its last stream id;
+replays wait for room in the queue instead (``room``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from direkt.server.ws import frames as f
+from direkt.server.ws.outbox import Outbox, writer_for
+from direkt.server.ws.refusals import CLOSE_POLICY
+
+SEND_QUEUE_FRAMES = 512
+REPLAY_STALL_S = 10.0  # a replay waits this long for the client to read before it counts as slow
+CLOSE_TIMEOUT_S = 2.0
+
+
+class Outlet:
+    """The sending side of one accepted socket; ``closing`` once it is on its way out."""
+
+    __slots__ = ("_closer", "_sender", "closing", "codec", "log", "outbox", "writer", "ws")
+
+    def __init__(self, websocket: WebSocket, codec: f.Codec, log: Any) -> None:
+        self.ws = websocket
+        self.codec = codec
+        self.log = log
+        self.outbox = Outbox(SEND_QUEUE_FRAMES)
+        self.writer = writer_for(websocket)
+        self.writer.after_accept()
+        self.closing = False
+        self._sender: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._sender = asyncio.create_task(self._send_loop())
+
+    def stop(self) -> None:
+        """The socket is gone: nothing more is sent."""
+        self.closing = True
+        if self._sender is not None:
+            self._sender.cancel()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with ``code`` after the frames already queued (such as the error saying why).
+
+        Waits at most CLOSE_TIMEOUT_S, but never abandons the close: a client that
+        stopped reading has a full send buffer, and the close frame can only be
+        written once it drains. (Cancelling it on a timeout left a socket open but
+        silent: no frames, no close code, so no reason to resume.) A slow
+        consumer's full queue is dropped, not flushed; it resumes from its last id.
+        """
+        if self.closing:
+            return
+        self.closing = True
+        self.outbox.wake()  # a replay waiting for room stops (push does nothing now)
+        if len(self.outbox) >= SEND_QUEUE_FRAMES:  # a slow consumer: drop, it resumes from its last id
+            self._drop_outbox()
+        self.outbox.put(None)  # the sender stops after what is queued
+        if self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        self._closer = asyncio.create_task(self._send_close(code, reason))
+        await asyncio.wait({self._closer}, timeout=CLOSE_TIMEOUT_S)
+
+    def _drop_outbox(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+        self.outbox.clear()
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        if self._sender is not None:
+            await asyncio.wait({self._sender})  # never raises for the sender's own end
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
+
+    def push(self, frame: dict[str, Any]) -> None:
+        """Queue a frame; a client too slow to drain its queue is closed (it resumes later)."""
+        if self.closing:
+            return
+        if not self.outbox.put(self.codec.encode(frame)):
+            self._too_slow()
+
+    async def room(self) -> None:
+        """Wait until the send queue is under half full.
+
+        A replay can be longer than the send queue: pushed all at once it closed
+        every client that had missed more than SEND_QUEUE_FRAMES entries, so it
+        could never catch up. Replays wait here instead, leaving room for live
+        frames; a client that reads nothing for REPLAY_STALL_S is too slow.
+        """
+        while len(self.outbox) >= SEND_QUEUE_FRAMES // 2 and not self.closing:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.outbox.taken()), REPLAY_STALL_S)
+            except TimeoutError:
+                self._too_slow()
+
+    def _too_slow(self) -> None:
+        self.log.warning("slow_consumer_closed")
+        self.closing = True
+        asyncio.get_running_loop().create_task(self._close_slow())
+
+    async def _close_slow(self) -> None:
+        self.closing = False
+        await self.close(CLOSE_POLICY, "slow consumer: reconnect and resume")
+
+    async def _send_loop(self) -> None:
+        """Everything queued goes out together (one write under ``direkt serve``); ``None`` ends it."""
+        while True:
+            frames = await self.outbox.take()
+            if None in frames:
+                await self.writer.write([f for f in frames[: frames.index(None)] if f is not None])
+                return
+            await self.writer.write(frames)  # type: ignore[arg-type]  # no None in it
