@@ -51,9 +51,13 @@ class Hub:
 
     async def start(self) -> None:
         await self.s.fanout.start()
+        # The data watch before the position feed's subscriptions, which wait for the
+        # fan-out's first connection: it must be listening by then, so that connection's
+        # resync has it read the data marker at once. Started after them, it first read
+        # the marker one interval later, and a loss within that time went unseen.
+        self.datawatch.start()
         await self.positions.start()
         self.keepalive.start()
-        self.datawatch.start()
 
     async def stop(self) -> None:
         for conn in list(self.connections):
