@@ -3,7 +3,7 @@
 
 import { h, clear } from "../shared/dom.js";
 
-// What the server accepts (server/care/photos.py, api.MAX_PHOTO_BYTES): checked here first to say so at once.
+// What the server accepts (server/care/photos.py, MAX_PHOTO_BYTES in server/http/api.py): checked here first to say so at once.
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
 const MAX_PHOTO = 8 * 1024 * 1024;
 // A refused upload in the staff member's language, by its code (the server's messages are English).
