@@ -101,7 +101,7 @@ export class CaseScreen {
         this.chat.synced(frame);
         this.chat.markRead();
         // back in the queue after a chat (a reload): the chat so far belongs in view
-        if (this.phase() === "waiting" && this.chat.items.length && !this.chat.log) this.rerenderWaiting();
+        if (this.phase() === "waiting" && this.chat.log.items.length && !this.chat.log.el) this.rerenderWaiting();
         break;
       case "call":
         this.call.onFrame(frame);

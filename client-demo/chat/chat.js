@@ -1,21 +1,15 @@
-// The chat itself: the message log, the composer (text and photos), sent/read
-// marks, typing, the end of the chat and the transcript download.
+// The chat screen: the heading, the message log (log.js) and where it scrolls
+// (follow.js), the composer with photos (photo.js), telling the other side what
+// was read and that the citizen is typing, the end of the chat and the transcript
+// download (transcript.js).
 
-import { clear, clock, h } from "../shared/dom.js";
+import { clear, h } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
 import { LogFollower } from "./follow.js";
+import { ChatLog } from "./log.js";
+import { PhotoStep } from "./photo.js";
+import { readTranscript, saveTextFile, transcriptText } from "./transcript.js";
 
-const STAFF_ROLES = new Set(["nurse", "doctor", "administrator"]);
-const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
-const MAX_PHOTO = 8 * 1024 * 1024;
-// A refused upload in the citizen's words, by the server's typed code (never its English message).
-const PHOTO_REFUSALS = {
-  too_large: "chat.photo.bad",
-  photo_rejected: "chat.photo.unreadable",
-  head_too_large: "chat.photo.failed",
-  bad_request: "chat.photo.failed",
-  conflict: "chat.photo.closed",
-};
 const TYPING_EVERY_MS = 3000; // resend "typing on" at most this often
 const TYPING_IDLE_MS = 4000; // "typing off" after this long without a key
 const TYPING_SHOWN_MS = 10000; // hide the other side's indicator if it never says "off"
@@ -25,17 +19,11 @@ export class ChatView {
     this.screen = screen;
     this.app = screen.app;
     this.caseId = screen.caseId;
-    this.items = []; // in stream order; unacknowledged own messages last
-    this.byId = new Map();
-    this.byCid = new Map();
-    this.readUpTo = ""; // the other side has read up to here
-    this.lastOther = ""; // the newest entry from the other side
+    this.log = new ChatLog(this.app, this.caseId);
     this.sentRead = ""; // what we last told them we have read
     this.readyNotice = false;
     this.root = null;
-    this.log = null;
-    this.photo = null; // {file, url}
-    this.photoError = "";
+    this.photoStep = new PhotoStep(this);
     this.downloadError = "";
     this.typingTimer = null;
     this.typingRole = "";
@@ -57,7 +45,7 @@ export class ChatView {
     document.removeEventListener("visibilitychange", this.onVisibility);
     clearTimeout(this.typingTimer);
     clearTimeout(this.idleTimer);
-    this.dropPhoto();
+    this.photoStep.drop();
   }
 
   get closed() {
@@ -90,7 +78,7 @@ export class ChatView {
             t("ready.notice", { who: this.screen.staffWho() }),
           )
         : null;
-    this.log = this.logElement();
+    const log = this.log.build();
     this.typingEl = h("p", { class: "typing", id: "typing" });
     this.root = h(
       "section",
@@ -100,7 +88,7 @@ export class ChatView {
       this.closed ? null : this.screen.call.element(),
       closed,
       h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
-      this.follower.wrap(this.log),
+      this.follower.wrap(log),
       this.typingEl,
       this.closed ? null : this.composer(draft),
       // below the chat, not above it: on a phone every line above the log pushes the composer down
@@ -134,47 +122,29 @@ export class ChatView {
   // marked "new messages"; at the end when there is none.
   land() {
     this.landed = true;
-    const unread = (item) => !item.own && item.id && compareIds(item.id, this.readBefore) > 0;
-    const first = this.readBefore ? this.items.find(unread) : null;
+    const first = this.readBefore ? this.log.firstOtherAfter(this.readBefore) : null;
     if (!first?.el) return this.follower.landOn(null);
     const mark = h("p", { class: "unread-mark" }, h("span", {}, this.app.t("chat.unread")));
     first.el.before(mark);
     this.follower.landOn(mark);
   }
 
-  logElement() {
-    const log = h("div", {
-      class: "log",
-      id: "log",
-      role: "log",
-      "aria-live": "polite",
-      "aria-labelledby": "log-label",
-      tabindex: "0",
-    });
-    for (const item of this.items) {
-      item.el = this.itemEl(item);
-      log.append(item.el);
-    }
-    return log;
-  }
-
   // The chat so far, read-only, for the waiting room after a transfer or a return to the queue.
   history() {
     const { t } = this.app;
-    this.log = this.logElement();
+    const log = this.log.build();
     return h(
       "section",
       { class: "history", "aria-labelledby": "history-heading" },
       h("h3", { id: "history-heading" }, t("waiting.history")),
       h("p", { class: "visually-hidden", id: "log-label" }, t("chat.log")),
-      this.log,
+      log,
     );
   }
 
   unmount() {
     this.root = null;
-    this.log = null;
-    for (const item of this.items) item.el = null;
+    this.log.detach();
   }
 
   get mounted() {
@@ -222,15 +192,7 @@ export class ChatView {
       oninput: () => this.typed(),
     });
     textarea.value = draft;
-    const fileInput = h("input", {
-      type: "file",
-      id: "photo-input",
-      class: "file-input",
-      accept: "image/jpeg,image/png,image/webp",
-      onchange: (e) => this.choosePhoto(e.target),
-    });
-    this.previewEl = h("div", { class: "photo-step", id: "photo-step" });
-    const form = h(
+    return h(
       "form",
       { class: "composer", novalidate: true, onsubmit: (e) => (e.preventDefault(), this.sendText()) },
       h("label", { for: "message" }, t("chat.message")),
@@ -239,17 +201,15 @@ export class ChatView {
       h(
         "div",
         { class: "composer-actions" },
-        h("div", { class: "attach" }, fileInput, h("label", { for: "photo-input", class: "button" }, t("chat.photo.attach"))),
+        this.photoStep.attachControl(),
         h("button", { type: "submit", class: "primary send" }, t("chat.send")),
       ),
-      this.previewEl,
+      this.photoStep.build(),
     );
-    this.renderPhotoStep();
-    return form;
   }
 
   scrollDown() {
-    if (this.log) this.log.scrollTop = this.log.scrollHeight;
+    if (this.log.el) this.log.el.scrollTop = this.log.el.scrollHeight;
   }
 
   // The reader sees the newest entries: the log is at its end (or not shown at all yet).
@@ -260,112 +220,19 @@ export class ChatView {
   // -- messages -----------------------------------------------------------------------------
 
   reset() {
-    this.items = [];
-    this.byId.clear();
-    this.byCid.clear();
-    this.lastOther = "";
+    this.log.reset();
     this.sentRead = "";
-    if (this.log) clear(this.log);
   }
 
   add(frame) {
-    if (frame.staff_only || this.byId.has(frame.id)) return;
-    const own = frame.from === this.app.me?.uid;
-    const mine = own && frame.cid ? this.byCid.get(frame.cid) : null;
-    if (mine) {
-      // our own message came back from the stream: it is stored
-      if (!mine.id) {
-        mine.id = frame.id;
-        this.byId.set(frame.id, mine);
-      }
-      if (mine.status === "sending") mine.status = "sent";
-      this.updateStatus(mine);
-      return;
-    }
-    const item = { id: frame.id, cid: frame.cid || "", frame, own, status: own ? "sent" : "" };
-    let index = this.items.findIndex((other) => !other.id || compareIds(other.id, frame.id) > 0);
-    if (index < 0) index = this.items.length;
-    this.items.splice(index, 0, item);
-    this.byId.set(frame.id, item);
-    if (own && frame.cid) this.byCid.set(frame.cid, item);
-    if (own) this.applyRead(item);
-    else {
-      this.lastOther = frame.id;
-      if (frame.k !== "system") this.setTyping("");
-    }
-    if (this.log) {
-      item.el = this.itemEl(item);
-      this.log.insertBefore(item.el, this.items[index + 1]?.el || null);
-      if (this.mounted) this.follower.added(own);
+    const item = this.log.add(frame);
+    if (!item) return;
+    if (!item.own && frame.k !== "system") this.setTyping("");
+    if (this.log.el) {
+      if (this.mounted) this.follower.added(item.own);
       else this.scrollDown();
       this.markRead();
     }
-  }
-
-  roleText(item) {
-    const { t } = this.app;
-    const f = item.frame;
-    if (f.k === "system" || f.role === "system") return t("role.system");
-    if (item.own) return t("you");
-    return t(STAFF_ROLES.has(f.role) ? `role.${f.role}` : "role.staff");
-  }
-
-  itemEl(item) {
-    const { t, i18n } = this.app;
-    const f = item.frame;
-    const system = f.k === "system";
-    const text = system ? (i18n.lang === "en" && f.text_en) || f.text || "" : f.text || "";
-    const name = system ? t("system.name") : f.name || (item.own ? this.app.me?.name : "") || "";
-    const when = f.ts ? new Date(f.ts) : null;
-    let photo = null;
-    if (f.k === "photo" && f.photo) {
-      photo = h("img", {
-        class: "photo",
-        src: `/api/cases/${encodeURIComponent(this.caseId)}/photos/${encodeURIComponent(f.photo)}`,
-        alt: item.own ? t("chat.photo.alt.own") : t("chat.photo.alt", { name }),
-      });
-    }
-    const classes = ["msg", system ? "system" : item.own ? "own" : "other"];
-    return h(
-      "div",
-      { class: classes.join(" "), dataset: item.id ? { id: item.id } : {} },
-      h(
-        "p",
-        { class: "meta" },
-        h("span", { class: "name" }, name),
-        h("span", { class: "visually-hidden" }, ", "),
-        h("span", { class: "role" }, this.roleText(item)),
-        when ? h("span", { class: "visually-hidden" }, ", ") : null,
-        when ? h("time", { datetime: when.toISOString() }, clock(f.ts, i18n.lang)) : null,
-      ),
-      photo,
-      text ? h("p", { class: "text" }, text) : null,
-      item.own ? h("p", { class: "status" }, this.statusText(item)) : null,
-    );
-  }
-
-  statusText(item) {
-    const { t } = this.app;
-    switch (item.status) {
-      case "sending":
-        return t("chat.sending");
-      case "read":
-        return t("chat.read");
-      case "failed":
-        return t("chat.failed", { reason: item.error || t("error.generic") });
-      default:
-        return t("chat.sent");
-    }
-  }
-
-  updateStatus(item) {
-    const status = item.el?.querySelector(".status");
-    if (status) {
-      const text = this.statusText(item);
-      if (status.textContent !== text) status.textContent = text;
-      item.el.classList.toggle("failed", item.status === "failed");
-    }
-    if (item.el && item.id && !item.el.dataset.id) item.el.dataset.id = item.id;
   }
 
   sendText() {
@@ -381,59 +248,29 @@ export class ChatView {
     textarea.focus();
   }
 
+  // A message of the citizen's (text or photo): shown at once, marked sent once stored.
   sendFrame(fields, shown) {
     const me = this.app.me || {};
     const { cid, stored } = this.app.hub.send(this.caseId, fields);
     const frame = { ...shown, from: me.uid, name: me.name, role: "citizen", ts: Date.now(), cid };
-    const item = { id: "", cid, frame, own: true, status: "sending" };
-    this.items.push(item);
-    this.byCid.set(cid, item);
-    if (this.log) {
-      item.el = this.itemEl(item);
-      this.log.append(item.el);
-      this.follower.added(true);
-    }
-    stored.then(
-      (ack) => {
-        if (!item.id) {
-          item.id = ack.id;
-          this.byId.set(ack.id, item);
-        }
-        if (item.status === "sending") item.status = "sent";
-        this.applyRead(item);
-        this.updateStatus(item);
-      },
-      (err) => {
-        item.status = "failed";
-        item.error = err.message;
-        this.updateStatus(item);
-      },
-    );
+    if (this.log.addOwn(cid, stored, frame)) this.follower.added(true);
   }
 
   // -- read marks and typing ---------------------------------------------------------------
 
   onRead(frame) {
     if (frame.from === this.app.me?.uid) return;
-    if (this.readUpTo && compareIds(frame.id, this.readUpTo) <= 0) return;
-    this.readUpTo = frame.id;
-    for (const item of this.items) if (item.own && this.applyRead(item)) this.updateStatus(item);
-  }
-
-  applyRead(item) {
-    if (item.status !== "sent" || !item.id || !this.readUpTo) return false;
-    if (compareIds(item.id, this.readUpTo) > 0) return false;
-    item.status = "read";
-    return true;
+    this.log.readTo(frame.id);
   }
 
   // Tell the other side what we have seen, when the page is actually visible.
   markRead() {
-    if (!this.mounted || document.visibilityState !== "visible" || !this.lastOther) return;
-    if (this.sentRead && compareIds(this.lastOther, this.sentRead) <= 0) return;
+    const lastOther = this.log.lastOther;
+    if (!this.mounted || document.visibilityState !== "visible" || !lastOther) return;
+    if (this.sentRead && compareIds(lastOther, this.sentRead) <= 0) return;
     if (this.app.hub.state !== "open") return;
-    this.sentRead = this.lastOther;
-    this.app.hub.read(this.caseId, this.lastOther);
+    this.sentRead = lastOther;
+    this.app.hub.read(this.caseId, lastOther);
   }
 
   onTyping(frame) {
@@ -488,157 +325,30 @@ export class ChatView {
     if (document.title.startsWith("(1)")) document.title = this.app.t("app.title");
   }
 
-  // -- photos -------------------------------------------------------------------------------
-
-  choosePhoto(input) {
-    const file = input.files && input.files[0];
-    input.value = "";
-    this.dropPhoto();
-    this.photoError = "";
-    if (!file) return this.renderPhotoStep();
-    if (!PHOTO_TYPES.has(file.type) || file.size > MAX_PHOTO) {
-      this.photoError = this.app.t("chat.photo.bad");
-      return this.renderPhotoStep();
-    }
-    this.photo = { file, url: URL.createObjectURL(file), uploading: false };
-    this.renderPhotoStep();
-    this.previewEl?.querySelector("button.primary")?.focus();
-  }
-
-  dropPhoto() {
-    if (this.photo) URL.revokeObjectURL(this.photo.url);
-    this.photo = null;
-  }
-
-  renderPhotoStep() {
-    if (!this.previewEl) return;
-    const { t } = this.app;
-    if (!this.photo) {
-      clear(this.previewEl, this.photoError ? h("p", { class: "banner danger", role: "alert" }, this.photoError) : null);
-      return;
-    }
-    const busy = this.photo.uploading;
-    clear(
-      this.previewEl,
-      h(
-        "figure",
-        { class: "preview" },
-        h("img", { src: this.photo.url, alt: t("chat.photo.preview") }),
-        h("figcaption", {}, this.photo.file.name),
-      ),
-      this.photoError ? h("p", { class: "banner danger", role: "alert" }, this.photoError) : null,
-      busy ? h("p", { role: "status" }, t("chat.photo.uploading")) : null,
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "primary", disabled: busy, onclick: () => this.sendPhoto() }, t("chat.photo.send")),
-        h(
-          "button",
-          {
-            type: "button",
-            disabled: busy,
-            onclick: () => {
-              this.dropPhoto();
-              this.renderPhotoStep();
-              this.root?.querySelector("#photo-input")?.focus();
-            },
-          },
-          t("chat.photo.remove"),
-        ),
-      ),
-    );
-  }
-
-  async sendPhoto() {
-    if (!this.photo || this.photo.uploading) return;
-    const { file } = this.photo;
-    this.photo.uploading = true;
-    this.photoError = "";
-    this.renderPhotoStep();
-    try {
-      const stored = await this.app.api.call("POST", `/api/cases/${encodeURIComponent(this.caseId)}/photos`, file, {
-        raw: true,
-        contentType: file.type,
-      });
-      this.dropPhoto();
-      this.renderPhotoStep();
-      this.restoreTitle();
-      this.sendFrame({ photo: stored.photo }, { k: "photo", photo: stored.photo, text: "" });
-      this.root?.querySelector("#message")?.focus();
-    } catch (err) {
-      if (this.photo) this.photo.uploading = false;
-      this.photoError = this.photoRefusal(err);
-      this.renderPhotoStep();
-    }
-  }
-
-  photoRefusal(err) {
-    const status = err && err.status;
-    if (!status || status >= 500 || status === 401) return this.app.errorText(err);
-    return this.app.t(PHOTO_REFUSALS[err.code] || "chat.photo.failed");
-  }
-
   // -- the transcript as a text file ----------------------------------------------------------
 
-  // The transcript comes a page at a time: ask on from `next` (in the same epoch) until it is null.
-  async readTranscript() {
-    const path = `/api/cases/${encodeURIComponent(this.caseId)}/transcript`;
-    const messages = [];
-    let page = await this.app.api.call("GET", path);
-    messages.push(...page.messages);
-    while (page.next) {
-      const query = new URLSearchParams({ after: page.next, epoch: page.epoch });
-      page = await this.app.api.call("GET", `${path}?${query}`);
-      messages.push(...page.messages);
-    }
-    return messages;
-  }
-
-  // What the conversation was, in words a person knows it by: when it began, where, about what
-  // (and for whom, when a guardian writes for a child), not the internal case id.
-  transcriptHeader(stamp) {
-    const { t, i18n } = this.app;
+  // What the transcript's heading names (transcript.js words it): when the contact began, where,
+  // about what, and for whom when it is not the citizen writing (a guardian for a child).
+  transcriptAbout() {
     const file = this.screen.file || {};
-    const unit = this.screen.unitName || this.screen.queue?.unit_name || "";
-    const reason = file.reason?.label ? i18n.pick(file.reason.label) : "";
     const me = this.app.me;
-    const forOther = file.patient_name && me && file.patient_name !== me.name;
-    return [
-      t("transcript.title"),
-      file.created_ms ? t("transcript.started", { date: stamp(file.created_ms) }) : null,
-      unit ? t("transcript.unit", { unit }) : null,
-      reason ? t("transcript.reason", { reason }) : null,
-      forOther ? t("transcript.patient", { name: file.patient_name }) : null,
-      t("transcript.saved", { date: stamp(Date.now()) }),
-    ].filter(Boolean);
+    return {
+      started: file.created_ms || 0,
+      unit: this.screen.unitName || this.screen.queue?.unit_name || "",
+      reason: file.reason?.label ? this.app.i18n.pick(file.reason.label) : "",
+      patient: file.patient_name && me && file.patient_name !== me.name ? file.patient_name : "",
+    };
   }
 
   async download() {
     const { t, i18n } = this.app;
     try {
-      const messages = await this.readTranscript();
-      const stamp = (ms) =>
-        new Date(ms).toLocaleString(i18n.lang === "en" ? "en-GB" : "sv-SE", { timeZone: "Europe/Stockholm" });
-      const lines = [...this.transcriptHeader(stamp), ""];
-      for (const m of messages) {
-        if (m.staff_only) continue;
-        const item = { frame: m, own: m.from === this.app.me?.uid };
-        const system = m.k === "system";
-        const who = system ? t("system.name") : `${m.name || ""} (${this.roleText(item)})`;
-        let text = system ? (i18n.lang === "en" && m.text_en) || m.text || "" : m.text || "";
-        if (m.k === "photo") text = [t("transcript.photo"), text].filter(Boolean).join(" ");
-        lines.push(`[${m.ts ? stamp(m.ts) : ""}] ${who}: ${text}`);
-      }
-      // The case id only at the end, named as what it is for: quoting it to support.
-      lines.push("", t("transcript.reference", { case: this.caseId }));
-      const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/plain;charset=utf-8" });
-      const url = URL.createObjectURL(blob);
-      const day = new Date().toISOString().slice(0, 10);
-      const link = h("a", { href: url, download: `1177-direkt-samtal-${day}.txt`, class: "visually-hidden" }, "download");
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      const messages = await readTranscript(this.app.api, this.caseId);
+      const now = Date.now();
+      const about = this.transcriptAbout();
+      const me = this.app.me?.uid;
+      const text = transcriptText(messages, { t, lang: i18n.lang, caseId: this.caseId, me, now, about });
+      saveTextFile(text, `1177-direkt-samtal-${new Date(now).toISOString().slice(0, 10)}.txt`);
       if (this.downloadError) {
         this.downloadError = "";
         this.mount(this.app.main);

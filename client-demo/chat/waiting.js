@@ -73,7 +73,7 @@ export function renderWaiting(screen) {
   );
 
   const handover = screen.handover;
-  const history = screen.chat.items.length ? screen.chat.history() : null;
+  const history = screen.chat.log.items.length ? screen.chat.history() : null;
   return h(
     "section",
     { class: "card waiting" },

@@ -8,7 +8,7 @@ import { h, clear, $ } from "../shared/dom.js";
 import { STRINGS } from "./strings.js";
 import { Alerts } from "./alerts.js";
 import { Queue } from "./queue.js";
-import { Chats } from "./chats.js";
+import { ChatTabs } from "./tabs.js";
 import { Dialogs } from "./dialogs.js";
 
 const AVAILABILITY = ["available", "paused", "away"];
@@ -216,7 +216,7 @@ function startConsole(me) {
     onClaimNext: () => claimNext(),
     onClaim: (caseId) => claim(caseId),
   });
-  const chats = new Chats(ctx, { onChange: () => queue.setHeld(chats.held) });
+  const chats = new ChatTabs(ctx, { onChange: () => queue.setHeld(chats.held) });
   alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
   api
