@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from direkt.server.errors import InvalidAnswer
 from direkt.triage.engine import (
     DONT_KNOW,
     NO,
@@ -40,6 +39,7 @@ from direkt.triage.engine import (
     start,
     walk,
 )
+from direkt.triage.errors import InvalidAnswer
 from direkt.triage.model import Entry, FindingType, KnowledgeBase
 from direkt.triage.plain import Reader, question_view
 

@@ -28,8 +28,8 @@ import msgpack
 
 from direkt.queue.model import Skill
 from direkt.queue.urgency import Urgency
-from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage import expr as ex
+from direkt.triage.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage.expr import NOT_MEASURED, UNKNOWN, Context, FactValue
 from direkt.triage.model import (
     CARE_LEVEL,

@@ -16,9 +16,9 @@ from html import escape
 from typing import Any
 
 from direkt.queue.model import Skill
-from direkt.server.errors import DirektError
 from direkt.triage import evaluate
 from direkt.triage.answerer import AnswererError
+from direkt.triage.errors import TriageFailure
 from direkt.triage.model import (
     SEXES,
     Finding,
@@ -158,7 +158,7 @@ def _golden(kb: KnowledgeBase, case: Mapping[str, Any]) -> Golden:
     try:
         got = outcome_fields(run_case(kb, case))
         return Golden(case, got["level"], got["decided_by"], tuple(check_case(kb, case)))
-    except (DirektError, AnswererError, KeyError, TypeError, ValueError) as exc:
+    except (TriageFailure, AnswererError, KeyError, TypeError, ValueError) as exc:
         return Golden(case, None, None, (f"{type(exc).__name__}: {getattr(exc, 'message', exc)}",))
 
 

@@ -16,10 +16,10 @@ from typing import IO, Any
 
 import orjson
 
-from direkt.server.errors import DirektError, KnowledgeBaseError
 from direkt.triage import engine, evaluate, review
 from direkt.triage.answerer import AnswererError
 from direkt.triage.engine import Asked, Patient, Session
+from direkt.triage.errors import KnowledgeBaseError, TriageFailure
 from direkt.triage.loader import KB_DIR, read
 from direkt.triage.model import Entry, KnowledgeBase, Level, QuestionKind, Reason, Respondent, Rule, Text
 from direkt.triage.plain import condition_text, headline, rule_text, visit_text
@@ -68,7 +68,7 @@ def replay(kb: KnowledgeBase, lines: Iterable[str], out: IO[str]) -> int:
             case = orjson.loads(line)
             got = outcome_fields(run_case(kb, case))
             differences = check_case(kb, case) if "expect" in case else []
-        except (DirektError, AnswererError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (TriageFailure, AnswererError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             got, differences = {}, [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
         failed += bool(differences)
         row = {"line": number, "name": case.get("name") if isinstance(case, dict) else None, **got}
@@ -213,7 +213,7 @@ def run_interactive(kb: KnowledgeBase, ask: Callable[[str], str], out: IO[str], 
             continue
         try:
             session = engine.answer(kb, session, asked.id, _parse(asked, raw))
-        except DirektError as exc:
+        except TriageFailure as exc:
             text = getattr(exc, "text", None)
             term.say("  ! " + (text.get(lang, exc.message) if isinstance(text, dict) else exc.message))
         except ValueError:
@@ -248,7 +248,7 @@ def _start(kb: KnowledgeBase, term: Terminal) -> tuple[Session, str | None]:
         try:
             extra = int(months) if months.isdigit() and int(months) < 12 else 0
             return engine.start(kb, entry, Patient.aged(int(years), sex, respondent, extra)), child
-        except DirektError as exc:
+        except TriageFailure as exc:
             text = getattr(exc, "text", {})
             term.say("  ! " + text.get(term.lang, exc.message))
 
@@ -431,8 +431,8 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise DirektError(f"{path}:{number}: {exc}") from None
+            raise TriageFailure(f"{path}:{number}: {exc}") from None
         if not isinstance(value, dict):
-            raise DirektError(f"{path}:{number}: not a JSON object")
+            raise TriageFailure(f"{path}:{number}: not a JSON object")
         found.append(value)
     return found

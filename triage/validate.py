@@ -17,7 +17,6 @@ import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from direkt.server.errors import DirektError, NotEligible
 from direkt.triage import expr as ex
 from direkt.triage.engine import (
     DONT_KNOW,
@@ -39,6 +38,7 @@ from direkt.triage.engine import (
     validate_answer,
     walk,
 )
+from direkt.triage.errors import NotEligible, TriageFailure
 from direkt.triage.model import (
     ELSEWHERE,
     Entry,
@@ -554,7 +554,7 @@ def rule_reach(kb: KnowledgeBase, reason: Reason) -> tuple[set[str], set[Level],
             for entry, patient in people:
                 try:
                     done = run(kb, entry, patient, reason.code, stated).result
-                except (AnswererError, DirektError):
+                except (AnswererError, TriageFailure):
                     continue
                 levels.add(done.level)
                 if done.level not in ELSEWHERE and (not done.advice or not done.safety_net):

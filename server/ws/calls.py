@@ -24,7 +24,7 @@ import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors
 from direkt.server.care.transcript import system_body
-from direkt.server.errors import DirektError
+from direkt.server.errors import DirektError, as_direkt_errors
 from direkt.server.redis import keys
 from direkt.server.ws import frames as f
 from direkt.signaling import call as c
@@ -76,16 +76,18 @@ class Calls:
     # -- frames ----------------------------------------------------------------------------
 
     async def on_frame(self, conn: Connection, frame: f.CallFrame) -> None:
-        conn.followed(frame.case)  # the join authorised this socket for the case
-        actor = await self._actor(conn, frame.case)
-        if isinstance(frame, f.IceCandidateFrame):
-            await self._relay_candidate(conn, actor, frame)
-        elif isinstance(frame, f.SessionDescription):
-            await self._relay_sdp(conn, actor, frame)
-        elif isinstance(frame, f.CallIceServers):
-            await self._ice_servers(conn, actor, frame)
-        else:
-            await self._change(conn, actor, frame)
+        """Apply one call frame; a refusal of the call machine or the SDP checks leaves as a ``DirektError``."""
+        with as_direkt_errors():
+            conn.followed(frame.case)  # the join authorised this socket for the case
+            actor = await self._actor(conn, frame.case)
+            if isinstance(frame, f.IceCandidateFrame):
+                await self._relay_candidate(conn, actor, frame)
+            elif isinstance(frame, f.SessionDescription):
+                await self._relay_sdp(conn, actor, frame)
+            elif isinstance(frame, f.CallIceServers):
+                await self._ice_servers(conn, actor, frame)
+            else:
+                await self._change(conn, actor, frame)
 
     async def _actor(self, conn: Connection, case_id: str) -> c.Actor:
         if conn.staff is not None:  # only the current lease holder: checked in Redis just before the step
@@ -211,7 +213,7 @@ class Calls:
             result = await self.apply(case_id, c.Tick())
             if not result.changed:
                 self._schedule(result.call)  # woke a little early (clocks differ): wait for the deadline again
-        except (DirektError, *REDIS_FAILURES) as exc:
+        except (DirektError, c.CallError, *REDIS_FAILURES) as exc:
             log.warning("call_tick_failed", case_id=case_id, problem=type(exc).__name__)
 
     # -- effects ---------------------------------------------------------------------------

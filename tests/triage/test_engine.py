@@ -11,10 +11,10 @@ import msgpack
 import pytest
 from support_kb import small_kb
 
-from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage import engine
 from direkt.triage.answerer import run
 from direkt.triage.engine import REASON_QUESTION, Patient, answer, change, next_question, result, start
+from direkt.triage.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage.model import Entry, Level, QuestionKind, Respondent
 from direkt.triage.plain import Reader, question_view, result_view
 
