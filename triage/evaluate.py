@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from direkt.triage.answerer import AnswererError, check_stated, run
-from direkt.triage.engine import Patient
 from direkt.triage.errors import TriageFailure
 from direkt.triage.model import Entry, KnowledgeBase, Level, Respondent
+from direkt.triage.session import Patient
 
 GOLD = ("self_care", "within_days", "same_day", "emergency")  # least to most urgent
 RANK = {name: i for i, name in enumerate(GOLD)}

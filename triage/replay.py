@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from direkt.triage.answerer import Run, check_stated, run
-from direkt.triage.engine import Patient
 from direkt.triage.errors import InvalidAnswer
 from direkt.triage.model import Entry, KnowledgeBase, Respondent
+from direkt.triage.session import Patient
 
 
 def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Run:

@@ -18,14 +18,15 @@ import orjson
 
 from direkt.triage import engine, evaluate, review
 from direkt.triage.answerer import AnswererError
-from direkt.triage.engine import Asked, Patient, Session
 from direkt.triage.errors import KnowledgeBaseError, TriageFailure
 from direkt.triage.loader import KB_DIR, read
 from direkt.triage.model import Entry, KnowledgeBase, Level, QuestionKind, Reason, Respondent, Rule, Text
+from direkt.triage.outcome import Result
 from direkt.triage.plain import condition_text, headline, rule_text, visit_text
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
 from direkt.triage.review import LEVEL_COLOURS
+from direkt.triage.session import SKIP, Asked, Patient, Session
 from direkt.triage.validate import report, validate
 
 
@@ -280,7 +281,7 @@ def _parse(asked: Asked, raw: str) -> Any:
     if kind is QuestionKind.TEXT:
         return raw
     if kind is QuestionKind.PHOTO:
-        return raw or engine.SKIP
+        return raw or SKIP
     if kind is QuestionKind.NUMBER:
         if not raw and asked.skip is not None:
             return asked.skip.id
@@ -297,7 +298,7 @@ def _option(asked: Asked, number: str) -> str:
     return asked.options[int(number) - 1].id
 
 
-def _describe(kb: KnowledgeBase, outcome: engine.Result, term: Terminal, child: str | None) -> str:
+def _describe(kb: KnowledgeBase, outcome: Result, term: Terminal, child: str | None) -> str:
     lang = term.lang
     lines = [
         "",

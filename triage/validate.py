@@ -18,26 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from direkt.triage import expr as ex
-from direkt.triage.engine import (
-    DONT_KNOW,
-    FIRST_QUESTION_AT,
-    NO,
-    NONE,
-    NOT_MEASURED_ID,
-    REASON_AT,
-    SKIP,
-    Asked,
-    Patient,
-    Session,
-    Walk,
-    apply,
-    check_eligible,
-    outcome,
-    reason_question,
-    step,
-    validate_answer,
-    walk,
-)
+from direkt.triage.answers import validate_answer
+from direkt.triage.engine import check_eligible
 from direkt.triage.errors import NotEligible, TriageFailure
 from direkt.triage.model import (
     ELSEWHERE,
@@ -53,6 +35,9 @@ from direkt.triage.model import (
     Rule,
     Text,
 )
+from direkt.triage.outcome import outcome
+from direkt.triage.session import DONT_KNOW, NO, NONE, NOT_MEASURED_ID, SKIP, Asked, Patient, Session
+from direkt.triage.walk import FIRST_QUESTION_AT, REASON_AT, Walk, apply, reason_question, step, walk
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 FINDING_ID = re.compile(r"^[a-z][a-z0-9_]{1,60}$")

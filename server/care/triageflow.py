@@ -33,7 +33,10 @@ from direkt.server.redis import keys
 from direkt.server.region import RegionConfig
 from direkt.triage import engine, loader
 from direkt.triage.model import Entry, KnowledgeBase, QuestionKind, Respondent
+from direkt.triage.outcome import Result, outcome
 from direkt.triage.plain import Reader, question_view, result_view
+from direkt.triage.session import SKIP, Answer, Asked, Patient, Session
+from direkt.triage.walk import Walk, walk
 
 TRIAGE_TTL_S = 2 * 3600
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -47,7 +50,7 @@ class TriageState:
     patient_pnr: str
     guardian_pnr: str
     lang: str
-    session: engine.Session
+    session: Session
     case_id: str = ""
     child_name: str = ""  # the child's first name, for texts in the guardian form
 
@@ -120,11 +123,11 @@ async def replay_case(client: RedisClient, file: CaseFile, current: KnowledgeBas
         session = engine.parse(file.triage_session)
     kb = await knowledge_for(client, session.version, current)
     with as_direkt_errors():
-        outcome = engine.result(kb, engine.load(kb, file.triage_session))
-    if outcome is None:
+        finished = engine.result(kb, engine.load(kb, file.triage_session))
+    if finished is None:
         raise Conflict("the stored triage session is not finished")
     child = file.first_name if file.guardian_pnr else None
-    view = result_view(kb, outcome, Reader(child))
+    view = result_view(kb, finished, Reader(child))
     fields = ("level", "care_level", "profession", "visit", "decided_by")
     stored = {k: file.triage.get(k) for k in fields}
     replayed = {k: view.get(k) for k in fields}
@@ -165,7 +168,7 @@ class TriageFlow:
         months = age_in_months(patient_pnr, self.today())
         respondent = Respondent.GUARDIAN if guardian_pnr else Respondent.SELF
         with as_direkt_errors():
-            session = engine.start(self.kb, chosen, engine.Patient(months, sex or legal_sex(patient_pnr), respondent))
+            session = engine.start(self.kb, chosen, Patient(months, sex or legal_sex(patient_pnr), respondent))
         tid = ulid(self.clock(), os.urandom(10))
         state = TriageState(tid, who.uid, patient_pnr, guardian_pnr, lang, session, child_name=child_name)
         await self.save(state)
@@ -246,8 +249,8 @@ class TriageFlow:
     def view(self, state: TriageState) -> dict[str, Any]:
         """The client's picture: the current question or the result, in the respondent's words."""
         with as_direkt_errors():
-            walked = engine.walk(self.kb, state.session)
-            outcome = engine.outcome(self.kb, walked) if walked.done else None
+            walked = walk(self.kb, state.session)
+            finished = outcome(self.kb, walked) if walked.done else None
         patient = state.session.patient
         return {
             "id": state.id,
@@ -261,19 +264,17 @@ class TriageFlow:
             },
             "answered": len(state.session.answers),
             "question": question_view(walked.pending, state.reader, self.kb) if walked.pending else None,
-            "result": self.result(walked, outcome, state.reader) if outcome else None,
+            "result": self.result(walked, finished, state.reader) if finished else None,
             "case": state.case_id or None,
         }
 
-    def result(self, walked: engine.Walk, outcome: engine.Result, reader: Reader) -> dict[str, Any]:
-        view = result_view(self.kb, outcome, reader)
+    def result(self, walked: Walk, finished: Result, reader: Reader) -> dict[str, Any]:
+        view = result_view(self.kb, finished, reader)
         view["answers"] = photo_answers(view["answers"], walked.answered)
         return view
 
 
-def photo_answers(
-    answers: Sequence[dict[str, Any]], answered: Sequence[tuple[engine.Asked, engine.Answer]]
-) -> list[dict[str, Any]]:
+def photo_answers(answers: Sequence[dict[str, Any]], answered: Sequence[tuple[Asked, Answer]]) -> list[dict[str, Any]]:
     """The answers, those to photo questions marked ``photo``: "skipped" or "attached".
 
     A photo answer's own text is an internal value (a dash for "skip", else a
@@ -281,7 +282,7 @@ def photo_answers(
     is the result view of ``answered``: the same questions in the same order.
     """
     return [
-        {**view, "photo": "skipped" if value == engine.SKIP else "attached"}
+        {**view, "photo": "skipped" if value == SKIP else "attached"}
         if asked.kind is QuestionKind.PHOTO
         else dict(view)
         for view, (asked, value) in zip(answers, answered, strict=True)

@@ -22,9 +22,9 @@ from direkt.server.care.triageflow import keep_knowledge, knowledge_for, replay_
 from direkt.server.errors import Conflict, KnowledgeBaseError, NotFound
 from direkt.triage import engine, loader
 from direkt.triage.answerer import run
-from direkt.triage.engine import Patient
 from direkt.triage.model import Entry
 from direkt.triage.plain import Reader, result_view
+from direkt.triage.session import Patient
 
 ADULT = Patient.aged(40, "female")
 
