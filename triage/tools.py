@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from direkt.triage import engine, evaluate, review
+from direkt.triage import engine, evaluate, review, reviewpages
 from direkt.triage.answerer import AnswererError
 from direkt.triage.errors import KnowledgeBaseError, TriageFailure
 from direkt.triage.loader import KB_DIR, read
@@ -25,7 +25,7 @@ from direkt.triage.outcome import Result
 from direkt.triage.plain import condition_text, headline, rule_text, visit_text
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
-from direkt.triage.review import LEVEL_COLOURS
+from direkt.triage.reviewhtml import LEVEL_COLOURS
 from direkt.triage.session import SKIP, Asked, Patient, Session
 from direkt.triage.validate import report, validate
 
@@ -414,9 +414,9 @@ def write_review(
     reviews = []
     for code in dict.fromkeys(codes or sorted(kb.reasons)):
         rv = review.review(kb, code, _json_lines(tests_dir / "golden" / f"{code}.jsonl"), vignettes)
-        (out_dir / f"{code}.html").write_text(review.reason_page(kb, rv, generated), encoding="utf-8")
+        (out_dir / f"{code}.html").write_text(reviewpages.reason_page(kb, rv, generated), encoding="utf-8")
         reviews.append(rv)
-    (out_dir / "index.html").write_text(review.index_page(kb, reviews, generated), encoding="utf-8")
+    (out_dir / "index.html").write_text(reviewpages.index_page(kb, reviews, generated), encoding="utf-8")
     out.write(f"{len(reviews)} review pages and index.html in {out_dir} (knowledge base {kb.version})\n")
     return 0
 
