@@ -19,9 +19,9 @@ from direkt.triage import evaluate
 from direkt.triage.answerer import AnswererError
 from direkt.triage.errors import TriageFailure
 from direkt.triage.model import KnowledgeBase, Level, Reason
+from direkt.triage.paths import rule_reach, walk_reason
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
-from direkt.triage.validate import rule_reach, walk_reason
 
 # -- what is known about a reason ----------------------------------------------------------
 

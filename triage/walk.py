@@ -59,7 +59,7 @@ class Walk:
     cursor: int = 0  # where ``step`` looks for the next question
 
     def fork(self) -> Walk:
-        """A copy that can be answered differently (the path walk of ``direkt.triage.validate``)."""
+        """A copy that can be answered differently (the path walk of ``direkt.triage.paths``)."""
         return replace(self, facts=dict(self.facts), notes=dict(self.notes), answered=list(self.answered))
 
     def context(self) -> Context:

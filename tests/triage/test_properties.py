@@ -24,9 +24,9 @@ from direkt.triage.engine import answer, next_question, result, start
 from direkt.triage.errors import NotEligible
 from direkt.triage.loader import load
 from direkt.triage.model import SCREENED, Entry, Level, QuestionKind, Reason, Respondent
+from direkt.triage.paths import patients
 from direkt.triage.plain import Reader, question_view
 from direkt.triage.session import REASON_QUESTION, Asked, Patient, Session
-from direkt.triage.validate import patients
 from direkt.triage.walk import walk
 
 KB = load(walk_paths=False)

@@ -54,7 +54,6 @@ PENDING = frozenset(
         "queue/waitroom.py",
         "client-demo/console/chats.js",
         "client-demo/chat/chat.js",
-        "triage/validate.py",  # split next on branch i21-cores
     }
 )
 
