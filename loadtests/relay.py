@@ -25,7 +25,7 @@ import psutil
 
 from direkt.loadtests.fleet import free_port
 from direkt.loadtests.hist import Latency
-from direkt.server.redis.embedded import _die_with_parent
+from direkt.server.redis.embedded import die_with_parent
 
 OnReceive = Callable[[int], None]  # called with the seq carried by a message when side B receives it
 
@@ -279,7 +279,7 @@ class UvicornProcess:
             *[sys.executable, "-c", _SERVER, str(self.port), self.app, "factory" if self.factory else "app"],
             env=os.environ | {"PYTHONSAFEPATH": "1"} | self.env,
             stdin=asyncio.subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # never outlive the benchmark
+            preexec_fn=die_with_parent,  # never outlive the benchmark
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from direkt.server.errors import DirektError
+from direkt.server.errors import DirektError, as_direkt_errors
 from direkt.server.http.api import ENDPOINTS
 from direkt.server.http.openapi import openapi_document
 from direkt.server.http.requests import OrjsonResponse, on_direkt_error
@@ -59,7 +59,8 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         ConfigError: the region configuration is invalid.
     """
     config = config or load_region_config(settings.region_config)
-    kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
+    with as_direkt_errors():
+        kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
     document = orjson.dumps(openapi_document(kb.version))
 
     @asynccontextmanager

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.errors import DirektError, RedisUnavailable, as_direkt_errors
 from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
 from direkt.server.settings import FSYNC_POLICIES, Settings
@@ -39,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.run(args) or 0)
+        with as_direkt_errors():  # the triage commands call the triage core directly
+            return int(args.run(args) or 0)
     except DirektError as exc:
         print(f"direkt: {exc.message}", file=sys.stderr)
         return EXIT_USAGE if exc.code == "config_invalid" else 1

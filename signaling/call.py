@@ -20,8 +20,6 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from direkt.server.errors import Conflict, DirektError, Forbidden, NotFound
-
 Side = Literal["staff", "citizen"]
 Media = Literal["audio", "video"]
 
@@ -45,24 +43,32 @@ class CallState(enum.StrEnum):
         return self in (CallState.ACCEPTED, CallState.NEGOTIATING, CallState.CONNECTED)
 
 
-class CallError(DirektError):
-    code = "call_error"
+class CallError(Exception):
+    """An event the call does not allow now; ``message`` says why. The call is unchanged.
+
+    The machine's own errors: the server maps each to its refusal (wire code,
+    HTTP status) in one place, ``direkt.server.errors.as_direkt_errors``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-class NoCall(CallError, NotFound):
-    code = "no_call"
+class NoCall(CallError):
+    """There is no call on the case (or not the one named)."""
 
 
-class NotParty(CallError, Forbidden):
-    code = "not_call_party"
+class NotParty(CallError):
+    """The sender is not one of the call's two parties."""
 
 
-class NoConsent(CallError, Conflict):
-    code = "no_consent"
+class NoConsent(CallError):
+    """Media before the citizen has accepted the call."""
 
 
-class CallStateError(CallError, Conflict):
-    code = "call_state"
+class CallStateError(CallError):
+    """The call's state does not allow this event."""
 
 
 @dataclass(frozen=True)

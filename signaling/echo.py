@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
-from direkt.server.errors import RateLimited
+from direkt.server.errors import RateLimited, as_direkt_errors
 from direkt.signaling.ice import rtc_configuration
 from direkt.signaling.sdp import check_sdp
 
@@ -34,7 +34,8 @@ class EchoPeers:
 
     async def answer(self, uid: str, offer_sdp: str) -> str:
         """The echo peer's answer to a complete offer; raises BadSdp or RateLimited."""
-        check_sdp(offer_sdp, media="video")
+        with as_direkt_errors():
+            check_sdp(offer_sdp, media="video")
         await self.stop(uid)
         if len(self.peers) >= self.max_peers:
             raise RateLimited("too many call tests right now; try again in a minute")

@@ -6,16 +6,14 @@ lines, ICE credentials, a DTLS fingerprint: no unencrypted media), small,
 and parseable by aiortc's parser; an audio call's SDP carries no active video.
 Candidates follow RFC 8839's ``candidate-attribute`` grammar. Anything else is
 ``BadSdp`` or ``BadCandidate``, which leave the call and the chat untouched.
+They are this module's own errors; the server maps them to its ``bad_sdp`` and
+``bad_candidate`` refusals (``direkt.server.errors.as_direkt_errors``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-
-from aiortc.sdp import SessionDescription
-
-from direkt.server.errors import BadRequest
 
 MAX_SDP_CHARS = 32_000
 MAX_SDP_LINES = 600
@@ -33,12 +31,20 @@ _CANDIDATE = re.compile(
 )
 
 
-class BadSdp(BadRequest):
-    code = "bad_sdp"
+class SignalRefused(Exception):
+    """A session description or an ICE candidate the server will not relay; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-class BadCandidate(BadRequest):
-    code = "bad_candidate"
+class BadSdp(SignalRefused):
+    """Not a WebRTC session description fit for the call."""
+
+
+class BadCandidate(SignalRefused):
+    """Not an RFC 8839 ICE candidate (or its mid or m-line index is out of range)."""
 
 
 def check_sdp(sdp: str, *, media: str) -> None:
@@ -94,6 +100,10 @@ def _check_section(section: list[str], session: list[str], media: str) -> None:
 
 
 def _parse(sdp: str) -> None:
+    # Imported here: aiortc takes a quarter of a second to import, and the server's error
+    # tree imports this module for its errors (direkt.server.errors), CLI commands included.
+    from aiortc.sdp import SessionDescription
+
     try:
         SessionDescription.parse(sdp)
     except Exception:  # noqa: BLE001 - a third-party parser fed hostile text: any failure is malformed SDP

@@ -23,8 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from direkt.server.errors import InvalidAnswer
-from direkt.triage.engine import (
+from direkt.triage.engine import start
+from direkt.triage.errors import InvalidAnswer
+from direkt.triage.model import Entry, FindingType, KnowledgeBase
+from direkt.triage.outcome import Result, outcome
+from direkt.triage.plain import Reader, question_view
+from direkt.triage.session import (
     DONT_KNOW,
     NO,
     NONE,
@@ -34,14 +38,9 @@ from direkt.triage.engine import (
     YES,
     Asked,
     Patient,
-    Result,
     Session,
-    outcome,
-    start,
-    walk,
 )
-from direkt.triage.model import Entry, FindingType, KnowledgeBase
-from direkt.triage.plain import Reader, question_view
+from direkt.triage.walk import walk
 
 READER = Reader()
 Stated = Mapping[str, object]  # finding id -> True / False / "unknown" / "not_measured" / number / value id

@@ -27,10 +27,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from direkt.server.errors import DirektError
 from direkt.triage.answerer import AnswererError, check_stated, run
-from direkt.triage.engine import Patient
+from direkt.triage.errors import TriageFailure
 from direkt.triage.model import Entry, KnowledgeBase, Level, Respondent
+from direkt.triage.session import Patient
 
 GOLD = ("self_care", "within_days", "same_day", "emergency")  # least to most urgent
 RANK = {name: i for i, name in enumerate(GOLD)}
@@ -92,7 +92,7 @@ def score(kb: KnowledgeBase, vignette: Mapping[str, Any]) -> Scored:
             Respondent(vignette.get("respondent", "self")),
         )
         done = run(kb, Entry(vignette.get("entry", "seek_care")), patient, str(vignette["reason"]), stated)
-    except (DirektError, AnswererError, KeyError, ValueError, TypeError) as exc:
+    except (TriageFailure, AnswererError, KeyError, ValueError, TypeError) as exc:
         return Scored(vid, gold, acceptable, None, None, None, None, (), (), f"{type(exc).__name__}: {exc}")
     outcome = done.result
     asked_findings = {f for q in kb.questions().values() if q.id in done.asked for f in q.asks}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from direkt.server.errors import KnowledgeBaseError
+from direkt.triage.errors import KnowledgeBaseError
 from direkt.triage.loader import KB_DIR, read
 from direkt.triage.model import KnowledgeBase
 from direkt.triage.validate import validate

@@ -23,8 +23,8 @@ import msgpack
 import msgspec
 
 from direkt.queue.model import Skill
-from direkt.server.errors import KnowledgeBaseError
 from direkt.triage import expr as ex
+from direkt.triage.errors import KnowledgeBaseError
 from direkt.triage.model import (
     SEXES,
     Entry,

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from direkt.triage import expr as ex
-from direkt.triage.engine import REASON_QUESTION, Asked, FindingsSummary, Result
 from direkt.triage.model import Finding, KnowledgeBase, Level, Rule, Text
+from direkt.triage.outcome import FindingsSummary, Result
+from direkt.triage.session import REASON_QUESTION, Asked
 
 LANGS = ("sv", "en")
 

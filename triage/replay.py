@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from direkt.server.errors import InvalidAnswer
 from direkt.triage.answerer import Run, check_stated, run
-from direkt.triage.engine import Patient
+from direkt.triage.errors import InvalidAnswer
 from direkt.triage.model import Entry, KnowledgeBase, Respondent
+from direkt.triage.session import Patient
 
 
 def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Run:
@@ -28,7 +28,7 @@ def run_case(kb: KnowledgeBase, case: Mapping[str, Any]) -> Run:
 
     Raises:
         InvalidAnswer: the case is not an object, or names findings the vocabulary lacks.
-        AnswererError, DirektError: from the answerer and the engine.
+        AnswererError, TriageFailure: from the answerer and the engine.
     """
     if not isinstance(case, Mapping):
         raise InvalidAnswer("a case is a JSON object")

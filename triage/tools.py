@@ -16,16 +16,17 @@ from typing import IO, Any
 
 import orjson
 
-from direkt.server.errors import DirektError, KnowledgeBaseError
-from direkt.triage import engine, evaluate, review
+from direkt.triage import engine, evaluate, review, reviewpages
 from direkt.triage.answerer import AnswererError
-from direkt.triage.engine import Asked, Patient, Session
+from direkt.triage.errors import KnowledgeBaseError, TriageFailure
 from direkt.triage.loader import KB_DIR, read
 from direkt.triage.model import Entry, KnowledgeBase, Level, QuestionKind, Reason, Respondent, Rule, Text
+from direkt.triage.outcome import Result
 from direkt.triage.plain import condition_text, headline, rule_text, visit_text
 from direkt.triage.replay import check as check_case
 from direkt.triage.replay import outcome_fields, run_case
-from direkt.triage.review import LEVEL_COLOURS
+from direkt.triage.reviewhtml import LEVEL_COLOURS
+from direkt.triage.session import SKIP, Asked, Patient, Session
 from direkt.triage.validate import report, validate
 
 
@@ -68,7 +69,7 @@ def replay(kb: KnowledgeBase, lines: Iterable[str], out: IO[str]) -> int:
             case = orjson.loads(line)
             got = outcome_fields(run_case(kb, case))
             differences = check_case(kb, case) if "expect" in case else []
-        except (DirektError, AnswererError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (TriageFailure, AnswererError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             got, differences = {}, [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
         failed += bool(differences)
         row = {"line": number, "name": case.get("name") if isinstance(case, dict) else None, **got}
@@ -213,7 +214,7 @@ def run_interactive(kb: KnowledgeBase, ask: Callable[[str], str], out: IO[str], 
             continue
         try:
             session = engine.answer(kb, session, asked.id, _parse(asked, raw))
-        except DirektError as exc:
+        except TriageFailure as exc:
             text = getattr(exc, "text", None)
             term.say("  ! " + (text.get(lang, exc.message) if isinstance(text, dict) else exc.message))
         except ValueError:
@@ -248,7 +249,7 @@ def _start(kb: KnowledgeBase, term: Terminal) -> tuple[Session, str | None]:
         try:
             extra = int(months) if months.isdigit() and int(months) < 12 else 0
             return engine.start(kb, entry, Patient.aged(int(years), sex, respondent, extra)), child
-        except DirektError as exc:
+        except TriageFailure as exc:
             text = getattr(exc, "text", {})
             term.say("  ! " + text.get(term.lang, exc.message))
 
@@ -280,7 +281,7 @@ def _parse(asked: Asked, raw: str) -> Any:
     if kind is QuestionKind.TEXT:
         return raw
     if kind is QuestionKind.PHOTO:
-        return raw or engine.SKIP
+        return raw or SKIP
     if kind is QuestionKind.NUMBER:
         if not raw and asked.skip is not None:
             return asked.skip.id
@@ -297,7 +298,7 @@ def _option(asked: Asked, number: str) -> str:
     return asked.options[int(number) - 1].id
 
 
-def _describe(kb: KnowledgeBase, outcome: engine.Result, term: Terminal, child: str | None) -> str:
+def _describe(kb: KnowledgeBase, outcome: Result, term: Terminal, child: str | None) -> str:
     lang = term.lang
     lines = [
         "",
@@ -413,9 +414,9 @@ def write_review(
     reviews = []
     for code in dict.fromkeys(codes or sorted(kb.reasons)):
         rv = review.review(kb, code, _json_lines(tests_dir / "golden" / f"{code}.jsonl"), vignettes)
-        (out_dir / f"{code}.html").write_text(review.reason_page(kb, rv, generated), encoding="utf-8")
+        (out_dir / f"{code}.html").write_text(reviewpages.reason_page(kb, rv, generated), encoding="utf-8")
         reviews.append(rv)
-    (out_dir / "index.html").write_text(review.index_page(kb, reviews, generated), encoding="utf-8")
+    (out_dir / "index.html").write_text(reviewpages.index_page(kb, reviews, generated), encoding="utf-8")
     out.write(f"{len(reviews)} review pages and index.html in {out_dir} (knowledge base {kb.version})\n")
     return 0
 
@@ -431,8 +432,8 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise DirektError(f"{path}:{number}: {exc}") from None
+            raise TriageFailure(f"{path}:{number}: {exc}") from None
         if not isinstance(value, dict):
-            raise DirektError(f"{path}:{number}: not a JSON object")
+            raise TriageFailure(f"{path}:{number}: not a JSON object")
         found.append(value)
     return found

@@ -1,5 +1,9 @@
 """Triage sessions over HTTP: the pure engine, with its state kept in Redis.
 
+Every call into triage that can refuse is inside ``as_direkt_errors()``: triage
+raises its own errors (``direkt.triage.errors``), and they leave this module as
+the server's ``TriageError`` (HTTP 422, the citizen's text) or ``KnowledgeBaseError``.
+
 A triage session belongs to the logged-in citizen who started it; the patient
 is the citizen or, for a guardian, their child (1–12 years, or under 6 in
 child health care: the engine's age rules decide, and say why when they
@@ -21,7 +25,7 @@ import msgpack
 from direkt.queue.ids import ulid
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.care.casefile import CaseFile
-from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
+from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound, as_direkt_errors
 from direkt.server.identity.access import is_guardian
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.identity.sessions import Principal
@@ -29,7 +33,10 @@ from direkt.server.redis import keys
 from direkt.server.region import RegionConfig
 from direkt.triage import engine, loader
 from direkt.triage.model import Entry, KnowledgeBase, QuestionKind, Respondent
+from direkt.triage.outcome import Result, outcome
 from direkt.triage.plain import Reader, question_view, result_view
+from direkt.triage.session import SKIP, Answer, Asked, Patient, Session
+from direkt.triage.walk import Walk, walk
 
 TRIAGE_TTL_S = 2 * 3600
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -43,7 +50,7 @@ class TriageState:
     patient_pnr: str
     guardian_pnr: str
     lang: str
-    session: engine.Session
+    session: Session
     case_id: str = ""
     child_name: str = ""  # the child's first name, for texts in the guardian form
 
@@ -100,7 +107,8 @@ async def knowledge_for(client: RedisClient, version: str, current: KnowledgeBas
         blob: Any = await client.get(keys.triage_kb(version))
     if blob is None:
         raise NotFound(f"no snapshot of knowledge base {version} was kept")
-    return loader.from_snapshot(blob)
+    with as_direkt_errors():
+        return loader.from_snapshot(blob)
 
 
 async def replay_case(client: RedisClient, file: CaseFile, current: KnowledgeBase) -> dict[str, Any]:
@@ -111,13 +119,15 @@ async def replay_case(client: RedisClient, file: CaseFile, current: KnowledgeBas
     """
     if not file.triage_session:
         raise Conflict("this case has no stored triage session")
-    session = engine.parse(file.triage_session)
+    with as_direkt_errors():
+        session = engine.parse(file.triage_session)
     kb = await knowledge_for(client, session.version, current)
-    outcome = engine.result(kb, engine.load(kb, file.triage_session))
-    if outcome is None:
+    with as_direkt_errors():
+        finished = engine.result(kb, engine.load(kb, file.triage_session))
+    if finished is None:
         raise Conflict("the stored triage session is not finished")
     child = file.first_name if file.guardian_pnr else None
-    view = result_view(kb, outcome, Reader(child))
+    view = result_view(kb, finished, Reader(child))
     fields = ("level", "care_level", "profession", "visit", "decided_by")
     stored = {k: file.triage.get(k) for k in fields}
     replayed = {k: view.get(k) for k in fields}
@@ -157,7 +167,8 @@ class TriageFlow:
             raise BadRequest("sex must be female, male or other")
         months = age_in_months(patient_pnr, self.today())
         respondent = Respondent.GUARDIAN if guardian_pnr else Respondent.SELF
-        session = engine.start(self.kb, chosen, engine.Patient(months, sex or legal_sex(patient_pnr), respondent))
+        with as_direkt_errors():
+            session = engine.start(self.kb, chosen, Patient(months, sex or legal_sex(patient_pnr), respondent))
         tid = ulid(self.clock(), os.urandom(10))
         state = TriageState(tid, who.uid, patient_pnr, guardian_pnr, lang, session, child_name=child_name)
         await self.save(state)
@@ -184,7 +195,8 @@ class TriageFlow:
         data = msgpack.unpackb(ahead.raw)
         if data["owner"] != who.uid:
             raise NotFound("no such triage")
-        session = engine.load(self.kb, data["s"])
+        with as_direkt_errors():
+            session = engine.load(self.kb, data["s"])
         return TriageState(
             tid, data["owner"], data["patient"], data["guardian"], data["lang"], session, data["case"],
             data.get("name", ""),
@@ -195,10 +207,11 @@ class TriageFlow:
     ) -> TriageState:
         state = await self._open(who, tid, ahead)
         changed = state.session.answer_to(question) is not None
-        if changed:
-            session = engine.change(self.kb, state.session, question, value)
-        else:
-            session = engine.answer(self.kb, state.session, question, value)
+        with as_direkt_errors():
+            if changed:
+                session = engine.change(self.kb, state.session, question, value)
+            else:
+                session = engine.answer(self.kb, state.session, question, value)
         state = replace(state, session=session)
         await self.save(state)
         return state
@@ -207,7 +220,8 @@ class TriageFlow:
         state = await self._open(who, tid, ahead)
         if not state.session.answers:
             raise Conflict("there is no earlier question")
-        state = replace(state, session=engine.back(self.kb, state.session))
+        with as_direkt_errors():
+            state = replace(state, session=engine.back(self.kb, state.session))
         await self.save(state)
         return state
 
@@ -234,8 +248,9 @@ class TriageFlow:
 
     def view(self, state: TriageState) -> dict[str, Any]:
         """The client's picture: the current question or the result, in the respondent's words."""
-        walked = engine.walk(self.kb, state.session)
-        outcome = engine.outcome(self.kb, walked) if walked.done else None
+        with as_direkt_errors():
+            walked = walk(self.kb, state.session)
+            finished = outcome(self.kb, walked) if walked.done else None
         patient = state.session.patient
         return {
             "id": state.id,
@@ -249,19 +264,17 @@ class TriageFlow:
             },
             "answered": len(state.session.answers),
             "question": question_view(walked.pending, state.reader, self.kb) if walked.pending else None,
-            "result": self.result(walked, outcome, state.reader) if outcome else None,
+            "result": self.result(walked, finished, state.reader) if finished else None,
             "case": state.case_id or None,
         }
 
-    def result(self, walked: engine.Walk, outcome: engine.Result, reader: Reader) -> dict[str, Any]:
-        view = result_view(self.kb, outcome, reader)
+    def result(self, walked: Walk, finished: Result, reader: Reader) -> dict[str, Any]:
+        view = result_view(self.kb, finished, reader)
         view["answers"] = photo_answers(view["answers"], walked.answered)
         return view
 
 
-def photo_answers(
-    answers: Sequence[dict[str, Any]], answered: Sequence[tuple[engine.Asked, engine.Answer]]
-) -> list[dict[str, Any]]:
+def photo_answers(answers: Sequence[dict[str, Any]], answered: Sequence[tuple[Asked, Answer]]) -> list[dict[str, Any]]:
     """The answers, those to photo questions marked ``photo``: "skipped" or "attached".
 
     A photo answer's own text is an internal value (a dash for "skip", else a
@@ -269,7 +282,7 @@ def photo_answers(
     is the result view of ``answered``: the same questions in the same order.
     """
     return [
-        {**view, "photo": "skipped" if value == engine.SKIP else "attached"}
+        {**view, "photo": "skipped" if value == SKIP else "attached"}
         if asked.kind is QuestionKind.PHOTO
         else dict(view)
         for view, (asked, value) in zip(answers, answered, strict=True)

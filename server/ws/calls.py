@@ -25,7 +25,7 @@ import structlog
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors
 from direkt.server.care.transcript import system_body
 from direkt.server.care.writeguard import Guard
-from direkt.server.errors import DirektError
+from direkt.server.errors import DirektError, as_direkt_errors
 from direkt.server.redis import keys
 from direkt.server.ws import frames as f
 from direkt.signaling import call as c
@@ -77,11 +77,13 @@ class Calls:
     # -- frames ----------------------------------------------------------------------------
 
     async def on_frame(self, chat: Chat, frame: f.CallFrame) -> None:
-        chat.followed(frame.case)  # the join authorised this socket for the case
-        actor = await self._actor(chat, frame.case)
-        # Every step is written under the socket's right to the case, checked in the
-        # step's own script: a nurse who no longer holds the case changes no call.
-        await chat.fenced(frame.case, lambda guard: self._handle(chat, actor, frame, guard))
+        """Apply one call frame; a refusal of the call machine or the SDP checks leaves as a ``DirektError``."""
+        with as_direkt_errors():
+            chat.followed(frame.case)  # the join authorised this socket for the case
+            actor = await self._actor(chat, frame.case)
+            # Every step is written under the socket's right to the case, checked in the
+            # step's own script: a nurse who no longer holds the case changes no call.
+            await chat.fenced(frame.case, lambda guard: self._handle(chat, actor, frame, guard))
 
     async def _handle(self, chat: Chat, actor: c.Actor, frame: f.CallFrame, guard: Guard) -> None:
         if isinstance(frame, f.IceCandidateFrame):
@@ -221,7 +223,7 @@ class Calls:
             result = await self.apply(case_id, c.Tick())
             if not result.changed:
                 self._schedule(result.call)  # woke a little early (clocks differ): wait for the deadline again
-        except (DirektError, *REDIS_FAILURES) as exc:
+        except (DirektError, c.CallError, *REDIS_FAILURES) as exc:
             log.warning("call_tick_failed", case_id=case_id, problem=type(exc).__name__)
 
     # -- effects ---------------------------------------------------------------------------

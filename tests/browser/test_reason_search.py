@@ -138,7 +138,9 @@ def test_browsing_by_body_area_lists_that_area_only(open_page: Any) -> None:
 
 
 def listed_all_for_adult() -> list[str]:
-    from direkt.triage.engine import Entry, Patient, Session, reason_question
+    from direkt.triage.model import Entry
+    from direkt.triage.session import Patient, Session
+    from direkt.triage.walk import reason_question
 
     asked = reason_question(KB, Session(KB.version, Entry.SEEK_CARE, Patient.aged(35, "male")))
     return [o.id for o in asked.options]

@@ -19,12 +19,12 @@ from support_kb import edit, small_kb, small_kb_dir
 from direkt.queue.scripts import RedisClient
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.triageflow import keep_knowledge, knowledge_for, replay_case
-from direkt.server.errors import Conflict, NotFound
+from direkt.server.errors import Conflict, KnowledgeBaseError, NotFound
 from direkt.triage import engine, loader
 from direkt.triage.answerer import run
-from direkt.triage.engine import Patient
 from direkt.triage.model import Entry
 from direkt.triage.plain import Reader, result_view
+from direkt.triage.session import Patient
 
 ADULT = Patient.aged(40, "female")
 
@@ -74,7 +74,7 @@ async def test_a_version_never_kept_or_a_case_without_a_session_is_a_clear_error
 async def test_a_damaged_snapshot_is_refused_not_trusted(redis_client: RedisClient, tmp_path: Path) -> None:
     kb = small_kb(tmp_path / "kb")
     await redis_client.set("dk:kb:feedfacefeedface", b"\x93not a snapshot")
-    with pytest.raises(loader.KnowledgeBaseError):
+    with pytest.raises(KnowledgeBaseError):
         await knowledge_for(redis_client, "feedfacefeedface", kb)
 
 

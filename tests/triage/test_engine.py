@@ -11,12 +11,13 @@ import msgpack
 import pytest
 from support_kb import small_kb
 
-from direkt.server.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage import engine
 from direkt.triage.answerer import run
-from direkt.triage.engine import REASON_QUESTION, Patient, answer, change, next_question, result, start
+from direkt.triage.engine import answer, change, next_question, result, start
+from direkt.triage.errors import InvalidAnswer, NotAsked, NotEligible, StaleSession
 from direkt.triage.model import Entry, Level, QuestionKind, Respondent
 from direkt.triage.plain import Reader, question_view, result_view
+from direkt.triage.session import REASON_QUESTION, Patient, Session
 
 KB = small_kb(Path(tempfile.mkdtemp(prefix="dk-kb-")))
 ADULT = Patient.aged(30, "female")
@@ -25,7 +26,7 @@ SCREEN = KB.screen.question.id
 RISK = {q.id for q in KB.screen.risk}
 
 
-def opened(reason: str, patient: Patient = ADULT, entry: Entry = Entry.SEEK_CARE) -> engine.Session:
+def opened(reason: str, patient: Patient = ADULT, entry: Entry = Entry.SEEK_CARE) -> Session:
     """Past the red-flag screen, with ``reason`` chosen and no risk modifier."""
     session = answer(KB, start(KB, entry, patient), SCREEN, ["none"])
     session = answer(KB, session, REASON_QUESTION, reason)

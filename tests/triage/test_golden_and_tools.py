@@ -14,11 +14,13 @@ import pytest
 from support_kb import edit, small_kb, small_kb_dir
 
 from direkt.triage import tools
-from direkt.triage.engine import Patient, next_question, reason_question, start
+from direkt.triage.engine import next_question, start
 from direkt.triage.loader import KB_DIR, load, read
 from direkt.triage.model import Entry, Respondent
 from direkt.triage.replay import check, outcome_fields, run_case
+from direkt.triage.session import Patient
 from direkt.triage.validate import report, validate
+from direkt.triage.walk import reason_question
 
 KB = load(walk_paths=False)
 GOLDEN = Path(__file__).parent / "golden"

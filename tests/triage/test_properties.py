@@ -18,12 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from direkt.triage import engine
+from direkt.triage import expr as ex
 from direkt.triage.answerer import choose, run
-from direkt.triage.engine import REASON_QUESTION, Asked, Patient, Session, answer, next_question, result, start
+from direkt.triage.engine import answer, next_question, result, start
+from direkt.triage.errors import NotEligible
 from direkt.triage.loader import load
 from direkt.triage.model import SCREENED, Entry, Level, QuestionKind, Reason, Respondent
+from direkt.triage.paths import patients
 from direkt.triage.plain import Reader, question_view
-from direkt.triage.validate import patients
+from direkt.triage.session import REASON_QUESTION, Asked, Patient, Session
+from direkt.triage.walk import walk
 
 KB = load(walk_paths=False)
 REASONS = sorted(KB.reasons.values(), key=lambda r: r.code)
@@ -39,7 +43,7 @@ def patient_for(reason: Reason, age: int, sex: str) -> tuple[Entry, Patient] | N
     patient = Patient.aged(age, sex, respondent)
     try:
         engine.check_eligible(KB, entry, patient)
-    except engine.NotEligible:
+    except NotEligible:
         return None
     return entry, patient
 
@@ -100,14 +104,14 @@ def test_same_answers_same_questions_same_result(case: tuple[Session, list[str]]
 @given(sessions())
 def test_no_finding_is_asked_twice(case: tuple[Session, list[str]]) -> None:
     session, _ = case
-    walked = engine.walk(KB, session)
+    walked = walk(KB, session)
     seen: list[str] = [f for asked, _ in walked.answered for f in asked.asks]
     assert len(seen) == len(set(seen))
 
 
 RED_FLAG_FINDINGS = sorted(
-    {f for r in KB.rules(None) if r.level >= Level.EMERGENCY_DEPARTMENT for f in engine.ex.findings(r.when)}
-    | {f for reason in REASONS for r in reason.rules if r.level is Level.CALL_112 for f in engine.ex.findings(r.when)}
+    {f for r in KB.rules(None) if r.level >= Level.EMERGENCY_DEPARTMENT for f in ex.findings(r.when)}
+    | {f for reason in REASONS for r in reason.rules if r.level is Level.CALL_112 for f in ex.findings(r.when)}
 )
 
 
@@ -162,7 +166,7 @@ def _shown(entry: Entry, patient: Patient, reason: Reason) -> list[Asked]:
         for q in reason.questions
         for f in q.asks
         if KB.findings[f].type.value == "presence"
-        and not any(r.level >= Level.CALL_1177 and f in engine.ex.findings(r.when) for r in KB.rules(reason))
+        and not any(r.level >= Level.CALL_1177 and f in ex.findings(r.when) for r in KB.rules(reason))
     }
     session = start(KB, entry, patient)
     shown: list[Asked] = []

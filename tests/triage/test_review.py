@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from direkt.triage import review
+from direkt.triage import review, reviewhtml, reviewpages
 from direkt.triage.loader import load
 from direkt.triage.model import Level, Text
 
@@ -121,7 +121,7 @@ def test_every_rule_shows_its_level_most_urgent_first(pack: dict[str, Page], cod
     page = pack[code]
     for rule in KB.rules(KB.reasons[code]):
         card = page.rule_text(rule.id)
-        assert rule.level.label in card and review.LEVELS[rule.level].sv in card, rule.id
+        assert rule.level.label in card and reviewhtml.LEVELS[rule.level].sv in card, rule.id
     order = [next(r.level for r in KB.rules(KB.reasons[code]) if r.id == rid) for rid in page.rules]
     assert order == sorted(order, reverse=True)
 
@@ -159,7 +159,7 @@ def test_the_development_vignettes_are_shown_with_their_gold_level(pack: dict[st
     assert mine and sorted(page.vignettes) == sorted(str(v["id"]) for v in mine)
     for vignette in mine:
         row = page.row(str(vignette["id"]))
-        gold = review.GOLD[str(vignette["gold"])]
+        gold = reviewhtml.GOLD[str(vignette["gold"])]
         assert f"{gold.sv} / {gold.en}" in row, vignette["id"]
     assert {"A17", "C14"} <= set(pack["child_fever"].vignettes)  # known development vignettes of child_fever
     assert "Akut / Emergency" in pack["child_fever"].row("C14")  # its gold level
@@ -208,7 +208,7 @@ def test_every_text_is_escaped() -> None:
     golden = [{"name": script, "reason": "headache", "age": 30, "sex": "female", "findings": {}}]
     vignettes = [{"id": "X1", "reason": "headache", "age": 30, "sex": "male", "gold": "self_care", "story": script}]
     rv = review.review(kb, "headache", golden, vignettes)
-    for page in (review.reason_page(kb, rv, script), review.index_page(kb, [rv], script)):
+    for page in (reviewpages.reason_page(kb, rv, script), reviewpages.index_page(kb, [rv], script)):
         assert "<script" not in page.lower()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "Headache &amp; co" in page

@@ -17,7 +17,7 @@ from aiortc.sdp import SessionDescription
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from direkt.server.errors import BadRequest
+from direkt.server.errors import BadRequest, to_direkt_error
 from direkt.signaling.sdp import MAX_SDP_CHARS, BadCandidate, BadSdp, check_candidate, check_sdp
 
 FINGERPRINT = (
@@ -152,7 +152,7 @@ def padded_to(chars: int) -> str:
 def rejected_sdp(sdp: str, media: str = "video") -> BadSdp:
     with pytest.raises(BadSdp) as raised:
         check_sdp(sdp, media=media)
-    assert raised.value.code == "bad_sdp"
+    assert to_direkt_error(raised.value).code == "bad_sdp"
     return raised.value
 
 
@@ -304,7 +304,7 @@ MALFORMED_SDP = [
 @pytest.mark.parametrize(("sdp", "rule"), MALFORMED_SDP)
 def test_malformed_sdp_is_bad_sdp(sdp: str, rule: str) -> None:
     error = rejected_sdp(sdp, media="video")
-    assert isinstance(error, BadRequest)
+    assert isinstance(to_direkt_error(error), BadRequest)
     assert rule in error.message  # refused by the rule the case is about, not by accident
     assert "Samtal" not in error.message and "\r" not in error.message  # the SDP is never echoed back
 
@@ -399,7 +399,7 @@ BAD_CANDIDATES = [
 def test_malformed_candidates_are_bad_candidate(candidate: str, mid: str, mline: int) -> None:
     with pytest.raises(BadCandidate) as raised:
         check_candidate(candidate, mid, mline)
-    assert raised.value.code == "bad_candidate"
+    assert to_direkt_error(raised.value).code == "bad_candidate"
 
 
 def test_candidate_length_limit_is_inclusive() -> None:
@@ -442,7 +442,7 @@ def check_or_bad_sdp(sdp: str, media: str) -> bool:
     try:
         check_sdp(sdp, media=media)
     except BadSdp as error:
-        assert error.code == "bad_sdp"
+        assert to_direkt_error(error).code == "bad_sdp"
         return False
     lines = [line for line in sdp.replace("\r\n", "\n").split("\n") if line]
     assert lines[0] == "v=0"
@@ -521,7 +521,7 @@ def test_fuzz_candidates_are_passed_or_bad_candidate(candidate: str, mid: str, m
     try:
         check_candidate(candidate, mid, mline)
     except BadCandidate as error:
-        assert error.code == "bad_candidate"
+        assert to_direkt_error(error).code == "bad_candidate"
         return
     assert 0 <= mline <= 63 and len(mid) <= 32 and len(candidate) <= 1024
     assert not any(c in candidate + mid for c in "\r\n\t\x00")
