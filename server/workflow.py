@@ -435,11 +435,22 @@ class Workflow:
         return expired
 
     async def _expire_join(self, case_id: str) -> bool:
+        """The nurse's claim ends (the system releases it): audited before the case is free again.
+
+        Recorded first, like a staff member's release: written after, the log
+        showed the next nurse's claim of the case before the release that freed it.
+        """
         try:
             file = await self.s.files.get(case_id)
             record = await self.s.waitroom.get(case_id)
             if file.joined_ms or record.state != "claimed":
                 return False
+            await self.s.audit.record(
+                AuditRecord(
+                    self.s.clock(), "system", "system", record.unit, "case.release", case_id, file.patient_pnr,
+                    file.guardian_pnr, detail="join_window",
+                )
+            )  # fmt: skip
             await self.s.waitroom.release(case_id, record.holder, record.token)
             await self.s.guards.revoke(case_id, record.token)
         except DirektError as exc:
@@ -450,19 +461,6 @@ class Workflow:
             "not_joined",
             "Du anslöt inte till chatten i tid. Du står kvar i kön på samma plats.",
             "You did not join the chat in time. You keep your place in the queue.",
-        )
-        await self.s.audit.record(
-            AuditRecord(
-                self.s.clock(),
-                "system",
-                "system",
-                record.unit,
-                "case.release",
-                case_id,
-                file.patient_pnr,
-                file.guardian_pnr,
-                detail="join_window",
-            )
         )
         return True
 
