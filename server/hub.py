@@ -640,9 +640,14 @@ class Connection:
         self._desk = StaffDesk(served, QueueListener(self))
         for region in self.s.config.directory.regions:
             await self.s.fanout.subscribe(events_channel(region), self.desk.queue_listener)
-        for record in await self.s.waitroom.held_by(staff):
-            self.desk.held[record.case_id] = record.token
+        held = await self.s.waitroom.held_by(staff)
+        unassigned = await self.hub.workflow.end_unassigned_leases(staff, held)
+        for record in held:
+            if self.hub.workflow.serves(staff, record):
+                self.desk.held[record.case_id] = record.token
         await self.on_watch(f.Watch())
+        for case_id in unassigned:  # held in a unit taken from her: her console lets go of it
+            self.push({"t": "done", "case": case_id, "state": "lost"})
 
     async def on_watch(self, frame: f.Watch) -> None:
         assert self.staff is not None
