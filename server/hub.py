@@ -650,9 +650,14 @@ class Connection:
         self._desk = StaffDesk(served, QueueListener(self))
         for region in self.s.config.directory.regions:
             await self.s.fanout.subscribe(events_channel(region), self.desk.queue_listener)
-        for record in await self.s.waitroom.held_by(staff):
-            self.desk.held[record.case_id] = record.token
+        held = await self.s.waitroom.held_by(staff)
+        unassigned = await self.hub.workflow.end_unassigned_leases(staff, held)
+        for record in held:
+            if self.hub.workflow.serves(staff, record):
+                self.desk.held[record.case_id] = record.token
         await self.on_watch(f.Watch())
+        for case_id in unassigned:  # held in a unit taken from her: her console lets go of it
+            self.push({"t": "done", "case": case_id, "state": "lost"})
 
     async def on_watch(self, frame: f.Watch) -> None:
         assert self.staff is not None
@@ -744,12 +749,13 @@ class Connection:
             return  # the case is gone: no patient to record it for
         await self.s.audit.record(stale_token_refusal(self.s.clock(), self.staff, record.unit, file, action))
 
-    def on_queue_event(self, event: dict[str, Any]) -> None:
+    def on_queue_event(self, event: dict[str, Any], token: int | None = None) -> None:
+        """A waiting-room event: forwarded if it concerns her queues or her; ``token``: the lease it ended."""
         if self.staff is None:
             return
         mine = event.get("staff") == self.staff.id
         case_id = event.get("case", "")
-        if mine and event["t"] in LET_GO_EVENTS and case_id in self.desk.held and case_id not in self.desk.letting_go:
+        if mine and event["t"] in LET_GO_EVENTS and self._let_go_elsewhere(case_id, token):
             self.lost(case_id, LET_GO_EVENTS[event["t"]])  # let go of elsewhere: this socket writes no more
         if event["t"] in HOLDER_ONLY_EVENTS:
             if mine:
@@ -757,6 +763,11 @@ class Connection:
             return
         if (event.get("unit"), event.get("skill")) in self.desk.served or mine:
             self.push({"t": "queue_event", "event": event})
+
+    def _let_go_elsewhere(self, case_id: str, token: int | None) -> bool:
+        """The lease this socket holds ended on another socket (or expired), not one it took since."""
+        held = self.desk.held.get(case_id)
+        return held is not None and case_id not in self.desk.letting_go and token in (None, held)
 
 
 # Frame type -> handler; the other frame types are call frames (``f.CallFrame``). One
@@ -974,8 +985,8 @@ class QueueListener:
     def on_message(self, channel: str, data: bytes) -> None:
         event = msgpack.unpackb(data)
         event["region"] = channel.rsplit(":", 1)[1]
-        event.pop("token", None)
-        self.conn.on_queue_event(event)
+        token = event.pop("token", None)  # a fencing token is never sent to a client
+        self.conn.on_queue_event(event, token if isinstance(token, int) else None)
 
     def on_resync(self) -> None:  # events may have been missed: send a fresh snapshot
         asyncio.get_running_loop().create_task(self._snapshot())
