@@ -61,13 +61,15 @@ local function check_holder(c, case_id, staff, token)
 end
 
 -- Back to the waiting room at the ORIGINAL deadline (invariant: a lost nurse's
--- case keeps its place).
+-- case keeps its place). The event names the lease that ended (token): a socket
+-- that has claimed the case again since must not let go of it on hearing this.
 local function requeue(c, case_id, kind)
   redis.call('ZADD', key('q', c.unit, c.skill), c.deadline, case_id)
   redis.call('ZREM', key('leases'), case_id)
   if c.holder ~= '' then redis.call('SREM', key('held', c.holder), case_id) end
   redis.call('HSET', key('case', case_id), 'state', 'waiting', 'holder', '', 'lease_until', '0', 'queued_at', NOW)
-  emit(kind, case_id, {unit = c.unit, skill = c.skill, deadline = tonumber(c.deadline), staff = c.holder})
+  emit(kind, case_id, {unit = c.unit, skill = c.skill, deadline = tonumber(c.deadline), staff = c.holder,
+    token = tonumber(c.token)})
 end
 
 -- Lease a waiting case to a staff member under a new fencing token.

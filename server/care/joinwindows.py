@@ -14,15 +14,14 @@ from typing import Any
 import structlog
 
 from direkt.queue.scripts import redis_errors
-from direkt.server.care.audit import AuditRecord
-from direkt.server.care.queueviews import QueueViews
+from direkt.server.care.systemrelease import SystemReleases
 from direkt.server.errors import DirektError
 from direkt.server.redis import keys
 
 log = structlog.get_logger("direkt.workflow")
 
 
-class JoinWindows(QueueViews):
+class JoinWindows(SystemReleases):
     """``expire_join_windows`` (run by the reaper)."""
 
     async def expire_join_windows(self) -> int:
@@ -43,30 +42,15 @@ class JoinWindows(QueueViews):
         try:
             file = await self.s.files.get(case_id)
             record = await self.s.waitroom.get(case_id)
-            if file.joined_ms or record.state != "claimed":
-                return False
-            await self.s.waitroom.release(case_id, record.holder, record.token)
-            await self.s.guards.revoke(case_id, record.token)
         except DirektError as exc:
             log.warning("join_window_not_expired", case_id=case_id, code=exc.code)
+            return False
+        if file.joined_ms or record.state != "claimed" or not await self._system_release(record, file, "join_window"):
             return False
         await self._back_in_queue(
             case_id,
             "not_joined",
             "Du anslöt inte till chatten i tid. Du står kvar i kön på samma plats.",
             "You did not join the chat in time. You keep your place in the queue.",
-        )
-        await self.s.audit.record(
-            AuditRecord(
-                self.s.clock(),
-                "system",
-                "system",
-                record.unit,
-                "case.release",
-                case_id,
-                file.patient_pnr,
-                file.guardian_pnr,
-                detail="join_window",
-            )
         )
         return True

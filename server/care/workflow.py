@@ -18,6 +18,8 @@ closed) are transcript entries; internal notes are staff-only entries.
   ``transcript``, ``citizen_joined``;
 - ``claims``: ``claim_next``, ``claim``, opening the chat, ``first_contact``;
 - ``handover``: ``release``, ``transfer``, ``close``;
+- ``systemrelease``: the system ends a lease (a unit taken from her:
+  ``end_unassigned_leases``; ``serves``);
 - ``joinwindows``: cases whose citizen did not join in time go back.
 """
 

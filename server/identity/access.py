@@ -4,7 +4,8 @@
   or under 6 in child health care (guardian relations from configuration;
   DESIGN "a guardian may act for a child aged 1–12 only"; child health is
   for children under 6).
-* Staff see the cases of the units they serve, and the cases they hold.
+* Staff see the cases of the units they serve (a case held in a unit since
+  taken from them included: its lease ends when their console reconnects).
 * Only the holder of a case writes in its chat as staff; a citizen writes
   only after a nurse has opened the chat and before it is closed.
 * A refusal to see a case is audited like a granted access (TARGETS 16):
@@ -73,7 +74,8 @@ def citizen_denial(
 
 
 def check_staff_may_see(staff: Staff, record: CaseRecord) -> None:
-    if record.holder == staff.id or record.unit in staff.units:
+    """Only the units she serves now: holding a case of a unit since taken from her is no right to it."""
+    if record.unit in staff.units:
         return
     raise Forbidden("the case belongs to a unit you do not serve")
 

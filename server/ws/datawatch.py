@@ -88,6 +88,9 @@ class DataWatch:
     async def _run(self) -> None:
         with contextlib.suppress(DirektError):  # Redis not up yet: subscribed on the fan-out's first connection
             await self.fanout.subscribe(ALIVE_CHANNEL, self)
+        # The first check at once: until the marker has been read there is nothing to compare
+        # with, and a loss in the first interval after start would pass unnoticed.
+        self._wake.set()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)

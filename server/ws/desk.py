@@ -80,9 +80,14 @@ class StaffDesk:
         """The console opens: hear the queues, take up the cases held, send the queue snapshot."""
         for region in self.s.config.directory.regions:
             await self.s.fanout.subscribe(events_channel(region), self.queue_listener)
-        for record in await self.s.waitroom.held_by(self.staff):
-            self.held[record.case_id] = record.token
+        held = await self.s.waitroom.held_by(self.staff)
+        unassigned = await self.workflow.end_unassigned_leases(self.staff, held)
+        for record in held:
+            if self.workflow.serves(self.staff, record):
+                self.held[record.case_id] = record.token
         await self.on_watch(f.Watch())
+        for case_id in unassigned:  # held in a unit taken from her: her console lets go of it
+            self.out.push({"t": "done", "case": case_id, "state": "lost"})
 
     async def stop(self) -> None:
         for region in self.s.config.directory.regions:
@@ -180,10 +185,11 @@ class StaffDesk:
             return  # the case is gone: no patient to record it for
         await self.s.audit.record(stale_token_refusal(self.s.clock(), self.staff, record.unit, file, action))
 
-    def on_queue_event(self, event: dict[str, Any]) -> None:
+    def on_queue_event(self, event: dict[str, Any], token: int | None = None) -> None:
+        """A waiting-room event: forwarded if it concerns her queues or her; ``token``: the lease it ended."""
         mine = event.get("staff") == self.staff.id
         case_id = event.get("case", "")
-        if mine and event["t"] in LET_GO_EVENTS and case_id in self.held and case_id not in self.letting_go:
+        if mine and event["t"] in LET_GO_EVENTS and self._let_go_elsewhere(case_id, token):
             self.lost(case_id, LET_GO_EVENTS[event["t"]])  # let go of elsewhere: this socket writes no more
         if event["t"] in HOLDER_ONLY_EVENTS:
             if mine:
@@ -191,6 +197,11 @@ class StaffDesk:
             return
         if (event.get("unit"), event.get("skill")) in self.served or mine:
             self.out.push({"t": "queue_event", "event": event})
+
+    def _let_go_elsewhere(self, case_id: str, token: int | None) -> bool:
+        """The lease this socket holds ended on another socket (or expired), not one it took since."""
+        held = self.held.get(case_id)
+        return held is not None and case_id not in self.letting_go and token in (None, held)
 
     def lost(self, case_id: str, state: str = "lost") -> None:
         """This socket no longer holds ``case_id`` (released, moved or taken elsewhere): say so once."""

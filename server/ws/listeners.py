@@ -42,7 +42,7 @@ class UserListener:
 class QueueDesk(Protocol):
     """The staff desk a queue listener reports to (``desk.StaffDesk``)."""
 
-    def on_queue_event(self, event: dict[str, Any]) -> None: ...
+    def on_queue_event(self, event: dict[str, Any], token: int | None = None) -> None: ...
 
     async def on_watch(self, frame: f.Watch) -> None: ...
 
@@ -56,8 +56,8 @@ class QueueListener:
     def on_message(self, channel: str, data: bytes) -> None:
         event = msgpack.unpackb(data)
         event["region"] = channel.rsplit(":", 1)[1]
-        event.pop("token", None)
-        self.desk.on_queue_event(event)
+        token = event.pop("token", None)  # a fencing token is never sent to a client
+        self.desk.on_queue_event(event, token if isinstance(token, int) else None)
 
     def on_resync(self) -> None:  # events may have been missed: send a fresh snapshot
         asyncio.get_running_loop().create_task(self._snapshot())

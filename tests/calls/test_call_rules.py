@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from support import ServerProcess
-from support_hub import Chat, barrier, citizen, frames_until, kinds, open_chat, staff
+from support_hub import Chat, barrier, citizen, find, frames_until, kinds, open_chat, staff
 
 from direkt.loadtests.calls import set_up_call
 from direkt.loadtests.client import Socket
@@ -242,6 +242,44 @@ async def test_turn_credentials_only_for_the_parties_of_a_live_call(standalone_r
             await olle.aclose()
             await chat.ns.request({"t": "call_hangup", "case": chat.case, "call": call}, "call")
             await refused(chat.cs, ask, "call_state")  # the call is over
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("how", ["close", "transfer"])
+async def test_no_turn_credentials_once_the_case_is_closed_or_transferred_away(standalone_redis: Any, how: str) -> None:
+    """TARGETS 24: after a close, or a transfer away from the nurse, neither party of the call that
+    was live gets TURN credentials for it (a typed error, and no ``ice_servers``), nor does the
+    nurse who takes the transferred case at the other unit."""
+    server = ServerProcess(
+        standalone_redis.url, DIREKT_ICE_SERVERS="turn:127.0.0.1:3478", DIREKT_TURN_SECRET=TURN_SECRET
+    )
+    try:
+        async with open_chat(server.base) as chat:
+            call = await propose(chat)
+            await accept(chat, call)
+            ask = {"t": "call_ice_servers", "case": chat.case, "call": call}
+            assert (await chat.ns.request(ask, "ice_servers"))["t"] == "ice_servers"  # while the case is hers
+            frame: dict[str, Any] = {"t": how, "case": chat.case}
+            frame |= {"outcome": "video_consultation"} if how == "close" else {"unit": "vc-other", "skill": "nurse"}
+            await chat.ns.request(frame, "done")
+            # at once, whether or not the citizen's socket has heard of it yet: the call ended first
+            assert (await chat.cs.request(ask, "error"))["code"] in {"conflict", "call_state"}
+            state = "closed" if how == "close" else "waiting"
+            await find(chat.cs, chat.cs.skipped, "case", case=chat.case, state=state)  # the citizen's app is told
+            await refused(chat.ns, ask, "conflict")  # she no longer holds the case
+            await refused(chat.cs, ask, "conflict")  # the chat is closed, or waits for a nurse at the new unit
+            if how == "transfer":
+                pia = await staff(server.base, "nurse-other")
+                ps = await pia.socket()
+                assert (await ps.request({"t": "claim_next", "rid": "pia-1"}, "claimed"))["case"] == chat.case
+                await ps.request({"t": "join", "case": chat.case}, "case")
+                await refused(ps, ask, "call_state")  # the call ended with the transfer
+                assert not kinds(await barrier(ps), "ice_servers")
+                await ps.close()
+                await pia.aclose()
+            for sock in (chat.ns, chat.cs):
+                assert not kinds(await barrier(sock), "ice_servers")
     finally:
         server.stop()
 

@@ -132,7 +132,7 @@ class QueueEvents:
 
 def two_holders(events: list[dict[str, Any]]) -> list[str]:
     """Claims of a case that someone else (or the same nurse) still held, in event order."""
-    ends = {"released", "expired", "closed", "transferred", "abandoned", "moving"}
+    ends = {"requeued", "expired", "closed", "transferred", "abandoned", "moving"}
     holder: dict[str, str] = {}
     found = []
     for event in sorted(events, key=lambda e: e["seq"]):

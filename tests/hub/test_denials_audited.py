@@ -5,6 +5,8 @@ one refusal, one record."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -67,16 +69,33 @@ async def test_another_citizens_case_and_a_child_of_13_are_refused_and_each_refu
             await client.aclose()
 
 
-async def test_a_heartbeat_with_a_stale_token_is_refused_and_audited(server: ServerProcess, redis: RedisClient) -> None:
-    """Nora releases the case from her second socket; her first still heartbeats its lease."""
-    erik, nora = await citizen(server.base), await staff(server.base, "nurse-1")
+async def test_a_heartbeat_with_a_stale_token_is_refused_and_audited(
+    server: ServerProcess, standalone_redis: EmbeddedRedis, redis: RedisClient
+) -> None:
+    """Nora releases the case from a tab on another server while hers has lost its subscription
+    (frozen, its pub/sub connection dropped): it never hears of the release, and its next lease
+    heartbeat is refused for the stale token, audited, and the tab told the case is lost.
+
+    (A tab that does hear of the release lets go of the case at once: no heartbeat, no record.)
+    """
+    other = ServerProcess(standalone_redis.url, DIREKT_LEASE_SECONDS="6")
+    erik, nora, nora_elsewhere = (
+        await citizen(server.base),
+        await staff(server.base, "nurse-1"),
+        await staff(other.base, "nurse-1"),
+    )
     try:
         case = await waiting_case(erik)
         first = await nora.socket()
         assert (await first.request({"t": "claim_next", "rid": "r1"}, "claimed"))["case"] == case
-        second = await nora.socket()
+        second = await nora_elsewhere.socket()
         await second.expect("queue")
-        assert (await second.request({"t": "release", "case": case}, "done"))["state"] == "released"
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # the release is published to no one there
+            assert (await second.request({"t": "release", "case": case}, "done"))["state"] == "released"
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
         await first.expect("done", timeout(15), case=case, state="lost")  # the next keepalive round
         records = await AuditLog(redis, None).for_patient(ERIK)
         assert [(r.actor, r.action, r.outcome, r.detail) for r in records] == [
@@ -85,6 +104,34 @@ async def test_a_heartbeat_with_a_stale_token_is_refused_and_audited(server: Ser
             ("nurse-1", "case.heartbeat", "denied", "stale_token"),
         ]
         assert records[-1].unit == "vc-t" and records[-1].role == "nurse"
+        await first.close()
+        await second.close()
+    finally:
+        for client in (erik, nora, nora_elsewhere):
+            await client.aclose()
+        other.stop()
+
+
+async def test_a_tab_that_hears_of_the_release_lets_the_case_go_at_once(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    """The release's queue event reaches Nora's other tab: `done` (released) from the event, not `lost`
+    from a refused heartbeat, and no refusal in the log."""
+    erik, nora = await citizen(server.base), await staff(server.base, "nurse-1")
+    try:
+        case = await waiting_case(erik)
+        first = await nora.socket()
+        assert (await first.request({"t": "claim_next", "rid": "r1"}, "claimed"))["case"] == case
+        second = await nora.socket()
+        await second.expect("queue")
+        assert (await second.request({"t": "release", "case": case}, "done"))["state"] == "released"
+        assert (await first.expect("done", timeout(5), case=case))["state"] == "released"
+        await first.request({"t": "watch"}, "queue", timeout(10))
+        records = await AuditLog(redis, None).for_patient(ERIK)
+        assert [(r.actor, r.action, r.outcome) for r in records] == [
+            ("nurse-1", "case.claim", "ok"),
+            ("nurse-1", "case.release", "ok"),
+        ]
         await first.close()
         await second.close()
     finally:

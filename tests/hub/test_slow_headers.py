@@ -80,8 +80,10 @@ class SlowCrowd:
     async def _member(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            # timed from before the connect: the server's head timer cannot start earlier, while
+            # this task may resume well after the connection was made on a busy machine
             opened = loop.time()
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
             self._count(+1)
             trickle = asyncio.create_task(self._trickle(writer))
             try:

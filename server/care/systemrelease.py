@@ -1,0 +1,71 @@
+"""The system ends a nurse's lease: a join window that ran out, a unit taken from her.
+
+Either way the case goes back to its queue at its original deadline, and the
+release is audited first, like a staff member's: recorded after, the log
+showed the next nurse's claim of the case before the release that freed it.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from direkt.queue.model import Staff
+from direkt.queue.records import CaseRecord
+from direkt.server.care.audit import AuditRecord
+from direkt.server.care.casefile import CaseFile
+from direkt.server.care.queueviews import QueueViews
+from direkt.server.errors import DirektError
+
+log = structlog.get_logger("direkt.workflow")
+
+
+class SystemReleases(QueueViews):
+    """``serves``, ``end_unassigned_leases`` and the release they share with the join windows."""
+
+    def serves(self, staff: Staff, record: CaseRecord) -> bool:
+        """The case's queue is one of hers under the region file this server started with."""
+        return any(
+            unit.id == record.unit and skill == record.skill for unit, skill in self.s.config.directory.queues_of(staff)
+        )
+
+    async def end_unassigned_leases(self, staff: Staff, held: list[CaseRecord]) -> list[str]:
+        """End her leases (``held``) on cases of queues she no longer serves (TARGETS 15: a revoked assignment).
+
+        Units and professions come from the region file, read when a server
+        starts: a unit taken from her takes effect as the servers restart with
+        the edited file, and her console reconnects. Each such case goes back to
+        its queue at its original deadline, for the unit's other staff.
+
+        Returns:
+            The cases whose lease ended.
+        """
+        ended = []
+        for record in held:
+            if self.serves(staff, record):
+                continue
+            if await self._system_release(record, await self.s.files.get(record.case_id), "unassigned"):
+                await self._back_in_queue(
+                    record.case_id,
+                    "returned",
+                    "Du står i kön igen och får ett meddelande när det är din tur.",
+                    "You are back in the queue and will be told when it is your turn.",
+                )
+                ended.append(record.case_id)
+        return ended
+
+    async def _system_release(self, record: CaseRecord, file: CaseFile, reason: str) -> bool:
+        """The system ends a nurse's lease (``reason``: join_window, unassigned); False if it had ended already."""
+        try:
+            await self.s.audit.record(
+                AuditRecord(
+                    self.s.clock(), "system", "system", record.unit, "case.release", record.case_id,
+                    file.patient_pnr, file.guardian_pnr, detail=reason,
+                )
+            )  # fmt: skip
+            await self.s.waitroom.release(record.case_id, record.holder, record.token)
+            await self.s.guards.revoke(record.case_id, record.token)
+        except DirektError as exc:
+            log.warning("system_release_failed", case_id=record.case_id, reason=reason, code=exc.code)
+            return False
+        await self.s.calls.case_ended(record.case_id, "released")
+        return True
