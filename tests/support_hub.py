@@ -216,6 +216,43 @@ async def until_waiting(sock: Socket, case: str, seconds: float) -> dict[str, An
     return row
 
 
+async def send(sock: Socket, case: str, cid: str, text: str) -> dict[str, Any]:
+    ack = await sock.request({"t": "send", "case": case, "cid": cid, "text": text}, "ack")
+    assert ack["t"] == "ack", ack
+    return ack
+
+
+@asynccontextmanager
+async def joined_again(
+    client: Client, case: str, **position: str
+) -> AsyncIterator[tuple[Socket, list[dict[str, Any]]]]:
+    """A new socket joining ``case`` (resuming from ``position``) and its frames up to ``synced`` or the error."""
+    sock = await welcomed(client)
+    try:
+        await sock.send({"t": "join", "case": case, "ref": "rejoin", **position})
+        frames = [await sock.recv(timeout(5))]
+        while frames[-1].get("ref") != "rejoin" or frames[-1]["t"] not in ("synced", "error"):
+            frames.append(await sock.recv(timeout(5)))
+        yield sock, frames
+    finally:
+        await sock.close()
+
+
+async def rejoin(client: Client, case: str, **position: str) -> list[dict[str, Any]]:
+    async with joined_again(client, case, **position) as (_, frames):
+        return frames
+
+
+# The server of tests/hub/test_ws_delivery.py and test_ws_workflow.py (their SERVER_ENV): positions
+# every 0.5 s, 5 s leases reaped every 0.2 s, and a message rate a nurse typing fast stays under.
+DELIVERY_SERVER_ENV = {
+    "DIREKT_POSITION_INTERVAL_SECONDS": "0.5",
+    "DIREKT_LEASE_SECONDS": "5",
+    "DIREKT_REAP_INTERVAL_SECONDS": "0.2",
+    "DIREKT_MESSAGE_RATE": "1000",
+}
+
+
 # --- long transcripts ----------------------------------------------------------------------------
 
 LONG_TRANSCRIPT = 10_100  # entries: more than the 10,000 a replay and the HTTP transcript were once cut at

@@ -1,5 +1,9 @@
 """Hub fixtures: one real ``direkt serve`` process per module on the session's embedded Redis,
-flushed before each test (every test logs in afresh)."""
+flushed before each test (every test logs in afresh).
+
+A module tunes its server by setting ``SERVER_ENV`` (settings as ``DIREKT_*`` environment
+variables, as in tests/support_hub.py); modules that split one subject share the same settings so.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
-    process = ServerProcess(standalone_redis.url)
+def server(request: pytest.FixtureRequest, standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    process = ServerProcess(standalone_redis.url, **getattr(request.module, "SERVER_ENV", {}))
     yield process
     process.stop()
 
