@@ -8,9 +8,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from support import timeout
+import msgpack
+import orjson
+import pytest
+from support import ServerProcess, timeout
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin, Subprotocol
 
-from direkt.loadtests.client import MSGPACK, Client, Socket
+from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
 from direkt.server import errors
 from direkt.server.care.transcript import pack_body
@@ -251,6 +257,66 @@ DELIVERY_SERVER_ENV = {
     "DIREKT_REAP_INTERVAL_SECONDS": "0.2",
     "DIREKT_MESSAGE_RATE": "1000",
 }
+
+
+# --- raw handshakes and sockets ------------------------------------------------------------------
+
+# The server of tests/hub/test_ws_handshake.py, test_ws_frames.py and test_ws_throttling.py (their
+# SERVER_ENV): a generous frame rate, as fuzzing and floods from the other side are the point there.
+PROTOCOL_SERVER_ENV = {"DIREKT_MESSAGE_RATE": "100000"}
+
+FRAME_LIMIT = 64 * 1024
+CLOSE_TOO_BIG = 1009
+CLOSE_POLICY = 1008
+CLOSE_SESSION_ENDED = 4001
+A_CASE = "t.01JDQ4ZP2Y3KX8V7N6M5R4T3S2"  # well-formed, never submitted
+
+
+@asynccontextmanager
+async def opened(client: Client, subprotocol: str = MSGPACK) -> AsyncIterator[Socket]:
+    """A socket past its ``welcome`` frame."""
+    sock = await client.socket(subprotocol)
+    try:
+        assert (await sock.recv(timeout(5)))["t"] == "welcome"
+        yield sock
+    finally:
+        await sock.close()
+
+
+def ws_url(server: ServerProcess, ticket: str | None) -> str:
+    url = server.base.replace("http", "ws", 1) + "/ws"
+    return url if ticket is None else f"{url}?ticket={ticket}"
+
+
+def raw(url: str, origin: str | None, offered: list[str], **options: Any) -> Any:
+    return connect(
+        url,
+        origin=Origin(origin) if origin is not None else None,
+        subprotocols=[Subprotocol(p) for p in offered] or None,
+        compression=None,
+        open_timeout=timeout(5),
+        proxy=None,
+        **options,
+    )
+
+
+async def refusal(url: str, origin: str | None, offered: list[str] | None = None) -> tuple[int, dict[str, Any]]:
+    """The HTTP answer to a handshake that must not be accepted."""
+    with pytest.raises(InvalidStatus) as raised:
+        async with raw(url, origin, [JSON] if offered is None else offered):
+            pass
+    response = raised.value.response
+    return response.status_code, orjson.loads(response.body)
+
+
+async def await_close(sock: Socket) -> int | None:
+    await asyncio.wait_for(sock.closed.wait(), timeout(5))
+    return sock.close_code
+
+
+def decode(data: str | bytes) -> dict[str, Any]:
+    frame: dict[str, Any] = msgpack.unpackb(data) if isinstance(data, bytes) else orjson.loads(data)
+    return frame
 
 
 # --- long transcripts ----------------------------------------------------------------------------
