@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +19,7 @@ from websockets.typing import Origin, Subprotocol
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.queue.scripts import RedisClient
 from direkt.server import errors
+from direkt.server.care.audit import AuditLog, AuditRecord
 from direkt.server.care.transcript import pack_body
 from direkt.server.redis import keys
 
@@ -50,6 +51,10 @@ SORE_THROAT = [
     ["sore_throat.days", 10],
     ["sore_throat.photo", "skip"],
 ]
+
+
+# ``login(pnr=...)`` or ``login(staff_id=...)``: the hub conftest's ``login`` fixture.
+Login = Callable[..., Awaitable[Client]]
 
 
 async def citizen(base: str, pnr: str = ERIK) -> Client:
@@ -200,6 +205,13 @@ async def find(sock: Socket, frames: list[dict[str, Any]], kind: str, /, **match
     """The first matching frame among ``frames``, already received, or else the next to arrive."""
     found = kinds(frames, kind, **match)
     return found[0] if found else (await frames_until(sock, kind, **match))[-1]
+
+
+MADE_UP_CASE = "t.01J00000000000000000000000"  # the shape of a case id, but no case
+
+
+async def audit_of(redis: RedisClient, pnr: str) -> list[AuditRecord]:
+    return await AuditLog(redis, None).for_patient(pnr)
 
 
 async def audit_log(redis: RedisClient) -> list[dict[str, str]]:

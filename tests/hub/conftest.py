@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from support import ServerProcess
-from support_hub import citizen
+from support_hub import GUARDIAN, UNLISTED, Login, citizen, staff
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
@@ -50,3 +50,51 @@ async def clean_redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[None]:
     await client.flushall()
     await client.aclose()
     yield
+
+
+# -- logins for tests/hub/test_http_*.py: closed after the test ------------------------------------
+
+
+@pytest.fixture
+async def login(server: ServerProcess) -> AsyncIterator[Login]:
+    """Log in as a citizen (``pnr=``) or staff member (``staff=``); every client is closed after the test."""
+    opened: list[Client] = []
+
+    async def log_in(*, pnr: str = "", staff_id: str = "") -> Client:
+        client = await (staff(server.base, staff_id) if staff_id else citizen(server.base, pnr))
+        opened.append(client)
+        return client
+
+    yield log_in
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.fixture
+async def stranger(login: Login) -> Client:
+    """Another citizen, who must not learn anything about Erik's cases."""
+    return await login(pnr=UNLISTED)
+
+
+@pytest.fixture
+async def maja(login: Login) -> Client:
+    """Guardian of Elsa (8) and Lova (13)."""
+    return await login(pnr=GUARDIAN)
+
+
+@pytest.fixture
+async def nurse(login: Login) -> Client:
+    """Nora, nurse at vc-t and 1177-t."""
+    return await login(staff_id="nurse-1")
+
+
+@pytest.fixture
+async def colleague(login: Login) -> Client:
+    """Olle, nurse at vc-t too."""
+    return await login(staff_id="nurse-2")
+
+
+@pytest.fixture
+async def outsider(login: Login) -> Client:
+    """Pia, nurse at vc-other only."""
+    return await login(staff_id="nurse-other")
