@@ -1,8 +1,11 @@
-"""Helpers for the browser tests: axe-core in the page, screenshots, the login steps."""
+"""Helpers for the browser tests: axe-core in the page, screenshots, the login steps, and the
+scripted citizens the nurse-console tests chat with."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import itertools
 import json
 import re
 import threading
@@ -13,6 +16,9 @@ from typing import Any, TypeVar
 
 from playwright.sync_api import Page, expect
 from support import timeout
+from support_hub import ERIK, SORE_THROAT, citizen
+
+from direkt.loadtests.client import JSON, Client, Socket
 
 T = TypeVar("T")
 
@@ -262,3 +268,120 @@ def media_arrives(
             return got
         assert time.monotonic() < deadline, f"no audio and video received within {seconds} s: {got} (before: {since})"
         page.wait_for_timeout(250)
+
+
+# --- the nurse console's scripted citizens (tests/browser/test_console*.py) -----------------------
+
+# (reason, findings): the deterministic answerer answers the triage as such a patient would.
+CANNOT_DRINK = ("sore_throat", {"cannot_drink": True, "symptom_days": 3})  # urgency 2: within an hour
+FAINT_AFTER_FOOD = ("allergic_reaction", {"dizziness": True, "reaction_trigger": "food", "reaction_onset": "hours"})
+CHILD_FEVER = ("child_fever", {"fever": True, "temperature": 38.5, "fever_days": 1})  # self-care, chat anyway: 5
+
+
+class Citizen:
+    """A logged-in citizen with an optional JSON socket."""
+
+    cids = itertools.count(1)
+
+    def __init__(self, bg: Background, base: str, pnr: str) -> None:
+        self.bg = bg
+        self.client: Client = bg.run(citizen(base, pnr))
+        self.sock: Socket | None = None
+
+    def submit(
+        self, case: tuple[str, dict[str, Any]] | None = None, *, chat_anyway: bool = False, unit: str = "", **start: Any
+    ) -> str:
+        """Triage and submit; ``unit``: the clinic whose page the widget is on (default: the citizen's own)."""
+
+        async def go() -> str:
+            if case is None:  # sore throat for ten days: within days
+                view = await self.client.triage("seek_care", [tuple(a) for a in SORE_THROAT], **start)  # type: ignore[misc]
+            else:
+                view = await self.client.triage_as("seek_care", case[0], case[1], **start)
+            assert view["result"], view
+            body = {"triage": view["id"], "chat_anyway": chat_anyway} | ({"unit": unit} if unit else {})
+            return str((await self.client.call("POST", "/api/cases", body))["case"])
+
+        return str(self.bg.run(go()))
+
+    def join(self, case: str) -> None:
+        async def go() -> None:
+            if self.sock is None:
+                self.sock = await self.client.socket(JSON)
+            reply = await self.sock.request({"t": "join", "case": case}, "case")
+            assert reply["t"] == "case", reply
+
+        self.bg.run(go())
+
+    def say(self, case: str, text: str) -> None:
+        assert self.sock is not None
+        frame = {"t": "send", "case": case, "cid": f"py-{next(self.cids)}", "text": text}
+        reply = self.bg.run(self.sock.request(frame, "ack"))
+        assert reply["t"] == "ack", reply
+
+    def photo(self, case: str, text: str, size: tuple[int, int] = (64, 48)) -> None:
+        """Upload a PNG (small by default) and send it in the chat."""
+        from PIL import Image
+
+        data = io.BytesIO()
+        Image.new("RGB", size, (190, 70, 60)).save(data, "PNG")
+
+        async def go() -> None:
+            assert self.sock is not None
+            headers = {"Content-Type": "image/png", "X-CSRF-Token": self.client.csrf}
+            path = f"/api/cases/{case}/photos"
+            response = await self.client.http.post(path, content=data.getvalue(), headers=headers)
+            assert response.status_code == 201, response.text
+            frame = {"t": "send", "case": case, "cid": f"py-{next(self.cids)}", "text": text}
+            reply = await self.sock.request(frame | {"photo": response.json()["photo"]}, "ack")
+            assert reply["t"] == "ack", reply
+
+        self.bg.run(go())
+
+    def photo_bytes(self, case: str, photo: str) -> bytes:
+        """A photo of the case as the citizen's browser would fetch it."""
+
+        async def go() -> bytes:
+            response = await self.client.http.get(f"/api/cases/{case}/photos/{photo}")
+            assert response.status_code == 200, response.text
+            return response.content
+
+        return bytes(self.bg.run(go()))
+
+    def send(self, frame: dict[str, Any]) -> None:
+        assert self.sock is not None
+        self.bg.run(self.sock.send(frame))
+
+    def next_msg(self, **match: Any) -> dict[str, Any]:
+        assert self.sock is not None
+        return dict(self.bg.run(self.sock.expect("msg", 10, **match)))
+
+    def transcript(self, case: str) -> dict[str, Any]:
+        return dict(self.bg.run(self.client.call("GET", f"/api/cases/{case}/transcript")))
+
+    def close(self) -> None:
+        async def go() -> None:
+            if self.sock is not None:
+                await self.sock.close()
+            await self.client.aclose()
+
+        self.bg.run(go())
+
+
+def erik_in_a_chat(open_page: Callable[..., Page], people: Callable[[str], Citizen]) -> tuple[Citizen, str, Page]:
+    """Erik's case claimed by nurse-1 in the console, with Erik's socket joined to the chat."""
+    erik = people(ERIK)
+    case = erik.submit()
+    page = console(open_page)
+    claim_next(page)
+    expect(summary(page)).to_contain_text("Erik Nilsson")
+    erik.join(case)
+    return erik, case, page
+
+
+def until(page: Page, check: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Let the page run until ``check()`` holds, or fail after ``seconds``."""
+    deadline = time.monotonic() + timeout(seconds)
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        page.wait_for_timeout(50)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from support import ServerProcess
-from support_browser import CHROMIUM, CHROMIUM_FLAGS, DESKTOP
+from support_browser import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, Background, Citizen
 
 from direkt.server.redis.embedded import EmbeddedRedis
 
@@ -99,3 +99,19 @@ def _console(message: Any, name: str, errors: list[tuple[str, str]]) -> None:
     if "status of 415" in text and url.endswith("/photos"):  # a photo refused: the tests that send one check the words
         return
     errors.append((name, f"console error: {text} at {url}"))
+
+
+@pytest.fixture
+def people(server: ServerProcess) -> Iterator[Callable[[str], Citizen]]:
+    """people(pnr) -> a scripted citizen (tests/support_browser.py) on the module's server, closed after the test."""
+    bg = Background()
+    made: list[Citizen] = []
+
+    def make(pnr: str) -> Citizen:
+        made.append(Citizen(bg, server.base, pnr))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()
+    bg.stop()
