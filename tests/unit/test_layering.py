@@ -9,7 +9,7 @@
   tree, and nothing else of the server.
 - No module imports another package's private names (``_name``): a sibling
   sub-package is used through what it makes public.
-- No module is over 600 lines.
+- No module is over 600 lines: code, the demo clients and the tests alike.
 
 Imports are read with ``ast``, so a lazy import inside a function counts too.
 """
@@ -45,7 +45,7 @@ IO_MODULES = ("redis", "starlette", "websockets", "uvicorn", "httpx", "aiohttp",
 IO_ALLOWED = frozenset({"aiortc.sdp"})
 
 MAX_LINES = 600
-SIZED = ("server", "queue", "triage", "signaling", "loadtests", "client-demo")
+SIZED = ("server", "queue", "triage", "signaling", "loadtests", "client-demo", "tests")
 
 
 @dataclass(frozen=True)
