@@ -412,6 +412,9 @@ function startConsole(me) {
       case "done":
         chats.done(frame);
         break;
+      case "availability": // set in another console of hers: this one follows
+        if (frame.availability !== ctx.availability) showAvailability(frame.availability);
+        break;
       case "msg":
       case "synced":
       case "case":

@@ -19,6 +19,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 
+import msgpack
+
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.errors import BadRequest
 from direkt.server.redis import keys
@@ -67,6 +69,12 @@ async def availability_of(client: RedisClient, staff_id: str, now_ms: int) -> Av
 async def set_availability(client: RedisClient, staff_id: str, value: Availability, now_ms: int) -> None:
     with redis_errors():
         await client.hset(keys.AVAILABILITY, staff_id, stored(value, now_ms))
+
+
+async def tell_consoles(client: RedisClient, uid: str, value: Availability) -> None:
+    """Every open console of this staff member follows the new setting (their user channel)."""
+    with redis_errors():
+        await client.publish(keys.user_channel(uid), msgpack.packb({"t": "availability", "availability": value.value}))
 
 
 def attending(online: Iterable[str], availability: Mapping[str, Availability]) -> frozenset[str]:

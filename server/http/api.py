@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from direkt.queue.keys import CASE_ID_PATTERN
 from direkt.queue.scripts import redis_errors
-from direkt.server.care.availability import availability_of, parse_availability, set_availability
+from direkt.server.care.availability import availability_of, parse_availability, set_availability, tell_consoles
 from direkt.server.care.casefile import CASE_FILE_TTL_S
 from direkt.server.care.earlier import earlier_contacts
 from direkt.server.care.photos import sanitise_photo
@@ -272,6 +272,7 @@ async def staff_set_availability(request: Request, svc: Services, session: Sessi
     staff = _workflow(svc).staff_of(session.principal)
     value = parse_availability((await json_body(request, AvailabilityBody)).availability)
     await set_availability(svc.client, staff.id, value, svc.clock())
+    await tell_consoles(svc.client, session.principal.uid, value)
     return ok({"availability": value.value})
 
 

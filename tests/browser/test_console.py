@@ -332,8 +332,13 @@ def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
     take.focus()
     page.keyboard.press("Enter")  # explains itself, takes nothing
     expect(page.get_by_role("tab")).to_have_count(0)
+    tablet = open_page(CONSOLE, name="tablet")  # her second console, on another device
+    staff_login(tablet, "nurse-1")
+    tablet_status = tablet.get_by_role("banner").get_by_label("Status")
+    expect(tablet_status).to_have_value("paused")
     status.select_option("away")
     expect(take).to_have_accessible_description(re.compile("^Du är borta"))
+    expect(tablet_status).to_have_value("away")  # told at once, not at its next reload
     erik.submit(FAINT_AFTER_FOOD)  # away: not even an urgent case sounds
     expect(queue_rows(page)).to_have_count(3)
     expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")
@@ -342,5 +347,6 @@ def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
     screenshot(page, "console-away")
     status.select_option("available")
     expect(take).not_to_have_attribute("aria-disabled", "true")
+    expect(tablet_status).to_have_value("available")
     claim_next(page)
     expect(page.get_by_role("tab")).to_have_count(1)

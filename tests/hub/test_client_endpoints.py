@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from support import ServerProcess
-from support_hub import ERIK, SORE_THROAT, citizen, error_of, refused, staff
+from support import ServerProcess, timeout
+from support_hub import ERIK, SORE_THROAT, barrier, citizen, error_of, kinds, refused, staff
 
 from direkt.loadtests.client import JSON, Client
 
@@ -90,6 +90,28 @@ async def test_submit_to_an_unknown_unit_is_refused_and_nothing_waits(server: Se
     assert (await nurse.call("GET", "/api/staff/queue"))["cases"] == []
     await nurse.aclose()
     await erik.aclose()
+
+
+async def test_a_change_of_availability_reaches_every_open_console_of_hers_and_no_one_elses(
+    server: ServerProcess,
+) -> None:
+    desk, tablet, other = await staff(server.base), await staff(server.base), await staff(server.base, "nurse-2")
+    socks = [await client.socket(JSON) for client in (desk, tablet, other)]
+    try:
+        for sock in socks:
+            await sock.expect("queue")
+        await desk.call("PUT", "/api/staff/availability", {"availability": "away"})
+        told = await socks[1].expect("availability", timeout(5))  # her tablet's console follows
+        assert told == {"t": "availability", "availability": "away"}
+        await socks[0].expect("availability", timeout(5), availability="away")  # and the console she set it in
+        assert not kinds(await barrier(socks[2]), "availability")  # another nurse hears nothing
+        await desk.call("PUT", "/api/staff/availability", {"availability": "available"})
+        await socks[1].expect("availability", timeout(5), availability="available")
+    finally:
+        for sock in socks:
+            await sock.close()
+        for client in (desk, tablet, other):
+            await client.aclose()
 
 
 async def test_take_next_waits_for_a_staff_member_who_is_paused_or_away(server: ServerProcess, erik: Client) -> None:
