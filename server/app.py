@@ -29,6 +29,7 @@ from direkt.server.http.requests import OrjsonResponse, on_direkt_error
 from direkt.server.http.static import client_app
 from direkt.server.identity.auth import AUTH_ROUTES
 from direkt.server.lifecycle import Backend
+from direkt.server.metrics import Metrics
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
 from direkt.server.ws.outbox import RecordServerSend
@@ -63,9 +64,11 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
     document = orjson.dumps(openapi_document(kb.version))
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
-        backend = Backend(settings, config, kb)
+        backend = Backend(settings, config, kb, metrics)
         await backend.start()
         try:
             with tuned_gc():
@@ -129,11 +132,12 @@ def tuned_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def on_http_error(_: Request, exc: Exception) -> Response:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods answer with the same typed JSON error as everything else."""
     if not isinstance(exc, HTTPException):  # registered for HTTPException only
         raise exc
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    request.state.backend.metrics.error(code, "http")
     return OrjsonResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
 
