@@ -131,8 +131,12 @@ class Readings(WaitroomLookup):
             counts = await pipe.execute()
         return {(u.id, s): int(n) for (u, s), n in zip(queues, counts, strict=True)}
 
-    async def census(self) -> dict[tuple[str, Skill], QueueCensus]:
-        """Every queue's waiting cases by urgency (one read-only script call per region; ``census.lua``)."""
+    async def census(self, limit: int = CENSUS_LIMIT) -> dict[tuple[str, Skill], QueueCensus]:
+        """Every queue's waiting cases by urgency (one read-only script call per region; ``census.lua``).
+
+        Args:
+            limit: cases read per queue, earliest deadline first; ``size`` counts them all.
+        """
         now, found = self.clock(), {}
         by_region: dict[str, list[tuple[str, Skill]]] = {}
         for unit in self.directory.units.values():
@@ -141,7 +145,7 @@ class Readings(WaitroomLookup):
             keys = RegionKeys(region)
             names = [f"{unit}:{skill.value}" for unit, skill in queues]
             with redis_errors():
-                flat = await self.scripts.call("census", keys, keys.stats, now, CENSUS_LIMIT, *names)
+                flat = await self.scripts.call("census", keys, keys.stats, now, limit, *names)
             for i, queue in enumerate(queues):
                 row = [int(n) for n in flat[11 * i : 11 * (i + 1)]]
                 waiting = {u: row[2 * u - 1] for u in Urgency}
