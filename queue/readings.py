@@ -19,16 +19,17 @@ from .hours import next_open_ms
 from .keys import RegionKeys, events_channel
 from .lookup import WaitroomLookup
 from .model import Skill, Staff
-from .records import CaseRecord, Position, WaitingCase
+from .records import CaseRecord, Position, QueueCensus, WaitingCase
 from .scripts import redis_errors
 from .urgency import Urgency
 
 _URGENCY = {int(u): u for u in Urgency}  # by value without Enum's lookup machinery (500 rows per console snapshot)
+CENSUS_LIMIT = 2000  # cases read per queue by a census (/metrics): a bounded cost however long a queue gets
 POSITIONS_CHUNK = 250  # cases per positions call: a few ms of Redis time, so other clients are not held up
 
 
 class Readings(WaitroomLookup):
-    """``position(s)``, ``waiting``, ``held_by``, ``stats``, ``depths`` and ``events``."""
+    """``position(s)``, ``waiting``, ``held_by``, ``stats``, ``depths``, ``census`` and ``events``."""
 
     async def position(self, case_id: str) -> Position:
         """Place in queue and estimated wait of a case."""
@@ -129,6 +130,28 @@ class Readings(WaitroomLookup):
                 pipe.zcard(RegionKeys(unit.region).queue(unit.id, skill))
             counts = await pipe.execute()
         return {(u.id, s): int(n) for (u, s), n in zip(queues, counts, strict=True)}
+
+    async def census(self, limit: int = CENSUS_LIMIT) -> dict[tuple[str, Skill], QueueCensus]:
+        """Every queue's waiting cases by urgency (one read-only script call per region; ``census.lua``).
+
+        Args:
+            limit: cases read per queue, earliest deadline first; ``size`` counts them all.
+        """
+        now, found = self.clock(), {}
+        by_region: dict[str, list[tuple[str, Skill]]] = {}
+        for unit in self.directory.units.values():
+            by_region.setdefault(unit.region, []).extend((unit.id, s) for s in sorted(unit.skills))
+        for region, queues in sorted(by_region.items()):
+            keys = RegionKeys(region)
+            names = [f"{unit}:{skill.value}" for unit, skill in queues]
+            with redis_errors():
+                flat = await self.scripts.call("census", keys, keys.stats, now, limit, *names)
+            for i, queue in enumerate(queues):
+                row = [int(n) for n in flat[11 * i : 11 * (i + 1)]]
+                waiting = {u: row[2 * u - 1] for u in Urgency}
+                oldest = {u: row[2 * u] for u in Urgency}
+                found[queue] = QueueCensus(row[0], waiting, oldest)
+        return found
 
     async def events(self, regions: Iterable[str] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Live queue events (msgpack maps with ``t``, ``case``, ``seq``, …)."""

@@ -99,6 +99,19 @@ class WaitingCase:
 
 
 @dataclass(frozen=True)
+class QueueCensus:
+    """One queue's waiting cases: its size, and per urgency the count and the oldest submission (0: none).
+
+    The per-urgency figures cover the queue's first ``Readings.CENSUS_LIMIT``
+    cases by deadline; ``size`` is exact.
+    """
+
+    size: int
+    waiting: Mapping[Urgency, int]
+    oldest_submitted_ms: Mapping[Urgency, int]
+
+
+@dataclass(frozen=True)
 class ReapReport:
     expired: int = 0
     sameday_breaches: int = 0

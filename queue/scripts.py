@@ -47,6 +47,7 @@ NAMES = (
     "position",
     "positions",
     "waiting",
+    "census",
 )
 
 RedisClient = Redis | RedisCluster

@@ -22,13 +22,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from direkt.server.errors import DirektError, as_direkt_errors
+from direkt.server.errors import DirektError, Unauthenticated, as_direkt_errors
 from direkt.server.http.api import ENDPOINTS
 from direkt.server.http.openapi import openapi_document
-from direkt.server.http.requests import OrjsonResponse, on_direkt_error
+from direkt.server.http.requests import OrjsonResponse, error_response, on_direkt_error
 from direkt.server.http.static import client_app
 from direkt.server.identity.auth import AUTH_ROUTES
 from direkt.server.lifecycle import Backend
+from direkt.server.metrics import CONTENT_TYPE, Metrics, check_scraper
 from direkt.server.region import RegionConfig, load_region_config
 from direkt.server.settings import Settings
 from direkt.server.ws.outbox import RecordServerSend
@@ -37,6 +38,20 @@ from direkt.triage.kbcache import load_for_server
 
 class State(TypedDict):
     backend: Backend
+
+
+async def metrics_text(request: Request) -> Response:
+    """The Prometheus exposition, for a scraper holding ``DIREKT_METRICS_TOKEN``; 404 while no token is set."""
+    backend: Backend = request.state.backend
+    try:
+        check_scraper(request.headers.get("authorization", ""), backend.settings.metrics_token)
+    except Unauthenticated as exc:
+        backend.metrics.error(exc.code, "http")
+        refused = error_response(exc)
+        refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'  # RFC 6750
+        return refused
+    census, now = await backend.waiting_census()
+    return Response(backend.metrics.exposition(census, now), media_type=CONTENT_TYPE)
 
 
 async def healthz(_: Request) -> Response:
@@ -63,9 +78,11 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
     document = orjson.dumps(openapi_document(kb.version))
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
-        backend = Backend(settings, config, kb)
+        backend = Backend(settings, config, kb, metrics)
         await backend.start()
         try:
             with tuned_gc():
@@ -84,6 +101,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         await hub.endpoint(websocket)
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/openapi.json", openapi)]
+    routes.append(Route("/metrics", metrics_text))
     routes += [Route(path, handler, methods=[method]) for method, path, handler, _, _ in AUTH_ROUTES]
     routes += [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS]
     routes.append(WebSocketRoute("/ws", ws))
@@ -129,11 +147,12 @@ def tuned_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def on_http_error(_: Request, exc: Exception) -> Response:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods answer with the same typed JSON error as everything else."""
     if not isinstance(exc, HTTPException):  # registered for HTTPException only
         raise exc
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    request.state.backend.metrics.error(code, "http")
     return OrjsonResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
 

@@ -23,7 +23,8 @@ from direkt.server.care.triageflow import keep_knowledge
 from direkt.server.care.workflow import Workflow
 from direkt.server.demo import seed_demo_cases
 from direkt.server.errors import DirektError, RedisUnavailable
-from direkt.server.redis.connect import connect, describe
+from direkt.server.metrics import REDIS_SAMPLE_EVERY, Metrics, WaitingCensus, waiting_census
+from direkt.server.redis.connect import LeanRedis, connect, describe
 from direkt.server.region import RegionConfig
 from direkt.server.settings import Settings
 from direkt.server.wiring import Services, build_services
@@ -43,8 +44,9 @@ class Readiness:
 
 
 class Backend:
-    def __init__(self, settings: Settings, config: RegionConfig, kb: KnowledgeBase) -> None:
+    def __init__(self, settings: Settings, config: RegionConfig, kb: KnowledgeBase, metrics: Metrics) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.config = config
         self.kb = kb
         self.waitroom: Waitroom | None = None
@@ -69,6 +71,7 @@ class Backend:
         await self._http.aclose()
         if self.waitroom is not None:
             await self.waitroom.client.aclose()
+        self.metrics.process_ended()
 
     async def readiness(self) -> Readiness:
         """Redis reachable and every script loaded (reloaded if Redis lost them)."""
@@ -88,12 +91,27 @@ class Backend:
             return Readiness(False, f"Redis is unavailable: {exc or type(exc).__name__}")
         return Readiness(True)
 
+    async def waiting_census(self) -> tuple[WaitingCensus, int]:
+        """The waiting room by queue and urgency, and the instant read, for a scrape.
+
+        Empty while Redis is unavailable: the scrape still shows every other family.
+        """
+        waitroom = self.waitroom
+        if waitroom is None:
+            return {}, 0
+        try:
+            queues = await waitroom.census()
+        except DirektError as exc:
+            log.warning("census_failed", code=exc.code)
+            return {}, 0
+        return waiting_census(queues), waitroom.clock()
+
     async def _run(self) -> None:
         waitroom = await self._connect()
         if waitroom is None:
             return
         gather_only_on([a.strip() for a in self.settings.ice_host_addresses.split(",") if a.strip()])
-        services = build_services(self.settings, self.config, self.kb, waitroom, self._http)
+        services = build_services(self.settings, self.config, self.kb, waitroom, self._http, self.metrics)
         with contextlib.suppress(RedisUnavailable):  # a replay needs it; serving does not
             await keep_knowledge(waitroom.client, self.kb)
         hub = Hub(services)
@@ -113,6 +131,8 @@ class Backend:
         while not self._stop.is_set():
             try:
                 client = await connect(url, self.settings.redis_timeout_seconds)
+                if isinstance(client, LeanRedis):  # a Redis Cluster's commands go through redis-py: not timed
+                    client.lean.sample_replies(REDIS_SAMPLE_EVERY, self.metrics.redis_reply)
                 waitroom = Waitroom(client, self.config.directory, lease_ms=int(self.settings.lease_seconds * 1000))
                 await waitroom.load_scripts()
             except DirektError as exc:
@@ -132,6 +152,8 @@ class Backend:
                 report = await waitroom.reap()
                 if report != ReapReport():
                     log.info("reaped", **report.__dict__)
+                    self.metrics.breaches.labels("same_day").inc(report.sameday_breaches)
+                    self.metrics.breaches.labels("assessment").inc(report.assessment_breaches)
                 if expired := await workflow.expire_join_windows():
                     log.info("join_windows_expired", cases=expired)
             except DirektError as exc:  # never let the reaper die: leases must keep expiring

@@ -9,6 +9,11 @@ that must arrive within ``DIREKT_HEAD_TIMEOUT_SECONDS``, and at most
 ``DIREKT_PENDING_HEADS_PER_ADDRESS`` connections per client address still
 sending theirs (``http_protocol.py``).
 
+Metrics (``direkt.server.metrics``): every run gets a fresh, empty directory
+for ``prometheus_client``'s multiprocess files (``metrics_dir``), so that a
+scrape answered by any worker sums all of them, and no count of an earlier run
+survives.
+
 Once the server answers ``/readyz`` (listening, Redis reachable), ``serve``
 prints where to open the apps, once however many workers there are, on
 stderr: stdout carries only the JSON log lines.
@@ -16,12 +21,16 @@ stderr: stdout carries only the JSON log lines.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,6 +46,9 @@ WS_PING_INTERVAL_S = 20.0
 WS_PING_TIMEOUT_S = 20.0
 LISTEN_BACKLOG = 16_384
 READY_POLL_S = 0.2  # how often the main process asks /readyz before announcing the URLs
+# prometheus_client's own name; not imported from direkt.server.metrics, which imports prometheus_client,
+# whose mode is fixed at import by whether this variable is set.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "localhost"})  # noqa: S104 - names, not a bind
 
 
@@ -100,6 +112,30 @@ def _is_ready(url: str) -> bool:
         return False  # not listening yet, or 503 until Redis is reachable
 
 
+@contextlib.contextmanager
+def metrics_dir() -> Iterator[Path]:
+    """Where the workers write their metrics for this run, set in the environment they inherit.
+
+    An operator's ``PROMETHEUS_MULTIPROC_DIR`` is used, emptied of an earlier
+    run's files at start; otherwise a fresh temporary directory, removed at exit.
+    """
+    given = os.environ.get(MULTIPROC_ENV, "")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="direkt-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _exit_quietly(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
@@ -121,7 +157,8 @@ def serve(settings: Settings) -> None:
     os.environ.update(settings.as_env())
     announced = announce_when_ready(settings)
     try:
-        uvicorn.run("direkt.server.app:app_from_env", factory=True, **uvicorn_options(settings))
+        with metrics_dir():
+            uvicorn.run("direkt.server.app:app_from_env", factory=True, **uvicorn_options(settings))
     finally:
         announced.set()
         if embedded is not None:

@@ -35,6 +35,7 @@ DIREKT_TURN_TTL_SECONDS  how long TURN credentials stay valid (1800)
 DIREKT_CALL_RING_SECONDS / _SETUP_SECONDS / _MAX_SECONDS  call timeouts (45 / 30 / 7200)
 DIREKT_CALLTEST_MAX  pre-call echo tests at once per server process (8)
 DIREKT_ICE_HOST_ADDRESSES  comma-separated addresses server-side aiortc peers gather on (empty = all interfaces)
+DIREKT_METRICS_TOKEN  bearer token for GET /metrics (unset = /metrics answers 404; docs/operations.md)
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class Settings:
     call_max_seconds: float = 7200.0
     calltest_max: int = 8
     ice_host_addresses: str = ""
+    metrics_token: str = ""
     client_dir: Path = Path(__file__).resolve().parent.parent / "client-demo"
 
     @classmethod

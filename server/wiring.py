@@ -18,6 +18,7 @@ from direkt.server.care.transcript import Transcripts
 from direkt.server.care.triageflow import TriageFlow
 from direkt.server.care.writeguard import WriteGuards
 from direkt.server.identity.sessions import SessionStore, citizen_uid
+from direkt.server.metrics import Metrics
 from direkt.server.redis.fanout import Fanout
 from direkt.server.region import RegionConfig
 from direkt.server.settings import Settings
@@ -46,10 +47,16 @@ class Services:
     calls: Calls
     calltest: EchoPeers
     guards: WriteGuards
+    metrics: Metrics
 
 
 def build_services(
-    settings: Settings, config: RegionConfig, kb: KnowledgeBase, waitroom: Waitroom, http: httpx.AsyncClient
+    settings: Settings,
+    config: RegionConfig,
+    kb: KnowledgeBase,
+    waitroom: Waitroom,
+    http: httpx.AsyncClient,
+    metrics: Metrics,
 ) -> Services:
     client, clock = waitroom.client, waitroom.clock
     notifiers: list[Notifier] = []
@@ -65,7 +72,7 @@ def build_services(
         sessions=SessionStore(client, clock, settings.session_lifetime_seconds),
         files=CaseFiles(client, functools.partial(citizen_uid, settings.secret)),
         transcripts=transcripts,
-        triage=TriageFlow(client, kb, config, clock),
+        triage=TriageFlow(client, kb, config, clock, metrics),
         templates=Templates(client, config.templates, config.directory),
         audit=AuditLog(client, settings.audit_path),
         notifier=FanoutNotifier(notifiers),
@@ -75,4 +82,5 @@ def build_services(
         calls=Calls(settings, client, waitroom, transcripts, clock),
         calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
         guards=WriteGuards(client),
+        metrics=metrics,
     )

@@ -15,12 +15,14 @@ import structlog
 from direkt.queue.model import Staff
 from direkt.queue.records import Lease
 from direkt.queue.scripts import redis_errors
+from direkt.queue.urgency import Urgency
 from direkt.server.care.availability import Availability, availability_of
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.notices import Notice
 from direkt.server.care.transcript import system_body
 from direkt.server.care.workflowbase import WorkflowBase
 from direkt.server.errors import Forbidden, NotAvailable, QueueError
+from direkt.server.metrics import urgency_label
 from direkt.server.redis import keys
 
 log = structlog.get_logger("direkt.workflow")
@@ -64,6 +66,7 @@ class Claims(WorkflowBase):
         if file.ready_ms and file.staff_id == staff.id:
             return file, lease  # a repeated claim: the chat is open already
         now = self.s.clock()
+        self._count_claim(lease, record.urgency, now - record.submitted_ms if record.claims == 1 else None)
         file = await self.s.files.update(
             lease.case_id, ready_ms=now, joined_ms=0, staff_id=staff.id, staff_name=staff.name
         )
@@ -87,6 +90,13 @@ class Claims(WorkflowBase):
         await self.publish_case(lease.case_id, ready)
         await self.notify_ready(file, unit)
         return file, lease
+
+    def _count_claim(self, lease: Lease, urgency: Urgency, waited_ms: int | None) -> None:
+        """A chat opened; ``waited_ms`` is the wait from submission, at a case's first claim only."""
+        metrics = self.s.metrics
+        metrics.claims.labels(lease.unit, lease.skill.value).inc()
+        if waited_ms is not None:
+            metrics.claim_wait.labels(urgency_label(urgency)).observe(max(0, waited_ms) / 1000)
 
     async def notify_ready(self, file: CaseFile, unit: str) -> None:
         window = int(self.s.settings.join_window_seconds // 60) or 1

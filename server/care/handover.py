@@ -74,6 +74,7 @@ class Handover(QueueViews):
         except UnknownQueue as exc:
             raise BadRequest(exc.message) from None
         await self.s.guards.revoke(case_id, record.token)
+        self.s.metrics.transfers.labels(unit.id, target_skill.value).inc()
         await self.s.calls.case_ended(case_id, "transferred")
         # The citizen is told to whom (profession and unit), never the staff note.
         queue = self.queue_view(unit.id, target_skill)
@@ -106,6 +107,7 @@ class Handover(QueueViews):
             )
         assessed = outcome != "no_contact"
         await self.s.waitroom.close(case_id, staff.id, record.token, outcome, assessed=assessed)
+        self.s.metrics.closes.labels(record.unit, outcome).inc()
         await self.s.guards.revoke(case_id, record.token)
         await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome=outcome)
         await self.s.calls.case_ended(case_id, "case_closed")

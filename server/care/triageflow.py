@@ -29,6 +29,7 @@ from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound, as_d
 from direkt.server.identity.access import is_guardian
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.identity.sessions import Principal
+from direkt.server.metrics import Metrics
 from direkt.server.redis import keys
 from direkt.server.region import RegionConfig
 from direkt.triage import engine, loader
@@ -136,11 +137,19 @@ async def replay_case(client: RedisClient, file: CaseFile, current: KnowledgeBas
 
 
 class TriageFlow:
-    def __init__(self, client: RedisClient, kb: KnowledgeBase, config: RegionConfig, clock: Callable[[], int]):
+    def __init__(
+        self,
+        client: RedisClient,
+        kb: KnowledgeBase,
+        config: RegionConfig,
+        clock: Callable[[], int],
+        metrics: Metrics,
+    ) -> None:
         self.client = client
         self.kb = kb
         self.config = config
         self.clock = clock
+        self.metrics = metrics
 
     def today(self) -> dt.date:
         return stockholm_date(self.clock())
@@ -208,12 +217,17 @@ class TriageFlow:
         state = await self._open(who, tid, ahead)
         changed = state.session.answer_to(question) is not None
         with as_direkt_errors():
+            # An answer to the question asked means the triage was not finished before; a change may have been.
+            was_finished = changed and engine.result(self.kb, state.session) is not None
             if changed:
                 session = engine.change(self.kb, state.session, question, value)
             else:
                 session = engine.answer(self.kb, state.session, question, value)
+            finished = None if was_finished else engine.result(self.kb, session)
         state = replace(state, session=session)
         await self.save(state)
+        if finished is not None:  # counted when an answer brings the triage to a result, not on later reads
+            self.metrics.triage.labels(finished.level.name.lower()).inc()
         return state
 
     async def back(self, who: Principal, tid: str, ahead: ReadAhead | None = None) -> TriageState:

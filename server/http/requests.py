@@ -76,8 +76,9 @@ def error_response(exc: DirektError) -> Response:
     return OrjsonResponse({"error": body}, status_code=status_of(exc))
 
 
-async def on_direkt_error(_: Request, exc: Exception) -> Response:
+async def on_direkt_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DirektError)
+    request.state.backend.metrics.error(exc.code, "http")
     if status_of(exc) >= 500:
         log.warning("request_failed", code=exc.code, detail=exc.message)  # server-side reasons: no personal data
     return error_response(exc)

@@ -38,6 +38,7 @@ from direkt.server.ws.refusals import CLOSE_POLICY, CLOSE_SESSION_ENDED, close_c
 log = structlog.get_logger("direkt.hub")
 
 CONN_TTL_MS = 90_000
+UNREAD = "unread"  # the frame-type label of a frame refused before it was decoded (over the rate, or bad)
 
 
 class Host(Protocol):
@@ -59,7 +60,7 @@ class Connection:
         self.who = session.principal
         self.id = secrets.token_hex(8)
         self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
-        self.out = Outlet(websocket, codec, self.log)
+        self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None
         self.chat = Chat(hub.s, hub.workflow, hub.positions, self.out, self.who, session.sid)
@@ -83,15 +84,18 @@ class Connection:
 
     async def run(self) -> None:
         self.out.start()
+        open_sockets = self.s.metrics.sockets.labels(self.who.role)
+        open_sockets.inc()
         try:
             await self._register()
             await self._receive_loop()
         except DirektError as exc:
-            self.out.push(error_frame(exc, ""))
+            self.out.push(error_frame(exc, "", self.s.metrics))
             await self.out.close(close_code_for(exc), exc.code)
         except WebSocketDisconnect:
             pass
         finally:
+            open_sockets.dec()
             await self._unregister()
 
     async def _register(self) -> None:
@@ -201,6 +205,7 @@ class Connection:
 
     async def _handle(self, data: bytes | str) -> None:
         if not self.bucket.take():
+            self.s.metrics.frame_in(UNREAD)
             await self._refuse_excess(data)
             return
         ref = ""
@@ -208,14 +213,16 @@ class Connection:
             try:
                 frame = self.codec.decode(data)
             except f.FrameError:
+                self.s.metrics.frame_in(UNREAD)
                 ref = f.peek_ref(data)
                 raise
+            self.s.metrics.frame_in(type(frame).__struct_config__.tag)  # the frame's "t": a closed set
             ref = frame.ref
             if isinstance(frame, f.STAFF_ONLY) and self.staff is None:
                 raise Forbidden("this frame is for staff")
             await self._dispatch(frame)
         except DirektError as exc:
-            self.out.push(error_frame(exc, ref))
+            self.out.push(error_frame(exc, ref, self.s.metrics))
 
     async def _refuse_excess(self, data: bytes | str) -> None:
         """A frame over the rate: a ``rate_limited`` error with its ref, or, when the flood allowance is spent, 1008.
@@ -230,7 +237,8 @@ class Connection:
             await self.out.close(CLOSE_POLICY, "message flood")
             return
         # the client must learn which frame to send again
-        self.out.push(error_frame(RateLimited("too many frames; slow down and retry"), f.peek_ref(data)))
+        refusal = RateLimited("too many frames; slow down and retry")
+        self.out.push(error_frame(refusal, f.peek_ref(data), self.s.metrics))
 
     async def _dispatch(self, frame: Any) -> None:
         """By frame type: the chat's, the desk's, a ping; the other types are call frames (``f.CallFrame``)."""

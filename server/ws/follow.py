@@ -147,7 +147,7 @@ class Follow:
                 return
             except DirektError as exc:
                 if delay == RESYNC_RETRY_S:  # tell the client once that it is behind
-                    self.out.push(error_frame(exc, ""))
+                    self.out.push(error_frame(exc, "", self.owner.s.metrics))
             await asyncio.sleep(delay)
             delay = min(2 * delay, RESYNC_RETRY_MAX_S)
 

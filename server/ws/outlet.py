@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from direkt.server.metrics import Metrics
 from direkt.server.ws import frames as f
 from direkt.server.ws.outbox import Outbox, writer_for
 from direkt.server.ws.refusals import CLOSE_POLICY
@@ -26,10 +27,11 @@ CLOSE_TIMEOUT_S = 2.0
 class Outlet:
     """The sending side of one accepted socket; ``closing`` once it is on its way out."""
 
-    __slots__ = ("_closer", "_sender", "closing", "codec", "log", "outbox", "writer", "ws")
+    __slots__ = ("_closer", "_sender", "closing", "codec", "log", "metrics", "outbox", "writer", "ws")
 
-    def __init__(self, websocket: WebSocket, codec: f.Codec, log: Any) -> None:
+    def __init__(self, websocket: WebSocket, codec: f.Codec, log: Any, metrics: Metrics) -> None:
         self.ws = websocket
+        self.metrics = metrics
         self.codec = codec
         self.log = log
         self.outbox = Outbox(SEND_QUEUE_FRAMES)
@@ -84,6 +86,7 @@ class Outlet:
         """Queue a frame; a client too slow to drain its queue is closed (it resumes later)."""
         if self.closing:
             return
+        self.metrics.frame_out(frame.get("t"))
         if not self.outbox.put(self.codec.encode(frame)):
             self._too_slow()
 

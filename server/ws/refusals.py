@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from direkt.server.care.transcript import HistoryLost
 from direkt.server.errors import DirektError, RedisUnavailable, Unauthenticated
+from direkt.server.metrics import Metrics
 
 log = structlog.get_logger("direkt.hub")
 
@@ -45,8 +46,9 @@ async def deny(websocket: WebSocket, exc: DirektError) -> None:
         await websocket.close(CLOSE_POLICY)
 
 
-def error_frame(exc: DirektError, ref: str) -> dict[str, Any]:
-    """The one place where errors become frames: a stable code and a plain message."""
+def error_frame(exc: DirektError, ref: str, metrics: Metrics) -> dict[str, Any]:
+    """The one place where errors become frames: a stable code and a plain message (counted by code)."""
+    metrics.error(exc.code, "ws")
     frame: dict[str, Any] = {"t": "error", "code": exc.code, "message": exc.message}
     if ref:
         frame["ref"] = ref

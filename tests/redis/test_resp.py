@@ -244,3 +244,15 @@ async def test_lean_pipelines_answer_as_redis_py_pipelines_do(
     finally:
         await lean.aclose()
         await plain.aclose()
+
+
+async def test_one_round_trip_in_n_is_timed_across_a_reconnect(commands: Commands) -> None:
+    timed: list[float] = []
+    commands.sample_replies(4, timed.append)
+    await asyncio.gather(*(commands.call("PING") for _ in range(8)))
+    await commands.pipeline([("PING",), ("PING",), ("PING",), ("PING",)])  # one caller: counted once
+    assert len(timed) == 2
+    await commands.aclose()  # the next command opens a new connection, sampled as well
+    await asyncio.gather(*(commands.call("PING") for _ in range(12)))
+    assert len(timed) >= 4
+    assert all(0 < seconds < timeout(5) for seconds in timed)
