@@ -30,7 +30,7 @@ from direkt.server.http.static import client_app
 from direkt.server.identity.auth import AUTH_ROUTES
 from direkt.server.lifecycle import Backend
 from direkt.server.metrics import CONTENT_TYPE, Metrics, check_scraper
-from direkt.server.region import RegionConfig, load_region_config
+from direkt.server.region import RegionConfig, check_brand_files, load_region_config
 from direkt.server.settings import Settings
 from direkt.server.ws.outbox import RecordServerSend
 from direkt.triage.kbcache import load_for_server
@@ -71,7 +71,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     """Build the application; the region configuration is validated here, at start.
 
     Raises:
-        ConfigError: the region configuration is invalid.
+        ConfigError: the region configuration is invalid (or its logo is not in the client directory).
     """
     config = config or load_region_config(settings.region_config)
     with as_direkt_errors():
@@ -107,6 +107,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     routes.append(WebSocketRoute("/ws", ws))
     client = client_app(settings)
     if client is not None:
+        check_brand_files(config, settings.client_dir)
         routes.append(Mount("/", app=client, name="client"))  # last: the API's paths win
     handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
     middleware = [Middleware(RecordServerSend)]  # outermost: sees the server's own send (direkt.server.ws.outbox)

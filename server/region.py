@@ -20,6 +20,7 @@ import msgspec
 from direkt.queue.hours import SwedishHolidays, WeeklyHours, parse_weekly
 from direkt.queue.keys import ID_PATTERN
 from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
+from direkt.server.brand import Brand, BrandProblem, BrandSpec, build_brand, check_logo
 from direkt.server.errors import ConfigError
 
 DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
@@ -105,6 +106,7 @@ class RegionFile(_Strict):
     calendar: CalendarSpec = msgspec.field(default_factory=CalendarSpec)
     citizens: list[CitizenSpec] = msgspec.field(default_factory=list)
     default_home_unit: str | None = None
+    brand: BrandSpec = msgspec.field(default_factory=BrandSpec)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class RegionConfig:
     citizens: Mapping[str, Citizen] = field(default_factory=dict)
     staff_passwords: Mapping[str, str] = field(default_factory=dict)
     default_home_unit: str = ""
+    brand: Brand = field(default_factory=lambda: build_brand(BrandSpec()))
 
     def guardians_of(self, child_pnr: str) -> list[str]:
         return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
@@ -158,6 +161,18 @@ def load_region_config(path: Path | str) -> RegionConfig:
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
     return parse_region_config(raw, str(path))
+
+
+def check_brand_files(config: RegionConfig, client_dir: Path) -> None:
+    """At start, where the client directory is known: the brand's logo is a file in it.
+
+    Raises:
+        ConfigError: ``brand.logo`` names no file there.
+    """
+    try:
+        check_logo(config.brand, client_dir)
+    except BrandProblem as exc:
+        raise ConfigError(str(config.path), exc.key, exc.problem) from None
 
 
 def parse_region_config(raw: bytes, source: str) -> RegionConfig:
@@ -202,7 +217,11 @@ class _Validator:
         home = spec.default_home_unit or next((u.id for u in units.values() if u.kind is UnitKind.ADVICE_1177), "")
         if home not in units:
             raise self.fail("default_home_unit", f"unknown unit {home!r}")
-        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home)
+        try:
+            brand = build_brand(spec.brand)
+        except BrandProblem as exc:
+            raise self.fail(exc.key, exc.problem) from None
+        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand)
 
     def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
         self._unique_by("citizens", "pnr", [c.pnr for c in specs])

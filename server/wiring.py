@@ -61,7 +61,7 @@ def build_services(
     client, clock = waitroom.client, waitroom.clock
     notifiers: list[Notifier] = []
     if settings.sms_url:
-        notifiers.append(SmsGateway(settings.sms_url, http, token=settings.sms_token))
+        notifiers.append(SmsGateway(settings.sms_url, http, sender=config.brand.sms_sender, token=settings.sms_token))
     transcripts = Transcripts.for_client(client)
     return Services(
         settings=settings,

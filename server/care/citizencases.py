@@ -33,7 +33,7 @@ ENTRY_SKILL = {"vaccination": Skill.VACCINATION, "admin": Skill.ADMINISTRATOR}
 ELSEWHERE = {
     "112_now": "call 112 now: this cannot wait for a chat",
     "emergency_department": "go to an emergency department now: this cannot wait for a chat",
-    "call_1177": "call 1177 now: this cannot wait for a chat",
+    "call_1177": "call the health advice line now: this cannot wait for a chat",
 }
 
 

@@ -100,14 +100,8 @@ class Claims(WorkflowBase):
 
     async def notify_ready(self, file: CaseFile, unit: str) -> None:
         window = int(self.s.settings.join_window_seconds // 60) or 1
-        notice = Notice(
-            file.owner_uid,
-            file.case_id,
-            "chat_ready",
-            f"1177: Din chatt med {unit} är redo. Logga in inom {window} min för att inte tappa din plats.",
-            f"1177: Your chat with {unit} is ready. Log in within {window} min to keep your place.",
-            file.phone or None,
-        )
+        text_sv, text_en = self.s.config.brand.chat_ready(unit, window)
+        notice = Notice(file.owner_uid, file.case_id, "chat_ready", text_sv, text_en, file.phone or None)
         frame = {
             "t": "notice",
             "kind": "chat_ready",

@@ -79,7 +79,7 @@ def check_phone(phone: str) -> str:
 
 
 class SmsGateway:
-    """Sends a notice's Swedish text as one SMS through an HTTP gateway.
+    """Sends a notice's Swedish text as one SMS through an HTTP gateway, from the region's sender.
 
     One POST per attempt, JSON body ``{"to", "from", "message", "reference"}``.
     Connection errors, timeouts and 5xx answers are retried with a short
@@ -92,7 +92,7 @@ class SmsGateway:
         url: str,
         http: httpx.AsyncClient,
         *,
-        sender: str = "1177",
+        sender: str,
         token: str = "",
         timeout_s: float = 5.0,
         attempts: int = 3,

@@ -133,7 +133,8 @@ async def ticket(request: Request, svc: Services, session: Session) -> Response:
 
 
 async def client_config(request: Request) -> Response:
-    """Public: where the browser clients send people to log in, and the STUN servers for the call test."""
+    """Public: where the browser clients send people to log in, the STUN servers for the call test,
+    and the region's brand (names, logo, colours, advice number; nothing personal)."""
     svc = services(request)
     s = svc.settings
     citizen_login = "/auth/oidc/login" if s.oidc_issuer else ("" if s.production else "/auth/test-eid")
@@ -144,6 +145,7 @@ async def client_config(request: Request) -> Response:
             "staff_password_login": bool(svc.config.staff_passwords),
             "test_environment": not s.production,
             "ice_servers": svc.calltest.servers,
+            "brand": svc.config.brand.public(),
         }
     )
 
@@ -350,7 +352,7 @@ def _principal_from_claims(svc: Services, audience: str, subject: str) -> Princi
 
 
 AUTH_ROUTES = [
-    ("GET", "/api/client-config", client_config, "Where the browser clients send people to log in", None),
+    ("GET", "/api/client-config", client_config, "Where the clients send people to log in; the brand", None),
     ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
     ("POST", "/auth/test-eid", test_eid_login, "Log in with a test personal identity number", TestEidLogin),
     ("POST", "/auth/staff/login", staff_login, "Staff login with a password (demo)", StaffLogin),

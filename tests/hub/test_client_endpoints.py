@@ -22,6 +22,13 @@ async def test_client_config_is_public_and_points_to_the_test_eid(server: Server
         "staff_password_login": True,
         "test_environment": True,
         "ice_servers": [],  # no STUN configured: never a public default
+        "brand": {  # the test region has no [brand]: the neutral default, never "1177"
+            "name": {"sv": "Vården direkt", "en": "Vården direkt"},
+            "short_name": "Vården direkt",
+            "logo": "/shared/icon.svg",
+            "colors": {"primary": "#00507a", "on_primary": "#ffffff"},
+            "advice_phone": "",
+        },
     }
 
 

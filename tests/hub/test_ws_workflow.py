@@ -445,6 +445,9 @@ async def test_the_citizen_is_told_the_chat_is_ready_in_the_app_and_by_one_sms(
         await nora.aclose()
     [message] = sms.received
     assert message["to"] == ERIK_PHONE and message["message"] == notice["text"]["sv"]
+    # The region's brand (the test region's is the neutral default): its sender, its text.
+    assert message["from"] == "VardDirekt"
+    assert message["message"].startswith("Vården direkt: Din chatt med Testby vårdcentral är redo. Logga in inom 1 min")
     assert ERIK_PHONE not in notifying.output() and "701740606" not in notifying.output()
 
 

@@ -26,8 +26,8 @@ from direkt.server.care.notices import FanoutNotifier, Notice, Notifier, SmsGate
 from direkt.server.errors import BadRequest, DirektError, Unavailable
 
 PHONE = "+46701740605"
-TEXT_SV = "Din chatt med vårdcentralen är redo. Logga in på 1177 för att svara."
-TEXT_EN = "Your chat with the health centre is ready. Log in to 1177 to reply."
+TEXT_SV = "Din chatt med vårdcentralen är redo. Logga in för att svara."
+TEXT_EN = "Your chat with the health centre is ready. Log in to reply."
 NOTICE = Notice(
     user_id="u-tolvan", case_id="a.01JDQ4ZP2Y3KX8V7N6M5R4T3S2", kind="chat_ready", text_sv=TEXT_SV, text_en=TEXT_EN,
     phone=PHONE,
@@ -81,7 +81,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def sms(gateway_url: str, http: httpx.AsyncClient, **options: Any) -> SmsGateway:
-    return SmsGateway(gateway_url, http, **{"backoff_s": 0.01, "timeout_s": timeout(2), **options})
+    defaults: dict[str, Any] = {"sender": "Testregion", "backoff_s": 0.01, "timeout_s": timeout(2)}
+    return SmsGateway(gateway_url, http, **(defaults | options))
 
 
 # --- the request on the wire --------------------------------------------------------------------
@@ -93,7 +94,7 @@ async def test_sends_one_post_with_the_exact_body_and_headers(gateway: Gateway, 
     [request] = gateway.received
     assert httpx.Response(200, content=request.body).json() == {
         "to": PHONE,
-        "from": "1177",
+        "from": "Testregion",
         "message": TEXT_SV,
         "reference": notice_reference(NOTICE.case_id, "chat_ready"),
     }
@@ -162,7 +163,7 @@ async def test_gateway_down_is_unavailable_after_every_attempt(http: httpx.Async
 
 def test_at_least_one_attempt(http: httpx.AsyncClient) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        SmsGateway("http://127.0.0.1:1/sms", http, attempts=0)
+        SmsGateway("http://127.0.0.1:1/sms", http, sender="Testregion", attempts=0)
 
 
 # --- who gets an SMS -------------------------------------------------------------------------
