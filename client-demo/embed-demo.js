@@ -12,6 +12,16 @@
       document.querySelectorAll("[data-unit-name]").forEach(function (el) { el.textContent = found.name; });
       document.title = found.name + " – påhittad mottagning";
     });
+  // The region's brand: the service's name and advice number, as the clinic would write them.
+  fetch("/api/client-config")
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (config) {
+      if (!config || !config.brand) return;
+      document.querySelector("[data-service-name]").textContent = config.brand.name.sv;
+      var advice = document.querySelector("[data-advice-phone]");
+      advice.querySelector("span").textContent = config.brand.advice_phone;
+      advice.hidden = !config.brand.advice_phone;
+    });
   var script = document.createElement("script");
   script.src = "/widget.js";
   script.async = true;

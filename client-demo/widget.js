@@ -1,10 +1,11 @@
-// The 1177 direkt launcher for a clinic's own web page:
+// The chat launcher for a clinic's own web page:
 //
 //   <script src="https://direkt.example/widget.js" data-unit="vc-t" data-lang="sv" async></script>
 //
 // adds a fixed "Chatta med vården" button that opens a panel with the chat in an
 // iframe from the same origin as this script (so the login and the chat stay on
-// the direkt server). Escape or the close button closes the panel, and focus
+// the direkt server). The service's name and colours are the region's brand, from
+// /api/client-config (public, readable from any origin). Escape or the close button closes the panel, and focus
 // goes back to the button. Styles are set through the CSSOM (element.style), so
 // a host page's CSP for style attributes does not matter and nothing leaks into
 // the host's own styles.
@@ -18,10 +19,10 @@
   var unit = script.getAttribute("data-unit") || "";
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "sv";
   var TEXT = {
-    sv: { open: "Chatta med vården", close: "Stäng chatten", title: "1177 direkt chatt" },
-    en: { open: "Chat with healthcare", close: "Close the chat", title: "1177 direkt chatt" },
+    sv: { open: "Chatta med vården", close: "Stäng chatten", title: "Chatt med vården", chat: " – chatt" },
+    en: { open: "Chat with healthcare", close: "Close the chat", title: "Chat with healthcare", chat: " – chat" },
   }[lang];
-  var NAVY = "#162d4f";
+  var NAVY = "#162d4f"; // until the brand has come
 
   function el(tag, props, styles) {
     var node = document.createElement(tag);
@@ -144,6 +145,24 @@
   });
   focusRing(launcher);
   focusRing(closeButton);
+
+  // The region's brand: the panel's name, and the launcher's and the bar's colours.
+  function applyBrand(brand) {
+    TEXT.title = brand.name[lang] + TEXT.chat;
+    panel.setAttribute("aria-label", TEXT.title);
+    if (frame) frame.setAttribute("title", TEXT.title);
+    [launcher, bar].forEach(function (node) {
+      node.style.background = brand.colors.primary;
+      node.style.color = brand.colors.on_primary;
+    });
+    closeButton.style.color = brand.colors.on_primary;
+    path.setAttribute("fill", brand.colors.on_primary);
+    launcher.style.borderColor = brand.colors.on_primary;
+  }
+  fetch(origin + "/api/client-config", { credentials: "omit" })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (config) { if (config && config.brand) applyBrand(config.brand); })
+    .catch(function () {}); // unreachable: the neutral look stays
   panel.style.display = "none";
 
   function mount() {

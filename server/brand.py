@@ -126,7 +126,7 @@ def build_brand(spec: BrandSpec) -> Brand:
     _check_logo_path(spec.logo)
     _check_colours(spec.primary, spec.on_primary)
     if spec.advice_phone and not ADVICE_PHONE.match(spec.advice_phone):
-        raise BrandProblem("brand.advice_phone", 'digits, spaces and \'-\' only, e.g. "1177" or "0771-11 77 00"')
+        raise BrandProblem("brand.advice_phone", "digits, spaces and '-' only, e.g. \"0771-11 77 00\"")
     _check_sender(spec.sms_sender)
     ready = spec.texts.chat_ready
     for lang, text in (("sv", ready.sv), ("en", ready.en)):

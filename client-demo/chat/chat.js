@@ -348,7 +348,9 @@ export class ChatView {
       const about = this.transcriptAbout();
       const me = this.app.me?.uid;
       const text = transcriptText(messages, { t, lang: i18n.lang, caseId: this.caseId, me, now, about });
-      saveTextFile(text, `1177-direkt-samtal-${new Date(now).toISOString().slice(0, 10)}.txt`);
+      const slug = (name) => name.toLowerCase().replace(/[^a-z0-9åäö]+/g, "-").replace(/^-|-$/g, "") || "chatt";
+      const date = new Date(now).toISOString().slice(0, 10);
+      saveTextFile(text, t("transcript.file", { short_name: slug(i18n.globals.short_name), date }));
       if (this.downloadError) {
         this.downloadError = "";
         this.mount(this.app.main);

@@ -7,6 +7,7 @@
 
 import { Api, ApiError } from "../shared/api.js";
 import { $, clear, focusFirst, h } from "../shared/dom.js";
+import { applyBrand } from "../shared/brand.js";
 import { Hub } from "../shared/hub.js";
 import { I18n } from "../shared/i18n.js";
 import { CaseScreen } from "./case.js";
@@ -67,6 +68,7 @@ export class App {
     lang.textContent = t("lang.switch");
     lang.lang = this.i18n.lang === "sv" ? "en" : "sv";
     $("#skip").textContent = this.i18n.lang === "sv" ? "Hoppa till innehållet" : "Skip to content";
+    $("#brand-name").textContent = t("app.name");
     $("#app-heading").textContent = this.unitName ? t("app.unit", { unit: this.unitName }) : t("app.tagline");
     $("#footer-text").textContent = t("start.emergency");
     document.title = document.title.startsWith("(1)") ? t("ready.title") : t("app.title");
@@ -120,6 +122,7 @@ export class App {
     this.renderChrome();
     try {
       this.config = await this.api.call("GET", "/api/client-config");
+      applyBrand(this.config.brand, this.i18n);
     } catch {
       // Without the configuration we cannot log in; the start screen says so.
     }

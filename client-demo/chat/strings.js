@@ -2,8 +2,11 @@
 
 export const STRINGS = {
   // page and header
-  "app.title": { sv: "1177 direkt – chatta med vården", en: "1177 direkt – chat with healthcare" },
-  "app.name": { sv: "1177 direkt", en: "1177 direkt" },
+  // {service}, {short_name} and {advice_phone} are the region's brand (shared/brand.js); a
+  // "key.noadvice" text is used instead of "key" where the region has no advice number.
+  "app.title": { sv: "{service} – chatta med vården", en: "{service} – chat with healthcare" },
+  "app.name": { sv: "{service}", en: "{service}" },
+  "app.logo": { sv: "{service}", en: "{service}" },
   "app.tagline": { sv: "Chatta med vården", en: "Chat with healthcare" },
   "app.unit": { sv: "Chatta med {unit}", en: "Chat with {unit}" },
   "lang.switch": { sv: "English", en: "Svenska" },
@@ -44,9 +47,10 @@ export const STRINGS = {
   },
   "start.login": { sv: "Logga in med e-legitimation", en: "Log in with e-ID" },
   "start.emergency": {
-    sv: "Vid fara för liv: ring 112. Behöver du råd nu: ring 1177.",
-    en: "If life is in danger: call 112. If you need advice now: call 1177.",
+    sv: "Vid fara för liv: ring 112. Behöver du råd nu: ring {advice_phone}.",
+    en: "If life is in danger: call 112. If you need advice now: call {advice_phone}.",
   },
+  "start.emergency.noadvice": { sv: "Vid fara för liv: ring 112.", en: "If life is in danger: call 112." },
   "start.nologin": {
     sv: "Inloggning är inte tillgänglig just nu.",
     en: "Logging in is not available right now.",
@@ -116,7 +120,7 @@ export const STRINGS = {
     en: "The assessment is about {name}, aged {age}, from your answers.",
   },
   "result.112.call": { sv: "Ring 112", en: "Call 112" },
-  "result.1177.call": { sv: "Ring 1177", en: "Call 1177" },
+  "result.advice.call": { sv: "Ring {advice_phone}", en: "Call {advice_phone}" },
   "result.112.restart": { sv: "Jag har svarat fel – börja om", en: "I answered wrongly – start again" },
   "result.selfcare.heading": { sv: "Råd om egenvård", en: "Self-care advice" },
   "result.first_aid": { sv: "Gör så här nu", en: "Do this now" },
@@ -130,8 +134,12 @@ export const STRINGS = {
   "result.submit": { sv: "Skicka till väntrummet", en: "Send to the waiting room" },
   "result.restart": { sv: "Börja om", en: "Start again" },
   "level.chat_now.warn": {
-    sv: "Om det blir sämre medan du väntar: ring 1177, eller 112 vid fara för liv.",
-    en: "If it gets worse while you wait: call 1177, or 112 if life is in danger.",
+    sv: "Om det blir sämre medan du väntar: ring {advice_phone}, eller 112 vid fara för liv.",
+    en: "If it gets worse while you wait: call {advice_phone}, or 112 if life is in danger.",
+  },
+  "level.chat_now.warn.noadvice": {
+    sv: "Om det blir sämre medan du väntar och det är fara för liv: ring 112.",
+    en: "If it gets worse while you wait and life is in danger: call 112.",
   },
 
   // waiting
@@ -145,16 +153,24 @@ export const STRINGS = {
     en: "No waiting time can be estimated until someone answers the queue.",
   },
   "waiting.unstaffed": {
-    sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring 1177.",
-    en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call 1177.",
+    sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring {advice_phone}.",
+    en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call {advice_phone}.",
+  },
+  "waiting.unstaffed.noadvice": {
+    sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten.",
+    en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat.",
   },
   "waiting.closed": {
     sv: "{unit} har stängt just nu och öppnar {when}. Du står kvar på din plats i kön.",
     en: "{unit} is closed now and opens {when}. You keep your place in the queue.",
   },
   "waiting.closed.unknown": {
-    sv: "{unit} har stängt just nu, och vi vet inte när den öppnar igen. Kan det inte vänta: ring 1177.",
-    en: "{unit} is closed now, and we do not know when it opens again. If it cannot wait: call 1177.",
+    sv: "{unit} har stängt just nu, och vi vet inte när den öppnar igen. Kan det inte vänta: ring {advice_phone}.",
+    en: "{unit} is closed now, and we do not know when it opens again. If it cannot wait: call {advice_phone}.",
+  },
+  "waiting.closed.unknown.noadvice": {
+    sv: "{unit} har stängt just nu, och vi vet inte när den öppnar igen.",
+    en: "{unit} is closed now, and we do not know when it opens again.",
   },
   "waiting.opens.today": { sv: "i dag kl {time}", en: "today at {time}" },
   "waiting.opens.tomorrow": { sv: "i morgon kl {time}", en: "tomorrow at {time}" },
@@ -168,8 +184,12 @@ export const STRINGS = {
     en: "We cannot estimate the waiting time right now",
   },
   "waiting.worse": {
-    sv: "Om du blir sämre: ring 1177, eller 112 vid fara för liv",
-    en: "If you get worse: call 1177, or 112 if life is in danger",
+    sv: "Om du blir sämre: ring {advice_phone}, eller 112 vid fara för liv",
+    en: "If you get worse: call {advice_phone}, or 112 if life is in danger",
+  },
+  "waiting.worse.noadvice": {
+    sv: "Om du blir sämre och det är fara för liv: ring 112",
+    en: "If you get worse and life is in danger: call 112",
   },
   "waiting.info": {
     sv: "Du kan lämna sidan öppen och göra annat. När {who} öppnar chatten hörs en signal och sidan visar chatten. Du har då 5 minuter på dig att svara.",
@@ -207,7 +227,7 @@ export const STRINGS = {
     sv: "Din chatt är redo. {who} väntar på dig – skriv ditt svar nedan.",
     en: "Your chat is ready. {who} is waiting for you – write your reply below.",
   },
-  "ready.title": { sv: "(1) Din chatt är redo – 1177 direkt", en: "(1) Your chat is ready – 1177 direkt" },
+  "ready.title": { sv: "(1) Din chatt är redo – {service}", en: "(1) Your chat is ready – {service}" },
 
   // chat
   "chat.heading": { sv: "Chatt med vården", en: "Chat with healthcare" },
@@ -303,7 +323,8 @@ export const STRINGS = {
   "role.system": { sv: "System", en: "System" },
   "role.staff": { sv: "Vårdpersonal", en: "Staff" },
   "you": { sv: "Du", en: "You" },
-  "transcript.title": { sv: "1177 direkt – samtal", en: "1177 direkt – conversation" },
+  "transcript.title": { sv: "{service} – samtal", en: "{service} – conversation" },
+  "transcript.file": { sv: "{short_name}-samtal-{date}.txt", en: "{short_name}-conversation-{date}.txt" },
   "transcript.started": { sv: "Kontakten började: {date}", en: "Contact began: {date}" },
   "transcript.unit": { sv: "Mottagning: {unit}", en: "Care unit: {unit}" },
   "transcript.reason": { sv: "Kontaktorsak: {reason}", en: "Reason for contact: {reason}" },
@@ -317,7 +338,7 @@ export const STRINGS = {
     sv: "Samtalet kunde inte laddas ned. Försök igen.",
     en: "The conversation could not be downloaded. Try again.",
   },
-  "system.name": { sv: "1177 direkt", en: "1177 direkt" },
+  "system.name": { sv: "{service}", en: "{service}" },
   "transcript.photo": { sv: "[bild]", en: "[photo]" },
 
   // calls

@@ -1,5 +1,5 @@
 // The triage: one question at a time, then the result in plain words: call 112,
-// go to the emergency department, call 1177, self-care advice, or the way into
+// go to the emergency department, call the advice line, self-care advice, or the way into
 // the waiting room. Every text comes from the server in the respondent's form
 // (a guardian reads about the child by name).
 
@@ -350,15 +350,16 @@ export class TriageScreen {
     else this.renderCareResult(r);
   }
 
-  // 112, the emergency department, or 1177 now: no waiting room, what to do now first.
+  // 112, the emergency department, or the advice line now: no waiting room, what to do now first.
   renderElsewhere(r) {
     const { t, i18n } = this.app;
-    const kind = { "112_now": "112", emergency_department: "ed", call_1177: "1177" }[r.care_level];
+    const kind = { "112_now": "112", emergency_department: "ed", call_1177: "advice" }[r.care_level];
+    const phone = i18n.globals.advice_phone; // the region's advice number (its brand), if it has one
     const call =
       kind === "112"
         ? h("a", { class: "call-112", href: "tel:112" }, t("result.112.call"))
-        : kind === "1177"
-          ? h("a", { class: "call-112 call-1177", href: "tel:1177" }, t("result.1177.call"))
+        : kind === "advice" && phone
+          ? h("a", { class: "call-112 call-advice", href: `tel:${phone.replace(/[^0-9]/g, "")}` }, t("result.advice.call"))
           : null;
     clear(
       this.app.main,

@@ -1,5 +1,5 @@
 // The waiting room: place in the queue, the estimate, the standing advice to
-// call 1177 or 112, and leaving the queue.
+// call the advice line or 112, and leaving the queue.
 
 import { $, duration, h } from "../shared/dom.js";
 

@@ -2,6 +2,7 @@
 // the queue, the chats and the dialogs.
 
 import { Api, ApiError } from "../shared/api.js";
+import { applyBrand } from "../shared/brand.js";
 import { Hub } from "../shared/hub.js";
 import { I18n } from "../shared/i18n.js";
 import { h, clear, $ } from "../shared/dom.js";
@@ -26,6 +27,8 @@ i18n.addEventListener("change", () => relabel());
 
 async function boot() {
   config = await api.call("GET", "/api/client-config").catch(() => ({}));
+  applyBrand(config.brand, i18n);
+  document.title = t("app_title");
   let me = null;
   try {
     me = await api.session();
@@ -53,8 +56,13 @@ function langButton() {
 function bareTop(lang) {
   return [
     testBanner(),
-    h("header", { class: "topbar" }, h("p", { class: "brand" }, t("app_title")), h("span", { class: "spacer" }), lang.button),
+    h("header", { class: "topbar" }, h("p", { class: "brand" }, ...brandMark()), h("span", { class: "spacer" }), lang.button),
   ];
+}
+
+// The region's logo and the console's name (the logo is decoration: the name says it).
+function brandMark() {
+  return [h("img", { class: "brand-logo", src: config.brand?.logo || "/shared/icon.svg", alt: "" }), t("app_title")];
 }
 
 function testBanner() {
@@ -239,7 +247,7 @@ function startConsole(me) {
   const skip = h("a", { class: "skip-link", href: "#chats" });
   const ended = h("div", { class: "banner danger ended", hidden: true });
   function renderHeader() {
-    brand.textContent = t("app_title");
+    clear(brand, ...brandMark());
     clear(
       who,
       h("span", { class: "visually-hidden" }, `${t("user_label")}: `),

@@ -1,7 +1,8 @@
 // Every text of the nurse console, Swedish first. {name} placeholders are filled by I18n.t.
 
 export const STRINGS = {
-  app_title: { sv: "direkt konsol", en: "direkt console" },
+  // {service} and {advice_phone} are the region's brand (shared/brand.js).
+  app_title: { sv: "{service} – konsol", en: "{service} – console" },
   test_env: { sv: "Testmiljö – använd inga riktiga patientuppgifter", en: "Test environment – no real patient data" },
   skip_to_chats: { sv: "Hoppa till chattarna", en: "Skip to the chats" },
 
@@ -268,7 +269,8 @@ export const STRINGS = {
   lang_en: { sv: "engelska", en: "English" },
   care_112_now: { sv: "Ring 112 nu", en: "Call 112 now" },
   care_emergency_department: { sv: "Akutmottagning nu", en: "Emergency department now" },
-  care_call_1177: { sv: "Ring 1177 nu", en: "Call 1177 now" },
+  care_call_1177: { sv: "Ring {advice_phone} nu", en: "Call {advice_phone} now" },
+  "care_call_1177.noadvice": { sv: "Ring sjukvårdsrådgivningen nu", en: "Call the health advice line now" },
   care_chat_now: { sv: "Chatt nu", en: "Chat now" },
   care_chat_today: { sv: "Chatt i dag", en: "Chat today" },
   care_within_days: { sv: "Inom några dagar", en: "Within days" },

@@ -138,7 +138,7 @@ async def client_config(request: Request) -> Response:
     svc = services(request)
     s = svc.settings
     citizen_login = "/auth/oidc/login" if s.oidc_issuer else ("" if s.production else "/auth/test-eid")
-    return ok(
+    response = ok(
         {
             "citizen_login": citizen_login,
             "staff_oidc_login": "/auth/staff/oidc/login" if s.staff_oidc_issuer else "",
@@ -148,6 +148,10 @@ async def client_config(request: Request) -> Response:
             "brand": svc.config.brand.public(),
         }
     )
+    # The widget reads the brand from a clinic's page (another origin); nothing here is personal,
+    # and no cookie is sent or needed.
+    response.headers["access-control-allow-origin"] = "*"
+    return response
 
 
 # -- test e-ID -----------------------------------------------------------------------------

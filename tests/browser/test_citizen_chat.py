@@ -336,7 +336,7 @@ def test_the_transcript_says_when_where_and_what_and_gives_the_case_id_only_as_a
         citizen.get_by_role("button", name="Ladda ned samtalet").click()
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     header = lines[: lines.index("")]
-    assert header[0] == "1177 direkt – samtal", header
+    assert header[0] == "Vården direkt – samtal", header
     assert re.fullmatch(r"Kontakten började: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", header[1]), header
     assert "Mottagning: Testby vårdcentral" in header and "Kontaktorsak: Ont i halsen" in header, header
     # the id once, at the end, named as what it is for

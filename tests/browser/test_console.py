@@ -223,7 +223,7 @@ def test_a_case_arriving_in_my_queues_alerts_and_an_urgent_one_insists(
     erik.submit(unit="vc-other")  # Annanby's queue: not nurse-1's, never alerts
     maja.submit()  # sore throat for ten days, in nurse-1's queue: an ordinary arrival
     expect(queue_rows(page)).to_have_count(1)
-    expect(page).to_have_title("Nytt ärende i kön – direkt konsol")
+    expect(page).to_have_title("Nytt ärende i kön – Vården direkt – konsol")
     spy = alert_spy(page)
     assert len(spy["notes"]) == 1, spy
     note = spy["notes"][0]
@@ -233,11 +233,11 @@ def test_a_case_arriving_in_my_queues_alerts_and_an_urgent_one_insists(
     ordinary_tones = len(spy["tones"])
     assert ordinary_tones >= 2, spy
     page.locator("body").click(position={"x": 5, "y": 5})  # the nurse is at the console: acknowledged
-    expect(page).to_have_title("direkt konsol")
+    expect(page).to_have_title("Vården direkt – konsol")
 
     erik.submit(FAINT_AFTER_FOOD)  # urgency 1: insists
     expect(queue_rows(page)).to_have_count(2)
-    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – Vården direkt – konsol")
     spy = alert_spy(page)
     assert len(spy["notes"]) == 2, spy
     urgent = spy["notes"][1]
@@ -245,14 +245,14 @@ def test_a_case_arriving_in_my_queues_alerts_and_an_urgent_one_insists(
     assert urgent["body"].startswith("Prio 1 · Omgående") and urgent["requireInteraction"]
     assert len(spy["tones"]) - ordinary_tones > ordinary_tones  # a longer, sharper pattern
     page.locator("body").click(position={"x": 5, "y": 5})
-    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")  # stays until taken
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – Vården direkt – konsol")  # stays until taken
 
     claim_next(page)  # takes the urgent case
     expect(page.get_by_role("tab")).to_have_count(1)
-    expect(page).to_have_title("direkt konsol")
+    expect(page).to_have_title("Vården direkt – konsol")
     page.get_by_role("button", name="Lämna tillbaka").click()  # back in the queue from this console: no alert
     expect(queue_rows(page)).to_have_count(2)
-    expect(page).to_have_title("direkt konsol")
+    expect(page).to_have_title("Vården direkt – konsol")
     assert len(alert_spy(page)["notes"]) == 2
     # the choice survives a reload
     page.reload()
@@ -319,7 +319,7 @@ def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
 
     maja.submit()  # an ordinary arrival on a pause: the title tells, no sound
     expect(queue_rows(page)).to_have_count(1)
-    expect(page).to_have_title("Nytt ärende i kön – direkt konsol")
+    expect(page).to_have_title("Nytt ärende i kön – Vården direkt – konsol")
     assert alert_spy(page)["tones"] == []
     erik.submit(FAINT_AFTER_FOOD)  # an urgent one sounds even on a pause
     expect(queue_rows(page)).to_have_count(2)
@@ -341,7 +341,7 @@ def test_availability_pauses_take_next_quiets_alerts_and_survives_a_reload(
     expect(tablet_status).to_have_value("away")  # told at once, not at its next reload
     erik.submit(FAINT_AFTER_FOOD)  # away: not even an urgent case sounds
     expect(queue_rows(page)).to_have_count(3)
-    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – direkt konsol")
+    expect(page).to_have_title("⚠ Brådskande ärende i kön (prio 1) – Vården direkt – konsol")
     assert alert_spy(page)["tones"] == []
     axe_check(page, "console-away")
     screenshot(page, "console-away")

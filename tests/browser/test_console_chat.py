@@ -76,7 +76,7 @@ def test_parallel_chats_count_unread_in_the_background_tab(
 
     maja.say(maja_case, "Jag har fått feber nu också.")  # Maja's tab is in the background
     expect(tab(page, "Maja")).to_have_accessible_name(re.compile("1 oläst"))
-    expect(page).to_have_title("(1) direkt konsol")
+    expect(page).to_have_title("(1) Vården direkt – konsol")
     expect(page.get_by_role("status").filter(has_text="Nytt meddelande från Maja")).to_be_visible()
     assert axe_check(page, "console-chat") == []  # the new summary too: 0 violations
     screenshot(page, "console-chat")
@@ -87,7 +87,7 @@ def test_parallel_chats_count_unread_in_the_background_tab(
     expect(tab(page, "Maja")).to_be_focused()
     expect(tab(page, "Maja")).to_have_attribute("aria-selected", "true")
     expect(tab(page, "Maja")).not_to_have_accessible_name(re.compile("oläst"))
-    expect(page).to_have_title("direkt konsol")
+    expect(page).to_have_title("Vården direkt – konsol")
     expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text("Jag har fått feber nu också.")
 
     # the whole console follows the language switch, chats included

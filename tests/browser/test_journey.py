@@ -42,7 +42,7 @@ def test_citizen_and_nurse_pages_through_the_whole_journey(open_page: Any) -> No
     sore_throat(citizen)
     citizen.get_by_role("button", name="Skicka till väntrummet").click()
     expect(citizen.get_by_text("Plats 1 av 1")).to_be_visible()
-    expect(citizen.get_by_text("Om du blir sämre: ring 1177, eller 112 vid fara för liv")).to_be_visible()
+    expect(citizen.get_by_text("Om du blir sämre och det är fara för liv: ring 112")).to_be_visible()
     screenshot(citizen, "widget-waiting")
 
     # the nurse sees the case in the live queue and takes it from the list

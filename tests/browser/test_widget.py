@@ -182,7 +182,7 @@ def test_login_triage_with_a_step_back_and_the_waiting_room(open_page: Any, serv
 
     expect(page.get_by_role("heading", name="Du är i kön")).to_be_focused()
     expect(page.get_by_text("Plats 1 av 1", exact=True)).to_be_visible()
-    expect(page.get_by_text("Om du blir sämre: ring 1177, eller 112 vid fara för liv", exact=True)).to_be_visible()
+    expect(page.get_by_text("Om du blir sämre och det är fara för liv: ring 112", exact=True)).to_be_visible()
     expect(
         page.get_by_text(
             re.compile(
@@ -489,11 +489,11 @@ def test_the_widget_on_a_clinic_page_opens_the_chat(open_page: Any) -> None:
     launcher = page.get_by_role("button", name="Chatta med vården")
     expect(launcher).to_be_visible()
     launcher.click()
-    frame_el = page.locator('iframe[title="1177 direkt chatt"]')
+    frame_el = page.locator('iframe[title="Vården direkt – chatt"]')
     expect(frame_el).to_be_visible()
     src = frame_el.get_attribute("src") or ""
     assert "/chat/?" in src and "unit=vc-t" in src and "embed=1" in src
-    chat = page.frame_locator('iframe[title="1177 direkt chatt"]')
+    chat = page.frame_locator('iframe[title="Vården direkt – chatt"]')
     expect(chat.get_by_role("heading", name="Chatta med Testby vårdcentral").first).to_be_visible()
     expect(chat.get_by_role("button", name="Logga in med e-legitimation")).to_be_visible()
     assert frame_el.element_handle().content_frame().evaluate("direkt.app.unit") == "vc-t"
