@@ -1,0 +1,101 @@
+"""A region's brand on the server's side (issue 22): with a region file of another
+brand (tests/data/brand_region.toml), /api/client-config gives that brand, and the
+chat-ready notice goes out as an SMS from its sender in its words."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from support import ServerProcess, free_port, serve_in_thread, timeout
+from support_hub import citizen, frames_until, staff, waiting_case, welcomed
+
+from direkt.server.redis.embedded import EmbeddedRedis
+
+BRAND_CONFIG = Path(__file__).parents[1] / "data" / "brand_region.toml"
+ERIK_PHONE = "+46701740606"  # Erik's number in the test region
+
+
+@dataclass
+class SmsReceiver:
+    """A stand-in SMS gateway on loopback: records every POST body and says when one came."""
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    async def handle(self, request: Request) -> JSONResponse:
+        self.received.append(orjson.loads(await request.body()))
+        self.arrived.set()
+        return JSONResponse({"status": "queued"})
+
+
+@pytest.fixture(scope="module")
+def sms() -> Iterator[SmsReceiver]:
+    port = free_port()
+    receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
+    app = Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])])
+    with serve_in_thread(app, port, "SMS receiver"):
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def branded(standalone_redis: EmbeddedRedis, sms: SmsReceiver) -> Iterator[ServerProcess]:
+    """The brand region's server; SMS through the receiver, two minutes to join a ready chat."""
+    process = ServerProcess(
+        standalone_redis.url, config=BRAND_CONFIG, DIREKT_SMS_URL=sms.url, DIREKT_JOIN_WINDOW_SECONDS="120"
+    )
+    yield process
+    process.stop()
+
+
+async def test_client_config_gives_the_regions_brand(branded: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=branded.base) as anonymous:
+        config = (await anonymous.get("/api/client-config")).json()
+    assert config["brand"] == {
+        "name": {"sv": "Hälsolinjen Test", "en": "Health Line Test"},
+        "short_name": "Hälsolinjen",
+        "logo": "/shared/logo-alt.svg",
+        "colors": {"primary": "#6b2c91", "on_primary": "#ffffff"},
+        "advice_phone": "0771-00 00 00",
+    }
+    async with httpx.AsyncClient(base_url=branded.base) as anonymous:
+        logo = await anonymous.get("/shared/logo-alt.svg")
+    assert logo.status_code == 200 and logo.headers["content-type"].startswith("image/svg+xml")
+
+
+async def test_the_chat_ready_sms_comes_from_the_regions_sender_in_its_words(
+    branded: ServerProcess, sms: SmsReceiver
+) -> None:
+    erik = await citizen(branded.base)
+    nora = await staff(branded.base)
+    try:
+        case = await waiting_case(erik)
+        csock = await welcomed(erik)
+        nsock = await welcomed(nora)
+        assert (await nsock.request({"t": "claim_next", "rid": "r"}, "claimed"))["case"] == case
+        [*_, notice] = await frames_until(csock, "notice", kind="chat_ready", case=case)
+        assert await asyncio.to_thread(sms.arrived.wait, timeout(5)), "no SMS was sent"
+        await csock.close()
+        await nsock.close()
+    finally:
+        await erik.aclose()
+        await nora.aclose()
+    message = sms.received[0]
+    sv = "Hälsolinjen: Testby vårdcentral kan chatta med dig nu. Logga in inom 2 min."
+    assert (message["from"], message["to"], message["message"]) == ("Halsolinjen", ERIK_PHONE, sv)
+    assert notice["text"] == {
+        "sv": sv,
+        "en": "Hälsolinjen: Testby vårdcentral can chat with you now. Log in within 2 min.",
+    }
