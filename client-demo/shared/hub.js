@@ -108,7 +108,15 @@ export class Hub extends EventTarget {
 
   // Close the socket as if the network dropped (tests and the "reconnect" button).
   drop() {
-    if (this.ws) this.ws.close(4000, "client drop");
+    if (this.ws) this.lose(this.ws, "client drop");
+  }
+
+  // Give up on a socket at once: with the network gone its closing handshake cannot finish, and
+  // the browser's "close" event can come many seconds later; the user is told and the retries
+  // start now (the late event is ignored: it is no longer this.ws).
+  lose(ws, reason) {
+    ws.close(4000, reason);
+    this.onClose(ws, { code: 4000 });
   }
 
   onClose(ws, event) {
@@ -138,7 +146,7 @@ export class Hub extends EventTarget {
     this.raw({ t: "ping", n: Date.now() });
     clearTimeout(this.pongTimer);
     const ws = this.ws;
-    this.pongTimer = setTimeout(() => ws && ws.close(4000, "no pong"), PONG_WITHIN_MS);
+    this.pongTimer = setTimeout(() => ws && this.lose(ws, "no pong"), PONG_WITHIN_MS);
   }
 
   onFrame(frame) {
