@@ -86,6 +86,11 @@ class Staff:
     units: tuple[str, ...]
     skills: frozenset[Skill]
     max_chats: int
+    roles: frozenset[str] = frozenset()  # "supervisor", "admin": duties besides chatting
+
+    def supervises(self, unit_id: str) -> bool:
+        """A supervisor steers the units they belong to; an administrator all of them."""
+        return "admin" in self.roles or ("supervisor" in self.roles and unit_id in self.units)
 
 
 @dataclass(frozen=True)

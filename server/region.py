@@ -28,6 +28,9 @@ PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
 PROFESSIONS = frozenset(Skill) - {Skill.VACCINATION}
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 MAX_PARALLEL_CHATS = 12
+# Duties besides chatting: a supervisor watches and steers the units they
+# belong to; an administrator edits staff, units and phrases for the region.
+STAFF_ROLES = frozenset({"supervisor", "admin"})
 PNR_12 = re.compile(r"^(19|20)[0-9]{10}$")
 
 
@@ -71,6 +74,7 @@ class StaffSpec(_Strict):
     max_chats: int
     skills: list[Skill] | None = None
     password_hash: str | None = None  # argon2 (demo logins); real staff log in with OIDC
+    roles: list[str] = msgspec.field(default_factory=list)  # "supervisor", "admin" (STAFF_ROLES)
 
 
 class CitizenSpec(_Strict):
@@ -289,19 +293,27 @@ class _Validator:
                 raise self.fail(f"{at}.id", f"{s.id!r} must be lowercase letters, digits, '.', '_' or '-'")
             if s.profession not in PROFESSIONS:
                 raise self.fail(f"{at}.profession", f"{s.profession!s} is a skill, not a profession")
-            if not s.units:
+            roles = self._roles(at, s.roles)
+            if not s.units and "admin" not in roles:
                 raise self.fail(f"{at}.units", "a staff member serves at least one unit")
             for j, unit_id in enumerate(s.units):
                 if unit_id not in units:
                     raise self.fail(f"{at}.units[{j}]", f"unknown unit {unit_id!r}")
-            if not 1 <= s.max_chats <= MAX_PARALLEL_CHATS:
-                raise self.fail(f"{at}.max_chats", f"must be between 1 and {MAX_PARALLEL_CHATS}")
+            lowest = 0 if roles else 1  # a supervisor or administrator may take no chats
+            if not lowest <= s.max_chats <= MAX_PARALLEL_CHATS:
+                raise self.fail(f"{at}.max_chats", f"must be between {lowest} and {MAX_PARALLEL_CHATS}")
             skills = frozenset(s.skills if s.skills is not None else [s.profession])
             served = frozenset().union(*(units[u].skills for u in s.units))
-            if not skills & served:
+            if s.units and not skills & served:
                 raise self.fail(f"{at}.skills", "none of the staff member's units serves these skills")
-            staff[s.id] = Staff(s.id, s.name, s.profession, tuple(s.units), skills, s.max_chats)
+            staff[s.id] = Staff(s.id, s.name, s.profession, tuple(s.units), skills, s.max_chats, roles)
         return staff
+
+    def _roles(self, at: str, roles: Sequence[str]) -> frozenset[str]:
+        for j, role in enumerate(roles):
+            if role not in STAFF_ROLES:
+                raise self.fail(f"{at}.roles[{j}]", f"unknown role {role!r}; use {sorted(STAFF_ROLES)}")
+        return frozenset(roles)
 
     def _template(self, i: int, t: TemplateSpec, units: dict[str, Unit], staff: dict[str, Staff]) -> PhraseTemplate:
         at = f"templates[{i}]"

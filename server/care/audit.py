@@ -45,6 +45,10 @@ _PNR = re.compile(r"[0-9]{12}")
 _CODE = re.compile(r"[A-Za-z0-9_.:/@+-]{0,64}")
 _CODES = ("role", "action", "case_id", "unit", "detail")
 _REQUIRED_CODES = ("role", "action", "case_id")
+# Actions that steer the service rather than read a patient's data: a
+# supervisor closing a unit's intake, an administrator editing a unit, a
+# statistics read, the retention job. They name no case and no patient.
+OPERATION_PREFIXES = ("unit.", "staff.", "config.", "stats.", "retention.", "data.")
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 
@@ -121,6 +125,25 @@ class AuditRecord:
         return orjson.dumps({**head, **asdict(self)})
 
 
+def operation(
+    ts_ms: int, staff: Staff, action: str, *, unit: str = "", detail: str = "", ok: bool = True
+) -> AuditRecord:
+    """The record of a staff member steering the service (no case, no patient).
+
+    ``action`` starts with one of ``OPERATION_PREFIXES``; ``detail`` is a short
+    code (a field name, a date, a target), never free text.
+    """
+    role = (
+        "admin" if "admin" in staff.roles else "supervisor" if "supervisor" in staff.roles else staff.profession.value
+    )
+    return AuditRecord(ts_ms, staff.id, role, unit, action, "", "", "", "ok" if ok else "denied", detail)
+
+
+def is_operation(action: str) -> bool:
+    """Whether ``action`` steers the service rather than touching a patient's data."""
+    return action.startswith(OPERATION_PREFIXES)
+
+
 def stale_token_refusal(ts_ms: int, staff: Staff, unit: str, file: CaseFile, action: str) -> AuditRecord:
     """The record of a staff write refused because its fencing token is stale (TARGETS 10).
 
@@ -144,9 +167,19 @@ def _problem(rec: AuditRecord) -> str:
         return "outcome must be ok or denied"
     if not isinstance(rec.actor, str) or not rec.actor:
         return "actor is empty"
-    bad_code = next((name for name in _CODES if not _is_code(getattr(rec, name), name in _REQUIRED_CODES)), "")
+    operation = isinstance(rec.action, str) and is_operation(rec.action)
+    required = ("role", "action") if operation else _REQUIRED_CODES
+    bad_code = next((name for name in _CODES if not _is_code(getattr(rec, name), name in required)), "")
     if bad_code:
         return f"{bad_code} must be a short code without spaces"
+    return _operation_problem(rec) if operation else _patient_problem(rec)
+
+
+def _operation_problem(rec: AuditRecord) -> str:
+    return "" if rec.patient == rec.guardian == "" else "an operation names no patient"
+
+
+def _patient_problem(rec: AuditRecord) -> str:
     if not (_is_pnr(rec.patient) or (rec.patient == "" and rec.outcome == "denied")):
         return "patient is not a 12-digit personal identity number"
     return "" if rec.guardian == "" or _is_pnr(rec.guardian) else "guardian is not a 12-digit personal identity number"

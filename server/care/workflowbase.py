@@ -61,6 +61,16 @@ class WorkflowBase:
             raise Forbidden("this needs a staff login")
         return staff
 
+    def staff_with_role(self, who: Principal, role: str) -> Staff:
+        """The staff member behind ``who``, who must hold ``role`` ("supervisor", "admin").
+
+        An administrator may do what a supervisor may, for every unit.
+        """
+        staff = self.staff_of(who)
+        if role not in staff.roles and "admin" not in staff.roles:
+            raise Forbidden(f"this needs the {role} role")
+        return staff
+
     async def staff_case(
         self, staff: Staff, case_id: str, action: str, detail: str = "", *, holder: bool = False
     ) -> tuple[CaseFile, CaseRecord]:

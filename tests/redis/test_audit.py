@@ -24,7 +24,7 @@ from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 
 from direkt.queue.scripts import RedisClient
 from direkt.server.care import audit
-from direkt.server.care.audit import AuditError, AuditLog, AuditRecord, read_file
+from direkt.server.care.audit import AuditError, AuditLog, AuditRecord, is_operation, read_file
 from direkt.server.errors import RedisUnavailable
 from direkt.server.redis.connect import connect
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -226,6 +226,20 @@ def test_a_denied_access_to_a_case_that_does_not_exist_has_no_patient() -> None:
         patient="", outcome="denied", detail="not_found",
     )  # fmt: skip
     assert AuditRecord.from_fields(rec.to_fields()) == rec
+
+
+def test_an_operation_names_no_case_and_no_patient() -> None:
+    rec = AuditRecord(
+        ts_ms=T0, actor="lena.sund", role="supervisor", unit="vc-a1", action="unit.intake_close", case_id="",
+        patient="", detail="until:1764000000000",
+    )  # fmt: skip
+    assert AuditRecord.from_fields(rec.to_fields()) == rec
+    assert is_operation("config.unit") and not is_operation("case.read")
+    with pytest.raises(AuditError, match="no patient") as caught:
+        AuditRecord.from_fields({**rec.to_fields(), "patient": PATIENT})
+    assert PATIENT not in caught.value.message
+    with pytest.raises(AuditError, match="case_id"):  # a patient's action still names its case
+        AuditRecord.from_fields({**rec.to_fields(), "action": "case.read"})
 
 
 async def test_an_export_needs_a_12_digit_number(redis_client: RedisClient) -> None:

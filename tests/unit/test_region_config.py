@@ -129,7 +129,7 @@ def test_demo_config_loads() -> None:
     d = config.directory
     assert len(d.regions) == 2
     assert len(d.units) == 10
-    assert len(d.staff) == 11
+    assert len(d.staff) == 13
     assert len(d.overflow) == 3
     assert len(config.templates) == 9
     assert sorted(d.regions) == ["up", "vm"]
@@ -141,6 +141,12 @@ def test_demo_config_loads() -> None:
     assert (kungsor.target, kungsor.when, kungsor.wait_over_ms) == ("vc-viksang", OverflowWhen.BUSY, 3_600_000)
     youth = next(t for t in config.templates if t.id == "youth-welcome")
     assert youth.unit == "um-vasteras"
+    # duties: a supervisor steers her own units, an administrator every unit, a nurse none
+    lena, omar, anna = d.staff["lena.sund"], d.staff["omar.said"], d.staff["anna.lind"]
+    assert (lena.roles, omar.roles, anna.roles) == ({"supervisor"}, {"admin"}, set())
+    assert lena.supervises("vc-sala") and not lena.supervises("1177-up")
+    assert omar.supervises("1177-up") and omar.units == () and omar.max_chats == 0
+    assert not anna.supervises("vc-kungsor")
 
 
 # --- direkt config check -------------------------------------------------------------
@@ -163,7 +169,7 @@ def test_config_check_demo_file(tmp_path: Path) -> None:
     result = run_direkt("config", "check", str(DEMO_CONFIG), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        f"{DEMO_CONFIG}: ok — 2 regions, 10 units, 11 staff, 3 overflow rules, 9 phrase templates"
+        f"{DEMO_CONFIG}: ok — 2 regions, 10 units, 13 staff, 3 overflow rules, 9 phrase templates"
     )
     assert result.stderr == ""
 
@@ -202,6 +208,15 @@ def test_config_check_missing_file(tmp_path: Path) -> None:
 MALFORMED = [
     pytest.param(edit('[[staff]]\nid = "doc-a"', '[[staff]\nid = "doc-a"'), "", "not valid toml", id="invalid-toml"),
     pytest.param('colour = "red"\n' + BASE, "", "unknown field `colour`", id="unknown-top-level-key"),
+    pytest.param(
+        edit("max_chats = 2", 'max_chats = 2\nroles = ["boss"]'),
+        "staff[1].roles[0]",
+        "unknown role 'boss'",
+        id="unknown-role",
+    ),
+    pytest.param(
+        edit("max_chats = 2", "max_chats = 0"), "staff[1].max_chats", "between 1 and", id="no-chats-without-a-role"
+    ),
     pytest.param(
         edit("pick_from_list = true", 'pick_from_list = true\ncolour = "red"'),
         "units[0]",
