@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -76,12 +76,16 @@ class Interval:
 
 @dataclass(frozen=True)
 class WeeklyHours:
-    """Open intervals for each weekday (Monday first), and for holidays."""
+    """Open intervals for each weekday (Monday first), for holidays, and the
+    one-off days the unit is closed (a staff day, a move, a strike)."""
 
     days: tuple[tuple[Interval, ...], ...]
     on_holidays: tuple[Interval, ...] = ()
+    closed_days: frozenset[dt.date] = frozenset()
 
     def intervals_on(self, day: dt.date, calendar: HolidayCalendar) -> tuple[Interval, ...]:
+        if day in self.closed_days:
+            return ()
         if calendar.is_holiday(day):
             return self.on_holidays
         return self.days[day.weekday()]
@@ -89,6 +93,11 @@ class WeeklyHours:
     @property
     def always_closed(self) -> bool:
         return not any(self.days) and not self.on_holidays
+
+    def with_closed_days(self, days: Iterable[dt.date]) -> WeeklyHours:
+        """These hours with ``days`` closed as well (the ones already closed stay closed)."""
+        extra = frozenset(days)
+        return self if extra <= self.closed_days else replace(self, closed_days=self.closed_days | extra)
 
 
 ALWAYS_OPEN = WeeklyHours(days=((Interval(0, DAY_MINUTES),),) * 7, on_holidays=(Interval(0, DAY_MINUTES),))

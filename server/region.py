@@ -9,6 +9,7 @@ problem, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ class UnitSpec(_Strict):
     hours: dict[str, str]
     fallback: list[str] = msgspec.field(default_factory=list)
     pick_from_list: bool = False
+    closed_days: list[dt.date] = msgspec.field(default_factory=list)  # one-off closures, "2026-12-28"
 
 
 class OverflowSpec(_Strict):
@@ -263,7 +265,7 @@ class _Validator:
             for j, target in enumerate(u.fallback):
                 if target not in ids:
                     raise self.fail(f"{at}.fallback[{j}]", f"unknown unit {target!r}")
-            hours = self._hours(f"{at}.hours", u.hours)
+            hours = self._hours(f"{at}.hours", u.hours).with_closed_days(u.closed_days)
             if hours.always_closed:
                 raise self.fail(f"{at}.hours", "the unit is never open")
             units[u.id] = Unit(

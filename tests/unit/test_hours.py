@@ -153,6 +153,14 @@ def test_holiday_hours_replace_the_weekday_hours() -> None:
     assert is_open(short_on_holidays, CALENDAR, at("2026-12-23 08:00"))
 
 
+def test_a_closure_day_closes_the_unit_all_day_and_moves_the_next_opening() -> None:
+    centre = parse_weekly({"mon-fri": "08:00-16:00"}).with_closed_days([dt.date(2026, 12, 28)])
+    assert not is_open(centre, CALENDAR, at("2026-12-28 10:00"))  # a Monday, closed for a staff day
+    assert is_open(centre, CALENDAR, at("2026-12-29 10:00"))
+    assert next_open_ms(centre, CALENDAR, at("2026-12-28 07:00")) == at("2026-12-29 08:00")
+    assert centre.with_closed_days([dt.date(2026, 12, 28)]) is centre
+
+
 # --- next_open_ms ------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ operator has to look at and a recognisable description of the problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -124,6 +125,12 @@ def test_base_config_is_valid() -> None:
     assert config.path == Path(SOURCE)
 
 
+def test_closure_days_close_a_unit_on_those_dates() -> None:
+    text = edit("pick_from_list = true", 'pick_from_list = true\nclosed_days = [2026-12-28, 2026-12-30]')
+    hours = parse_region_config(text.encode(), SOURCE).directory.units["vc-a"].hours
+    assert hours.closed_days == {dt.date(2026, 12, 28), dt.date(2026, 12, 30)}
+
+
 def test_demo_config_loads() -> None:
     config = load_region_config(DEMO_CONFIG)
     d = config.directory
@@ -206,6 +213,12 @@ def test_config_check_missing_file(tmp_path: Path) -> None:
 
 
 MALFORMED = [
+    pytest.param(
+        edit("pick_from_list = true", 'pick_from_list = true\nclosed_days = ["28 dec"]'),
+        "units[0].closed_days[0]",
+        "date",
+        id="closure-day-not-a-date",
+    ),
     pytest.param(edit('[[staff]]\nid = "doc-a"', '[[staff]\nid = "doc-a"'), "", "not valid toml", id="invalid-toml"),
     pytest.param('colour = "red"\n' + BASE, "", "unknown field `colour`", id="unknown-top-level-key"),
     pytest.param(
