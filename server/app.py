@@ -23,9 +23,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from direkt.server.errors import DirektError, Unauthenticated, as_direkt_errors
-from direkt.server.http.api import ENDPOINTS
 from direkt.server.http.openapi import openapi_document
 from direkt.server.http.requests import OrjsonResponse, error_response, on_direkt_error
+from direkt.server.http.routes import ENDPOINTS
 from direkt.server.http.static import client_app
 from direkt.server.identity.auth import AUTH_ROUTES
 from direkt.server.lifecycle import Backend

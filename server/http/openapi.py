@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from direkt.server.http.api import ENDPOINTS, Endpoint
+from direkt.server.http.api import Endpoint
+from direkt.server.http.routes import ENDPOINTS
 from direkt.server.identity.auth import AUTH_ROUTES
 
 ERROR_SCHEMA = {

@@ -31,7 +31,7 @@ from support_hub import (
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
-from direkt.server.http.api import ENDPOINTS
+from direkt.server.http.routes import ENDPOINTS
 from direkt.server.identity.auth import AUTH_ROUTES
 
 pytestmark = pytest.mark.slow

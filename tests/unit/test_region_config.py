@@ -126,7 +126,7 @@ def test_base_config_is_valid() -> None:
 
 
 def test_closure_days_close_a_unit_on_those_dates() -> None:
-    text = edit("pick_from_list = true", 'pick_from_list = true\nclosed_days = [2026-12-28, 2026-12-30]')
+    text = edit("pick_from_list = true", "pick_from_list = true\nclosed_days = [2026-12-28, 2026-12-30]")
     hours = parse_region_config(text.encode(), SOURCE).directory.units["vc-a"].hours
     assert hours.closed_days == {dt.date(2026, 12, 28), dt.date(2026, 12, 30)}
 

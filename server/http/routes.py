@@ -1,0 +1,14 @@
+"""Every HTTP API endpoint, room by room: ``app.py`` serves them, ``openapi.py`` documents them.
+
+Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
+(a list of ``api.Endpoint``) and is added here, once.
+"""
+
+from __future__ import annotations
+
+from direkt.server.http import api
+from direkt.server.http.api import Endpoint
+
+ENDPOINTS: list[Endpoint] = [
+    *api.ENDPOINTS,  # citizens' and staff's care: triage, cases, photos, queues, templates
+]
