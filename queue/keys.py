@@ -86,6 +86,12 @@ class RegionKeys:
     def outbox(self) -> str:
         return f"{self.prefix}outbox"
 
+    @property
+    def log(self) -> str:
+        """The region's event log: a stream of every waiting-room event, the source of the
+        statistics; the retention job trims it."""
+        return f"{self.prefix}log"
+
 
 def events_channel(region: str) -> str:
     return f"{ROOT}:events:{region}"
