@@ -19,6 +19,7 @@ from direkt.queue.scripts import redis_errors
 from direkt.queue.urgency import Urgency
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.queueviews import QueueViews, position_view
+from direkt.server.care.steering import SteeringStore
 from direkt.server.care.transcript import Page, system_body
 from direkt.server.errors import BadRequest, Conflict
 from direkt.server.identity.sessions import Principal
@@ -66,6 +67,8 @@ class CitizenCases(QueueViews):
             raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
         request = self._case_request(who, state, result, unit)
         planned = await self.s.waitroom.plan(request)
+        if not state.case_id:  # a case sent before its unit closed intake is returned as it is
+            await SteeringStore(self.s.client, self.s.config.directory).check_intake(planned.unit, self.s.clock())
         file = await self.s.files.create(self._new_file(who, state, result, planned.case_id, request))
         queued = await self.s.waitroom.enqueue(
             planned.case_id, planned.unit, request.skill, request.urgency, request.submitted_ms, meta=request.meta
@@ -134,7 +137,9 @@ class CitizenCases(QueueViews):
         view = file.citizen_view() | {"state": record.state, "queue": queue}
         if record.state == "waiting":
             pos = await self.s.waitroom.position(case_id)
+            steering = await SteeringStore(self.s.client, self.s.config.directory).of_unit(pos.unit)
             view["position"] = position_view(pos, staffed=await self.staffed(pos.unit, pos.skill))
+            view["position"] |= steering.view(self.s.clock())
         return view
 
     async def abandon(self, who: Principal, case_id: str) -> bool:

@@ -73,6 +73,7 @@ def error_response(exc: DirektError) -> Response:
     body: dict[str, object] = {"code": exc.code, "message": exc.message}
     if isinstance(exc, TriageError):
         body["text"] = exc.text  # the citizen's words, in Swedish and English
+    body |= getattr(exc, "fields", {})  # what the refusal carries besides (steering.IntakeClosed: text, until_ms)
     return OrjsonResponse({"error": body}, status_code=status_of(exc))
 
 

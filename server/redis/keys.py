@@ -113,3 +113,16 @@ def case_channel(case_id: str) -> str:
 
 def user_channel(uid: str) -> str:
     return f"{ROOT}:user:{uid}"
+
+
+# -- Supervision (issue 22): a unit's steering state, in its region's hash tag -----------------
+#   dk:{<region>}:unitctl           hash    "<unit>:intake" / "<unit>:notice" -> JSON (server/care/steering.py)
+#   dk:{<region>}:unitctl:changed   channel the unit whose steering changed (every process re-reads it)
+
+
+def unit_control(region: str) -> str:
+    return f"{ROOT}:{{{region}}}:unitctl"
+
+
+def unit_control_channel(region: str) -> str:
+    return f"{unit_control(region)}:changed"

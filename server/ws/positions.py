@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgpack
+import orjson
 import structlog
 
 from direkt.queue.keys import events_channel
@@ -23,7 +24,9 @@ from direkt.queue.records import Position
 from direkt.queue.waitinfo import Smoothed, smooth, staffed_queues
 from direkt.server.care.presence import StaffPresence, online_ttl_ms
 from direkt.server.care.queueviews import position_view
+from direkt.server.care.steering import SteeringStore, Units
 from direkt.server.errors import DirektError
+from direkt.server.redis import keys
 from direkt.server.wiring import Services
 from direkt.server.ws.outlet import Outlet
 
@@ -67,6 +70,8 @@ class PositionFeed:
         self.nudged: dict[tuple[str, str], asyncio.Task[None]] = {}  # queues with a re-read pending
         self.refreshed: dict[tuple[str, str], float] = {}  # when each queue was last re-read (loop time)
         self.changes = QueueChanges(self)
+        self.steering = Units()  # each unit's intake closure and notice, as last read (``steering.py``)
+        self.steering_changes = SteeringChanges(self)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -74,6 +79,8 @@ class PositionFeed:
         for region in self.s.config.directory.regions:
             with contextlib.suppress(DirektError):  # not confirmed in time: subscribed on the next reconnect
                 await self.s.fanout.subscribe(events_channel(region), self.changes)
+            with contextlib.suppress(DirektError):
+                await self.s.fanout.subscribe(keys.unit_control_channel(region), self.steering_changes)
 
     async def stop(self) -> None:
         for task in [*self.nudged.values(), *([self._task] if self._task else [])]:
@@ -170,6 +177,22 @@ class PositionFeed:
             log.warning("staffing_not_read", problem=exc.code)
             return
         self.staffed = staffed_queues(self.s.config.directory, online)
+        await self.read_steering()
+
+    async def read_steering(self, unit: str = "") -> None:
+        """Re-read the units' steering (one unit's, after its change: then its waiting citizens are told)."""
+        store = SteeringStore(self.s.client, self.s.config.directory)
+        try:
+            if unit:
+                self.steering.by_unit[unit] = await store.of_unit(unit)
+            else:
+                self.steering.by_unit = await store.of_units(self.s.config.directory.units)
+        except DirektError as exc:
+            log.warning("steering_not_read", problem=exc.code)
+            return
+        for queue in list(self.in_queue):
+            if queue[0] == unit:
+                self.nudge(queue)
 
     def _place(self, case_id: str, queue: tuple[str, str] | None) -> None:
         """Index a watched case under the queue it waits in (None: it waits nowhere, or is not watched)."""
@@ -194,7 +217,7 @@ class PositionFeed:
         else:
             self.smoothed[case_id] = smoothed
         staffed = None if self.staffed is None else (pos.unit, pos.skill) in self.staffed
-        view = position_view(pos, smoothed, staffed=staffed)
+        view = position_view(pos, smoothed, staffed=staffed) | self.steering.of(pos.unit).view(self.s.clock())
         # a frame only when what the citizen is shown changes (the range, not the raw estimate)
         key = (
             view["position"],
@@ -203,6 +226,7 @@ class PositionFeed:
             view["open"],
             view["opens_ms"],
             view["staffed"],
+            orjson.dumps([view["intake_closed"], view["notice"]]),
         )
         for out in list(self.watchers.get(case_id, ())):
             if self.sent.get((id(out), case_id)) != key:
@@ -226,3 +250,18 @@ class QueueChanges:
 
     def on_resync(self) -> None:
         pass  # events missed while pub/sub was down: the next pass over every case catches up
+
+
+class SteeringChanges:
+    """A region's steering changes (``keys.unit_control_channel``): the unit is re-read, its citizens told."""
+
+    def __init__(self, feed: PositionFeed) -> None:
+        self.feed = feed
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        unit = data.decode(errors="replace")
+        if unit in self.feed.s.config.directory.units:
+            asyncio.get_running_loop().create_task(self.feed.read_steering(unit))
+
+    def on_resync(self) -> None:
+        pass  # changes missed while pub/sub was down: the next pass reads every unit's steering
