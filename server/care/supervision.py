@@ -199,6 +199,7 @@ class Supervision(Claims, Handover):
         record = await self._supervised(boss, case_id, "staff.reassign")
         if record.state == "claimed" and record.holder == to:
             return False
+        await self._held_by(boss, record, holder, "staff.reassign")
         target = self.s.config.directory.staff.get(to)
         try:
             if target is None or not _serves(self.s.config.directory.queues_of(target), record):
@@ -244,12 +245,16 @@ class Supervision(Claims, Handover):
             raise Forbidden("you do not supervise this case's unit")
         return record
 
-    async def _take_from(self, boss: Staff, case_id: str, holder: str, action: str, detail: str) -> CaseRecord:
-        """End ``holder``'s lease on the case (audited first, as an operation and as an access to the case)."""
-        record = await self._supervised(boss, case_id, action)
+    async def _held_by(self, boss: Staff, record: CaseRecord, holder: str, action: str) -> None:
+        """Raises Conflict (audited) unless ``holder`` holds the case now: the board was out of date."""
         if record.state != "claimed" or record.holder != holder:
             await self._operation(boss, action, record.unit, "not_held", ok=False)
             raise Conflict(f"the case is not held by {holder} now")
+
+    async def _take_from(self, boss: Staff, case_id: str, holder: str, action: str, detail: str) -> CaseRecord:
+        """End ``holder``'s lease on the case (audited first, as an operation and as an access to the case)."""
+        record = await self._supervised(boss, case_id, action)
+        await self._held_by(boss, record, holder, action)
         file = await self.s.files.get(case_id)
         await self._operation(boss, action, record.unit, detail)
         await self.s.audit.record(
