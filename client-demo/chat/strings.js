@@ -152,6 +152,11 @@ export const STRINGS = {
     sv: "Ingen väntetid kan beräknas förrän någon svarar i kön.",
     en: "No waiting time can be estimated until someone answers the queue.",
   },
+  "waiting.intake_closed": {
+    sv: "Meddelande från mottagningen: {text} Nya ärenden tas emot igen kl. {time}. Du behåller din plats i kön.",
+    en: "Message from the unit: {text} New cases are taken again at {time}. You keep your place in the queue.",
+  },
+  "waiting.unit_notice": { sv: "Meddelande från mottagningen: {text}", en: "Message from the unit: {text}" },
   "waiting.unstaffed": {
     sv: "Just nu finns ingen från {unit} på plats för att svara i den här kön. Du står kvar på din plats och får en signal när någon öppnar chatten. Kan det inte vänta: ring {advice_phone}.",
     en: "Right now no one from {unit} is there to answer this queue. You keep your place and get a signal when someone opens the chat. If it cannot wait: call {advice_phone}.",

@@ -24,6 +24,23 @@ function openingText(t, lang, ms) {
   return t("waiting.opens.day", { date, time });
 }
 
+// What the unit's supervisor tells its waiting room (docs/protocol.md §6): intake closed for a
+// while (its message and until when) and a notice; empty when neither is in force.
+function steeringTexts(screen) {
+  const { t, i18n } = screen.app;
+  const position = screen.position || {};
+  const closed = position.intake_closed;
+  const notice = position.notice;
+  const time = (ms) =>
+    new Date(ms).toLocaleTimeString(i18n.lang === "en" ? "en-GB" : "sv-SE", {
+      timeZone: "Europe/Stockholm", hour: "2-digit", minute: "2-digit",
+    });
+  return {
+    intake: closed ? t("waiting.intake_closed", { text: closed.text, time: time(closed.until_ms) }) : "",
+    unitNotice: notice ? t("waiting.unit_notice", { text: notice.text }) : "",
+  };
+}
+
 // What the place box says: the place, the estimate (or why there is none), and a notice.
 function positionTexts(screen) {
   const { t, i18n } = screen.app;
@@ -52,6 +69,7 @@ export function renderWaiting(screen) {
   const me = screen.app.me;
   const forOther = file.patient_name && me && file.patient_name !== me.name;
   const { place, estimate, notice } = positionTexts(screen);
+  const { intake, unitNotice } = steeringTexts(screen);
   const queue = screen.queue || {};
   const moving = screen.state === "moving" || screen.state === "moved";
 
@@ -103,6 +121,8 @@ export function renderWaiting(screen) {
       h("p", { class: "place", id: "place" }, place),
       h("p", { class: "estimate", id: "estimate" }, estimate),
       h("p", { class: "banner warn wait-notice", id: "wait-notice" }, notice),
+      h("p", { class: "banner warn unit-intake", id: "unit-intake" }, intake),
+      h("p", { class: "banner ok unit-notice", id: "unit-notice" }, unitNotice),
     ),
     moving ? h("p", { class: "banner ok" }, t("waiting.moving")) : null,
     h("p", { class: "banner warn standing" }, t("waiting.worse")),
@@ -121,8 +141,15 @@ export function renderWaiting(screen) {
 
 // A new position: change the text only when it changed, so screen readers hear it once.
 export function updatePosition(screen) {
-  const texts = positionTexts(screen);
-  for (const [id, text] of [["place", texts.place], ["estimate", texts.estimate], ["wait-notice", texts.notice]]) {
+  const texts = { ...positionTexts(screen), ...steeringTexts(screen) };
+  const shown = [
+    ["place", texts.place],
+    ["estimate", texts.estimate],
+    ["wait-notice", texts.notice],
+    ["unit-intake", texts.intake],
+    ["unit-notice", texts.unitNotice],
+  ];
+  for (const [id, text] of shown) {
     const el = $(`#${id}`, screen.app.main);
     if (el && el.textContent !== text) el.textContent = text;
   }

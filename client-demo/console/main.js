@@ -241,6 +241,11 @@ function startConsole(me) {
   const conn = h("span", { id: "conn", class: "conn", role: "status", "data-state": hub.state });
   const lang = langButton();
   const out = h("button", { type: "button", onclick: () => logout() });
+  // Supervisors and administrators: a link to the supervisor view (GET /api/session lists the roles).
+  const roles = staff.roles || [];
+  const superLink = roles.includes("supervisor") || roles.includes("admin")
+    ? h("a", { class: "supervisor-link", href: "/supervisor/", id: "supervisor-link" })
+    : null;
   const availLabel = h("label", { for: "availability" });
   const avail = h("select", { id: "availability", onchange: () => setAvailability(avail.value) });
   const availBox = h("span", { class: "avail", "data-state": ctx.availability }, availLabel, avail);
@@ -264,6 +269,7 @@ function startConsole(me) {
     );
     availBox.dataset.state = ctx.availability;
     out.textContent = t("logout");
+    if (superLink) superLink.textContent = t("supervisor_link");
     skip.textContent = t("skip_to_chats");
     lang.label();
     clear(ended, h("p", {}, t("ended_banner")), h("button", { type: "button", onclick: () => location.reload() }, t("login_again")));
@@ -277,7 +283,7 @@ function startConsole(me) {
       "div",
       { class: "shell" },
       testBanner(),
-      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), availBox, conn, lang.button, out),
+      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), superLink, availBox, conn, lang.button, out),
       ended,
       h("main", { class: "work" }, queue.root, chats.root),
     ),
@@ -419,6 +425,10 @@ function startConsole(me) {
         break;
       case "done":
         chats.done(frame);
+        break;
+      case "assigned": // a supervisor gave her this chat: take it up as a claim (the server holds it for her)
+        alerts.toast(t("assigned", { by: frame.by || "" }));
+        claim(frame.case);
         break;
       case "availability": // set in another console of hers: this one follows
         if (frame.availability !== ctx.availability) showAvailability(frame.availability);

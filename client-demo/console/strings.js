@@ -23,6 +23,8 @@ export const STRINGS = {
   },
   citizen_go: { sv: "Gå till chatten för privatpersoner", en: "Go to the chat for citizens" },
   logout: { sv: "Logga ut", en: "Log out" },
+  supervisor_link: { sv: "Arbetsledning", en: "Supervision" },
+  assigned: { sv: "{by} gav dig en chatt.", en: "{by} gave you a chat." },
   other_lang: { sv: "English", en: "Svenska" },
   other_lang_code: { sv: "en", en: "sv" },
 
