@@ -332,3 +332,23 @@ async def test_chat_actions_are_refused_outside_her_units_and_for_bad_input(
     ops = await operations(redis)
     assert ops[0] == ("staff.release", "vc-other", "denied", "forbidden")
     assert ("staff.release", "", "denied", "not_found") in ops
+
+
+async def test_a_chat_is_not_given_to_someone_offline_or_away(
+    server: Any, boss: Client, colleague: Client, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        reassign = f"/api/supervision/cases/{chat.case}/reassign"
+        body = {"holder": "nurse-1", "to": "nurse-2"}
+        await refused(boss.call("POST", reassign, body), 409, "conflict")  # Olle has no console open
+        olle = await colleague.socket()
+        try:
+            await colleague.call("PUT", "/api/staff/availability", {"availability": "away"})
+            await board_until(boss, lambda b: staff_of(b, "vc-t", "nurse-2")["status"] == "away", "Olle away")
+            await refused(boss.call("POST", reassign, body), 409, "conflict")
+        finally:
+            await olle.close()
+        held = await chat.nurse.call("GET", "/api/staff/queue")
+        assert held["held"] == [chat.case]  # still Nora's
+    ops = await operations(redis)
+    assert ops == [("staff.reassign", "vc-t", "denied", "conflict")] * 2
