@@ -3,7 +3,8 @@
 Kept in Redis in the region's hash tag (``keys.unit_control``): the field
 ``<unit>:intake`` holds a closure (until when, the message citizens read) and
 ``<unit>:notice`` a notice (its text, until when), each as JSON. An entry
-whose time has passed is no longer in force; it is dropped on the next change.
+whose time has passed is no longer in force (``Steering.at``); the next
+change of that field overwrites it.
 Every change is published on ``keys.unit_control_channel`` with the unit's
 id, and every server process's position feed re-reads it and tells the
 unit's waiting citizens within a second; a submission reads the unit's

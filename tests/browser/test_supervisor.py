@@ -20,10 +20,12 @@ from support_browser import (
     Background,
     Citizen,
     axe_check,
+    citizen_login,
     claim_next,
     console,
     login,
     screenshot,
+    sore_throat,
     staff_login,
     tab,
 )
@@ -161,38 +163,57 @@ def second_server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
 def test_intake_closed_on_one_process_is_live_on_the_other(
     open_page: Opener, browser: Any, second_server: ServerProcess
 ) -> None:
-    context = browser.new_context(base_url=second_server.base, locale="sv-SE", timezone_id="Europe/Stockholm")
-    try:
-        erik = context.new_page()
-        erik.goto("/chat/")
-        waiting_in_widget(erik)  # Erik waits on process B
+    """Siv works on process A; Maja waits and Erik arrives on process B."""
+    contexts = [
+        browser.new_context(base_url=second_server.base, locale="sv-SE", timezone_id="Europe/Stockholm")
+        for _ in range(2)
+    ]
+    bg = Background()
 
-        boss = supervisor(open_page)  # Siv works on process A
+    async def arrive() -> ApiError | str:
+        arriving = await citizen(second_server.base, GUARDIAN)
+        try:
+            return await waiting_case(arriving)
+        except ApiError as refused:
+            return refused
+        finally:
+            await arriving.aclose()
+
+    try:
+        bg.run(arrive())  # Maja's case waits; her browser on process B finds it
+        maja = contexts[0].new_page()
+        maja.goto("/chat/")
+        citizen_login(maja, GUARDIAN)
+        expect(maja.get_by_role("heading", name="Du är i kön")).to_be_visible()
+
+        boss = supervisor(open_page)
         board = unit(boss)
         board.get_by_label("Meddelande till invånarna").fill(BUSY)
         board.get_by_role("button", name="Stäng intaget").click()
         expect(board.locator(".intake-state")).to_contain_text("Intaget är stängt")
-        expect(erik.locator("#unit-intake")).to_contain_text(BUSY)  # told through process B
+        expect(maja.locator("#unit-intake")).to_contain_text(BUSY)  # told through process B
 
-        bg = Background()
-        try:
+        refusal = bg.run(arrive())
+        assert isinstance(refusal, ApiError) and (refusal.status, refusal.code) == (409, "intake_closed")
+        assert refusal.text is not None and BUSY in refusal.text["sv"]
 
-            async def arrive() -> ApiError | str:
-                maja = await citizen(second_server.base, GUARDIAN)
-                try:
-                    return await waiting_case(maja)
-                except ApiError as refused:
-                    return refused
-                finally:
-                    await maja.aclose()
+        # Erik arrives in the browser on process B: his case is refused with her message
+        erik = contexts[1].new_page()
+        erik.goto("/chat/")
+        login(erik)
+        sore_throat(erik)
+        erik.get_by_role("button", name="Skicka till väntrummet").click()
+        refused_text = erik.get_by_role("alert")
+        expect(refused_text).to_contain_text(BUSY)
+        expect(refused_text).to_contain_text("Mottagningen tar emot nya ärenden igen kl.")
+        axe_check(erik, "widget-intake-closed")
+        screenshot(erik, "widget-intake-closed")
 
-            refusal = bg.run(arrive())
-            assert isinstance(refusal, ApiError) and (refusal.status, refusal.code) == (409, "intake_closed")
-            assert refusal.text is not None and BUSY in refusal.text["sv"]
-            board.get_by_role("button", name="Öppna intaget igen").click()
-            expect(erik.locator("#unit-intake")).to_be_hidden()
-            assert isinstance(bg.run(arrive()), str)  # process B takes cases again
-        finally:
-            bg.stop()
+        board.get_by_role("button", name="Öppna intaget igen").click()
+        expect(maja.locator("#unit-intake")).to_be_hidden()
+        erik.get_by_role("button", name="Skicka till väntrummet").click()  # process B takes cases again
+        expect(erik.get_by_role("heading", name="Du är i kön")).to_be_visible()
     finally:
-        context.close()
+        bg.stop()
+        for context in contexts:
+            context.close()

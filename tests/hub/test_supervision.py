@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import timeout
+from support import ServerProcess, timeout
 from support_hub import (
     GUARDIAN,
     SORE_THROAT,
     Login,
     audit_log,
+    citizen,
     frames_until,
     open_chat,
     refused,
@@ -352,3 +353,22 @@ async def test_a_chat_is_not_given_to_someone_offline_or_away(
         assert held["held"] == [chat.case]  # still Nora's
     ops = await operations(redis)
     assert ops == [("staff.reassign", "vc-t", "denied", "conflict")] * 2
+
+
+async def test_intake_closed_through_one_process_is_refused_by_another(
+    server: Any, standalone_redis: Any, boss: Client
+) -> None:
+    other = ServerProcess(standalone_redis.url, **SERVER_ENV)
+    try:
+        now = (await boss.call("GET", "/api/supervision"))["now_ms"]
+        await boss.call("PUT", "/api/units/vc-t/intake", {"until_ms": now + HOUR_MS, "text": BUSY})
+        maja = await citizen(other.base, GUARDIAN)
+        try:
+            refusal = await refused(waiting_case(maja), 409, "intake_closed")
+            assert refusal.text["en"].startswith(BUSY)
+            await boss.call("DELETE", "/api/units/vc-t/intake")
+            assert await waiting_case(maja)
+        finally:
+            await maja.aclose()
+    finally:
+        other.stop()
