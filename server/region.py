@@ -23,6 +23,7 @@ from direkt.queue.keys import ID_PATTERN
 from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
 from direkt.server.brand import Brand, BrandProblem, BrandSpec, build_brand, check_logo
 from direkt.server.errors import ConfigError
+from direkt.server.retentionrules import RetentionProblem, RetentionRules, build_rules
 
 DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
 PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
@@ -113,6 +114,7 @@ class RegionFile(_Strict):
     citizens: list[CitizenSpec] = msgspec.field(default_factory=list)
     default_home_unit: str | None = None
     brand: BrandSpec = msgspec.field(default_factory=BrandSpec)
+    retention: dict[str, int] = msgspec.field(default_factory=dict)  # days per kind (retentionrules.py)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class RegionConfig:
     staff_passwords: Mapping[str, str] = field(default_factory=dict)
     default_home_unit: str = ""
     brand: Brand = field(default_factory=lambda: build_brand(BrandSpec()))
+    retention: RetentionRules = field(default_factory=RetentionRules)
 
     def guardians_of(self, child_pnr: str) -> list[str]:
         return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
@@ -227,7 +230,11 @@ class _Validator:
             brand = build_brand(spec.brand)
         except BrandProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
-        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand)
+        try:
+            retention = build_rules(spec.retention)
+        except RetentionProblem as exc:
+            raise self.fail(exc.key, exc.problem) from None
+        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention)
 
     def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
         self._unique_by("citizens", "pnr", [c.pnr for c in specs])
