@@ -23,7 +23,7 @@ from direkt.queue.keys import ID_PATTERN
 from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
 from direkt.server.brand import Brand, BrandProblem, BrandSpec, build_brand, check_logo
 from direkt.server.errors import ConfigError
-from direkt.server.retentionrules import RetentionProblem, RetentionRules, build_rules
+from direkt.server.retentionrules import KINDS, RetentionProblem, RetentionRules, build_rules
 
 DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
 PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
@@ -34,6 +34,7 @@ MAX_PARALLEL_CHATS = 12
 # belong to; an administrator edits staff, units and phrases for the region.
 STAFF_ROLES = frozenset({"supervisor", "admin"})
 PNR_12 = re.compile(r"^(19|20)[0-9]{10}$")
+_RULES = RetentionRules()
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -104,6 +105,18 @@ class TemplateSpec(_Strict):
     staff: str | None = None
 
 
+class RetentionSpec(_Strict):
+    """Days each kind of data is kept (``retentionrules.RetentionRules``, whose defaults these are)."""
+
+    transcripts: int = _RULES.transcripts
+    case_files: int = _RULES.case_files
+    photos: int = _RULES.photos
+    queue_records: int = _RULES.queue_records
+    triage_sessions: int = _RULES.triage_sessions
+    event_log: int = _RULES.event_log
+    audit: int = _RULES.audit
+
+
 class RegionFile(_Strict):
     regions: dict[str, RegionSpec]
     units: list[UnitSpec]
@@ -114,7 +127,7 @@ class RegionFile(_Strict):
     citizens: list[CitizenSpec] = msgspec.field(default_factory=list)
     default_home_unit: str | None = None
     brand: BrandSpec = msgspec.field(default_factory=BrandSpec)
-    retention: dict[str, int] = msgspec.field(default_factory=dict)  # days per kind (retentionrules.py)
+    retention: RetentionSpec = msgspec.field(default_factory=RetentionSpec)
 
 
 @dataclass(frozen=True)
@@ -231,7 +244,7 @@ class _Validator:
         except BrandProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
         try:
-            retention = build_rules(spec.retention)
+            retention = build_rules({kind: getattr(spec.retention, kind) for kind in KINDS})
         except RetentionProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
         return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention)
