@@ -242,7 +242,7 @@ class RetentionJob:
     async def _photos(self, cutoff: int, dry_run: bool) -> int:
         count = 0
         async for batch in self._batches(keys.photo_pattern(), "string"):
-            expired = [[key] for key in batch if _photo_time(key) < cutoff]
+            expired = [[key] for key in batch if photo_key_time(key) < cutoff]
             count += await self._delete(expired, dry_run)
         return count
 
@@ -286,7 +286,8 @@ class RetentionJob:
             start = "(" + _text(page[-1][0])
 
 
-def _photo_time(key: str) -> int:
+def photo_key_time(key: str) -> int:
+    """A photo's upload time from its key; an older id without a time: its case's creation."""
     dated = photo_time(key.rpartition(":")[2])
     return dated if dated is not None else case_created_ms(case_of(key))
 
