@@ -106,10 +106,12 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, step: Any) -> Any:
+    from direkt.server.logs import configure_logging
     from direkt.server.redis.embedded import EmbeddedRedis
     from direkt.server.settings import Settings
 
     settings = Settings.from_env(os.environ, redis_url=args.redis_url)
+    configure_logging(settings.log_level, sys.stderr.buffer)  # standard output carries the export
     url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
     try:
         return asyncio.run(_Context.within(url, settings, step))
