@@ -136,6 +136,7 @@ class RetentionJob:
         self.pseudonym, self.batch = pseudonym, batch
         self._lock = client.register_script(_LOCK_SCRIPT)
         self._token = ""
+        self._tally = 0  # items of the current kind removed so far (audited even if the run stops)
 
     async def run(self, now_ms: int, *, dry_run: bool = False) -> RetentionReport | None:
         """One run at ``now_ms``: every kind in turn, under the lock.
@@ -161,13 +162,22 @@ class RetentionJob:
         return RetentionReport(removed, dry_run)
 
     async def _kind(self, kind: str, now_ms: int, dry_run: bool) -> int:
-        cutoff = self.rules.cutoff_ms(kind, now_ms)
-        remover: Callable[[int, bool], Awaitable[int]] = getattr(self, f"_{kind}")
-        count = await remover(cutoff, dry_run)
+        """Remove one kind; its audit record is written even when the run stops midway (what went, went)."""
+        remover: Callable[[int, bool], Awaitable[None]] = getattr(self, f"_{kind}")
+        self._tally = 0
+        try:
+            await remover(self.rules.cutoff_ms(kind, now_ms), dry_run)
+        except BaseException:
+            if self._tally and not dry_run:
+                await self._audited(now_ms, kind)
+            raise
         if not dry_run:
-            rec = AuditRecord(now_ms, SYSTEM, SYSTEM, "", "retention.remove", "", "", "", "ok", f"{kind}:{count}")
-            await self.audit.record(rec)
-        return count
+            await self._audited(now_ms, kind)
+        return self._tally
+
+    async def _audited(self, now_ms: int, kind: str) -> None:
+        detail = f"{kind}:{self._tally}"
+        await self.audit.record(AuditRecord(now_ms, SYSTEM, SYSTEM, "", "retention.remove", "", "", "", "ok", detail))
 
     async def _renew(self) -> None:
         with redis_errors():
@@ -195,14 +205,13 @@ class RetentionJob:
         with redis_errors():
             return list(await pipe.execute())
 
-    async def _delete(self, groups: Sequence[Sequence[str]], dry_run: bool) -> int:
-        """Remove each group of keys (one item: a key and its side keys); returns the number of groups."""
+    async def _delete(self, groups: Sequence[Sequence[str]], dry_run: bool) -> None:
+        """Remove each group of keys (one item: a key and its side keys) and count the groups."""
         if groups and not dry_run:
             await self._read([("delete", (key,)) for group in groups for key in group])
-        return len(groups)
+        self._tally += len(groups)
 
-    async def _transcripts(self, cutoff: int, dry_run: bool) -> int:
-        count = 0
+    async def _transcripts(self, cutoff: int, dry_run: bool) -> None:
         async for batch in self._batches(keys.chat_pattern(), "stream"):
             lasts = await self._read([("xrevrange", (key, "+", "-", 1)) for key in batch])
             expired = []
@@ -211,11 +220,9 @@ class RetentionJob:
                 when = stream_time(last[0][0]) if last else case_created_ms(case_id)
                 if when < cutoff:
                     expired.append([key, keys.chat_ids(case_id), keys.chat_epoch(case_id), keys.chat_read(case_id)])
-            count += await self._delete(expired, dry_run)
-        return count
+            await self._delete(expired, dry_run)
 
-    async def _case_files(self, cutoff: int, dry_run: bool) -> int:
-        count = 0
+    async def _case_files(self, cutoff: int, dry_run: bool) -> None:
         async for batch in self._batches(keys.case_file_pattern(), "hash"):
             raws = await self._read([("hget", (key, "f")) for key in batch])
             expired = [
@@ -223,8 +230,7 @@ class RetentionJob:
             ]
             if expired and not dry_run:
                 await self._read([call for key, raw in expired for call in self._file_removal(key, raw)])
-            count += len(expired)
-        return count
+            self._tally += len(expired)
 
     def _file_removal(self, key: str, raw: bytes | None) -> list[tuple[str, tuple[Any, ...]]]:
         """The file and its entries in the owner's and the patient's case lists."""
@@ -239,50 +245,42 @@ class RetentionJob:
             pass  # an unreadable file names no list to clean
         return calls
 
-    async def _photos(self, cutoff: int, dry_run: bool) -> int:
-        count = 0
+    async def _photos(self, cutoff: int, dry_run: bool) -> None:
         async for batch in self._batches(keys.photo_pattern(), "string"):
-            expired = [[key] for key in batch if photo_key_time(key) < cutoff]
-            count += await self._delete(expired, dry_run)
-        return count
+            await self._delete([[key] for key in batch if photo_key_time(key) < cutoff], dry_run)
 
-    async def _queue_records(self, cutoff: int, dry_run: bool) -> int:
-        count = 0
+    async def _queue_records(self, cutoff: int, dry_run: bool) -> None:
         for region in self.regions:
             async for batch in self._batches(RegionKeys(region).case("*"), "hash"):
                 fields = ("state", "closed_at", "queued_at", "submitted")
                 rows = await self._read([("hmget", (key, *fields)) for key in batch])
                 ended = [(key, queue_record_time(*row)) for key, row in zip(batch, rows, strict=True)]
-                count += await self._delete(
-                    [[key] for key, when in ended if when is not None and when < cutoff], dry_run
-                )
-        return count
+                await self._delete([[key] for key, when in ended if when is not None and when < cutoff], dry_run)
 
-    async def _triage_sessions(self, cutoff: int, dry_run: bool) -> int:
-        count = 0
+    async def _triage_sessions(self, cutoff: int, dry_run: bool) -> None:
         async for batch in self._batches(keys.triage_pattern(), "string"):
-            expired = [[key] for key in batch if _triage_time(key) < cutoff]
-            count += await self._delete(expired, dry_run)
-        return count
+            await self._delete([[key] for key in batch if _triage_time(key) < cutoff], dry_run)
 
-    async def _event_log(self, cutoff: int, dry_run: bool) -> int:
-        return sum([await self._trim(RegionKeys(region).log, cutoff, dry_run) for region in self.regions])
+    async def _event_log(self, cutoff: int, dry_run: bool) -> None:
+        for region in self.regions:
+            await self._trim(RegionKeys(region).log, cutoff, dry_run)
 
-    async def _audit(self, cutoff: int, dry_run: bool) -> int:
-        return await self._trim(keys.AUDIT_STREAM, cutoff, dry_run)
+    async def _audit(self, cutoff: int, dry_run: bool) -> None:
+        await self._trim(keys.AUDIT_STREAM, cutoff, dry_run)
 
-    async def _trim(self, stream: str, cutoff: int, dry_run: bool) -> int:
+    async def _trim(self, stream: str, cutoff: int, dry_run: bool) -> None:
         """Entries of ``stream`` older than ``cutoff`` ms: removed (XTRIM MINID, exact) or counted."""
         if not dry_run:
             with redis_errors():
-                return int(await self.client.xtrim(stream, minid=f"{cutoff}-0", approximate=False))
-        count, start = 0, "-"
+                self._tally += int(await self.client.xtrim(stream, minid=f"{cutoff}-0", approximate=False))
+            return
+        start = "-"
         while True:
             with redis_errors():
                 page: Any = await self.client.xrange(stream, min=start, max=f"({cutoff}-0", count=self.batch)
-            count += len(page)
+            self._tally += len(page)
             if len(page) < self.batch:
-                return count
+                return
             start = "(" + _text(page[-1][0])
 
 

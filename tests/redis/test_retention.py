@@ -27,10 +27,11 @@ from direkt.queue.scripts import RedisClient
 from direkt.server.care.audit import AuditLog, AuditRecord
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.photos import photo_key_id
-from direkt.server.care.retention import RetentionJob
+from direkt.server.care.retention import RetentionBusy, RetentionJob
 from direkt.server.identity.sessions import citizen_uid
 from direkt.server.redis import keys
 from direkt.server.redis.connect import connect
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.server.retentionrules import DAY_MS, KINDS, RetentionRules
 
 SECRET = b"retention-test-key"
@@ -241,3 +242,40 @@ async def test_a_new_case_file_carries_no_ttl(redis_client: RedisClient) -> None
 def test_an_item_exactly_at_the_cutoff_is_kept(kind: str) -> None:
     assert not RULES.expired(kind, cutoff(kind), NOW)
     assert RULES.expired(kind, cutoff(kind) - 1, NOW)
+
+
+async def still_there(client: RedisClient, names: list[str]) -> int:
+    pipe = client.pipeline(transaction=False)
+    for key in names:
+        pipe.exists(key)
+    return sum(await pipe.execute())
+
+
+async def test_a_run_that_loses_its_lock_stops_and_audits_what_it_removed(standalone_redis: EmbeddedRedis) -> None:
+    """On the embedded Redis only: the lock is one key, the same on a Cluster (tested above)."""
+    redis_client = await connect(standalone_redis.url)
+    try:
+        await redis_client.flushall()
+        await _lose_the_lock_midway(redis_client)
+    finally:
+        await redis_client.aclose()
+
+
+async def _lose_the_lock_midway(redis_client: RedisClient) -> None:
+    stale = [keys.triage(ulid(cutoff("triage_sessions") - 1 - i, os.urandom(10))) for i in range(500)]
+    pipe = redis_client.pipeline(transaction=False)
+    for key in stale:
+        pipe.set(key, b"x")
+    await pipe.execute()
+    running = asyncio.create_task(job(redis_client, batch=1).run(NOW))
+    while not running.done():  # until the run is midway through the triage sessions (it renews after each batch)
+        if await redis_client.get(keys.RETENTION_LOCK) and await still_there(redis_client, stale) < len(stale):
+            break
+    await redis_client.set(keys.RETENTION_LOCK, "another-process")  # e.g. this run stalled past its lock
+    with pytest.raises(RetentionBusy):
+        await running
+    left = await still_there(redis_client, stale)
+    assert 0 < left < len(stale)  # stopped midway
+    details = await runs_audited(redis_client)
+    assert details[-1] == f"triage_sessions:{len(stale) - left}"  # what went is audited
+    assert await redis_client.get(keys.RETENTION_LOCK) == b"another-process"  # not released: not ours
