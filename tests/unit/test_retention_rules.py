@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgpack
 import pytest
 
+from direkt.queue.ids import new_case_id, ulid, ulid_ms
+from direkt.server.care.photos import photo_key_id, photo_time
+from direkt.server.care.retention import case_created_ms, file_time, photo_key_time, queue_record_time, stream_time
 from direkt.server.errors import ConfigError
 from direkt.server.region import DEMO_CONFIG, load_region_config, parse_region_config
 from direkt.server.retentionrules import DAY_MS, FLOORS, KINDS, RetentionRules
@@ -90,3 +94,37 @@ def test_config_check_reports_a_short_audit_rule(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_region_config(path)
     assert str(info.value).startswith(f"{path}: retention.audit: must be at least 1827 days")
+
+
+# How the job dates each item (server/care/retention.py, server/care/photos.py): pure helpers.
+
+
+def test_a_ulid_gives_back_the_time_it_was_made_with() -> None:
+    for ms in (0, 1, 1_790_000_000_123, (1 << 48) - 1):
+        assert ulid_ms(ulid(ms, bytes(10))) == ms
+    for bad in ("", "0" * 25, "U" * 26):  # too short; U is not Crockford base 32
+        with pytest.raises(ValueError):
+            ulid_ms(bad)
+
+
+def test_a_photo_is_dated_by_its_id_or_else_by_its_case() -> None:
+    case = new_case_id("a", 1_700_000_000_000, bytes(10))
+    assert photo_time(photo_key_id(1_790_000_000_000, bytes(10))) == 1_790_000_000_000
+    assert photo_time("p3f9a0c1d2b4e5f60") is None  # an older id, without a time
+    assert photo_key_time(f"dk:photo:{{{case}}}:p3f9a0c1d2b4e5f60") == 1_700_000_000_000
+    assert case_created_ms("not-a-case") == 0
+
+
+def test_a_queue_record_is_dated_when_it_ended_and_a_live_one_never() -> None:
+    assert queue_record_time(b"closed", b"500", b"100", b"50") == 500
+    assert queue_record_time(b"moved", None, b"300", b"50") == 300
+    for live in (b"waiting", b"claimed", b"moving"):
+        assert queue_record_time(live, b"", b"100", b"50") is None
+
+
+def test_a_case_file_is_dated_by_its_last_change_and_an_unreadable_one_by_its_id() -> None:
+    case = new_case_id("a", 1_700_000_000_000, bytes(10))
+    packed = msgpack.packb({"created_ms": 10, "ready_ms": 30, "joined_ms": 40, "closed_ms": 0})
+    assert file_time(packed, case) == 40
+    assert file_time(b"\xc1", case) == 1_700_000_000_000
+    assert stream_time(b"1790000000000-3") == 1_790_000_000_000
