@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import msgpack
@@ -139,7 +139,7 @@ class PatientData:
         return {
             "case": case_id,
             "as": "patient" if file.patient_pnr == pnr else "guardian",
-            "file": json_ready(msgpack.unpackb(msgpack.packb(file.__dict__))),
+            "file": json_ready(asdict(file)),
             "transcript": await self._transcript(case_id),
             "photos": [
                 {"id": key.rpartition(":")[2], "content_type": ctype, "base64": base64.b64encode(data).decode()}
