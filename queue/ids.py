@@ -24,3 +24,20 @@ def ulid(now_ms: int, entropy: bytes) -> str:
 
 def new_case_id(region: str, now_ms: int, entropy: bytes) -> str:
     return f"{region}.{ulid(now_ms, entropy)}"
+
+
+def ulid_ms(value: str) -> int:
+    """The millisecond timestamp a ULID was made with (its first ten characters).
+
+    Raises:
+        ValueError: ``value`` is not a 26-character Crockford ULID.
+    """
+    if len(value) != 26:
+        raise ValueError("a ULID has 26 characters")
+    stamp = 0
+    for char in value[:10].upper():
+        digit = _CROCKFORD.find(char)
+        if digit < 0:
+            raise ValueError("not a Crockford base-32 character")
+        stamp = stamp * 32 + digit
+    return stamp

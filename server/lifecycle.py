@@ -19,6 +19,7 @@ from redis.asyncio import RedisCluster
 
 from direkt.queue.records import ReapReport
 from direkt.queue.waitroom import Waitroom
+from direkt.server.care.retention import job_for
 from direkt.server.care.triageflow import keep_knowledge
 from direkt.server.care.workflow import Workflow
 from direkt.server.demo import seed_demo_cases
@@ -35,6 +36,7 @@ from direkt.triage.model import KnowledgeBase
 log = structlog.get_logger("direkt.backend")
 READY_TIMEOUT_S = 2.0
 MAX_BACKOFF_S = 5.0
+RETENTION_FIRST_RUN_S = 60.0  # the first retention run, a minute after start (then every interval)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,11 @@ class Backend:
             with contextlib.suppress(RedisUnavailable):
                 seeded = await seed_demo_cases(waitroom, services.files)
                 log.info("demo_cases", seeded=seeded)
-        await self._reap_forever(waitroom, Workflow(services))
+        retention = asyncio.create_task(self._retain_forever(services), name="direkt-retention")
+        try:
+            await self._reap_forever(waitroom, Workflow(services))
+        finally:
+            retention.cancel()
 
     async def _connect(self) -> Waitroom | None:
         """Connect with backoff until connected (or stopping: None)."""
@@ -159,6 +165,21 @@ class Backend:
             except DirektError as exc:  # never let the reaper die: leases must keep expiring
                 log.warning("reaper_paused", problem=exc.message, code=exc.code)
             await self._sleep(self.settings.reap_interval_seconds)
+
+    async def _retain_forever(self, services: Services) -> None:
+        """The retention job, every ``retention_interval_seconds``; the lock makes it one run across processes."""
+        interval = self.settings.retention_interval_seconds
+        job = job_for(
+            services.client, self.config.retention, list(self.config.directory.regions), services.audit,
+            self.settings.secret,
+        )  # fmt: skip
+        await self._sleep(min(RETENTION_FIRST_RUN_S, interval))
+        while not self._stop.is_set():
+            try:
+                await job.run(services.clock())
+            except DirektError as exc:  # the next interval tries again
+                log.warning("retention_paused", problem=exc.message, code=exc.code)
+            await self._sleep(interval)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -23,6 +23,7 @@ from direkt.queue.keys import ID_PATTERN
 from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
 from direkt.server.brand import Brand, BrandProblem, BrandSpec, build_brand, check_logo
 from direkt.server.errors import ConfigError
+from direkt.server.retentionrules import KINDS, RetentionProblem, RetentionRules, build_rules
 
 DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
 PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
@@ -33,6 +34,7 @@ MAX_PARALLEL_CHATS = 12
 # belong to; an administrator edits staff, units and phrases for the region.
 STAFF_ROLES = frozenset({"supervisor", "admin"})
 PNR_12 = re.compile(r"^(19|20)[0-9]{10}$")
+_RULES = RetentionRules()
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,6 +105,18 @@ class TemplateSpec(_Strict):
     staff: str | None = None
 
 
+class RetentionSpec(_Strict):
+    """Days each kind of data is kept (``retentionrules.RetentionRules``, whose defaults these are)."""
+
+    transcripts: int = _RULES.transcripts
+    case_files: int = _RULES.case_files
+    photos: int = _RULES.photos
+    queue_records: int = _RULES.queue_records
+    triage_sessions: int = _RULES.triage_sessions
+    event_log: int = _RULES.event_log
+    audit: int = _RULES.audit
+
+
 class RegionFile(_Strict):
     regions: dict[str, RegionSpec]
     units: list[UnitSpec]
@@ -113,6 +127,7 @@ class RegionFile(_Strict):
     citizens: list[CitizenSpec] = msgspec.field(default_factory=list)
     default_home_unit: str | None = None
     brand: BrandSpec = msgspec.field(default_factory=BrandSpec)
+    retention: RetentionSpec = msgspec.field(default_factory=RetentionSpec)
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,7 @@ class RegionConfig:
     staff_passwords: Mapping[str, str] = field(default_factory=dict)
     default_home_unit: str = ""
     brand: Brand = field(default_factory=lambda: build_brand(BrandSpec()))
+    retention: RetentionRules = field(default_factory=RetentionRules)
 
     def guardians_of(self, child_pnr: str) -> list[str]:
         return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
@@ -227,7 +243,11 @@ class _Validator:
             brand = build_brand(spec.brand)
         except BrandProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
-        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand)
+        try:
+            retention = build_rules({kind: getattr(spec.retention, kind) for kind in KINDS})
+        except RetentionProblem as exc:
+            raise self.fail(exc.key, exc.problem) from None
+        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention)
 
     def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
         self._unique_by("citizens", "pnr", [c.pnr for c in specs])

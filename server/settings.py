@@ -36,6 +36,7 @@ DIREKT_CALL_RING_SECONDS / _SETUP_SECONDS / _MAX_SECONDS  call timeouts (45 / 30
 DIREKT_CALLTEST_MAX  pre-call echo tests at once per server process (8)
 DIREKT_ICE_HOST_ADDRESSES  comma-separated addresses server-side aiortc peers gather on (empty = all interfaces)
 DIREKT_METRICS_TOKEN  bearer token for GET /metrics (unset = /metrics answers 404; docs/operations.md)
+DIREKT_RETENTION_INTERVAL_SECONDS  how often the retention job runs; the first run is a minute after start (3600)
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class Settings:
     calltest_max: int = 8
     ice_host_addresses: str = ""
     metrics_token: str = ""
+    retention_interval_seconds: float = 3600.0
     client_dir: Path = Path(__file__).resolve().parent.parent / "client-demo"
 
     @classmethod
@@ -147,6 +149,7 @@ class Settings:
             "call_max_seconds",
             "session_lifetime_seconds",
             "head_timeout_seconds",
+            "retention_interval_seconds",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):

@@ -7,8 +7,9 @@ that ``direkt audit export`` produces). Records are kept at least five years.
 
 Two stores, written in this order:
 
-1. the Redis stream ``dk:audit`` (XADD without MAXLEN: append-only, never
-   trimmed); its id is the record's identity and orders the log;
+1. the Redis stream ``dk:audit`` (XADD without MAXLEN: append-only; only the
+   retention job trims it, by time, once records pass the region's audit rule
+   of at least five years); its id is the record's identity and orders the log;
 2. a JSON-lines file, one record per line with its stream id, opened with
    O_APPEND and fsynced, mode 0o600: a copy outside Redis for archiving.
 
@@ -279,8 +280,8 @@ class AuditLog:
     async def for_patient(self, pnr: str, *, page: int = 1000) -> list[AuditRecord]:
         """Every record about ``pnr`` as patient or as guardian, oldest first.
 
-        Reads the whole stream in pages of ``page`` entries (an export is rare;
-        the stream is never trimmed, so no index is kept beside it).
+        Reads the whole stream in pages of ``page`` entries (an export is rare,
+        so no index is kept beside the stream).
 
         Raises:
             AuditError: ``pnr`` is not 12 digits, or a stored record is malformed.

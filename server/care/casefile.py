@@ -19,7 +19,8 @@ from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.errors import NotFound
 from direkt.server.redis import keys
 
-CASE_FILE_TTL_S = 90 * 24 * 3600  # transcripts stay readable for the citizen this long
+# A case file, its transcript and its photos are patient-record material: they carry no TTL
+# and are kept for the region's retention rules (``direkt.server.care.retention`` removes them).
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,12 @@ class CaseFiles:
         key = keys.case_file(file.case_id)
         pipe = self.client.pipeline(transaction=False)  # one round trip; each write is safe to repeat
         pipe.hsetnx(key, "f", _packed(file))
-        pipe.expire(key, CASE_FILE_TTL_S)
         pipe.zadd(keys.user_cases(file.owner_uid), {file.case_id: file.created_ms})
         if self.pseudonym is not None:
             # The patient's history (the console's "earlier contacts"): a child's cases under the
-            # child, whichever guardian sent them. It lives as long as the newest file it lists.
+            # child, whichever guardian sent them. The retention job takes a file out as it removes it.
             patient = keys.patient_cases(self.pseudonym(file.patient_pnr))
             pipe.zadd(patient, {file.case_id: file.created_ms})
-            pipe.expire(patient, CASE_FILE_TTL_S)
         with redis_errors():
             created = (await pipe.execute())[0]
         return file if created else await self.get(file.case_id)

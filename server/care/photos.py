@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
+from direkt.queue.ids import ulid, ulid_ms
 from direkt.server.errors import PhotoRejected, TooLarge
 
 ACCEPTED = "JPEG, PNG or WebP"
@@ -41,6 +42,19 @@ class Photo:
     data: bytes
     width: int
     height: int
+
+
+def photo_key_id(now_ms: int, entropy: bytes) -> str:
+    """A new photo's id: "p" and a ULID, so the retention rules can date the photo by its id."""
+    return "p" + ulid(now_ms, entropy)
+
+
+def photo_time(photo_id: str) -> int | None:
+    """When a photo was uploaded, read from its id; None for an id without a time (older ids)."""
+    try:
+        return ulid_ms(photo_id[1:]) if photo_id.startswith("p") else None
+    except ValueError:
+        return None
 
 
 def sanitise_photo(

@@ -101,13 +101,17 @@ return 'ok'
 )
 
 # KEYS[1] guard or case file  KEYS[2] the key to set
-# ARGV[1..4] mode, holder, token, now  ARGV[5] value  ARGV[6] ttl seconds
+# ARGV[1..4] mode, holder, token, now  ARGV[5] value  ARGV[6] ttl seconds (0 = none: kept by retention)
 SET = (
     CHECK
     + """
 local refused = guard_refusal(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if refused then return refused end
-redis.call('SET', KEYS[2], ARGV[5], 'EX', tonumber(ARGV[6]))
+if tonumber(ARGV[6]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', tonumber(ARGV[6]))
+else
+  redis.call('SET', KEYS[2], ARGV[5])
+end
 return 'ok'
 """
 )
@@ -210,8 +214,8 @@ class WriteGuards:
             )
         refusal(verdict)
 
-    async def set(self, guard: Guard, key: str, value: bytes, ttl_s: int) -> None:
-        """SET a key of the case (a photo), if allowed."""
+    async def set(self, guard: Guard, key: str, value: bytes, ttl_s: int = 0) -> None:
+        """SET a key of the case (a photo), if allowed; ``ttl_s`` 0: no expiry (kept by the retention rules)."""
         with redis_errors():
             verdict = await self._set(keys=[guard.key, key], args=[*guard.args(), value, ttl_s])
         refusal(verdict)

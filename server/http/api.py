@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -18,9 +18,8 @@ from starlette.responses import Response
 from direkt.queue.keys import CASE_ID_PATTERN
 from direkt.queue.scripts import redis_errors
 from direkt.server.care.availability import availability_of, parse_availability, set_availability, tell_consoles
-from direkt.server.care.casefile import CASE_FILE_TTL_S
 from direkt.server.care.earlier import earlier_contacts
-from direkt.server.care.photos import sanitise_photo
+from direkt.server.care.photos import photo_key_id, sanitise_photo
 from direkt.server.care.queueviews import position_view
 from direkt.server.care.templates import TemplateInput, fill, template_view
 from direkt.server.care.transcript import MAX_PAGE, REPLAY_PAGE, Entry, Page
@@ -198,9 +197,9 @@ async def photo_upload(request: Request, svc: Services, session: Session) -> Res
     guard = await _photo_guard(svc, session, case_id)
     raw = await read_body(request, MAX_PHOTO_BYTES)
     photo = await asyncio.to_thread(sanitise_photo, raw, max_bytes=MAX_PHOTO_BYTES)
-    photo_id = "p" + secrets.token_hex(8)
+    photo_id = photo_key_id(svc.clock(), os.urandom(10))  # dated: the retention rules count from the upload
     value = photo.content_type.encode() + b"\n" + photo.data
-    await svc.guards.set(guard, keys.photo(case_id, photo_id), value, CASE_FILE_TTL_S)
+    await svc.guards.set(guard, keys.photo(case_id, photo_id), value)
     return ok(
         {"photo": photo_id, "content_type": photo.content_type, "width": photo.width, "height": photo.height}, 201
     )

@@ -126,3 +126,26 @@ def unit_control(region: str) -> str:
 
 def unit_control_channel(region: str) -> str:
     return f"{unit_control(region)}:changed"
+
+
+# Retention and patient data (issue 22): one retention run at a time across processes.
+# The lock names every region's data, so it carries no hash tag: one key, one slot.
+RETENTION_LOCK = f"{ROOT}:retention:lock"
+
+
+def chat_pattern() -> str:
+    """SCAN pattern of every transcript stream (with TYPE stream; its side keys are hashes/strings)."""
+    return f"{ROOT}:chat:{{*}}"
+
+
+def case_file_pattern() -> str:
+    return f"{ROOT}:file:{{*}}"
+
+
+def photo_pattern(case_id: str = "*") -> str:
+    """Every photo, or every photo of one case."""
+    return f"{ROOT}:photo:{{{case_id}}}:*"
+
+
+def triage_pattern() -> str:
+    return f"{ROOT}:triage:*"
