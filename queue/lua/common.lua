@@ -25,12 +25,35 @@ local function count(field)
   redis.call('HINCRBY', key('stats'), field, 1)
 end
 
+-- The region's event log (KEYS[2], dk:{r}:log): every event below is also
+-- appended there, the one source of the statistics (docs/protocol.md, "Event
+-- log"). Only short codes are logged: the published fields named in LOGGED,
+-- under their log names, and the statistics' own fields (`extra`). Never free
+-- text or a personal identity number. Stream ids are Redis's clock (`*`), the
+-- event time itself is `at`.
+local LOG = KEYS[2]
+local LOGGED = {unit = 'u', skill = 'k', staff = 's', outcome = 'o', urgency = 'ur', guarantee = 'g',
+  from_unit = 'fu', from_skill = 'fk', region = 'rg', reason = 'rt'}
+
+local function log(kind, case_id, fields, extra)
+  local args = {'XADD', LOG, '*', 't', kind, 'c', case_id, 'at', NOW}
+  for k, v in pairs(fields) do
+    local code = LOGGED[k]
+    if code and v ~= '' and v ~= false then args[#args + 1] = code; args[#args + 1] = v end
+  end
+  for k, v in pairs(extra) do
+    if v ~= '' and v ~= false then args[#args + 1] = k; args[#args + 1] = v end
+  end
+  redis.call(unpack(args))
+end
+
 -- Live event for consoles. seq lets a console notice a missed event and
 -- reload its snapshot (pub/sub is at-most-once).
-local function emit(kind, case_id, fields)
+local function emit(kind, case_id, fields, extra)
   local ev = {t = kind, case = case_id, at = NOW, seq = redis.call('INCR', key('seq'))}
   for k, v in pairs(fields or {}) do ev[k] = v end
   redis.call('PUBLISH', CHANNEL, cmsgpack.pack(ev))
+  if LOG then log(kind, case_id, fields or {}, extra or {}) end
 end
 
 local function load(case_id)
@@ -98,13 +121,24 @@ local GUARANTEES = {
   assess = {deadline = 'assess_deadline', stat = 'breach_assess', flag = 'assess_breached'},
 }
 
+-- Returns 1 when this call kept the guarantee (settled it in time), else ''
+-- (the log's `sd`/`as` fields: met guarantees, for the compliance figures).
 local function settle(c, case_id, zset)
   local g = GUARANTEES[zset]
-  if redis.call('ZREM', key('g', zset), case_id) == 1 and NOW > tonumber(c[g.deadline]) then
+  if redis.call('ZREM', key('g', zset), case_id) == 0 then return '' end
+  if NOW > tonumber(c[g.deadline]) then
     count(g.stat)
     redis.call('HSET', key('case', case_id), g.flag, NOW)
-    emit('breach', case_id, {guarantee = zset, unit = c.unit, skill = c.skill})
+    emit('breach', case_id, {guarantee = zset, unit = c.unit, skill = c.skill}, {ur = c.urgency})
+    return ''
   end
+  return 1
+end
+
+-- What the statistics group a case by (set at enqueue; '' for older cases).
+local function profile(c, extra)
+  extra.e, extra.r, extra.l, extra.ur = c.entry or '', c.reason or '', c.care or '', c.urgency or ''
+  return extra
 end
 
 local function is_capped(staff, cap)
