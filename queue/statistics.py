@@ -274,34 +274,50 @@ def buckets(query: Query) -> list[str]:
     return list(seen)
 
 
-def fold(events: Iterable[Event], query: Query) -> dict[str, Any]:
-    """The statistics of ``query`` from the log's events (any order; those outside are skipped).
+class Fold:
+    """The statistics of ``query``, folded one event at a time (bounded memory for a long log)."""
 
-    Returns a JSON-ready map: ``total`` (every unit in scope), ``units`` (each unit
-    that had events) and ``series`` (per bucket, oldest first, counts of arrived,
-    contacts, abandoned and transferred cases).
-    """
-    if query.by not in BUCKETS:
-        raise ValueError(f"by must be one of {', '.join(BUCKETS)}")
-    total, units = Figures(), {}
-    series: dict[str, Counter[str]] = {b: Counter() for b in buckets(query)}
-    for ev in events:
-        unit = owner(ev)
-        if not query.start_ms <= ev.at_ms < query.end_ms or (query.units and unit not in query.units):
-            continue
+    def __init__(self, query: Query) -> None:
+        if query.by not in BUCKETS:
+            raise ValueError(f"by must be one of {', '.join(BUCKETS)}")
+        self.query = query
+        self.total = Figures()
+        self.units: dict[str, Figures] = {}
+        self.series: dict[str, Counter[str]] = {b: Counter() for b in buckets(query)}
+
+    def add(self, ev: Event) -> None:
+        """Count one event; one outside the period or the units in scope is skipped."""
+        q, unit = self.query, owner(ev)
+        if not q.start_ms <= ev.at_ms < q.end_ms or (q.units and unit not in q.units):
+            return
         if ev.kind == "enqueued" and ev.fields.get("rt") == "transfer":
-            continue  # a case that moved in from another region arrived there, not here
-        total.add(ev)
+            return  # a case that moved in from another region arrived there, not here
+        self.total.add(ev)
         if unit:
-            units.setdefault(unit, Figures()).add(ev)
+            self.units.setdefault(unit, Figures()).add(ev)
         for name, kind in SERIES.items():
             if ev.kind == kind:
-                series[bucket(ev.at_ms, query.by)][name] += 1
-    return {
-        "total": total.view(),
-        "units": {unit: fig.view() for unit, fig in sorted(units.items())},
-        "series": [{"bucket": b, **{name: counts[name] for name in SERIES}} for b, counts in sorted(series.items())],
-    }
+                self.series[bucket(ev.at_ms, q.by)][name] += 1
+
+    def result(self) -> dict[str, Any]:
+        """A JSON-ready map: ``total`` (every unit in scope), ``units`` (each unit that had events)
+        and ``series`` (per bucket, oldest first, counts of arrived, contacts, abandoned and
+        transferred cases)."""
+        return {
+            "total": self.total.view(),
+            "units": {unit: fig.view() for unit, fig in sorted(self.units.items())},
+            "series": [
+                {"bucket": b, **{name: counts[name] for name in SERIES}} for b, counts in sorted(self.series.items())
+            ],
+        }
+
+
+def fold(events: Iterable[Event], query: Query) -> dict[str, Any]:
+    """The statistics of ``query`` from the log's events (any order; those outside are skipped)."""
+    folding = Fold(query)
+    for ev in events:
+        folding.add(ev)
+    return folding.result()
 
 
 def day_bounds(first: dt.date, last: dt.date) -> tuple[int, int]:
