@@ -100,7 +100,7 @@ def as_csv(report: dict[str, Any]) -> str:
 
 
 def as_text(report: dict[str, Any]) -> str:
-    scope = ", ".join(report["units"]) or f"region {report['region']}"
+    scope = ", ".join(report["scope"]) or f"region {report['region']}"
     t = report["total"]
     lines = [f"{scope}: {report['from']} – {report['to']}" + ("" if report["complete"] else " (NOT complete)")]
     lines.append(f"  arrived {t['arrived']}, contacts {t['contacts']}, abandoned {t['abandoned']} "

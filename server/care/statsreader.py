@@ -118,7 +118,7 @@ async def read_stats(client: RedisClient, scope: Scope) -> dict[str, Any]:
         low = "(" + page[-1][0].decode()
     return {
         "region": scope.region,
-        "units": sorted(scope.units),
+        "scope": sorted(scope.units),  # the units asked for; empty: every unit of the region
         "from": scope.first.isoformat(),
         "to": scope.last.isoformat(),
         "by": scope.query.by,

@@ -30,7 +30,7 @@ _Code = Annotated[str, msgspec.Meta(max_length=64)]
 class StatsQuery(msgspec.Struct):
     """The query of a statistics read: a period of local days, both included, and a scope."""
 
-    from_: _Date = msgspec.field(name="from")
+    from_: _Date = msgspec.field(default="", name="from")
     to: _Date = ""
     unit: Annotated[_Code, msgspec.Meta(description="one unit; none: the units you supervise in the region")] = ""
     region: Annotated[_Code, msgspec.Meta(description="the region (default: the unit's, or the only one)")] = ""
