@@ -49,7 +49,12 @@ async def stats_get(request: Request, svc: Services, session: Session) -> Respon
         raise
     ask = StatsAsk(query.from_, query.to or query.from_, query.unit, query.region, query.by)
     room = StatsRoom(svc.client, svc.config.directory, svc.audit)
-    return ok(await room.read(staff, ask, svc.clock()))
+    report = await room.read(staff, ask, svc.clock())
+    units = svc.config.directory.units.values()
+    report["choices"] = [  # the units this reader may ask for in the region (the page's filter)
+        {"unit": u.id, "name": u.name} for u in units if u.region == report["region"] and staff.supervises(u.id)
+    ]
+    return ok(report)
 
 
 ENDPOINTS = [

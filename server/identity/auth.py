@@ -99,6 +99,7 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
             "profession": staff.profession.value,
             "units": list(staff.units),
             "max_chats": staff.max_chats,
+            "roles": sorted(staff.roles),  # "supervisor", "admin": the console links to the supervisor view
         }
     else:
         view["pnr_masked"] = Personnummer(who.pnr).masked
