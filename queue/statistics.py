@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
+
 from .hours import instant_ms, local_time
 
 BUCKETS = ("hour", "day", "week")
@@ -48,9 +50,28 @@ class Event:
         return self.fields.get(name) == "1"
 
 
+# The published event's field names (queue/lua/common.lua ``emit``) and the fold's short codes.
+CODES = {
+    "case": "c", "unit": "u", "skill": "k", "staff": "s", "outcome": "o", "urgency": "ur", "guarantee": "g",
+    "from_unit": "fu", "from_skill": "fk", "region": "rg", "reason": "rt",
+}  # fmt: skip
+
+
 def parse_event(raw: Mapping[Any, Any]) -> Event | None:
-    """An event from a stream entry's fields (bytes or str); None for an entry that is not one."""
-    text = {_text(k): _text(v) for k, v in raw.items()}
+    """An event from a log entry's fields: ``e`` (the published event, msgpack) and ``x`` (the
+    statistics' own fields, msgpack), or flat fields (``t``, ``c``, ``at``, codes); None for an
+    entry that is not an event."""
+    fields = {_text(k): v for k, v in raw.items()}
+    if "e" in fields:
+        try:
+            published = msgpack.unpackb(fields["e"])
+            extra = msgpack.unpackb(fields["x"]) if "x" in fields else {}
+        except (ValueError, TypeError, msgpack.ExtraData):
+            return None
+        if not isinstance(published, dict) or not isinstance(extra, dict):
+            return None
+        fields = {CODES.get(k, k): v for k, v in published.items()} | extra
+    text = {k: _text(v) for k, v in fields.items() if v is not None and v is not False}
     kind, case, at = text.pop("t", ""), text.pop("c", ""), text.pop("at", "")
     if not kind or not at.isdigit():
         return None

@@ -97,6 +97,7 @@ async def test_a_supervisor_reads_their_units_and_every_read_is_audited(
     body: dict[str, Any] = response.json()
     assert (body["region"], body["scope"], body["by"], body["complete"]) == ("t", ["1177-t", "vc-t"], "day", True)
     assert body["total"]["arrived"] == 1 and body["units"]["vc-t"]["arrived_by"]["reason"] == {"sore_throat": 1}
+    assert [c["unit"] for c in body["choices"]] == ["1177-t", "vc-t"]  # what the page offers to filter by
     assert [row["bucket"] for row in body["series"]] == [DAYS["from"], TODAY.isoformat(), DAYS["to"]]
     assert sum(row["arrived"] for row in body["series"]) == 1
     again = await stats(chef, **DAYS)  # a replayed read: the same answer, audited again
@@ -105,6 +106,7 @@ async def test_a_supervisor_reads_their_units_and_every_read_is_audited(
     assert one["scope"] == ["vc-t"] and len(one["series"]) == 72 and one["total"]["arrived"] == 1
     region = (await stats(admin, **DAYS)).json()  # an administrator: the whole region
     assert region["scope"] == [] and region["total"]["arrived"] == 1
+    assert {c["unit"] for c in region["choices"]} == {"1177-t", "vc-t", "vc-other", "bvc-t"}
     records = await operations(redis)
     assert [(r.actor, r.role, r.unit, r.outcome) for r in records] == [
         ("stats-chef", "supervisor", "", "ok"),

@@ -300,7 +300,7 @@ async def test_the_statistics_of_a_scripted_shift_match_its_ledger(
         "--region", "t", "--from", period()["from"], "--to", period()["to"], "--json", redis_url=standalone_redis.url
     )
     assert done.returncode == 0, done.stderr
-    assert orjson.loads(done.stdout) == region
+    assert orjson.loads(done.stdout) == {k: v for k, v in region.items() if k != "choices"}  # (the page's filter)
     done = cli(
         "--unit", "vc-t", "--from", period()["from"], "--to", period()["to"], "--csv", redis_url=standalone_redis.url
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -139,6 +140,30 @@ def test_an_empty_period_has_no_percentages() -> None:
 def test_bad_bucket_is_refused() -> None:
     with pytest.raises(ValueError, match="hour, day, week"):
         fold([], Query(START, END, by="month"))
+
+
+def test_a_log_entry_as_the_scripts_write_it_parses() -> None:
+    published = {
+        "t": "closed",
+        "case": "r.1",
+        "at": 123,
+        "seq": 9,
+        "unit": "vc-a",
+        "staff": "nora",
+        "outcome": "referred",
+    }
+    extra = {"e": "seek_care", "sd": 1, "as": "", "w": 60_000}
+    parsed = parse_event({b"e": msgpack.packb(published), b"x": msgpack.packb(extra)})
+    assert parsed == Event(
+        "closed", "r.1", 123, {"seq": "9", "u": "vc-a", "s": "nora", "o": "referred", "e": "seek_care", "sd": "1",
+                               "as": "", "w": "60000"}
+    )  # fmt: skip
+    assert parsed.flag("sd") and not parsed.flag("as") and parsed.number("w") == 60_000
+    assert parse_event({b"e": msgpack.packb({"t": "claimed", "case": "r.1", "at": 5})}) == Event(
+        "claimed", "r.1", 5, {}
+    )
+    assert parse_event({b"e": b"\xc1"}) is None  # not msgpack
+    assert parse_event({b"e": msgpack.packb([1, 2])}) is None
 
 
 def test_stream_entries_parse_and_junk_is_skipped() -> None:
