@@ -70,7 +70,7 @@ def parse_event(raw: Mapping[Any, Any]) -> Event | None:
             return None
         if not isinstance(published, dict) or not isinstance(extra, dict):
             return None
-        fields = {CODES.get(k, k): v for k, v in published.items()} | extra
+        fields = {CODES.get(str(k), str(k)): v for k, v in published.items()} | {str(k): v for k, v in extra.items()}
     text = {k: _text(v) for k, v in fields.items() if v is not None and v is not False}
     kind, case, at = text.pop("t", ""), text.pop("c", ""), text.pop("at", "")
     if not kind or not at.isdigit():
