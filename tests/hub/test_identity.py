@@ -422,7 +422,13 @@ async def test_staff_login_shows_profession_and_units(server: ServerProcess) -> 
     async with Client(server.base) as client:
         me = await client.login_staff("nurse-1")
         assert (me["role"], me["name"], me["provider"]) == ("staff", "Nora Nilsson", "staff-password")
-        assert me["staff"] == {"id": "nurse-1", "profession": "nurse", "units": ["vc-t", "1177-t"], "max_chats": 4}
+        assert me["staff"] == {
+            "id": "nurse-1",
+            "profession": "nurse",
+            "units": ["vc-t", "1177-t"],
+            "max_chats": 4,
+            "roles": [],
+        }
         assert "pnr_masked" not in me
         assert (await client.call("GET", "/api/session"))["staff"]["profession"] == "nurse"
 
