@@ -212,7 +212,7 @@ function results(report, filters, choices) {
     report.complete ? null : h("p", { class: "banner warn" }, t("incomplete")),
     keyFigures(total),
     seriesFigure(report),
-    total.arrived || total.contacts ? details(total) : h("p", {}, t("none")),
+    total.arrived || total.contacts ? details(total, report.staff_names || {}) : h("p", {}, t("none")),
   );
 }
 
@@ -271,7 +271,7 @@ function words(prefix, code) {
   return STRINGS[key] ? t(key) : code;
 }
 
-function details(total) {
+function details(total, names) {
   const outcomes = Object.entries(total.contacts_by.outcome || {});
   const minutes = (ms) => (ms === null || ms === undefined ? t("no_data") : duration(ms));
   const counts = (title, head, prefix, counter) =>
@@ -307,7 +307,7 @@ function details(total) {
       dataTable(
         t("staff_title"),
         [t("staff"), t("chats"), t("closed"), t("transferred"), t("chat_time"), t("chat_median")],
-        Object.entries(total.staff).map(([who, s]) => [who, s.chats, s.closed, s.transferred, minutes(s.chat_ms_total), minutes(s.chat_ms_p50)]),
+        Object.entries(total.staff).map(([who, s]) => [names[who] || who, s.chats, s.closed, s.transferred, minutes(s.chat_ms_total), minutes(s.chat_ms_p50)]),
       ),
     ),
     h(

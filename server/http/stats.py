@@ -54,6 +54,8 @@ async def stats_get(request: Request, svc: Services, session: Session) -> Respon
     report["choices"] = [  # the units this reader may ask for in the region (the page's filter)
         {"unit": u.id, "name": u.name} for u in units if u.region == report["region"] and staff.supervises(u.id)
     ]
+    people = svc.config.directory.staff
+    report["staff_names"] = {who: people[who].name for who in report["total"]["staff"] if who in people}
     return ok(report)
 
 

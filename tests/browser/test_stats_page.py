@@ -80,7 +80,7 @@ def test_a_supervisor_sees_the_figures_of_a_small_shift(
     outcomes = page.get_by_role("table", name="Kontakter efter utfall")
     expect(outcomes.get_by_role("row", name="Egenvårdsråd 1")).to_be_visible()
     staff_table = page.get_by_role("table", name="Chattar per medarbetare")
-    expect(staff_table.get_by_role("row", name="nurse-1")).to_contain_text("1")
+    expect(staff_table.get_by_role("row", name="Nora Nilsson")).to_contain_text("1")
     reasons = page.get_by_role("table", name="Inkomna efter kontaktorsak")
     expect(reasons.get_by_role("row", name="sore_throat 1")).to_be_visible()
     axe_check(page, "stats-page")

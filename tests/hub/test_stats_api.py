@@ -98,6 +98,7 @@ async def test_a_supervisor_reads_their_units_and_every_read_is_audited(
     assert (body["region"], body["scope"], body["by"], body["complete"]) == ("t", ["1177-t", "vc-t"], "day", True)
     assert body["total"]["arrived"] == 1 and body["units"]["vc-t"]["arrived_by"]["reason"] == {"sore_throat": 1}
     assert [c["unit"] for c in body["choices"]] == ["1177-t", "vc-t"]  # what the page offers to filter by
+    assert body["staff_names"] == {}  # no one has claimed yet
     assert [row["bucket"] for row in body["series"]] == [DAYS["from"], TODAY.isoformat(), DAYS["to"]]
     assert sum(row["arrived"] for row in body["series"]) == 1
     again = await stats(chef, **DAYS)  # a replayed read: the same answer, audited again
