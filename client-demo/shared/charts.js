@@ -29,7 +29,8 @@ export function barChart({ labels, series, width = 640, height = 220, tickEvery 
   const plotH = height - pad.top - pad.bottom;
   const top = niceMax(series.flatMap((s) => s.values));
   const slot = plotW / Math.max(1, labels.length);
-  const barW = Math.max(1, (slot * 0.8) / Math.max(1, series.length));
+  const barW = Math.min(48, Math.max(1, (slot * 0.8) / Math.max(1, series.length)));
+  const groupW = barW * series.length;
   const y = (v) => pad.top + plotH - (v / top) * plotH;
   const chart = svg("svg", {
     viewBox: `0 0 ${width} ${height}`,
@@ -38,12 +39,12 @@ export function barChart({ labels, series, width = 640, height = 220, tickEvery 
     focusable: "false",
     preserveAspectRatio: "xMidYMid meet",
   });
-  for (const tick of [0, top / 2, top]) {
+  for (const tick of Number.isInteger(top / 2) ? [0, top / 2, top] : [0, top]) {
     chart.append(svg("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick) }));
     chart.append(svg("text", { class: "axis", x: pad.left - 6, y: y(tick) + 4, "text-anchor": "end" }, Math.round(tick)));
   }
   labels.forEach((label, i) => {
-    const x0 = pad.left + i * slot + slot * 0.1;
+    const x0 = pad.left + i * slot + (slot - groupW) / 2;
     series.forEach((s, j) => {
       const v = s.values[i] || 0;
       const rect = svg("rect", { class: `bar series-${j}`, x: x0 + j * barW, y: y(v), width: barW, height: Math.max(0, pad.top + plotH - y(v)) });
@@ -51,7 +52,7 @@ export function barChart({ labels, series, width = 640, height = 220, tickEvery 
       chart.append(rect);
     });
     if (i % tickEvery === 0) {
-      chart.append(svg("text", { class: "axis", x: x0 + (slot * 0.8) / 2, y: height - pad.bottom + 16, "text-anchor": "middle" }, label));
+      chart.append(svg("text", { class: "axis", x: x0 + groupW / 2, y: height - pad.bottom + 16, "text-anchor": "middle" }, label));
     }
   });
   return chart;

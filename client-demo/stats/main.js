@@ -303,7 +303,7 @@ function details(total, names) {
     counts(t("by_care"), t("care"), "care", total.arrived_by.care),
     h(
       "section",
-      { class: "table-figure" },
+      { class: "table-figure wide" },
       dataTable(
         t("staff_title"),
         [t("staff"), t("chats"), t("closed"), t("transferred"), t("chat_time"), t("chat_median")],
