@@ -212,7 +212,7 @@ function results(report, filters, choices) {
     report.complete ? null : h("p", { class: "banner warn" }, t("incomplete")),
     keyFigures(total),
     seriesFigure(report),
-    total.arrived || total.contacts ? details(total, report.staff_names || {}) : h("p", {}, t("none")),
+    total.arrived || total.contacts ? details(total, report.staff_names || {}, report.reason_labels || {}) : h("p", {}, t("none")),
   );
 }
 
@@ -271,7 +271,7 @@ function words(prefix, code) {
   return STRINGS[key] ? t(key) : code;
 }
 
-function details(total, names) {
+function details(total, names, reasons) {
   const outcomes = Object.entries(total.contacts_by.outcome || {});
   const minutes = (ms) => (ms === null || ms === undefined ? t("no_data") : duration(ms));
   const counts = (title, head, prefix, counter) =>
@@ -299,7 +299,15 @@ function details(total, names) {
       ),
     ),
     counts(t("by_entry"), t("entry"), "entry", total.arrived_by.entry),
-    counts(t("by_reason"), t("reason"), "reason", total.arrived_by.reason),
+    h(
+      "section",
+      { class: "table-figure" },
+      dataTable(
+        t("by_reason"),
+        [t("reason"), t("count")],
+        Object.entries(total.arrived_by.reason || {}).map(([code, n]) => [i18n.pick(reasons[code]) || code, n]),
+      ),
+    ),
     counts(t("by_care"), t("care"), "care", total.arrived_by.care),
     h(
       "section",

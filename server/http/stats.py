@@ -56,6 +56,9 @@ async def stats_get(request: Request, svc: Services, session: Session) -> Respon
     ]
     people = svc.config.directory.staff
     report["staff_names"] = {who: people[who].name for who in report["total"]["staff"] if who in people}
+    reasons = svc.kb.reasons
+    codes = set(report["total"]["arrived_by"].get("reason", {})) | set(report["total"]["contacts_by"].get("reason", {}))
+    report["reason_labels"] = {c: {"sv": reasons[c].label.sv, "en": reasons[c].label.en} for c in codes if c in reasons}
     return ok(report)
 
 

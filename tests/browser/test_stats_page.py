@@ -82,7 +82,7 @@ def test_a_supervisor_sees_the_figures_of_a_small_shift(
     staff_table = page.get_by_role("table", name="Chattar per medarbetare")
     expect(staff_table.get_by_role("row", name="Nora Nilsson")).to_contain_text("1")
     reasons = page.get_by_role("table", name="Inkomna efter kontaktorsak")
-    expect(reasons.get_by_role("row", name="sore_throat 1")).to_be_visible()
+    expect(reasons.get_by_role("row", name="Ont i halsen 1")).to_be_visible()
     axe_check(page, "stats-page")
     screenshot(page, "stats-page")
 

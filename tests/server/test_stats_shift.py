@@ -49,7 +49,7 @@ pytestmark = pytest.mark.slow
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
-LATE = {"entry": "seek_care", "reason": "cough", "care": "within_days"}  # the case left from four days ago
+LATE = {"entry": "seek_care", "reason": "cough_cold", "care": "within_days"}  # the case left from four days ago
 
 
 def now_ms() -> int:
@@ -286,6 +286,8 @@ async def test_the_statistics_of_a_scripted_shift_match_its_ledger(
     body = await stats_of(crew.chef)
     assert body["scope"] == ["1177-t", "vc-t"] and body["complete"] is True
     assert body["staff_names"] == {"nurse-1": "Nora Nilsson", "nurse-2": "Olle Ek"}
+    assert set(body["reason_labels"]) == {"sore_throat", "child_fever", "cough_cold"}
+    assert body["reason_labels"]["sore_throat"]["sv"] == "Ont i halsen"
     check_total(body["total"], ledger)
     assert body["units"]["vc-t"]["arrived"] == ledger.unit_arrived["vc-t"] == 3
     assert body["units"]["1177-t"]["arrived"] == ledger.unit_arrived["1177-t"] == 1
@@ -301,7 +303,8 @@ async def test_the_statistics_of_a_scripted_shift_match_its_ledger(
         "--region", "t", "--from", period()["from"], "--to", period()["to"], "--json", redis_url=standalone_redis.url
     )
     assert done.returncode == 0, done.stderr
-    assert orjson.loads(done.stdout) == {k: v for k, v in region.items() if k not in ("choices", "staff_names")}
+    page_only = ("choices", "staff_names", "reason_labels")  # what the page shows besides the figures
+    assert orjson.loads(done.stdout) == {k: v for k, v in region.items() if k not in page_only}
     done = cli(
         "--unit", "vc-t", "--from", period()["from"], "--to", period()["to"], "--csv", redis_url=standalone_redis.url
     )
