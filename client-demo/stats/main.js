@@ -211,6 +211,7 @@ function results(report, filters, choices) {
     h("p", {}, t("shown", { scope, from: report.from, to: report.to })),
     report.complete ? null : h("p", { class: "banner warn" }, t("incomplete")),
     keyFigures(total),
+    report.scope.length !== 1 && Object.keys(report.units).length ? unitTable(report.units, name) : null,
     seriesFigure(report),
     total.arrived || total.contacts ? details(total, report.staff_names || {}, report.reason_labels || {}) : h("p", {}, t("none")),
   );
@@ -233,6 +234,20 @@ function keyFigures(total) {
     { class: "key-figures", "aria-labelledby": "kf-title" },
     h("h2", { id: "kf-title" }, t("key_figures")),
     h("dl", {}, rows.map(([key, value]) => h("div", { class: "figure", dataset: { figure: key } }, h("dt", {}, t(key)), h("dd", {}, String(value))))),
+  );
+}
+
+// The units side by side: the same key figures, one row each.
+function unitTable(units, name) {
+  const pct = (g) => (g.percent === null ? t("no_data") : `${g.percent.toLocaleString(i18n.lang === "en" ? "en-GB" : "sv-SE")} %`);
+  return h(
+    "section",
+    { class: "table-figure" },
+    dataTable(
+      t("per_unit"),
+      [t("unit"), t("arrived"), t("contacts"), t("abandoned"), t("transferred"), t("same_day"), t("assessment")],
+      Object.entries(units).map(([id, u]) => [name(id), u.arrived, u.contacts, u.abandoned, u.transferred + u.moved_out, pct(u.same_day), pct(u.assessment)]),
+    ),
   );
 }
 

@@ -37,6 +37,7 @@ export const STRINGS = {
 
   // key figures
   key_figures: { sv: "Nyckeltal", en: "Key figures" },
+  per_unit: { sv: "Per enhet", en: "Per unit" },
   arrived: { sv: "Inkomna ärenden", en: "Cases received" },
   contacts: { sv: "Avslutade kontakter", en: "Contacts closed" },
   abandoned: { sv: "Avbrutna av patienten", en: "Left by the patient" },

@@ -71,6 +71,11 @@ def test_a_supervisor_sees_the_figures_of_a_small_shift(
     expect(figure(page, "assessment")).to_have_text("100 % (1 i tid, 0 för sent)")
     expect(page.get_by_role("banner")).to_contain_text("Stina Chef")
 
+    # the units side by side: Erik's and Elsa's cases both waited at Testby vårdcentral
+    per_unit = page.get_by_role("table", name="Per enhet")
+    expect(per_unit.get_by_role("row", name="Testby vårdcentral")).to_contain_text("100 %")
+    expect(per_unit.locator("tbody tr")).to_have_count(1)
+
     # the hourly chart has its table: 24 rows, two cases received in one of them
     series = page.get_by_role("table", name="Inkomna och avslutade ärenden per timme")
     expect(series.locator("tbody tr")).to_have_count(24)
