@@ -8,6 +8,7 @@ from the pure core (``urgency``, ``guarantees``); the enqueue is one script.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -27,6 +28,14 @@ from .scripts import redis_errors
 from .urgency import Urgency, deadline_ms
 
 ROUTE_MEMORY_MS = 24 * 3600_000
+PROFILE_CODE = re.compile(r"^[a-z0-9_.:-]{1,64}$")
+
+
+def log_profile(meta: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The entry, contact reason and care level the event log groups a case by: short codes
+    from ``meta`` (``entry``, ``reason``, ``care``), '' for anything else (never free text)."""
+    values = (meta.get("entry"), meta.get("reason"), meta.get("care"))
+    return tuple(v if isinstance(v, str) and PROFILE_CODE.fullmatch(v) else "" for v in values)  # type: ignore[return-value]
 
 
 class Admission(WaitroomLookup):
@@ -110,7 +119,7 @@ class Admission(WaitroomLookup):
         reply = await self.scripts.call(
             "enqueue", keys, keys.case(case_id), self.clock(),
             case_id, unit.region, unit.id, skill.value, int(urgency), submitted_ms,
-            deadline, sameday, assess, msgpack.packb(dict(meta or {})),
+            deadline, sameday, assess, msgpack.packb(dict(meta or {})), *log_profile(meta or {}),
         )  # fmt: skip
         created = reply[0] == 1
         return Queued(case_id, unit.id, skill, int(reply[-1]), created)

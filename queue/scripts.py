@@ -2,7 +2,8 @@
 
 Each script in ``lua/`` is prepended with ``common.lua`` and registered once.
 Calls pass the region's key prefix, its event channel and ``now`` as the first
-three ARGV, and a key of the region's slot as KEYS[1] (cluster routing).
+three ARGV, a key of the region's slot as KEYS[1] (cluster routing) and the
+region's event log as KEYS[2] (every event a script emits is appended there).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Scripts:
         """
         argv: Sequence[Any] = (keys.prefix, keys.channel, now_ms, *args)
         try:
-            return await self._scripts[name](keys=[route_key], args=argv)
+            return await self._scripts[name](keys=[route_key, keys.log], args=argv)
         except ResponseError as exc:
             raise translate(exc) from None
         except REDIS_FAILURES as exc:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from direkt.server import datacli
+from direkt.server import datacli, statscli
 from direkt.server.errors import DirektError, RedisUnavailable, as_direkt_errors
 from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true", help="JSON lines instead of text")
     export.set_defaults(run=_audit_export)
 
-    for add in (_demo_commands, _staff_commands, _load_commands, datacli.add_commands):
+    for add in (_demo_commands, _staff_commands, _load_commands, datacli.add_commands, statscli.add_parser):
         add(commands)
     return parser
 

@@ -22,5 +22,8 @@ redis.call('HSET', key('case', case_id), 'state', 'abandoned', 'closed_at', NOW,
 settle(c, case_id, 'sameday')
 settle(c, case_id, 'assess')
 count('abandoned')
-emit('abandoned', case_id, {unit = c.unit, skill = c.skill, staff = c.holder})
+-- bc: left before any contact.
+local extra = profile(c, {})
+if c.first_contact == '' then extra.bc = 1 end
+emit('abandoned', case_id, {unit = c.unit, skill = c.skill, staff = c.holder}, extra)
 return 1

@@ -29,5 +29,6 @@ if tonumber(redis.call('GET', key('fence')) or '0') < tonumber(c.token) then
 end
 count('transferred_in')
 emit('enqueued', case_id, {unit = c.unit, skill = c.skill, deadline = tonumber(c.deadline),
-  urgency = tonumber(c.urgency), reason = 'transfer'})
+  urgency = tonumber(c.urgency), reason = 'transfer'}, {e = c.entry or '', r = c.reason or '', l = c.care or '',
+  sub = c.submitted})
 return 1

@@ -11,13 +11,14 @@ redis.call('ZREM', key('leases'), case_id)
 redis.call('SREM', key('held', staff), case_id)
 redis.call('HSET', key('case', case_id), 'state', 'closed', 'closed_at', NOW, 'outcome', ARGV[7], 'lease_until', '0')
 -- 'no_contact': contact was attempted and the citizen did not answer.
-if ARGV[7] ~= 'no_contact' and c.first_contact == '' then
-  redis.call('HSET', key('case', case_id), 'first_contact', NOW)
-end
+local first = ARGV[7] ~= 'no_contact' and c.first_contact == ''
+if first then redis.call('HSET', key('case', case_id), 'first_contact', NOW) end
 if ARGV[8] == '1' then redis.call('HSET', key('case', case_id), 'assessed', NOW) end
 -- Either way the guarantees end here; one already overdue is counted.
-settle(c, case_id, 'sameday')
-settle(c, case_id, 'assess')
+local sd, as = settle(c, case_id, 'sameday'), settle(c, case_id, 'assess')
 count('closed')
-emit('closed', case_id, {unit = c.unit, skill = c.skill, staff = staff, outcome = ARGV[7]})
+-- fc/w: this close is the first contact (no message before it), after w ms; d: how long the chat was held.
+local extra = profile(c, {sd = sd, as = as, d = NOW - (tonumber(c.claimed_at) or NOW)})
+if first then extra.fc, extra.w = 1, NOW - tonumber(c.submitted) end
+emit('closed', case_id, {unit = c.unit, skill = c.skill, staff = staff, outcome = ARGV[7]}, extra)
 return 1

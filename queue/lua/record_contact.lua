@@ -9,6 +9,7 @@ local err = check_holder(c, case_id, ARGV[5], ARGV[6])
 if err then return err end
 if c.first_contact ~= '' then return tonumber(c.first_contact) end
 redis.call('HSET', key('case', case_id), 'first_contact', NOW)
-settle(c, case_id, 'sameday')
-emit('contact', case_id, {unit = c.unit, skill = c.skill, staff = c.holder})
+local sd = settle(c, case_id, 'sameday')
+emit('contact', case_id, {unit = c.unit, skill = c.skill, staff = c.holder},
+  profile(c, {sd = sd, w = NOW - tonumber(c.submitted)}))
 return NOW

@@ -11,8 +11,8 @@ for i, kind in ipairs(kinds) do
     redis.call('ZREM', key('g', kind[1]), case_id)
     count(kind[2])
     redis.call('HSET', key('case', case_id), kind[3], NOW)
-    local c = redis.call('HMGET', key('case', case_id), 'unit', 'skill')
-    emit('breach', case_id, {guarantee = kind[1], unit = c[1], skill = c[2]})
+    local c = redis.call('HMGET', key('case', case_id), 'unit', 'skill', 'urgency')
+    emit('breach', case_id, {guarantee = kind[1], unit = c[1], skill = c[2]}, {ur = c[3] or ''})
     found[i] = found[i] + 1
   end
 end

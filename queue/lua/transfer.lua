@@ -14,5 +14,6 @@ redis.call('HSET', key('case', case_id), 'unit', ARGV[7], 'skill', ARGV[8], 'urg
 redis.call('ZADD', key('q', ARGV[7], ARGV[8]), ARGV[10], case_id)
 count('transferred')
 emit('transferred', case_id, {from_unit = c.unit, from_skill = c.skill, unit = ARGV[7], skill = ARGV[8],
-  deadline = tonumber(ARGV[10]), staff = c.holder, token = tonumber(c.token)})
+  deadline = tonumber(ARGV[10]), staff = c.holder, token = tonumber(c.token)},
+  {ur = ARGV[9], d = NOW - (tonumber(c.claimed_at) or NOW)})
 return tonumber(ARGV[10])

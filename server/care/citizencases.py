@@ -96,6 +96,8 @@ class CitizenCases(QueueViews):
             "age": state.session.patient.age,
             "level": result["level"],
             "for_child": bool(state.guardian_pnr),
+            "entry": entry,
+            "care": result["care_level"],
         }
         return CaseRequest(state.id, home, skill, Urgency(result["urgency"] or 5), self.s.clock(), meta=meta)
 

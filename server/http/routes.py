@@ -6,10 +6,11 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import api, supervision
+from direkt.server.http import api, stats, supervision
 from direkt.server.http.api import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
     *api.ENDPOINTS,  # citizens' and staff's care: triage, cases, photos, queues, templates
     *supervision.ENDPOINTS,  # the supervisor's board and steering of units
+    *stats.ENDPOINTS,  # statistics for supervisors
 ]
