@@ -44,6 +44,7 @@ can see it.
         ├── Conflict           the resource is in a state that does not allow this (409)
             ├── NotAvailable   a staff member on a pause or away asked for the next case
             ├── NotHolder      a staff write to a case she does not hold (now)
+            ├── ConfigConflict an edit of the live configuration made against a version no longer current
             ├── NoConsent      media before the citizen accepted the call (signaling.call)
             └── CallStateError the call's state does not allow this event (signaling.call)
         ├── RateLimited        too many requests, frames, or connections (429)
@@ -235,6 +236,12 @@ class NotAvailable(Conflict):
     """A staff member on a pause or away asked for the next case."""
 
     code = "not_available"
+
+
+class ConfigConflict(Conflict):
+    """An administrator's edit named a configuration version that is no longer the current one."""
+
+    code = "config_conflict"
 
 
 class NotHolder(Conflict):
