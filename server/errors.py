@@ -37,6 +37,8 @@ can see it.
         ├── Unauthenticated    no valid session, ticket or credentials (401)
         ├── CsrfFailed         state-changing request without the session's CSRF token (403)
         ├── OriginRefused      Origin not in the allowed list (403)
+        ├── ConfigRejected     an edit of the live configuration fails its validation (422, names the field)
+        ├── VersionRequired    an edit of the live configuration without If-Match (428)
         ├── Forbidden          authenticated, but this user may not do this (403)
             └── NotCallParty   not one of the call's two parties (signaling.call)
         ├── NotFound           no such resource visible to this user (404)
@@ -236,6 +238,24 @@ class NotAvailable(Conflict):
     """A staff member on a pause or away asked for the next case."""
 
     code = "not_available"
+
+
+class ConfigRejected(RequestError):
+    """An edit of the live configuration that fails its validation; ``field`` names what to fix."""
+
+    code = "config_invalid"
+    status = 422
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field = field
+
+
+class VersionRequired(RequestError):
+    """An edit of the live configuration without the version it was made against (``If-Match``)."""
+
+    code = "version_required"
+    status = 428
 
 
 class ConfigConflict(Conflict):

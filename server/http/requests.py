@@ -24,6 +24,7 @@ from direkt.server.errors import (
     AtCapacity,
     BadRequest,
     CaseConflict,
+    ConfigRejected,
     CsrfFailed,
     DirektError,
     NotAllowed,
@@ -73,6 +74,8 @@ def error_response(exc: DirektError) -> Response:
     body: dict[str, object] = {"code": exc.code, "message": exc.message}
     if isinstance(exc, TriageError):
         body["text"] = exc.text  # the citizen's words, in Swedish and English
+    if isinstance(exc, ConfigRejected):
+        body["field"] = exc.field  # the form field to mark (server/http/administration.py)
     return OrjsonResponse({"error": body}, status_code=status_of(exc))
 
 

@@ -6,9 +6,10 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import api
+from direkt.server.http import administration, api
 from direkt.server.http.api import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
     *api.ENDPOINTS,  # citizens' and staff's care: triage, cases, photos, queues, templates
+    *administration.ENDPOINTS,  # the live configuration (admin) and closure days (supervisors)
 ]
