@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from direkt.server import configcli
 from direkt.server.errors import DirektError, RedisUnavailable, as_direkt_errors
 from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     check = config.add_parser("check", help="validate a region configuration file")
     check.add_argument("path", type=Path, nargs="?")
     check.set_defaults(run=_config_check)
+    configcli.add_commands(config)
 
     queue = commands.add_parser("queue", help="the waiting room").add_subparsers(title="queue commands")
     status = queue.add_parser("status", help="waiting cases per queue and guarantee counters")
