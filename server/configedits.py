@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from direkt.queue.model import Skill, UnitKind
 from direkt.server.region import OverflowSpec, RegionFile, StaffSpec, TemplateSpec, UnitSpec
 
 Item = TypeVar("Item", StaffSpec, UnitSpec, TemplateSpec)
@@ -115,6 +116,8 @@ def config_view(spec: RegionFile, version: int) -> dict[str, Any]:
     return {
         "version": version,
         "regions": {rid: r.name for rid, r in spec.regions.items()},
+        "kinds": [k.value for k in UnitKind],
+        "skills": [s.value for s in Skill],
         "staff": [staff_view(s) for s in spec.staff],
         "units": [unit_view(u, spec) for u in spec.units],
         "templates": [_plain(t) for t in spec.templates],
