@@ -89,6 +89,18 @@ class Templates:
         """Whether staff may change the unit's templates (the unit's ``staff_edit_phrases``)."""
         return self.config().unit_phrases_editable(unit_id)
 
+    def may_change(self, staff: Staff, template: PhraseTemplate) -> bool:
+        """Whether ``staff`` may edit or delete ``template`` (her own, or her unit's where the unit allows it)."""
+        try:
+            self._check_may_change(staff, template)
+        except Forbidden:
+            return False
+        return True
+
+    def writable_units(self, staff: Staff) -> list[str]:
+        """Her units whose phrase templates she may add to (``staff_edit_phrases``)."""
+        return [u for u in staff.units if self.unit_editable(u)]
+
     async def list(self, staff: Staff, query: str = "") -> list[PhraseTemplate]:
         every = {**self.base, **await self._stored()}
         return sorted(
