@@ -187,9 +187,9 @@ async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict
     from direkt.queue.waitroom import Waitroom
     from direkt.server.redis.connect import connect
 
-    config = load_region_config(settings.region_config)
     client = await connect(url)
     try:
+        config = await configcli.live_or_file(client, settings.region_config)  # units added live count too
         waitroom = Waitroom(client, config.directory)
         depths = await waitroom.depths()
         report: dict[str, dict[str, dict[str, int]]] = {}

@@ -59,6 +59,19 @@ def _redis_url(args: argparse.Namespace) -> str:
     return settings.redis_url or EmbeddedRedis(settings.data_dir).url
 
 
+async def live_or_file(client: Any, path: Path) -> RegionConfig:
+    """The live configuration in Redis, or the region file while none is stored (or it is unreadable)."""
+    from direkt.server.liveconfig import ConfigStore, decode_document
+
+    stored = await ConfigStore(client).read()
+    if stored is not None:
+        try:
+            return decode_document(stored[1])
+        except ConfigError:
+            pass
+    return load_region_config(path)
+
+
 def run_export(args: argparse.Namespace) -> int:
     try:
         text = asyncio.run(_export(_redis_url(args)))
