@@ -393,6 +393,7 @@ async def template_delete(request: Request, svc: Services, session: Session) -> 
 
 async def _supervisor(svc: Services, session: Session, unit_id: str, detail: str) -> Staff:
     staff = Workflow(svc).staff_of(session.principal)
+    await svc.live.refresh()  # a unit added a moment ago on another process is known here too
     if svc.config.directory.units.get(unit_id) is None:
         raise NotFound("no such unit")
     if not staff.supervises(unit_id):
