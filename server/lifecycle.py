@@ -122,6 +122,8 @@ class Backend:
         live = LiveConfig(self.config, ConfigStore(waitroom.client), waitroom.clock)
         with contextlib.suppress(RedisUnavailable):  # else the watch below seeds or loads it
             await live.refresh()
+        if live.current.spec != self.config.spec:  # an operator who edited the file and restarted: say why
+            log.warning("region_file_not_live", hint="Redis holds the live configuration; direkt config import FILE")
         services = build_services(self.settings, live, self.kb, waitroom, self._http, self.metrics)
         with contextlib.suppress(RedisUnavailable):  # a replay needs it; serving does not
             await keep_knowledge(waitroom.client, self.kb)

@@ -68,7 +68,8 @@ def build_services(
     config = live.current
     notifiers: list[Notifier] = []
     if settings.sms_url:
-        notifiers.append(SmsGateway(settings.sms_url, http, sender=config.brand.sms_sender, token=settings.sms_token))
+        sender = lambda: live.current.brand.sms_sender  # noqa: E731 - the live configuration's, per message
+        notifiers.append(SmsGateway(settings.sms_url, http, sender=sender, token=settings.sms_token))
     transcripts = Transcripts.for_client(client)
     triage = TriageFlow(client, kb, config, clock, metrics)
     live.follow(functools.partial(_swap, waitroom, triage))

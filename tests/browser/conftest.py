@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import ServerProcess
+from support import ServerProcess, reseeded
 from support_browser import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, Background, Citizen
 
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -60,6 +60,7 @@ def clean_redis(standalone_redis: EmbeddedRedis) -> None:
     client = redis.Redis.from_url(standalone_redis.url)
     client.flushall()
     client.close()
+    reseeded(standalone_redis.url)
 
 
 @pytest.fixture

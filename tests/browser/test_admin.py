@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from support import ServerProcess, wait_http
+from support import ServerProcess
 from support_browser import Background, axe_check, screenshot, staff_login, until
 
 from direkt.loadtests.client import ApiError, Client
@@ -21,9 +21,8 @@ ADMIN = "/admin/"
 
 
 @pytest.fixture
-def process_b(standalone_redis: EmbeddedRedis, server: ServerProcess) -> Iterator[ServerProcess]:
+def process_b(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
     """A second server process on the same Redis (the module's server is process A)."""
-    wait_http(server.url("/readyz"), 10)  # after the flush: A has seeded the configuration again
     other = ServerProcess(standalone_redis.url)
     yield other
     other.stop()

@@ -7,15 +7,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from support import ServerProcess, wait_http
+from support import ServerProcess
 from support_browser import Background, Citizen, axe_check, erik_in_a_chat, screenshot
 
 from direkt.loadtests.client import Client
 
 
 @pytest.fixture
-def bg(server: ServerProcess) -> Iterator[Background]:
-    wait_http(server.url("/readyz"), 10)  # after the flush: the configuration seeded again
+def bg() -> Iterator[Background]:
     loop = Background()
     yield loop
     loop.stop()

@@ -10,18 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from support import ServerProcess, timeout, wait_http
+from support import ServerProcess, timeout
 from support_hub import ERIK, Login, error_of, not_logged_in, refused
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
 from direkt.server.care.triageflow import stockholm_date
-
-
-@pytest.fixture(autouse=True)
-def seeded(clean_redis: None, server: ServerProcess) -> None:
-    """After the flush, the readiness probe has the server seed and apply the region file again."""
-    wait_http(server.url("/readyz"), 10)
 
 
 @pytest.fixture
