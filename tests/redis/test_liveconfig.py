@@ -12,7 +12,7 @@ from support import HUB_CONFIG, timeout
 
 from direkt.queue.scripts import RedisClient
 from direkt.server.errors import ConfigConflict, ConfigError
-from direkt.server.liveconfig import ConfigStore, LiveConfig, Stamp, staff_changes
+from direkt.server.liveconfig import ConfigStore, LiveConfig, Stamp, encode_document, staff_changes
 from direkt.server.redis import keys
 from direkt.server.redis.fanout import Fanout
 from direkt.server.region import RegionConfig, RegionFile, StaffSpec, build_region_config, load_region_config
@@ -148,3 +148,24 @@ def test_staff_whose_rights_or_queues_changed_reconnect_and_deactivated_staff_le
     gone, changed = staff_changes(FILE.directory, build_region_config(edited, "test").directory)
     assert gone == {"nurse-2"}
     assert changed == {"nurse-1"}  # hours are no right; a newcomer has no socket to close
+
+
+async def test_a_change_whose_message_was_lost_is_found_by_the_periodic_check(clean: RedisClient) -> None:
+    """Pub/sub is at-most-once: a change stored while a process's subscription was down still arrives."""
+    reader = holder(clean)
+    await reader.refresh()
+    applied = asyncio.Event()
+    reader.follow(lambda old, new: applied.set())
+    fanout = Fanout(clean)
+    await fanout.start()
+    watch = asyncio.create_task(reader.watch(fanout, interval=0.2))
+    try:
+        edited = with_staff(reader.spec, max_chats=1)
+        # stored as the script would, but with no message on the channel
+        await clean.hset(keys.CONFIG, mapping={"doc": encode_document(edited), "version": 2})
+        await asyncio.wait_for(applied.wait(), timeout(5))
+        assert reader.stamp is not None and reader.stamp.version == 2
+        assert _chats(reader.current) == 1
+    finally:
+        watch.cancel()
+        await fanout.stop()
