@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from direkt.server import datacli, statscli
+from direkt.server import configcli, datacli, statscli
 from direkt.server.errors import DirektError, RedisUnavailable, as_direkt_errors
 from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     check = config.add_parser("check", help="validate a region configuration file")
     check.add_argument("path", type=Path, nargs="?")
     check.set_defaults(run=_config_check)
+    configcli.add_commands(config)
 
     queue = commands.add_parser("queue", help="the waiting room").add_subparsers(title="queue commands")
     status = queue.add_parser("status", help="waiting cases per queue and guarantee counters")
@@ -186,9 +187,9 @@ async def _read_status(url: str, settings: Settings) -> dict[str, dict[str, dict
     from direkt.queue.waitroom import Waitroom
     from direkt.server.redis.connect import connect
 
-    config = load_region_config(settings.region_config)
     client = await connect(url)
     try:
+        config = await configcli.live_or_file(client, settings.region_config)  # units added live count too
         waitroom = Waitroom(client, config.directory)
         depths = await waitroom.depths()
         report: dict[str, dict[str, dict[str, int]]] = {}

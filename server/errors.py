@@ -37,6 +37,8 @@ can see it.
         ├── Unauthenticated    no valid session, ticket or credentials (401)
         ├── CsrfFailed         state-changing request without the session's CSRF token (403)
         ├── OriginRefused      Origin not in the allowed list (403)
+        ├── ConfigRejected     an edit of the live configuration fails its validation (422, names the field)
+        ├── VersionRequired    an edit of the live configuration without If-Match (428)
         ├── Forbidden          authenticated, but this user may not do this (403)
             └── NotCallParty   not one of the call's two parties (signaling.call)
         ├── NotFound           no such resource visible to this user (404)
@@ -44,6 +46,7 @@ can see it.
         ├── Conflict           the resource is in a state that does not allow this (409)
             ├── NotAvailable   a staff member on a pause or away asked for the next case
             ├── NotHolder      a staff write to a case she does not hold (now)
+            ├── ConfigConflict an edit of the live configuration made against a version no longer current
             ├── NoConsent      media before the citizen accepted the call (signaling.call)
             └── CallStateError the call's state does not allow this event (signaling.call)
         ├── RateLimited        too many requests, frames, or connections (429)
@@ -235,6 +238,30 @@ class NotAvailable(Conflict):
     """A staff member on a pause or away asked for the next case."""
 
     code = "not_available"
+
+
+class ConfigRejected(RequestError):
+    """An edit of the live configuration that fails its validation; ``field`` names what to fix."""
+
+    code = "config_invalid"
+    status = 422
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field = field
+
+
+class VersionRequired(RequestError):
+    """An edit of the live configuration without the version it was made against (``If-Match``)."""
+
+    code = "version_required"
+    status = 428
+
+
+class ConfigConflict(Conflict):
+    """An administrator's edit named a configuration version that is no longer the current one."""
+
+    code = "config_conflict"
 
 
 class NotHolder(Conflict):

@@ -24,6 +24,7 @@ from direkt.server.care.triageflow import keep_knowledge
 from direkt.server.care.workflow import Workflow
 from direkt.server.demo import seed_demo_cases
 from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.liveconfig import ConfigStore, LiveConfig
 from direkt.server.metrics import REDIS_SAMPLE_EVERY, Metrics, WaitingCensus, waiting_census
 from direkt.server.redis.connect import LeanRedis, connect, describe
 from direkt.server.region import RegionConfig
@@ -58,6 +59,7 @@ class Backend:
         self.problem = f"connecting to Redis at {describe(settings.redis_url)}"
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._config_watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="direkt-backend")
@@ -68,6 +70,10 @@ class Backend:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._config_watch is not None:
+            self._config_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._config_watch
         if self.hub is not None:
             await self.hub.stop()
         await self._http.aclose()
@@ -85,6 +91,8 @@ class Backend:
                 await waitroom.client.ping()
                 if not await waitroom.scripts.loaded():
                     await waitroom.load_scripts()
+                if self.services is not None:  # the live configuration stored (re-seeded if lost) and applied
+                    await self.services.live.refresh()
         except TimeoutError:
             return Readiness(False, f"Redis did not answer within {READY_TIMEOUT_S:.0f} s")
         except (DirektError, OSError) as exc:
@@ -113,11 +121,17 @@ class Backend:
         if waitroom is None:
             return
         gather_only_on([a.strip() for a in self.settings.ice_host_addresses.split(",") if a.strip()])
-        services = build_services(self.settings, self.config, self.kb, waitroom, self._http, self.metrics)
+        live = LiveConfig(self.config, ConfigStore(waitroom.client), waitroom.clock)
+        with contextlib.suppress(RedisUnavailable):  # else the watch below seeds or loads it
+            await live.refresh()
+        if live.current.spec != self.config.spec:  # an operator who edited the file and restarted: say why
+            log.warning("region_file_not_live", hint="Redis holds the live configuration; direkt config import FILE")
+        services = build_services(self.settings, live, self.kb, waitroom, self._http, self.metrics)
         with contextlib.suppress(RedisUnavailable):  # a replay needs it; serving does not
             await keep_knowledge(waitroom.client, self.kb)
         hub = Hub(services)
         await hub.start()
+        self._config_watch = asyncio.create_task(live.watch(services.fanout), name="direkt-config")
         # readiness turns green only now: every request finds the services
         self.services, self.hub, self.waitroom = services, hub, waitroom
         log.info("backend_ready")  # one line per worker: the load runner counts them

@@ -59,6 +59,7 @@ class UnitSpec(_Strict):
     fallback: list[str] = msgspec.field(default_factory=list)
     pick_from_list: bool = False
     closed_days: list[dt.date] = msgspec.field(default_factory=list)  # one-off closures, "2026-12-28"
+    staff_edit_phrases: bool = True  # staff of the unit may add, edit and delete its phrase templates
 
 
 class OverflowSpec(_Strict):
@@ -79,6 +80,7 @@ class StaffSpec(_Strict):
     skills: list[Skill] | None = None
     password_hash: str | None = None  # argon2 (demo logins); real staff log in with OIDC
     roles: list[str] = msgspec.field(default_factory=list)  # "supervisor", "admin" (STAFF_ROLES)
+    active: bool = True  # deactivated staff stay in the file (history, audit) but cannot log in
 
 
 class CitizenSpec(_Strict):
@@ -166,6 +168,12 @@ class RegionConfig:
     default_home_unit: str = ""
     brand: Brand = field(default_factory=lambda: build_brand(BrandSpec()))
     retention: RetentionRules = field(default_factory=RetentionRules)
+    spec: RegionFile | None = None  # the document it was built from (administration edits and exports it)
+
+    def unit_phrases_editable(self, unit_id: str) -> bool:
+        """Whether staff of the unit may change its phrase templates (``staff_edit_phrases``)."""
+        found = next((u for u in self.spec.units if u.id == unit_id), None) if self.spec else None
+        return found.staff_edit_phrases if found else True
 
     def guardians_of(self, child_pnr: str) -> list[str]:
         return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
@@ -206,6 +214,15 @@ def parse_region_config(raw: bytes, source: str) -> RegionConfig:
         raise ConfigError(source, key, problem) from None
     except msgspec.DecodeError as exc:
         raise ConfigError(source, "", f"not valid TOML ({exc})") from None
+    return build_region_config(spec, source)
+
+
+def build_region_config(spec: RegionFile, source: str) -> RegionConfig:
+    """Validate a decoded configuration document (from a file, or from Redis); ``source`` names it in errors.
+
+    Raises:
+        ConfigError: naming the source, the key and the problem.
+    """
     return _Validator(source).build(spec)
 
 
@@ -227,12 +244,13 @@ class _Validator:
         units = self._units(spec.units, regions)
         overflow = tuple(self._overflow(i, o, units) for i, o in enumerate(spec.overflow))
         staff = self._staff(spec.staff, units)
-        templates = tuple(self._template(i, t, units, staff) for i, t in enumerate(spec.templates))
+        every_staff = {s.id for s in spec.staff}  # a deactivated member's personal templates stay theirs
+        templates = tuple(self._template(i, t, units, every_staff) for i, t in enumerate(spec.templates))
         self._unique("templates", [t.id for t in templates])
         calendar = self._calendar(spec.calendar)
         directory = Directory(regions=regions, units=units, staff=staff, overflow=overflow, calendar=calendar)
         citizens = self._citizens(spec.citizens, units)
-        passwords = {s.id: s.password_hash for s in spec.staff if s.password_hash}
+        passwords = {s.id: s.password_hash for s in spec.staff if s.password_hash and s.active}
         for i, s in enumerate(spec.staff):
             if s.password_hash is not None and not s.password_hash.startswith("$argon2"):
                 raise self.fail(f"staff[{i}].password_hash", "must be an argon2 hash (direkt passwd makes one)")
@@ -247,7 +265,7 @@ class _Validator:
             retention = build_rules({kind: getattr(spec.retention, kind) for kind in KINDS})
         except RetentionProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
-        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention)
+        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention, spec)
 
     def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
         self._unique_by("citizens", "pnr", [c.pnr for c in specs])
@@ -328,7 +346,8 @@ class _Validator:
             served = frozenset().union(*(units[u].skills for u in s.units))
             if s.units and not skills & served:
                 raise self.fail(f"{at}.skills", "none of the staff member's units serves these skills")
-            staff[s.id] = Staff(s.id, s.name, s.profession, tuple(s.units), skills, s.max_chats, roles)
+            if s.active:  # the directory holds only who may work now
+                staff[s.id] = Staff(s.id, s.name, s.profession, tuple(s.units), skills, s.max_chats, roles)
         return staff
 
     def _roles(self, at: str, roles: Sequence[str]) -> frozenset[str]:
@@ -337,7 +356,7 @@ class _Validator:
                 raise self.fail(f"{at}.roles[{j}]", f"unknown role {role!r}; use {sorted(STAFF_ROLES)}")
         return frozenset(roles)
 
-    def _template(self, i: int, t: TemplateSpec, units: dict[str, Unit], staff: dict[str, Staff]) -> PhraseTemplate:
+    def _template(self, i: int, t: TemplateSpec, units: dict[str, Unit], staff: set[str]) -> PhraseTemplate:
         at = f"templates[{i}]"
         if t.unit is not None and t.unit not in units:
             raise self.fail(f"{at}.unit", f"unknown unit {t.unit!r}")

@@ -18,6 +18,7 @@ from direkt.server.care.transcript import Transcripts
 from direkt.server.care.triageflow import TriageFlow
 from direkt.server.care.writeguard import WriteGuards
 from direkt.server.identity.sessions import SessionStore, citizen_uid
+from direkt.server.liveconfig import LiveConfig
 from direkt.server.metrics import Metrics
 from direkt.server.redis.fanout import Fanout
 from direkt.server.region import RegionConfig
@@ -30,7 +31,7 @@ from direkt.triage.model import KnowledgeBase
 @dataclass
 class Services:
     settings: Settings
-    config: RegionConfig
+    live: LiveConfig
     kb: KnowledgeBase
     client: RedisClient
     waitroom: Waitroom
@@ -49,31 +50,41 @@ class Services:
     guards: WriteGuards
     metrics: Metrics
 
+    @property
+    def config(self) -> RegionConfig:
+        """The region configuration now: read it afresh for each decision, never keep it."""
+        return self.live.current
+
 
 def build_services(
     settings: Settings,
-    config: RegionConfig,
+    live: LiveConfig,
     kb: KnowledgeBase,
     waitroom: Waitroom,
     http: httpx.AsyncClient,
     metrics: Metrics,
 ) -> Services:
     client, clock = waitroom.client, waitroom.clock
+    config = live.current
     notifiers: list[Notifier] = []
     if settings.sms_url:
-        notifiers.append(SmsGateway(settings.sms_url, http, sender=config.brand.sms_sender, token=settings.sms_token))
+        sender = lambda: live.current.brand.sms_sender  # noqa: E731 - the live configuration's, per message
+        notifiers.append(SmsGateway(settings.sms_url, http, sender=sender, token=settings.sms_token))
     transcripts = Transcripts.for_client(client)
+    triage = TriageFlow(client, kb, config, clock, metrics)
+    live.follow(functools.partial(_swap, waitroom, triage))
+    _swap(waitroom, triage, config, config)
     return Services(
         settings=settings,
-        config=config,
+        live=live,
         kb=kb,
         client=client,
         waitroom=waitroom,
         sessions=SessionStore(client, clock, settings.session_lifetime_seconds),
         files=CaseFiles(client, functools.partial(citizen_uid, settings.secret)),
         transcripts=transcripts,
-        triage=TriageFlow(client, kb, config, clock, metrics),
-        templates=Templates(client, config.templates, config.directory),
+        triage=triage,
+        templates=Templates(client, lambda: live.current),
         audit=AuditLog(client, settings.audit_path),
         notifier=FanoutNotifier(notifiers),
         fanout=Fanout(client, settings.redis_timeout_seconds),
@@ -84,3 +95,9 @@ def build_services(
         guards=WriteGuards(client),
         metrics=metrics,
     )
+
+
+def _swap(waitroom: Waitroom, triage: TriageFlow, _old: RegionConfig, new: RegionConfig) -> None:
+    """The one place where what keeps its own copy of the configuration gets the new one."""
+    waitroom.directory = new.directory
+    triage.config = new

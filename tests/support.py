@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -304,10 +304,13 @@ DIREKT_SERVE = [sys.executable, "-m", "direkt.server.cli", "serve"]
 class ServerProcess:
     """A real ``direkt serve`` process on loopback, usually sharing one Redis with others."""
 
+    running: ClassVar[set[ServerProcess]] = set()  # started and not stopped: ``reseeded`` asks them
+
     def __init__(
         self, redis_url: str, *, workers: int = 1, config: Path = HUB_CONFIG, port: int = 0, **env: str
     ) -> None:
         """Start and wait until ready; ``port`` 0 picks a free one (a restart passes the old one)."""
+        self.redis_url = redis_url
         self.port = port or free_port()
         self.data_dir = short_tmpdir("dk-serve-")
         self.log_path = self.data_dir / "serve.log"
@@ -325,6 +328,7 @@ class ServerProcess:
                 start_new_session=True,
             )
         wait_http(self.url("/readyz"), 30)
+        ServerProcess.running.add(self)
 
     @property
     def base(self) -> str:
@@ -336,6 +340,7 @@ class ServerProcess:
     def stop(self) -> None:
         import signal
 
+        ServerProcess.running.discard(self)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -347,11 +352,22 @@ class ServerProcess:
     def kill(self) -> None:
         import signal
 
+        ServerProcess.running.discard(self)
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def reseeded(redis_url: str) -> None:
+    """After a flush of ``redis_url``: every server running on it has seeded the live configuration
+    from its region file again and applied it (its ``/readyz`` does that, server/liveconfig.py), so
+    the test's first request sees the file's staff and units, not what a previous test or module
+    left in the server's memory."""
+    for process in list(ServerProcess.running):
+        if process.redis_url == redis_url and process.process.poll() is None:
+            wait_http(process.url("/readyz"), 10)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 // templates, transfer, close.
 
 import { h, clear } from "../shared/dom.js";
+import { phraseEditor } from "./phraseeditor.js";
 import { phraseMatches } from "./phrases.js";
 
 const SKILLS = ["nurse", "doctor", "psychologist", "physiotherapist", "midwife", "administrator", "vaccination"];
@@ -131,7 +132,12 @@ export class Dialogs {
     this.show(
       "templates",
       opener,
-      h("div", { class: "dlg-head" }, this.heading("templates_heading"), this.cancelButton()),
+      h(
+        "div",
+        { class: "dlg-head" },
+        this.heading("templates_heading"),
+        h("span", { class: "phrase-actions" }, h("button", { type: "button", onclick: () => phraseEditor(this.ctx, opener) }, this.t("edit_phrase_bank")), this.cancelButton()),
+      ),
       h("label", { for: "tpl-q" }, this.t("template_search")),
       search,
       h("p", { id: "tpl-hint", class: "hint" }, this.t("template_hint", { lang: this.t(lang === "en" ? "lang_en" : "lang_sv") })),

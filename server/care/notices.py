@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,7 +92,7 @@ class SmsGateway:
         url: str,
         http: httpx.AsyncClient,
         *,
-        sender: str,
+        sender: str | Callable[[], str],
         token: str = "",
         timeout_s: float = 5.0,
         attempts: int = 3,
@@ -123,7 +123,7 @@ class SmsGateway:
             return
         body = {
             "to": check_phone(notice.phone),
-            "from": self._sender,
+            "from": self._sender() if callable(self._sender) else self._sender,  # the live configuration's
             "message": notice.text_sv,
             "reference": notice_reference(notice.case_id, notice.kind),
         }

@@ -23,7 +23,7 @@ class SystemReleases(QueueViews):
     """``serves``, ``end_unassigned_leases`` and the release they share with the join windows."""
 
     def serves(self, staff: Staff, record: CaseRecord) -> bool:
-        """The case's queue is one of hers under the region file this server started with."""
+        """The case's queue is one of hers under the live configuration (server/liveconfig.py)."""
         return any(
             unit.id == record.unit and skill == record.skill for unit, skill in self.s.config.directory.queues_of(staff)
         )
@@ -31,10 +31,10 @@ class SystemReleases(QueueViews):
     async def end_unassigned_leases(self, staff: Staff, held: list[CaseRecord]) -> list[str]:
         """End her leases (``held``) on cases of queues she no longer serves (TARGETS 15: a revoked assignment).
 
-        Units and professions come from the region file, read when a server
-        starts: a unit taken from her takes effect as the servers restart with
-        the edited file, and her console reconnects. Each such case goes back to
-        its queue at its original deadline, for the unit's other staff.
+        Units and professions come from the live configuration: a unit taken
+        from her closes her sockets on every process (4002), and her console
+        reconnects. Each such case goes back to its queue at its original
+        deadline, for the unit's other staff.
 
         Returns:
             The cases whose lease ended.

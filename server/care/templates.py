@@ -1,8 +1,9 @@
 """Phrase templates: unit-wide and personal texts staff send with one click.
 
-Templates from the region file are the base (read-only at run time); staff
-create, edit and delete their own personal templates and unit templates of
-units they serve, stored in Redis. Placeholders ``{first_name}``, ``{unit}``
+Templates from the region configuration are the base (read-only here; an
+administrator edits them in the live configuration); staff create, edit and
+delete their own personal templates, and unit templates of units they serve
+where the unit allows it (``staff_edit_phrases``), stored in Redis. Placeholders ``{first_name}``, ``{unit}``
 and ``{nurse_name}`` are filled in before the nurse edits and sends.
 """
 
@@ -10,17 +11,17 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import msgpack
 
-from direkt.queue.model import Directory, Staff
+from direkt.queue.model import Staff
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.errors import BadRequest, Forbidden, NotFound
 from direkt.server.redis import keys
-from direkt.server.region import PLACEHOLDERS, PhraseTemplate
+from direkt.server.region import PLACEHOLDERS, PhraseTemplate, RegionConfig
 
 MAX_TITLE = 80
 MAX_TEXT = 2000
@@ -75,10 +76,30 @@ def matches(template: PhraseTemplate, query: str) -> bool:
 
 
 class Templates:
-    def __init__(self, client: RedisClient, base: tuple[PhraseTemplate, ...], directory: Directory) -> None:
+    def __init__(self, client: RedisClient, config: Callable[[], RegionConfig]) -> None:
+        """``config``: the region configuration now (it changes while the server runs)."""
         self.client = client
-        self.base = {t.id: t for t in base}
-        self.directory = directory
+        self.config = config
+
+    @property
+    def base(self) -> dict[str, PhraseTemplate]:
+        return {t.id: t for t in self.config().templates}
+
+    def unit_editable(self, unit_id: str) -> bool:
+        """Whether staff may change the unit's templates (the unit's ``staff_edit_phrases``)."""
+        return self.config().unit_phrases_editable(unit_id)
+
+    def may_change(self, staff: Staff, template: PhraseTemplate) -> bool:
+        """Whether ``staff`` may edit or delete ``template`` (her own, or her unit's where the unit allows it)."""
+        try:
+            self._check_may_change(staff, template)
+        except Forbidden:
+            return False
+        return True
+
+    def writable_units(self, staff: Staff) -> list[str]:
+        """Her units whose phrase templates she may add to (``staff_edit_phrases``)."""
+        return [u for u in staff.units if self.unit_editable(u)]
 
     async def list(self, staff: Staff, query: str = "") -> list[PhraseTemplate]:
         every = {**self.base, **await self._stored()}
@@ -124,6 +145,8 @@ class Templates:
             raise BadRequest(f"at most {MAX_TAGS} tags of 1–32 characters")
         if data.unit is not None and data.unit not in staff.units:
             raise Forbidden("you can only make templates for units you serve")
+        if data.unit is not None and not self.unit_editable(data.unit):
+            raise Forbidden("this unit's phrase templates are edited by an administrator")
 
     def _check_may_change(self, staff: Staff, template: PhraseTemplate) -> None:
         if template.id in self.base:
@@ -132,6 +155,8 @@ class Templates:
             raise Forbidden("this is another staff member's template")
         if template.unit is not None and template.unit not in staff.units:
             raise Forbidden("you can only change templates of units you serve")
+        if template.unit is not None and not self.unit_editable(template.unit):
+            raise Forbidden("this unit's phrase templates are edited by an administrator")
 
     def _build(self, template_id: str, staff: Staff, data: TemplateInput) -> PhraseTemplate:
         owner = None if data.unit is not None else staff.id

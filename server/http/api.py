@@ -329,14 +329,14 @@ async def template_list(request: Request, svc: Services, session: Session) -> Re
     wf = _workflow(svc)
     staff = wf.staff_of(session.principal)
     templates = await svc.templates.list(staff, request.query_params.get("q", "")[:64])
-    views = [template_view(t) for t in templates]
+    views = [template_view(t) | {"editable": svc.templates.may_change(staff, t)} for t in templates]
     if case_id := request.query_params.get("case"):
         file, record = await wf.staff_case(staff, case_id, "case.read")
         unit = svc.config.directory.units[record.unit].name
         values = {"first_name": file.first_name, "unit": unit, "nurse_name": staff.name}
         for view, template in zip(views, templates, strict=True):
             view["filled"] = {"sv": fill(template.text_sv, values), "en": fill(template.text_en, values)}
-    return ok({"templates": views})
+    return ok({"templates": views, "unit_phrases": svc.templates.writable_units(staff)})  # units she may add to
 
 
 async def template_create(request: Request, svc: Services, session: Session) -> Response:

@@ -28,10 +28,13 @@ ERROR_STATUSES = {
     "401": "not logged in (unauthenticated)",
     "403": "Origin refused, CSRF token missing, or not allowed (forbidden)",
     "404": "not found, or not visible to this user",
-    "409": "the case or triage is in a state that does not allow this; history_lost: the transcript started again",
+    "409": "the case or triage is in a state that does not allow this; history_lost: the transcript started again; "
+    "config_conflict: the configuration changed since the version edited",
     "413": "body over its limit (too_large)",
     "415": "not a JPEG, PNG or WebP photo (photo_rejected)",
-    "422": "a triage start or answer refused (not_eligible, question_not_asked, invalid_answer)",
+    "422": "a triage start or answer refused (not_eligible, question_not_asked, invalid_answer); "
+    "config_invalid: a configuration edit failed validation (error.field names the field)",
+    "428": "a configuration edit without If-Match (version_required)",
     "429": "rate limited",
     "503": "Redis or a provider unavailable",
 }

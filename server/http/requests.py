@@ -24,6 +24,7 @@ from direkt.server.errors import (
     AtCapacity,
     BadRequest,
     CaseConflict,
+    ConfigRejected,
     CsrfFailed,
     DirektError,
     NotAllowed,
@@ -74,6 +75,8 @@ def error_response(exc: DirektError) -> Response:
     if isinstance(exc, TriageError):
         body["text"] = exc.text  # the citizen's words, in Swedish and English
     body |= getattr(exc, "fields", {})  # what the refusal carries besides (steering.IntakeClosed: text, until_ms)
+    if isinstance(exc, ConfigRejected):
+        body["field"] = exc.field  # the form field to mark (server/http/administration.py)
     return OrjsonResponse({"error": body}, status_code=status_of(exc))
 
 

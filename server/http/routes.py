@@ -6,11 +6,12 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import api, stats, supervision
+from direkt.server.http import administration, api, stats, supervision
 from direkt.server.http.api import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
     *api.ENDPOINTS,  # citizens' and staff's care: triage, cases, photos, queues, templates
     *supervision.ENDPOINTS,  # the supervisor's board and steering of units
     *stats.ENDPOINTS,  # statistics for supervisors
+    *administration.ENDPOINTS,  # the live configuration (admin) and closure days (supervisors)
 ]

@@ -92,8 +92,8 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
         "csrf": session.csrf,
         "expires_ms": session.expires_ms,
     }
-    if who.is_staff:
-        staff = svc.config.directory.staff[who.staff_id]
+    staff = svc.config.directory.staff.get(who.staff_id) if who.is_staff else None
+    if staff is not None:
         view["staff"] = {
             "id": staff.id,
             "profession": staff.profession.value,
@@ -101,7 +101,7 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
             "max_chats": staff.max_chats,
             "roles": sorted(staff.roles),  # "supervisor", "admin": the console links to the supervisor view
         }
-    else:
+    elif not who.is_staff:
         view["pnr_masked"] = Personnummer(who.pnr).masked
         view["test_environment"] = not svc.settings.production
     return view

@@ -29,6 +29,8 @@ over the cluster.
     dk:marker                  str     a random value set once: gone or changed = Redis lost its data
     dk:case:{<case>}           channel chat, typing and read fan-out for one case
     dk:user:<uid>              channel notices and revocations for one user's sockets
+    dk:config                  hash    the live region configuration: seed, version, doc (JSON), at, by
+    dk:config:changed          channel "<seed>:<version>" of each new configuration (server/liveconfig.py)
 """
 
 from __future__ import annotations
@@ -149,3 +151,9 @@ def photo_pattern(case_id: str = "*") -> str:
 
 def triage_pattern() -> str:
     return f"{ROOT}:triage:*"
+
+
+# -- administration without restarts: the live region configuration (server/liveconfig.py) --
+# One document for every region (units overflow between regions), so no region hash tag.
+CONFIG = f"{ROOT}:config"
+CONFIG_CHANGED = f"{ROOT}:config:changed"

@@ -18,6 +18,7 @@ into cases), ``follow.py`` (replay and live delivery of one case),
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 from starlette.websockets import WebSocket
@@ -25,13 +26,15 @@ from starlette.websockets import WebSocket
 from direkt.server.care.workflow import Workflow
 from direkt.server.errors import BadRequest, DirektError, OriginRefused
 from direkt.server.identity.sessions import Session
+from direkt.server.liveconfig import staff_changes
+from direkt.server.region import RegionConfig
 from direkt.server.wiring import Services
 from direkt.server.ws import frames as f
 from direkt.server.ws.connection import Connection
 from direkt.server.ws.datawatch import DataWatch
 from direkt.server.ws.keepalive import Wheel
 from direkt.server.ws.positions import PositionFeed
-from direkt.server.ws.refusals import CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, deny
+from direkt.server.ws.refusals import CLOSE_GOING_AWAY, CLOSE_RIGHTS_CHANGED, CLOSE_SESSION_ENDED, deny
 
 log = structlog.get_logger("direkt.hub")
 
@@ -48,6 +51,8 @@ class Hub:
         self.positions = PositionFeed(services, self.staff_here)
         self.keepalive = Wheel(lambda: min(CONN_REFRESH_S, services.settings.lease_seconds / 3))
         self.datawatch = DataWatch(services.client, services.fanout, self.end_orphaned_sockets)
+        self._closing: set[asyncio.Task[None]] = set()
+        services.live.follow(self.on_config)
 
     async def start(self) -> None:
         await self.s.fanout.start()
@@ -92,6 +97,27 @@ class Hub:
     def staff_here(self) -> set[str]:
         """The staff members with a socket open in this process (the position feed marks them online)."""
         return {conn.staff.id for conn in self.connections if conn.staff is not None}
+
+    def on_config(self, old: RegionConfig, new: RegionConfig) -> None:
+        """A new configuration: staff whose rights or queues changed reconnect; deactivated staff are out (4001)."""
+        gone, changed = staff_changes(old.directory, new.directory)
+        if not gone and not changed:
+            return
+        closes = [
+            conn.out.close(CLOSE_SESSION_ENDED, "deactivated")
+            if conn.staff.id in gone
+            else conn.out.close(CLOSE_RIGHTS_CHANGED, "your units or rights changed")
+            for conn in self.connections
+            if conn.staff is not None and conn.staff.id in gone | changed and not conn.out.closing
+        ]
+        if closes:
+            log.info("staff_sockets_closed_by_config", sockets=len(closes))
+            task = asyncio.get_running_loop().create_task(self._close_all(closes))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _close_all(self, closes: list[Any]) -> None:
+        await asyncio.gather(*closes)
 
     async def end_orphaned_sockets(self) -> None:
         """Redis lost its data: every socket whose session went with it ends now (4001)."""

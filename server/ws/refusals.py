@@ -24,6 +24,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_SESSION_ENDED = 4001
+CLOSE_RIGHTS_CHANGED = 4002  # the staff member's units or rights changed: reconnect to get the new ones
 
 
 def close_code_for(exc: DirektError) -> int:

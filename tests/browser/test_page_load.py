@@ -17,6 +17,7 @@ PAGES = {
     "/": ("heading", "direkt"),
     "/chat/": ("button", "Logga in med e-legitimation"),
     "/console/": ("button", "Logga in"),
+    "/admin/": ("button", "Logga in"),
     "/embed-demo.html?unit=vc-t": ("button", "Chatta med vården"),  # a unit of the test region
 }
 

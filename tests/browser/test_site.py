@@ -13,7 +13,7 @@ def test_landing_page_links_both_clients_and_passes_axe(open_page: Any) -> None:
     page = open_page("/")
     links = page.get_by_role("link")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert "/chat/" in hrefs and "/console/" in hrefs
+    assert "/chat/" in hrefs and "/console/" in hrefs and "/admin/" in hrefs
     assert axe_check(page, "landing") == []
 
 

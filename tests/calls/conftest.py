@@ -3,10 +3,11 @@ and this process's aiortc peers gathering on loopback only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from support import ServerProcess
+from support import ServerProcess, reseeded
 from support_hub import Chat, open_chat
 
 from direkt.server.redis.connect import connect
@@ -40,6 +41,7 @@ async def clean_redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[None]:
     client = await connect(standalone_redis.url)
     await client.flushall()
     await client.aclose()
+    await asyncio.to_thread(reseeded, standalone_redis.url)
     yield
 
 

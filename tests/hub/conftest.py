@@ -7,10 +7,11 @@ variables, as in tests/support_hub.py); modules that split one subject share the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from support import ServerProcess
+from support import ServerProcess, reseeded
 from support_hub import GUARDIAN, UNLISTED, Login, citizen, staff
 
 from direkt.loadtests.client import Client
@@ -49,6 +50,7 @@ async def clean_redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[None]:
     client = await connect(standalone_redis.url)
     await client.flushall()
     await client.aclose()
+    await asyncio.to_thread(reseeded, standalone_redis.url)
     yield
 
 

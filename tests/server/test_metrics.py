@@ -22,7 +22,7 @@ import httpx
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
-from support import HUB_CONFIG, ServerProcess, short_tmpdir, timeout
+from support import HUB_CONFIG, ServerProcess, reseeded, short_tmpdir, timeout
 from support_hub import ERIK, ask, citizen, open_chat, staff
 
 from direkt.loadtests.client import Client, Socket
@@ -57,6 +57,7 @@ async def clean_redis(standalone_redis: EmbeddedRedis) -> AsyncIterator[None]:
     client = await connect(standalone_redis.url)
     await client.flushall()
     await client.aclose()
+    await asyncio.to_thread(reseeded, standalone_redis.url)
     yield
 
 
