@@ -20,7 +20,8 @@ browser:
 # The README's screenshots, from the last browser test run (var/screenshots).
 screenshots:
 	mkdir -p docs/screenshots
-	for f in widget-phone-triage widget-reason-search widget-waiting widget-chat widget-112 console-queue console-chat call-console call-consent console-earlier-transcript; do \
+	for f in widget-phone-triage widget-reason-search widget-waiting widget-chat widget-112 console-queue console-chat call-console call-consent console-earlier-transcript \
+	  supervisor-board supervisor-steering widget-waiting-intake-closed stats-page admin-staff admin-unit console-phrases; do \
 	  cp var/screenshots/$$f.png docs/screenshots/; done
 
 lint: $(STAMP)

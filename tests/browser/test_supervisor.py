@@ -9,8 +9,10 @@ one is refused by the other, and a citizen waiting on the other is told.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -217,3 +219,19 @@ def test_intake_closed_on_one_process_is_live_on_the_other(
         bg.stop()
         for context in contexts:
             context.close()
+
+
+def test_a_closure_day_added_on_the_board_is_live_and_can_be_taken_back(open_page: Opener) -> None:
+    """The form posts to the administration's closure-day endpoint; the board reads the unit's
+    hours from the live configuration, so the day shows once it is in force."""
+    day = (dt.datetime.now(ZoneInfo("Europe/Stockholm")).date() + dt.timedelta(days=20)).isoformat()
+    boss = supervisor(open_page)
+    board = unit(boss)
+    expect(board.get_by_text("Inga extra stängda dagar.")).to_be_visible()
+    board.get_by_label("Stängd dag").fill(day)
+    board.get_by_role("button", name="Lägg till stängd dag").click()
+    expect(board.locator(f'ul.closure-days li[data-date="{day}"]')).to_be_visible()
+    axe_check(boss, "supervisor-closure-day")
+    board.get_by_role("button", name=f"Ta bort {day}").click()
+    expect(board.locator(f'ul.closure-days li[data-date="{day}"]')).to_have_count(0)
+    expect(board.get_by_text("Inga extra stängda dagar.")).to_be_visible()
