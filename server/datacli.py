@@ -133,11 +133,14 @@ class _Context:
 
     @classmethod
     async def within(cls, url: str, settings: Any, step: Any) -> Any:
+        from direkt.server.configcli import live_or_file
         from direkt.server.redis.connect import connect
 
         client = await connect(url)
         try:
-            return await step(cls(client, settings))
+            context = cls(client, settings)
+            context.config = await live_or_file(client, settings.region_config)  # the rules as they are live
+            return await step(context)
         finally:
             await client.aclose()
 

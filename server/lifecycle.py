@@ -183,12 +183,12 @@ class Backend:
     async def _retain_forever(self, services: Services) -> None:
         """The retention job, every ``retention_interval_seconds``; the lock makes it one run across processes."""
         interval = self.settings.retention_interval_seconds
-        job = job_for(
-            services.client, self.config.retention, list(self.config.directory.regions), services.audit,
-            self.settings.secret,
-        )  # fmt: skip
         await self._sleep(min(RETENTION_FIRST_RUN_S, interval))
         while not self._stop.is_set():
+            config = services.config  # the live configuration: its rules and regions as they are now
+            job = job_for(
+                services.client, config.retention, list(config.directory.regions), services.audit, self.settings.secret
+            )
             try:
                 await job.run(services.clock())
             except DirektError as exc:  # the next interval tries again

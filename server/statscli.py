@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -47,15 +48,20 @@ def run(args: argparse.Namespace) -> int:
     from direkt.server.settings import Settings
 
     settings = Settings.from_env(os.environ, redis_url=args.redis_url)
-    config = load_region_config(settings.region_config)
+    ask = StatsAsk(args.start, args.end or args.start, args.unit, args.region, args.by)
+    try:  # the dates first: a bad one is refused without Redis
+        resolve(ask, load_region_config(settings.region_config).directory)
+    except BadRequest as exc:
+        print(f"direkt stats: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except NotFound:
+        pass  # perhaps a unit added live: asked again of the live configuration
+    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
     try:
-        scope = resolve(StatsAsk(args.start, args.end or args.start, args.unit, args.region, args.by), config.directory)
+        report = asyncio.run(_read(url, ask, settings.region_config))
     except (BadRequest, NotFound) as exc:
         print(f"direkt stats: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
-    url = settings.redis_url or EmbeddedRedis(settings.data_dir).url
-    try:
-        report = asyncio.run(_read(url, scope))
     except RedisUnavailable as exc:
         raise RedisUnavailable(f"{exc.message} (is `direkt serve` running? otherwise set REDIS_URL)") from None
     if args.json:
@@ -67,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _read(url: str, scope: Any) -> dict[str, Any]:
-    from direkt.server.care.statsreader import read_stats
+async def _read(url: str, ask: Any, region_file: Path) -> dict[str, Any]:
+    from direkt.server.care.statsreader import read_stats, resolve
+    from direkt.server.configcli import live_or_file
     from direkt.server.redis.connect import connect
 
     client = await connect(url)
     try:
-        return await read_stats(client, scope)
+        config = await live_or_file(client, region_file)  # units added live count too
+        return await read_stats(client, resolve(ask, config.directory))
     finally:
         await client.aclose()
 

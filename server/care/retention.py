@@ -42,7 +42,10 @@ log = structlog.get_logger("direkt.retention")
 
 BATCH = 500
 LOCK_MS = 10 * 60_000  # renewed after every batch: only a dead run holds it this long
-FINISHED = frozenset({"closed", "abandoned", "moved"})  # a queue record in any other state is live
+# A queue record in any other state is live. A "moved" record is the only pointer from a case's
+# home region to where it now waits (queue/lookup.py), so it is kept: removing it would lose a
+# live case in the other region.
+FINISHED = frozenset({"closed", "abandoned"})
 SYSTEM = "system"
 
 # KEYS[1] lock  ARGV[1] token  ARGV[2] ms: extend (ms > 0) or release (0) a lock we still hold.

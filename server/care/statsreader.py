@@ -51,11 +51,17 @@ class Scope:
     last: dt.date
 
 
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # no log holds events outside these
+
+
 def parse_day(text: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except (TypeError, ValueError):
         raise BadRequest(f"{name} must be a date YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise BadRequest(f"{name} must be a date from {EARLIEST} to {LATEST}")
+    return day
 
 
 def resolve(ask: StatsAsk, directory: Directory) -> Scope:

@@ -211,8 +211,9 @@ class Supervision(Claims, Handover):
         await self._take_from(boss, case_id, holder, "staff.reassign", f"{holder}:{to}")
         try:
             lease = await self.s.waitroom.claim(case_id, target)
-        except QueueError:  # taken meanwhile or no room after all: the case waits in its queue
-            await self._back_in_queue(case_id, "returned", "Du står i kön igen.", "You are back in the queue.")
+        except QueueError:  # taken meanwhile or no room after all
+            if (await self.s.waitroom.get(case_id)).state == "waiting":  # not if another nurse claimed it meanwhile
+                await self._back_in_queue(case_id, "returned", "Du står i kön igen.", "You are back in the queue.")
             raise
         await self._opened(target, lease)
         with redis_errors():

@@ -21,7 +21,9 @@ from argon2 import PasswordHasher
 from starlette.requests import Request
 from starlette.responses import Response
 
-from direkt.queue.model import OverflowWhen, Skill, Staff, UnitKind
+from direkt.queue.keys import RegionKeys
+from direkt.queue.model import Directory, OverflowWhen, Skill, Staff, UnitKind
+from direkt.queue.scripts import redis_errors
 from direkt.server.care.audit import operation
 from direkt.server.care.triageflow import stockholm_date
 from direkt.server.care.workflow import Workflow
@@ -170,6 +172,13 @@ async def _admin(svc: Services, session: Session, action: str, detail: str) -> S
         raise
 
 
+async def _admin_body(request: Request, svc: Services, session: Session, what: str, kind: type[B]) -> B:
+    """The body of an administrator's edit, read only once the role is checked (a nurse's
+    request is refused before its body is parsed or a password hashed)."""
+    await _admin(svc, session, f"config.{what}", "")
+    return await admin_body(request, kind)
+
+
 Change = Callable[[RegionFile], RegionFile]
 
 
@@ -185,6 +194,7 @@ async def _edit(
         if svc.live.stamp is None or expected != svc.live.stamp.version:
             raise ConfigConflict("the configuration changed since you read it; reload it and edit again")
         old, spec = svc.live.current, change(svc.live.spec)
+        await _no_cases_stranded(svc, old.directory, spec)
         new = await _write(svc, expected, spec, admin.id, what, item_id)
     except DirektError:
         await _refused(svc, admin, action, item_id, unit)
@@ -193,6 +203,33 @@ async def _edit(
     for gone in set(old.directory.staff) - set(new.directory.staff):
         await svc.sessions.revoke_user(staff_uid(gone))  # deactivated: logged out everywhere
     return new
+
+
+async def _no_cases_stranded(svc: Services, before: Directory, after: RegionFile) -> None:
+    """Refuse to remove a unit, or a skill from a unit, while cases wait or are held in that queue:
+    nobody would serve them any more.
+
+    Raises:
+        Conflict: a case waits in, or is held from, a queue the edit removes.
+    """
+    kept = {(u.id, skill) for u in after.units for skill in u.skills}
+    gone = {(u.id, skill): u.region for u in before.units.values() for skill in u.skills if (u.id, skill) not in kept}
+    if not gone:
+        return
+    with redis_errors():
+        for (unit, skill), region in gone.items():
+            if await svc.client.zcard(RegionKeys(region).queue(unit, skill.value)):
+                raise Conflict(f"cases wait in {unit}'s {skill.value} queue: move or close them first")
+        for region in {region for region in gone.values()}:
+            rk = RegionKeys(region)
+            for case_id in await svc.client.zrange(rk.leases, 0, -1):
+                held = await svc.client.hmget(rk.case(_text(case_id)), "unit", "skill")
+                if (_text(held[0]), _text(held[1])) in {(u, s.value) for u, s in gone}:
+                    raise Conflict(f"a chat is open in {_text(held[0])}'s queue: close or move it first")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 async def _write(svc: Services, expected: int, spec: RegionFile, by: str, what: str, item_id: str) -> RegionConfig:
@@ -231,7 +268,7 @@ async def _staff_spec(body: StaffBody, staff_id: str, current: StaffSpec | None)
 
 
 async def staff_create(request: Request, svc: Services, session: Session) -> Response:
-    body = await admin_body(request, StaffBody)
+    body = await _admin_body(request, svc, session, "staff", StaffBody)
     if not body.id:
         raise ConfigRejected("id", "a new staff member needs an id")
     member = await _staff_spec(body, body.id, None)
@@ -247,7 +284,7 @@ async def staff_create(request: Request, svc: Services, session: Session) -> Res
 
 async def staff_update(request: Request, svc: Services, session: Session) -> Response:
     staff_id = request.path_params["staff"]
-    body = await admin_body(request, StaffBody)
+    body = await _admin_body(request, svc, session, "staff", StaffBody)
     if body.id and body.id != staff_id:
         raise ConfigRejected("id", "the id cannot change; add a new staff member instead")
     member = await _staff_spec(body, staff_id, find(svc.live.spec.staff, staff_id))
@@ -293,7 +330,7 @@ def _unit_spec(body: UnitBody, unit_id: str) -> tuple[UnitSpec, list[OverflowSpe
 
 
 async def unit_create(request: Request, svc: Services, session: Session) -> Response:
-    body = await admin_body(request, UnitBody)
+    body = await _admin_body(request, svc, session, "unit", UnitBody)
     if not body.id:
         raise ConfigRejected("id", "a new unit needs an id")
     unit, rules = _unit_spec(body, body.id)
@@ -309,7 +346,7 @@ async def unit_create(request: Request, svc: Services, session: Session) -> Resp
 
 async def unit_update(request: Request, svc: Services, session: Session) -> Response:
     unit_id = request.path_params["unit"]
-    body = await admin_body(request, UnitBody)
+    body = await _admin_body(request, svc, session, "unit", UnitBody)
     if body.id and body.id != unit_id:
         raise ConfigRejected("id", "the id cannot change; add a new unit instead")
     unit, rules = _unit_spec(body, unit_id)
@@ -345,7 +382,7 @@ def _template_spec(body: AdminTemplateBody, template_id: str, current: TemplateS
 
 
 async def template_create(request: Request, svc: Services, session: Session) -> Response:
-    body = await admin_body(request, AdminTemplateBody)
+    body = await _admin_body(request, svc, session, "template", AdminTemplateBody)
     if not TEMPLATE_ID.match(body.id):
         raise ConfigRejected("id", "an id of lowercase letters, digits, '.', '_' or '-' is required")
     template = _template_spec(body, body.id, None)
@@ -361,7 +398,7 @@ async def template_create(request: Request, svc: Services, session: Session) -> 
 
 async def template_update(request: Request, svc: Services, session: Session) -> Response:
     template_id = request.path_params["tid"]
-    body = await admin_body(request, AdminTemplateBody)
+    body = await _admin_body(request, svc, session, "template", AdminTemplateBody)
     if body.id and body.id != template_id:
         raise ConfigRejected("id", "the id cannot change; add a new template instead")
     current = find(svc.live.spec.templates, template_id)

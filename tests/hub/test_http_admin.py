@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from support import ServerProcess, timeout
-from support_hub import ERIK, Login, error_of, not_logged_in, refused
+from support_hub import ERIK, Login, error_of, not_logged_in, refused, waiting_case
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
@@ -316,3 +316,15 @@ async def test_two_admins_editing_one_version_never_overwrite_each_other(login: 
     assert statuses == [201, 409], [a.text for a in answers]
     ids = {s["id"] for s in (await one.call("GET", "/api/admin/config"))["staff"]}
     assert len({"nurse-a", "nurse-b"} & ids) == 1
+
+
+async def test_a_queue_with_cases_waiting_cannot_be_removed(admin: Client, erik: Client) -> None:
+    case = await waiting_case(erik)
+    queue = (await erik.call("GET", f"/api/cases/{case}"))["queue"]
+    unit, skill = queue["unit"], queue["skill"]
+    config = await admin.call("GET", "/api/admin/config")
+    skills = next(u["skills"] for u in config["units"] if u["id"] == unit)
+    body = unit_body(config, unit, skills=[s for s in skills if s != skill])
+    refused_edit = await edit(admin, "PUT", f"/api/admin/units/{unit}", body, config["version"])
+    assert "cases wait in" in error_of(refused_edit, 409, "conflict")
+    assert (await admin.call("GET", "/api/admin/config"))["version"] == config["version"]  # nothing applied

@@ -74,6 +74,8 @@ async def test_a_supervisor_is_403_for_a_unit_they_do_not_supervise(chef: Client
         pytest.param({}, "from must be a date", id="no-from"),
         pytest.param({"from": "2026-12-07", "to": "2026-12-01"}, "from must not be after to", id="reversed"),
         pytest.param({"from": "2026-01-01", "to": "2026-12-31"}, "too long", id="a-year"),
+        pytest.param({"from": "9999-12-31"}, "from 2000-01-01 to 2099-12-31", id="far-future"),
+        pytest.param({"from": "0001-01-01", "to": "0001-01-02"}, "from 2000-01-01 to 2099-12-31", id="year-one"),
         pytest.param({"from": "2026-12-01", "by": "month"}, "hour, day, week", id="bad-bucket"),
         pytest.param({"from": "2026-12-01" * 100}, "invalid query", id="oversized"),
         pytest.param({"from": "2026-12-01", "unit": "vc-t", "region": "elsewhere"}, "not in region", id="mismatch"),

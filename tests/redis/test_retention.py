@@ -103,7 +103,7 @@ async def seed_queue_record(client: RedisClient, seeded: Seeded, region: str, st
     if state in ("closed", "abandoned"):
         fields["closed_at"] = ended
     await client.hset(key, mapping=fields)  # type: ignore[arg-type]
-    finished = state in ("closed", "abandoned", "moved")
+    finished = state in ("closed", "abandoned")  # "moved" points to where the case now waits: kept
     seeded.item("queue_records", finished and ended < cutoff("queue_records"), key)
 
 
@@ -135,6 +135,7 @@ async def seed(client: RedisClient) -> Seeded:
         await seed_queue_record(client, s, region, "closed", c)
         await seed_queue_record(client, s, region, "waiting", c - 400 * DAY_MS)  # live: never removed
         await seed_queue_record(client, s, region, "claimed", c - 400 * DAY_MS)
+        await seed_queue_record(client, s, region, "moved", c - 400 * DAY_MS)  # the pointer to another region
     c = cutoff("triage_sessions")
     for t in (c - 1, c, NOW - 60_000):
         key = keys.triage(ulid(t, os.urandom(10)))
