@@ -14,6 +14,7 @@ export class UnitBoard {
     this.id = unitId;
     this.heading = h("h2", { id: `unit-${unitId}-heading` });
     this.summary = h("p", { class: "summary" });
+    this.statsLink = h("a", { class: "unit-stats", href: `/stats/?unit=${encodeURIComponent(unitId)}` });
     this.queues = h("div", { class: "table-wrap" });
     this.cases = h("div", { class: "table-wrap" });
     this.staff = h("div", { class: "table-wrap" });
@@ -24,6 +25,7 @@ export class UnitBoard {
       { class: "unit card", id: `unit-${unitId}`, "aria-labelledby": `unit-${unitId}-heading`, "data-unit": unitId },
       this.heading,
       this.summary,
+      h("p", {}, this.statsLink),
       h("div", { class: "columns" }, h("div", { class: "live" }, this.queues, this.cases, this.staff, this.chats), this.steer),
     );
     this.keys = {};
@@ -46,6 +48,7 @@ export class UnitBoard {
     this.unit = unit;
     this.heading.textContent = unit.name;
     this.summary.textContent = t("unit_summary", unit);
+    this.statsLink.textContent = t("unit_stats", { name: unit.name });
     clear(this.queues, this.queueTable(unit, now));
     clear(this.cases, this.caseTable(unit, now));
     clear(this.staff, this.staffTable(unit));

@@ -9,6 +9,7 @@ export const STRINGS = {
   logout: { sv: "Logga ut", en: "Log out" },
   console_link: { sv: "Konsolen", en: "Console" },
   stats_link: { sv: "Statistik", en: "Statistics" },
+  unit_stats: { sv: "Statistik och diagram för {name}", en: "Statistics and charts for {name}" },
 
   // login (the console's staff login)
   login_heading: { sv: "Logga in i arbetsledningen", en: "Log in to supervision" },
