@@ -174,8 +174,10 @@ async def _admin(svc: Services, session: Session, action: str, detail: str) -> S
 
 async def _admin_body(request: Request, svc: Services, session: Session, what: str, kind: type[B]) -> B:
     """The body of an administrator's edit, read only once the role is checked (a nurse's
-    request is refused before its body is parsed or a password hashed)."""
-    await _admin(svc, session, f"config.{what}", "")
+    request is refused before its body is parsed or a password hashed; the refusal names the
+    item edited, or nothing for an item to be added)."""
+    item = next(iter(request.path_params.values()), "")
+    await _admin(svc, session, f"config.{what}", item)
     return await admin_body(request, kind)
 
 

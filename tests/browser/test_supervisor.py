@@ -79,7 +79,7 @@ def test_the_supervisor_sees_the_queue_and_steers_the_waiting_room(
     expect(board.locator('table.staff tr[data-staff="nurse-1"]')).to_contain_text("Tillgänglig")
     expect(board.locator('table.staff tr[data-staff="nurse-1"]')).to_contain_text(chat_case)
     expect(board.locator(f'li.chat[data-case="{chat_case}"]')).to_contain_text("Nora Nilsson")
-    expect(boss.get_by_role("link", name="Statistik")).to_have_attribute("href", "/stats/")
+    expect(boss.get_by_role("link", name="Statistik", exact=True)).to_have_attribute("href", "/stats/")
     expect(boss.get_by_role("link", name="Konsolen")).to_have_attribute("href", "/console/")
     unit_stats = board.get_by_role("link", name="Statistik och diagram för Testby vårdcentral")
     expect(unit_stats).to_have_attribute("href", "/stats/?unit=vc-t")
