@@ -295,9 +295,7 @@ class OidcClient:
         }
         method = offered_method(self.config.client_auth, provider.token_auth_methods)
         if method is None:
-            raise Unavailable(
-                f"the identity provider does not offer the client authentication {self.config.client_auth}"
-            )
+            raise Unavailable(f"the identity provider does not offer {self.config.client_auth} client authentication")
         try:
             extra_headers, extra_form = token_request_auth(
                 method,
