@@ -99,6 +99,7 @@ class Issuer:
                 Route("/logout", self.logout),
             ]
         )
+        self.redirect_uris: set[str] = set()  # registered besides REDIRECT_URI (a server's own callbacks)
         self._running = contextlib.ExitStack()
 
     def reset(self) -> None:
@@ -217,7 +218,7 @@ class Issuer:
         return RedirectResponse(target, status_code=302)
 
     def _authorize_problem(self, query: Any) -> str:
-        if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") != REDIRECT_URI:
+        if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") not in {REDIRECT_URI, *self.redirect_uris}:
             return "unknown client or redirect_uri"
         if query.get("response_type") != "code" or "openid" not in query.get("scope", "").split():
             return "response_type must be code and scope must include openid"
