@@ -328,8 +328,8 @@ class OidcClient:
             # The provider may have rotated its keys since we cached them: refetch,
             # but at most once per key_refresh_seconds, whatever tokens arrive.
             self._forced_refresh_at = self._clock()
+            provider = await self.discover()
             async with self._lock:
-                provider = self._provider or await self.discover()
                 self._keys, ttl = await self._fetch_keys(provider.jwks_uri)
                 self._keys_until = self._clock() + ttl
             found = find_key(self._keys, kid, algorithm)
