@@ -11,7 +11,9 @@ Providers:
   started the login by a cookie (no login CSRF).
 * ``staff-password`` — argon2 hashes from the region file, for the demo.
 * ``staff-oidc`` — the region's staff identity provider, ``DIREKT_STAFF_OIDC_*``;
-  the subject claim is the staff id.
+  the subject claim names a staff id, HSA-id or UPN (case-folded); staff land on
+  the console. Both OIDC logins end the provider's session too at logout where it
+  offers that (docs/identity.md).
 """
 
 from __future__ import annotations
