@@ -35,6 +35,7 @@ can see it.
         ├── TooLarge           body, frame or attachment over its limit (413)
         ├── PhotoRejected      not a JPEG/PNG/WebP photo, or not decodable (415)
         ├── Unauthenticated    no valid session, ticket or credentials (401)
+        │   └── AssuranceTooLow  the e-ID login's assurance level (acr) is below the required one (401)
         ├── CsrfFailed         state-changing request without the session's CSRF token (403)
         ├── OriginRefused      Origin not in the allowed list (403)
         ├── ConfigRejected     an edit of the live configuration fails its validation (422, names the field)
@@ -191,6 +192,12 @@ class PhotoRejected(RequestError):
 class Unauthenticated(RequestError):
     code = "unauthenticated"
     status = 401
+
+
+class AssuranceTooLow(Unauthenticated):
+    """The login's assurance level (``acr``) is below the one the region requires."""
+
+    code = "assurance_too_low"
 
 
 class CsrfFailed(RequestError):

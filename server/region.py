@@ -29,6 +29,11 @@ DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
 PLACEHOLDERS = frozenset({"first_name", "unit", "nurse_name"})
 PROFESSIONS = frozenset(Skill) - {Skill.VACCINATION}
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+# Staff identities a region's identity provider may name (docs/identity.md): an HSA-id
+# (the national catalogue's "SE" + 10-digit organisation number + "-" + a local part)
+# and a user principal name (UPN, e-mail shaped). Matched case-folded.
+HSA_ID = re.compile(r"^SE[0-9]{10}-[A-Za-z0-9]{1,31}$", re.IGNORECASE)
+UPN = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 MAX_PARALLEL_CHATS = 12
 # Duties besides chatting: a supervisor watches and steers the units they
 # belong to; an administrator edits staff, units and phrases for the region.
@@ -81,6 +86,8 @@ class StaffSpec(_Strict):
     password_hash: str | None = None  # argon2 (demo logins); real staff log in with OIDC
     roles: list[str] = msgspec.field(default_factory=list)  # "supervisor", "admin" (STAFF_ROLES)
     active: bool = True  # deactivated staff stay in the file (history, audit) but cannot log in
+    hsa_id: str | None = None  # "SE2321000131-P000000001": matched to the staff identity provider's claim
+    upn: str | None = None  # "cecilia.berg@region.example": likewise, case-folded
 
 
 class CitizenSpec(_Strict):
@@ -169,6 +176,12 @@ class RegionConfig:
     brand: Brand = field(default_factory=lambda: build_brand(BrandSpec()))
     retention: RetentionRules = field(default_factory=RetentionRules)
     spec: RegionFile | None = None  # the document it was built from (administration edits and exports it)
+    staff_logins: Mapping[str, str] = field(default_factory=dict)  # login_key(id, HSA-id or UPN) -> staff id
+
+    def staff_by_login(self, claim: str) -> Staff | None:
+        """The active staff member an identity provider's claim names: their id, HSA-id or UPN, any case."""
+        staff_id = self.staff_logins.get(login_key(claim))
+        return self.directory.staff.get(staff_id) if staff_id else None
 
     def unit_phrases_editable(self, unit_id: str) -> bool:
         """Whether staff of the unit may change its phrase templates (``staff_edit_phrases``)."""
@@ -177,6 +190,11 @@ class RegionConfig:
 
     def guardians_of(self, child_pnr: str) -> list[str]:
         return [c.pnr for c in self.citizens.values() if child_pnr in c.children]
+
+
+def login_key(value: str) -> str:
+    """How staff identities compare: trimmed and case-folded (``Cecilia.Berg@Region.example``)."""
+    return value.strip().casefold()
 
 
 def load_region_config(path: Path | str) -> RegionConfig:
@@ -265,7 +283,28 @@ class _Validator:
             retention = build_rules({kind: getattr(spec.retention, kind) for kind in KINDS})
         except RetentionProblem as exc:
             raise self.fail(exc.key, exc.problem) from None
-        return RegionConfig(Path(self.source), directory, templates, citizens, passwords, home, brand, retention, spec)
+        logins = self._staff_logins(spec.staff, staff)
+        return RegionConfig(
+            Path(self.source), directory, templates, citizens, passwords, home, brand, retention, spec, logins
+        )
+
+    def _staff_logins(self, specs: Sequence[StaffSpec], active: Mapping[str, Staff]) -> dict[str, str]:
+        """Every identity a staff login may name, unique across staff (deactivated members too)."""
+        owner: dict[str, str] = {}
+        for i, s in enumerate(specs):
+            for name, value, pattern in (("hsa_id", s.hsa_id, HSA_ID), ("upn", s.upn, UPN)):
+                if value is not None and not pattern.match(value):
+                    raise self.fail(
+                        f"staff[{i}].{name}", f"{value!r} is not {'an HSA-id' if name == 'hsa_id' else 'a UPN'}"
+                    )
+            for name, value in (("id", s.id), ("hsa_id", s.hsa_id), ("upn", s.upn)):
+                if value is None:
+                    continue
+                key = login_key(value)
+                if owner.get(key, s.id) != s.id:
+                    raise self.fail(f"staff[{i}].{name}", f"{value!r} already names staff member {owner[key]!r}")
+                owner[key] = s.id
+        return {key: staff_id for key, staff_id in owner.items() if staff_id in active}
 
     def _citizens(self, specs: Sequence[CitizenSpec], units: dict[str, Unit]) -> dict[str, Citizen]:
         self._unique_by("citizens", "pnr", [c.pnr for c in specs])

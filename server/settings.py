@@ -14,8 +14,10 @@ DIREKT_DEMO_CASES    1 = put demo cases in an empty waiting room at start
 DIREKT_SECRET_KEY    key for citizen pseudonyms and TURN credentials (required in production)
 DIREKT_PUBLIC_URL    the URL browsers use (OIDC redirect, default allowed Origin)
 DIREKT_ALLOWED_ORIGINS  comma-separated Origins allowed on /ws and state-changing HTTP
-DIREKT_OIDC_*        citizen e-ID broker: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM
-DIREKT_STAFF_OIDC_*  staff identity provider: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM
+DIREKT_OIDC_*        citizen e-ID broker: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM, SCOPES, USERINFO,
+                     ACR_VALUES, REQUIRED_ACR, CLIENT_AUTH, PRIVATE_KEY_FILE, PRIVATE_KEY_ID (docs/identity.md)
+DIREKT_STAFF_OIDC_*  staff identity provider: the same names
+DIREKT_OIDC_CACHE_SECONDS  how long discovery and keys are kept without a Cache-Control max-age (3600)
 DIREKT_SMS_URL       SMS gateway endpoint for "your chat is ready" (unset = in-app only)
 DIREKT_SMS_TOKEN     bearer token for the SMS gateway
 DIREKT_JOIN_WINDOW_SECONDS  how long a citizen has to join a ready chat (300)
@@ -51,6 +53,7 @@ from direkt.server.errors import ConfigError
 from direkt.server.region import DEMO_CONFIG
 
 if TYPE_CHECKING:
+    from direkt.server.identity.oidc import OidcConfig
     from direkt.signaling.ice import IceConfig
 
 FSYNC_POLICIES = ("everysec", "always")
@@ -82,10 +85,25 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_subject_claim: str = "personal_number"
+    oidc_scopes: str = "openid"
+    oidc_userinfo: str = "auto"
+    oidc_acr_values: str = ""
+    oidc_required_acr: str = ""
+    oidc_client_auth: str = "client_secret_basic"
+    oidc_private_key_file: str = ""
+    oidc_private_key_id: str = ""
     staff_oidc_issuer: str = ""
     staff_oidc_client_id: str = ""
     staff_oidc_client_secret: str = ""
     staff_oidc_subject_claim: str = "preferred_username"
+    staff_oidc_scopes: str = "openid"
+    staff_oidc_userinfo: str = "auto"
+    staff_oidc_acr_values: str = ""
+    staff_oidc_required_acr: str = ""
+    staff_oidc_client_auth: str = "client_secret_basic"
+    staff_oidc_private_key_file: str = ""
+    staff_oidc_private_key_id: str = ""
+    oidc_cache_seconds: float = 3600.0
     sms_url: str = ""
     sms_token: str = ""
     join_window_seconds: float = 300.0
@@ -150,10 +168,12 @@ class Settings:
             "session_lifetime_seconds",
             "head_timeout_seconds",
             "retention_interval_seconds",
+            "oidc_cache_seconds",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError("environment", env_name(name), "must be a positive number")
+        self.oidc_configs  # noqa: B018 - checks the DIREKT_OIDC_* and DIREKT_STAFF_OIDC_* settings
         if self.calltest_max < 0:
             raise ConfigError("environment", "DIREKT_CALLTEST_MAX", "must be 0 or more")
         self.ice  # noqa: B018 - parses DIREKT_ICE_SERVERS and the TURN settings, raising ConfigError
@@ -196,6 +216,13 @@ class Settings:
         from direkt.signaling.ice import IceConfig  # aiortc loads only when calls are configured
 
         return IceConfig.parse(self.ice_servers, self.turn_secret, self.turn_ttl_seconds)
+
+    @property
+    def oidc_configs(self) -> dict[str, OidcConfig]:
+        """The configured OpenID Connect providers by audience ("citizen", "staff"); see oidcsettings."""
+        from direkt.server.identity.oidcsettings import oidc_configs
+
+        return oidc_configs(self)
 
     @property
     def audit_path(self) -> Path:

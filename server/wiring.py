@@ -17,6 +17,7 @@ from direkt.server.care.templates import Templates
 from direkt.server.care.transcript import Transcripts
 from direkt.server.care.triageflow import TriageFlow
 from direkt.server.care.writeguard import WriteGuards
+from direkt.server.identity.oidcsettings import OidcClients
 from direkt.server.identity.sessions import SessionStore, citizen_uid
 from direkt.server.liveconfig import LiveConfig
 from direkt.server.metrics import Metrics
@@ -49,6 +50,7 @@ class Services:
     calltest: EchoPeers
     guards: WriteGuards
     metrics: Metrics
+    oidc: OidcClients  # the OpenID Connect relying parties by audience, with their caches
 
     @property
     def config(self) -> RegionConfig:
@@ -94,6 +96,7 @@ def build_services(
         calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
         guards=WriteGuards(client),
         metrics=metrics,
+        oidc=OidcClients(settings.oidc_configs, http),
     )
 
 

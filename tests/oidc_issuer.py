@@ -11,7 +11,11 @@ verifier, and answers with an ID token signed RS256.
 Knobs for negative tests are plain attributes (see ``Issuer.reset``): override
 or drop claims, sign with another key, with ``alg: none`` or HS256, answer
 every request with a status, delay the token endpoint, name another issuer in
-discovery, rotate the key.
+discovery, rotate the key. And the parts of a real e-ID broker: scopes that
+release the identity claim (``subject_scope``), the claim only from ``/userinfo``
+(``subject_in``), ``acr``, PS256 and EdDSA keys, ``Cache-Control`` on discovery
+and the JWKS (with fetch counters), ``private_key_jwt`` client assertions, RFC
+9207 ``iss`` in the authorization response, and ``/logout`` (RP-initiated logout).
 
     with Issuer() as issuer:
         issuer.url  # http://127.0.0.1:<free port>
@@ -34,8 +38,8 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -46,7 +50,8 @@ CLIENT_ID = "direkt-test"
 CLIENT_SECRET = "s3cret:with/odd chars åäö"  # exercises the form-encoding of client_secret_basic
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the test reads the Location header
 SUBJECT = "199001012385"  # a Skatteverket test personal identity number
-SIGNINGS = ("rs256", "es256", "foreign", "foreign-kid", "none", "hs256")
+SIGNINGS = ("rs256", "es256", "ps256", "eddsa", "foreign", "foreign-kid", "none", "hs256")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Grant:
     challenge: str
     nonce: str | None
     subject: str
+    scope: tuple[str, ...] = ("openid",)
 
 
 def b64url(data: bytes) -> str:
@@ -80,6 +86,8 @@ class Issuer:
         self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._ec = ec.generate_private_key(ec.SECP256R1())
         self._foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._ps = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._ed = ed25519.Ed25519PrivateKey.generate()
         self.reset()
         self.app = Starlette(
             routes=[
@@ -87,8 +95,11 @@ class Issuer:
                 Route("/jwks", self.jwks),
                 Route("/authorize", self.authorize),
                 Route("/token", self.token, methods=["POST"]),
+                Route("/userinfo", self.userinfo),
+                Route("/logout", self.logout),
             ]
         )
+        self.redirect_uris: set[str] = set()  # registered besides REDIRECT_URI (a server's own callbacks)
         self._running = contextlib.ExitStack()
 
     def reset(self) -> None:
@@ -104,7 +115,22 @@ class Issuer:
         self.claims: dict[str, Any] = {}  # merged over the standard claims
         self.drop_claims: set[str] = set()
         self.jwks_fetches = 0
+        self.discovery_fetches = 0
         self.token_auth_used: list[str] = []
+        self.cache_control: str | None = None  # on discovery and the JWKS
+        self.subject_scope: str | None = None  # the identity claim only when this scope was asked for
+        self.subject_in = "id_token"  # or "userinfo": where the identity claim is released
+        self.userinfo_claims: dict[str, Any] = {}  # merged over userinfo's answer (e.g. another sub)
+        self.userinfo_calls = 0
+        self.access_tokens: dict[str, Grant] = {}
+        self.acr: str | None = None  # the acr claim; None leaves it out
+        self.requests: list[dict[str, str]] = []  # every /authorize query
+        self.client_public_key: Any = None  # set: private_key_jwt assertions verify against it
+        self.assertion_ids: set[str] = set()
+        self.iss_in_response = False  # RFC 9207: iss in the authorization response, promised in discovery
+        self.response_iss: str | None = None  # another iss in the response than the issuer's own
+        self.end_session = False  # offer end_session_endpoint
+        self.logouts: list[dict[str, str]] = []
 
     def rotate_key(self) -> None:
         """Sign with a new RSA key under a new kid; the JWKS then publishes only the new key."""
@@ -128,20 +154,34 @@ class Issuer:
 
     # --- endpoints ---------------------------------------------------------------------------
 
+    def _cached(self, body: dict[str, Any]) -> Response:
+        headers = {"Cache-Control": self.cache_control} if self.cache_control else None
+        return JSONResponse(body, headers=headers)
+
     async def discovery(self, request: Request) -> Response:
+        self.discovery_fetches += 1
         if self.status is not None:
             return JSONResponse({"error": "unavailable"}, status_code=self.status)
-        return JSONResponse(
-            {
+        extra: dict[str, Any] = {"end_session_endpoint": f"{self.url}/logout"} if self.end_session else {}
+        if self.iss_in_response:
+            extra["authorization_response_iss_parameter_supported"] = True
+        return self._cached(
+            extra
+            | {
                 "issuer": self.discovery_issuer or self.url,
                 "authorization_endpoint": f"{self.url}/authorize",
                 "token_endpoint": f"{self.url}/token",
                 "jwks_uri": f"{self.url}/jwks",
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+                "userinfo_endpoint": f"{self.url}/userinfo",
+                "id_token_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": self.auth_methods,
+                "acr_values_supported": [
+                    "http://id.elegnamnden.se/loa/1.0/loa2",
+                    "http://id.elegnamnden.se/loa/1.0/loa3",
+                ],
             }
         )
 
@@ -151,13 +191,17 @@ class Issuer:
             return JSONResponse({"error": "unavailable"}, status_code=self.status)
         rsa_jwk = {**RSAAlgorithm.to_jwk(self.rsa_key.public_key(), as_dict=True), "kid": self.kid, "use": "sig"}
         ec_jwk = {**ECAlgorithm.to_jwk(self._ec.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
-        return JSONResponse({"keys": [{**rsa_jwk, "alg": "RS256"}, {**ec_jwk, "alg": "ES256"}]})
+        ps_jwk = {**RSAAlgorithm.to_jwk(self._ps.public_key(), as_dict=True), "kid": "ps-1", "use": "sig"}
+        ed_jwk = {**OKPAlgorithm.to_jwk(self._ed.public_key(), as_dict=True), "kid": "ed-1", "use": "sig"}
+        keys = [{**rsa_jwk, "alg": "RS256"}, {**ec_jwk, "alg": "ES256"}, {**ps_jwk, "alg": "PS256"}, ed_jwk]
+        return self._cached({"keys": keys})
 
     async def authorize(self, request: Request) -> Response:
         query = request.query_params
         problem = self._authorize_problem(query)
         if problem:
             return PlainTextResponse(problem, status_code=400)  # never redirect to an unchecked URI
+        self.requests.append(dict(query))
         code = secrets.token_urlsafe(24)
         self.codes[code] = Grant(
             client_id=query["client_id"],
@@ -165,12 +209,16 @@ class Issuer:
             challenge=query["code_challenge"],
             nonce=query.get("nonce"),
             subject=query.get("login_hint") or self.subject,
+            scope=tuple(query.get("scope", "").split()),
         )
-        target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        answer = {"code": code, "state": query.get("state", "")}
+        if self.iss_in_response or self.response_iss:
+            answer["iss"] = self.response_iss or self.url
+        target = f"{query['redirect_uri']}?{urlencode(answer)}"
         return RedirectResponse(target, status_code=302)
 
     def _authorize_problem(self, query: Any) -> str:
-        if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") != REDIRECT_URI:
+        if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") not in {REDIRECT_URI, *self.redirect_uris}:
             return "unknown client or redirect_uri"
         if query.get("response_type") != "code" or "openid" not in query.get("scope", "").split():
             return "response_type must be code and scope must include openid"
@@ -193,13 +241,32 @@ class Issuer:
         challenge = b64url(hashlib.sha256(verifier.encode()).digest())
         if form.get("redirect_uri") != grant.redirect_uri or not hmac.compare_digest(challenge, grant.challenge):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        access_token = secrets.token_urlsafe(24)
+        self.access_tokens[access_token] = grant
         return JSONResponse(
-            {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300,
+            {"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
              "id_token": self.id_token(grant)}
         )  # fmt: skip
 
+    async def userinfo(self, request: Request) -> Response:
+        self.userinfo_calls += 1
+        grant = self.access_tokens.get(request.headers.get("authorization", "").removeprefix("Bearer "))
+        if grant is None:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        claims = {"sub": self.pairwise_sub(grant.subject), **self.released(grant)}
+        return JSONResponse(claims | self.userinfo_claims)
+
+    async def logout(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.logouts.append(query)
+        target = query.get("post_logout_redirect_uri")
+        return RedirectResponse(target, 302) if target else PlainTextResponse("logged out")
+
     def _client_authenticated(self, request: Request, form: dict[str, str]) -> bool:
         header = request.headers.get("authorization", "")
+        if form.get("client_assertion_type") == ASSERTION_TYPE:
+            self.token_auth_used.append("private_key_jwt")
+            return "private_key_jwt" in self.auth_methods and self._assertion_valid(form)
         if header.startswith("Basic "):
             method = "client_secret_basic"
             raw = base64.b64decode(header.removeprefix("Basic ")).decode()
@@ -214,15 +281,47 @@ class Issuer:
             and hmac.compare_digest(secret.encode(), CLIENT_SECRET.encode())
         )
 
+    def _assertion_valid(self, form: dict[str, str]) -> bool:
+        """RFC 7523 3: signed by the registered key, iss = sub = the client, aud = /token, unexpired, used once."""
+        if self.client_public_key is None or form.get("client_id", CLIENT_ID) != CLIENT_ID:
+            return False
+        try:
+            claims = jwt.decode(
+                form.get("client_assertion", ""),
+                self.client_public_key,
+                algorithms=["RS256", "ES256", "EdDSA"],
+                audience=f"{self.url}/token",
+                options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+            )
+        except jwt.InvalidTokenError:
+            return False
+        if claims["iss"] != CLIENT_ID or claims["sub"] != CLIENT_ID or claims["jti"] in self.assertion_ids:
+            return False
+        self.assertion_ids.add(claims["jti"])
+        return True
+
     # --- tokens ------------------------------------------------------------------------------
+
+    @staticmethod
+    def pairwise_sub(subject: str) -> str:
+        return f"sub-{hashlib.sha256(subject.encode()).hexdigest()[:16]}"
+
+    def released(self, grant: Grant) -> dict[str, Any]:
+        """The identity claim, when the login's scopes release it."""
+        if self.subject_scope is not None and self.subject_scope not in grant.scope:
+            return {}
+        return {self.subject_claim: grant.subject}
 
     def id_token(self, grant: Grant) -> str:
         now = int(time.time())
-        pairwise_sub = f"sub-{hashlib.sha256(grant.subject.encode()).hexdigest()[:16]}"
         claims: dict[str, Any] = {
-            "iss": self.url, "aud": grant.client_id, "sub": pairwise_sub, "iat": now, "exp": now + 300,
-            "auth_time": now, self.subject_claim: grant.subject,
+            "iss": self.url, "aud": grant.client_id, "sub": self.pairwise_sub(grant.subject), "iat": now,
+            "exp": now + 300, "auth_time": now,
         }  # fmt: skip
+        if self.subject_in == "id_token":
+            claims |= self.released(grant)
+        if self.acr is not None:
+            claims["acr"] = self.acr
         if grant.nonce is not None:
             claims["nonce"] = grant.nonce
         claims |= self.claims
@@ -232,10 +331,15 @@ class Issuer:
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign as ``self.signing`` says (see SIGNINGS)."""
-        if self.signing == "rs256":
-            return jwt.encode(claims, self.rsa_key, algorithm="RS256", headers={"kid": self.kid})
-        if self.signing == "es256":
-            return jwt.encode(claims, self._ec, algorithm="ES256", headers={"kid": "ec-1"})
+        plain = {
+            "rs256": (self.rsa_key, "RS256", self.kid),
+            "es256": (self._ec, "ES256", "ec-1"),
+            "ps256": (self._ps, "PS256", "ps-1"),
+            "eddsa": (self._ed, "EdDSA", "ed-1"),
+        }
+        if self.signing in plain:
+            key, algorithm, kid = plain[self.signing]
+            return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
         if self.signing in {"foreign", "foreign-kid"}:
             kid = self.kid if self.signing == "foreign" else "not-published"
             return jwt.encode(claims, self._foreign, algorithm="RS256", headers={"kid": kid})

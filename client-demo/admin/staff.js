@@ -1,5 +1,5 @@
 // Staff: the list, and the form that adds or edits one (units, professions, roles, max chats,
-// active). Deactivating logs the person out everywhere at once.
+// active, and the HSA-id and UPN the staff identity provider may name them by). Deactivating logs the person out everywhere at once.
 
 import { h, clear } from "../shared/dom.js";
 import { checkbox, choices, field, formShell, select, showError } from "./forms.js";
@@ -59,8 +59,11 @@ export function staffView(main, ctx) {
     const maxChats = h("input", { type: "number", min: "0", max: "12", value: String(s.max_chats) });
     const active = checkbox("active", t("active"), s.active);
     const password = h("input", { type: "password", autocomplete: "new-password" });
+    const hsaId = h("input", { value: s.hsa_id || "", autocomplete: "off", spellcheck: "false" });
+    const upn = h("input", { value: s.upn || "", autocomplete: "off", spellcheck: "false" });
     const labels = { id: t("staff_id"), name: t("name"), profession: t("profession"), units: t("units"), roles: t("roles"),
-      max_chats: t("max_chats"), active: t("active"), password: t("new_password"), skills: t("profession") };
+      max_chats: t("max_chats"), active: t("active"), password: t("new_password"), skills: t("profession"),
+      hsa_id: t("hsa_id"), upn: t("upn") };
     const submit = async (form) => {
       const body = {
         name: name.value.trim(),
@@ -69,6 +72,8 @@ export function staffView(main, ctx) {
         max_chats: maxChats.value === "" ? -1 : Number(maxChats.value),
         roles: roles.values(),
         active: active.input.checked,
+        hsa_id: hsaId.value.trim() || null,
+        upn: upn.value.trim() || null,
       };
       if (s.skills) body.skills = s.skills;
       if (password.value) body.password = password.value;
@@ -93,6 +98,8 @@ export function staffView(main, ctx) {
       field("max_chats", t("max_chats"), maxChats),
       active.el,
       field("password", t("new_password"), password, t("new_password_hint")),
+      field("hsa_id", t("hsa_id"), hsaId, t("hsa_id_hint")),
+      field("upn", t("upn"), upn, t("upn_hint")),
     );
     clear(main, form);
     form.querySelector("h2").focus();

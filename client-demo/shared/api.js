@@ -63,11 +63,18 @@ export class Api {
   }
 
   async logout() {
+    let answer = {};
     try {
-      await this.call("POST", "/auth/logout");
+      answer = (await this.call("POST", "/auth/logout")) || {};
     } finally {
       this.me = null;
       this.csrf = "";
+    }
+    if (answer.end_session_url) {
+      // RP-initiated logout: the identity provider ends its own session too, then sends the
+      // browser back here. Never settle, so no caller reloads the page over this navigation.
+      location.assign(answer.end_session_url);
+      await new Promise(() => {});
     }
   }
 }

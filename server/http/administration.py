@@ -79,6 +79,9 @@ class StaffBody(_Body):
     roles: list[str] = msgspec.field(default_factory=list)
     active: bool = True
     password: Annotated[str, msgspec.Meta(min_length=4, max_length=128)] | None = None  # absent: keep
+    # Identities the staff identity provider may name; absent: keep, null: remove (docs/identity.md).
+    hsa_id: Annotated[str, msgspec.Meta(max_length=44)] | msgspec.UnsetType | None = msgspec.UNSET
+    upn: Annotated[str, msgspec.Meta(max_length=320)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RuleBody(_Body):
@@ -263,9 +266,11 @@ async def _staff_spec(body: StaffBody, staff_id: str, current: StaffSpec | None)
         password_hash: str | None = await asyncio.to_thread(_hasher.hash, body.password)
     else:
         password_hash = current.password_hash if current else None
+    hsa_id = (current.hsa_id if current else None) if body.hsa_id is msgspec.UNSET else body.hsa_id
+    upn = (current.upn if current else None) if body.upn is msgspec.UNSET else body.upn
     return StaffSpec(
         staff_id, body.name, body.profession, body.units, body.max_chats, body.skills, password_hash, body.roles,
-        body.active,
+        body.active, hsa_id, upn,
     )  # fmt: skip
 
 

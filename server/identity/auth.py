@@ -11,7 +11,9 @@ Providers:
   started the login by a cookie (no login CSRF).
 * ``staff-password`` — argon2 hashes from the region file, for the demo.
 * ``staff-oidc`` — the region's staff identity provider, ``DIREKT_STAFF_OIDC_*``;
-  the subject claim is the staff id.
+  the subject claim names a staff id, HSA-id or UPN (case-folded); staff land on
+  the console. Both OIDC logins end the provider's session too at logout where it
+  offers that (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from direkt.server.http.requests import (
     services,
     set_session_cookie,
 )
-from direkt.server.identity.oidc import OidcClient, OidcConfig
+from direkt.server.identity.oidc import OidcClient
+from direkt.server.identity.oidclogout import end_session_url, landing, remember_id_token
 from direkt.server.identity.personnummer import Personnummer, is_test_number
 from direkt.server.identity.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
 from direkt.server.wiring import Services
@@ -122,8 +125,11 @@ async def get_session(request: Request) -> Response:
 
 
 async def logout(request: Request, svc: Services, session: Session) -> Response:
+    """Ends the session; after an OIDC login whose provider offers RP-initiated logout, ``end_session_url``
+    is where the browser goes next to end the provider's session too (docs/identity.md)."""
+    end_session = await end_session_url(svc, session)
     await svc.sessions.revoke(session)
-    response = ok({"logged_out": True})
+    response = ok({"logged_out": True, **({"end_session_url": end_session} if end_session else {})})
     response.delete_cookie(COOKIE, path="/")
     return response
 
@@ -273,20 +279,8 @@ async def _failed(svc: Services, username: str) -> None:
 
 
 def oidc_client(svc: Services, audience: str) -> OidcClient:
-    s = svc.settings
-    if audience == "staff":
-        issuer, cid, secret, claim = (
-            s.staff_oidc_issuer,
-            s.staff_oidc_client_id,
-            s.staff_oidc_client_secret,
-            s.staff_oidc_subject_claim,
-        )
-    else:
-        issuer, cid, secret, claim = s.oidc_issuer, s.oidc_client_id, s.oidc_client_secret, s.oidc_subject_claim
-    if not issuer:
-        raise NotFound("no identity provider of this kind is configured")
-    redirect = f"{s.base_url}/auth/{'staff/' if audience == 'staff' else ''}oidc/callback"
-    return OidcClient(OidcConfig(issuer, cid, secret, redirect, subject_claim=claim), svc.http)
+    """The audience's relying party, kept per process with its cached discovery and keys (404 if none)."""
+    return svc.oidc.get(audience)
 
 
 def oidc_login(audience: str) -> Any:
@@ -305,7 +299,7 @@ def oidc_login(audience: str) -> Any:
             {
                 "verifier": start.code_verifier,
                 "nonce": start.nonce,
-                "next": safe_next(request.query_params.get("next", "/")),
+                "next": safe_next(request.query_params.get("next", landing(audience))),
                 "browser": browser,
             },
         )
@@ -337,10 +331,17 @@ def oidc_callback(audience: str) -> Any:
         if not code or len(code) > 2048:
             raise BadRequest("the identity provider sent no code")
         client = oidc_client(svc, audience)
-        claims = await client.finish(code, code_verifier=pending["verifier"], nonce=pending["nonce"])
+        verified = await client.finish(
+            code,
+            code_verifier=pending["verifier"],
+            nonce=pending["nonce"],
+            response_issuer=request.query_params.get("iss"),
+        )
+        claims = verified.claims
         principal = _principal_from_claims(svc, audience, str(claims[client.config.subject_claim]))
         response = RedirectResponse(pending["next"], 303)
-        await start_session(svc, principal, response)
+        session = await start_session(svc, principal, response)
+        await remember_id_token(svc, session, audience, verified.id_token)
         return response
 
     return endpoint
@@ -348,7 +349,7 @@ def oidc_callback(audience: str) -> Any:
 
 def _principal_from_claims(svc: Services, audience: str, subject: str) -> Principal:
     if audience == "staff":
-        staff = svc.config.directory.staff.get(subject)
+        staff = svc.config.staff_by_login(subject)  # case-folded: a staff id, an HSA-id or a UPN
         if staff is None:
             raise Forbidden("you are not staff of any unit here")
         return Principal(staff_uid(staff.id), "staff", staff.name, "staff-oidc", staff_id=staff.id)

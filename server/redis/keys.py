@@ -157,3 +157,8 @@ def triage_pattern() -> str:
 # One document for every region (units overflow between regions), so no region hash tag.
 CONFIG = f"{ROOT}:config"
 CONFIG_CHANGED = f"{ROOT}:config:changed"
+
+
+# -- RP-initiated logout (server/identity/oidclogout.py): a session's ID token, for id_token_hint --
+def oidc_id_token(sid: str) -> str:
+    return f"{ROOT}:idtoken:{sid}"

@@ -396,7 +396,7 @@ async def test_staff_oidc_login_maps_the_subject_to_a_staff_id(idp: Brokers) -> 
     idp.staff.subject = "nurse-2"
     async with httpx.AsyncClient(base_url=idp.server.base, timeout=10) as http:
         _, back = await oidc_round_trip(http, "/auth/staff/oidc/login", idp.staff)
-        assert back.status_code == 303 and back.headers["location"] == "/"
+        assert back.status_code == 303 and back.headers["location"] == "/console/"  # staff land on the console
         me = (await http.get("/api/session")).json()
     assert (me["role"], me["provider"], me["name"]) == ("staff", "staff-oidc", "Olle Ek")
     assert me["staff"]["id"] == "nurse-2" and me["staff"]["units"] == ["vc-t"]

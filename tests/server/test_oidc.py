@@ -74,7 +74,7 @@ async def authorize(http: httpx.AsyncClient, start: LoginStart) -> str:
 async def login(client: OidcClient, http: httpx.AsyncClient, **begin: str) -> dict[str, object]:
     start = await client.begin(**begin)
     code = await authorize(http, start)
-    return await client.finish(code, code_verifier=start.code_verifier, nonce=start.nonce)
+    return (await client.finish(code, code_verifier=start.code_verifier, nonce=start.nonce)).claims
 
 
 def assert_no_token_contents(error: Exception, *secrets: str) -> None:
@@ -167,7 +167,7 @@ def test_the_client_secret_is_not_in_the_config_repr(issuer: Issuer) -> None:
 async def test_discovery_and_keys_are_fetched_once(client: OidcClient, http: httpx.AsyncClient, issuer: Issuer) -> None:
     await login(client, http)
     await login(client, http)
-    assert issuer.jwks_fetches == 1
+    assert (issuer.discovery_fetches, issuer.jwks_fetches) == (1, 1)
 
 
 async def test_a_rotated_key_is_fetched_once_and_accepted(
@@ -277,8 +277,9 @@ async def test_missing_claims(
 
 
 async def test_missing_identity_claim(client: OidcClient, http: httpx.AsyncClient, issuer: Issuer) -> None:
-    issuer.drop_claims = {"personal_number"}
+    issuer.subject_scope = "https://id.oidc.se/scope/naturalPersonNumber"  # never asked for: released nowhere
     await finish_expecting(client, http, "'personal_number' claim")
+    assert issuer.userinfo_calls == 1  # asked there too ("auto"), where it is missing as well
 
 
 @pytest.mark.parametrize(
