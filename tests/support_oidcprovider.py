@@ -183,6 +183,11 @@ class OidcProvider:
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
 
+    @property
+    def relying_party_port(self) -> int:
+        """The port of the direkt server the clients are registered for (their first redirect URI's)."""
+        return int(urlsplit(self.config["clients"][0]["redirect_uris"][0]).port or 80)
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
