@@ -51,11 +51,12 @@ CITIZENS = {
     ERIK: {"given_name": "Erik", "family_name": "Nilsson", "name": "Erik Nilsson"},
     ALVA: {"given_name": "Alva", "family_name": "Provsson", "name": "Alva Provsson"},
 }
-# Staff of tests/data/hub_region.toml, with an HSA-id and a UPN a region's directory would give them.
+# Staff of tests/data/hub_region.toml as a region's identity provider names them: an id, an HSA-id and a
+# UPN (issue 23 gives nurse-1 that HSA-id and nurse-2 that UPN, in lower case, in the region file).
 STAFF = {
-    "nurse-2": {"name": "Olle Ek", "hsa_id": "SE2321000131-P000000000002", "upn": "Olle.Ek@region.example"},
-    "doctor-1": {"name": "Doris Doktor", "hsa_id": "SE2321000131-P000000000101", "upn": "Doris.Doktor@region.example"},
-    "nurse-elsewhere": {"name": "Ulla Utanför", "hsa_id": "SE2321000131-P000000000999", "upn": "Ulla@else.example"},
+    "nurse-1": {"name": "Nora Nilsson", "hsa_id": "SE2321000131-P000000001", "upn": "Nora.Nilsson@region.example"},
+    "nurse-2": {"name": "Olle Ek", "hsa_id": "SE2321000131-P000000002", "upn": "Olle.Ek@region.example"},
+    "nurse-elsewhere": {"name": "Ulla Utanför", "hsa_id": "SE2321000131-P000000999", "upn": "Ulla@else.example"},
 }
 
 

@@ -16,6 +16,7 @@
 //   POST /_test/rotate     new signing keys (fresh ones for config.signing_algs, or body {"keys": [...]})
 //   POST /_test/config     merge the body's top-level keys into the config and rebuild the provider
 //   GET  /_test/requests   what the provider saw: requests (method, path, query, auth scheme) and events
+//                          (event, client, error, detail)
 //   DELETE /_test/requests forget them
 // Rebuilding keeps sessions, grants and codes: oidc-provider's memory adapter is shared.
 
@@ -102,7 +103,7 @@ function build(issuer) {
   for (const name of EVENTS) {
     built.on(name, (ctx, error) => {
       const client = ctx?.oidc?.client?.clientId;
-      seen.push({ event: name, client, error: error?.error_description ?? error?.message });
+      seen.push({ event: name, client, error: error?.error_description ?? error?.message, detail: error?.error_detail });
     });
   }
   return built;
