@@ -265,6 +265,20 @@ async def through_provider(http: httpx.AsyncClient, url: str, issuer: str, accou
     raise AssertionError("too many steps at the provider")
 
 
+async def shows_login_form(http: httpx.AsyncClient, url: str, issuer: str) -> bool:
+    """Whether following ``url`` through the provider stops at its login form (True) or the provider
+    sends the browser back at once, logged in silently by its own session (False)."""
+    response = await http.get(url)
+    for _ in range(12):
+        if not response.is_redirect:
+            return response.status_code == 200 and 'name="account"' in response.text
+        location = urljoin(str(response.url), response.headers["location"])
+        if not location.startswith(issuer + "/"):
+            return False
+        response = await http.get(location)
+    raise AssertionError("too many steps at the provider")
+
+
 def _form_action(html: str, ending: str = "") -> str:
     actions = [a for a in re.findall(r'<form[^>]*action="([^"]+)"', html) if a.endswith(ending)]
     assert actions, html

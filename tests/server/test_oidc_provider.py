@@ -10,6 +10,7 @@ against the provider for every signing algorithm it offers.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -186,8 +187,12 @@ async def code_for(site: Site, http: httpx.AsyncClient, client: OidcClient) -> t
 
 
 async def finish(client: OidcClient, code: str, verifier: str, nonce: str) -> dict[str, Any]:
-    """The verified claims (``finish`` returns them today; issue 23's relying party wraps them in ``.claims``)."""
-    result = await client.finish(code, code_verifier=verifier, nonce=nonce)
+    """The verified claims. Issue 23's relying party also takes the callback's ``iss`` (RFC 9207; the provider
+    sends it, ``code_for`` checks it) and wraps the claims in ``.claims``; today's takes the code alone."""
+    extra: dict[str, Any] = {}
+    if "response_issuer" in inspect.signature(client.finish).parameters:
+        extra["response_issuer"] = client.config.issuer
+    result = await client.finish(code, code_verifier=verifier, nonce=nonce, **extra)
     return dict(getattr(result, "claims", result))
 
 
