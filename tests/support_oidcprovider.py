@@ -220,8 +220,7 @@ class OidcProvider:
 
     def reset(self) -> None:
         """Back to the configuration it started with (keeping the current keys), the log emptied."""
-        self._admin("POST", "/_test/config", {k: v for k, v in self.config.items() if k != "signing_algs"})
-        self._admin("DELETE", "/_test/requests")
+        self._admin("POST", "/_test/reset")
 
     def seen(self, path: str | None = None) -> list[dict[str, Any]]:
         """The requests (method, path, query, auth scheme) and events (event, client, error) so far."""
@@ -236,9 +235,12 @@ class OidcProvider:
 # -- what a browser does at the provider, over HTTP ----------------------------------------------
 
 
-async def through_provider(http: httpx.AsyncClient, url: str, issuer: str, account: str | None = None) -> str:
+async def through_provider(
+    http: httpx.AsyncClient, url: str, issuer: str, account: str | None = None, *, cancel: bool = False
+) -> str:
     """Follow ``url`` (an authorize or end-session URL) through the provider, logging in as ``account``
-    on its login form and submitting its logout form, until it sends the browser elsewhere.
+    on its login form (or pressing its Cancel button) and submitting its logout form, until it sends
+    the browser elsewhere.
 
     Returns:
         The URL the provider redirects to last (the relying party's callback), or "" when it ends on a
@@ -252,6 +254,9 @@ async def through_provider(http: httpx.AsyncClient, url: str, issuer: str, accou
                 return location
             response = await http.get(location)
         elif response.status_code == 200 and 'name="account"' in response.text:
+            if cancel:
+                response = await http.post(urljoin(str(response.url), _form_action(response.text, "/abort")))
+                continue
             assert account is not None, "the provider asks who logs in"
             action = urljoin(str(response.url), _form_action(response.text, "/login"))
             response = await http.post(action, data={"account": account})

@@ -15,6 +15,7 @@
 // Test-only routes (Authorization: Bearer <config.admin_token> when one is set):
 //   POST /_test/rotate     new signing keys (fresh ones for config.signing_algs, or body {"keys": [...]})
 //   POST /_test/config     merge the body's top-level keys into the config and rebuild the provider
+//   POST /_test/reset      back to the config it started with (keeping the current keys), the log emptied
 //   GET  /_test/requests   what the provider saw: requests (method, path, query, auth scheme) and events
 //                          (event, client, error, detail)
 //   DELETE /_test/requests forget them
@@ -45,7 +46,8 @@ if (!configPath) {
   process.stderr.write('usage: node provider.mjs --config FILE [--port N]\n');
   process.exit(2);
 }
-let config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+const initial = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+let config = initial;
 const port = Number(args.port ?? process.env.OIDC_PROVIDER_PORT ?? 0);
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 const seen = [];
@@ -209,6 +211,9 @@ async function admin(req, res, path) {
   } else if (req.method === 'POST' && path === '/_test/config') {
     config = { ...config, ...body };
     if (body.keys || body.signing_algs) keys = body.keys ?? freshKeys(config.signing_algs);
+  } else if (req.method === 'POST' && path === '/_test/reset') {
+    config = initial;
+    seen.length = 0;
   } else if (req.method === 'GET' && path === '/_test/requests') {
     return send(res, 200, 'application/json', JSON.stringify(seen));
   } else if (req.method === 'DELETE' && path === '/_test/requests') {

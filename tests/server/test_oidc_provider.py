@@ -97,6 +97,21 @@ async def test_a_citizen_logs_in_through_the_provider(site: Site, browser: httpx
     assert "grant.success" in events and "grant.error" not in events
 
 
+async def test_a_login_cancelled_at_the_provider_logs_nobody_in(site: Site, browser: httpx.AsyncClient) -> None:
+    start = await browser.get("/auth/oidc/login")
+    callback = await through_provider(browser, start.headers["location"], site.provider.issuer, cancel=True)
+    assert parse_qs(urlsplit(callback).query)["error"] == ["access_denied"]
+    error_of(await browser.get(callback), 401, "unauthenticated")
+    assert await not_logged_in(browser)
+
+
+async def test_a_provider_that_logs_people_in_at_once(site: Site, browser: httpx.AsyncClient) -> None:
+    site.provider.configure(auto_login=ERIK)  # no login page: how a single sign-on session looks
+    _, back = await log_in(site, browser, "/auth/oidc/login", "nobody-types-this")
+    assert back.status_code == 303, back.text
+    assert (await browser.get("/api/session")).json()["name"] == "Erik Nilsson"
+
+
 async def test_staff_log_in_through_the_provider(site: Site, browser: httpx.AsyncClient) -> None:
     _, back = await log_in(site, browser, "/auth/staff/oidc/login", "nurse-2")
     assert back.status_code == 303, back.text
