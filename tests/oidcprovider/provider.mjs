@@ -50,7 +50,8 @@ const initial = JSON.parse(fs.readFileSync(configPath, 'utf8'));
 let config = initial;
 const port = Number(args.port ?? process.env.OIDC_PROVIDER_PORT ?? 0);
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
-const seen = [];
+const seen = []; // the newest MAX_SEEN requests and events
+const MAX_SEEN = 5000;
 let keys = config.keys ?? freshKeys(config.signing_algs ?? ['RS256']);
 let provider;
 let handler;
@@ -105,7 +106,7 @@ function build(issuer) {
   for (const name of EVENTS) {
     built.on(name, (ctx, error) => {
       const client = ctx?.oidc?.client?.clientId;
-      seen.push({ event: name, client, error: error?.error_description ?? error?.message, detail: error?.error_detail });
+      note({ event: name, client, error: error?.error_description ?? error?.message, detail: error?.error_detail });
     });
   }
   return built;
@@ -227,9 +228,14 @@ async function admin(req, res, path) {
   return send(res, 200, 'application/json', JSON.stringify({ kids: keys.map((key) => key.kid) }));
 }
 
+function note(entry) {
+  seen.push(entry);
+  if (seen.length > MAX_SEEN) seen.splice(0, seen.length - MAX_SEEN);
+}
+
 function record(req, url) {
   const auth = (req.headers.authorization ?? '').split(' ')[0] || null;
-  seen.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), auth });
+  note({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), auth });
 }
 
 const server = http.createServer((req, res) => {
