@@ -6,16 +6,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit bench browser screenshots clean
+.PHONY: run test lint typecheck unit bench browser oidcprovider screenshots clean
 
 run: $(STAMP)
 	$(BIN)/direkt serve --demo
 
-test: $(STAMP) lint typecheck browser
+test: $(STAMP) lint typecheck browser oidcprovider
 	PYTHONSAFEPATH=1 $(BIN)/python -m pytest
 
 browser:
 	@scripts/ensure-chromium
+
+# The third-party OpenID provider the identity tests run (panva's oidc-provider, pinned in
+# tests/oidcprovider/package-lock.json): Debian's Node.js when missing, then npm ci once per lock file.
+OIDCP := tests/oidcprovider
+oidcprovider:
+	@scripts/ensure-node
+	@if ! command -v npm >/dev/null 2>&1; then :; \
+	elif cmp -s $(OIDCP)/package-lock.json $(OIDCP)/node_modules/.package-lock.json.installed; then :; \
+	else echo "Installing oidc-provider for the tests (npm ci in $(OIDCP))" && \
+	  (cd $(OIDCP) && npm ci --no-audit --no-fund --loglevel=error) && \
+	  cp $(OIDCP)/package-lock.json $(OIDCP)/node_modules/.package-lock.json.installed; fi
 
 # The README's screenshots, from the last browser test run (var/screenshots).
 screenshots:
@@ -48,4 +59,4 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 clean:
-	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache .hypothesis var $(OIDCP)/node_modules
