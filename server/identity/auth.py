@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from direkt.queue.scripts import redis_errors
 from direkt.server.care.triageflow import stockholm_date
-from direkt.server.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthenticated
+from direkt.server.errors import BadRequest, DirektError, Forbidden, NotFound, RateLimited, Unauthenticated
 from direkt.server.http.requests import (
     COOKIE,
     authed,
@@ -43,7 +43,9 @@ from direkt.server.http.requests import (
     secure_cookies,
     services,
     set_session_cookie,
+    status_of,
 )
+from direkt.server.identity.loginerrors import LoginRefusedAtProvider, error_page, kind_of, wants_html
 from direkt.server.identity.oidc import OidcClient, OidcConfig
 from direkt.server.identity.personnummer import Personnummer, is_test_number
 from direkt.server.identity.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
@@ -321,14 +323,14 @@ def oidc_login(audience: str) -> Any:
         )
         return response
 
-    return endpoint
+    return friendly_login_errors(endpoint, _login_start(audience))
 
 
 def oidc_callback(audience: str) -> Any:
     async def endpoint(request: Request) -> Response:
         svc = services(request)
         if "error" in request.query_params:
-            raise Unauthenticated("the identity provider did not log you in")
+            raise LoginRefusedAtProvider(request.query_params["error"][:64])
         pending = await svc.sessions.take_login(request.query_params.get("state", ""))
         browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
         if not browser or not hmac.compare_digest(browser.encode(), str(pending.get("browser", "")).encode()):
@@ -343,7 +345,7 @@ def oidc_callback(audience: str) -> Any:
         await start_session(svc, principal, response)
         return response
 
-    return endpoint
+    return friendly_login_errors(endpoint, _login_start(audience))
 
 
 def _principal_from_claims(svc: Services, audience: str, subject: str) -> Principal:
@@ -356,10 +358,46 @@ def _principal_from_claims(svc: Services, audience: str, subject: str) -> Princi
     return citizen(svc, pnr, "oidc")
 
 
+# -- error pages (issue 23) ----------------------------------------------------------------------
+
+
+def _login_start(audience: str) -> str:
+    return "/auth/staff/oidc/login" if audience == "staff" else "/auth/oidc/login"
+
+
+def friendly_login_errors(endpoint: Any, start: str) -> Any:
+    """A browser's navigation gets a page in plain words (``loginerrors``) instead of the JSON error;
+    the status stays (401/403/503); API clients and ``fetch`` get the JSON as before."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            response: Response = await endpoint(request)
+        except DirektError as exc:
+            if not wants_html(request.headers.get("accept", ""), request.headers.get("sec-fetch-mode", "")):
+                raise
+            backend = request.state.backend
+            backend.metrics.error(exc.code, "http")
+            found: Services | None = backend.services
+            brand = found.config.brand if found is not None else None
+            page = error_page(
+                kind_of(exc), start, brand.advice_phone if brand else "", brand.name_sv if brand else "Vården direkt"
+            )
+            return HTMLResponse(page, status_code=status_of(exc), headers={"Cache-Control": "no-store"})
+        return response
+
+    return wrapped
+
+
 AUTH_ROUTES = [
     ("GET", "/api/client-config", client_config, "Where the clients send people to log in; the brand", None),
     ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
-    ("POST", "/auth/test-eid", test_eid_login, "Log in with a test personal identity number", TestEidLogin),
+    (
+        "POST",
+        "/auth/test-eid",
+        friendly_login_errors(test_eid_login, "/auth/test-eid"),
+        "Log in with a test personal identity number",
+        TestEidLogin,
+    ),
     ("POST", "/auth/staff/login", staff_login, "Staff login with a password (demo)", StaffLogin),
     ("GET", "/auth/oidc/login", oidc_login("citizen"), "Log in with e-ID through the OIDC broker", None),
     ("GET", "/auth/oidc/callback", oidc_callback("citizen"), "OIDC redirect target (citizens)", None),
