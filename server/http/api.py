@@ -30,6 +30,7 @@ from direkt.server.care.writeguard import Guard
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.http.requests import authed, json_body, ok, read_body, services, session_with
 from direkt.server.identity.access import may_act_for
+from direkt.server.identity.profile import notice_phone
 from direkt.server.identity.sessions import Session
 from direkt.server.redis import keys
 from direkt.server.wiring import Services
@@ -86,6 +87,8 @@ class CaseSubmit(_Body):
     triage: str
     chat_anyway: bool = False
     unit: str = ""  # the clinic whose page the widget is on (data-unit); default: the citizen's listing
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""  # a mobile number for the "chat ready" SMS (issue 23)
+    sms_consent: bool = False  # the citizen ticked "send me an SMS": without it no number is kept
 
 
 class CaseClose(_Body):
@@ -155,7 +158,10 @@ async def triage_back(request: Request, svc: Services, session: Session, ahead: 
 
 async def case_submit(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, CaseSubmit)
-    done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit)
+    phone = notice_phone(body.phone, body.sms_consent)
+    done = await _workflow(svc).submit(
+        session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit, phone=phone
+    )
     view = done.file.citizen_view() | {
         "state": "waiting",
         "position": position_view(done.position),

@@ -20,6 +20,7 @@ import asyncio
 import hmac
 import html
 import secrets
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +49,7 @@ from direkt.server.http.requests import (
 from direkt.server.identity.loginerrors import LoginRefusedAtProvider, error_page, kind_of, wants_html
 from direkt.server.identity.oidc import OidcClient, OidcConfig
 from direkt.server.identity.personnummer import Personnummer, is_test_number
+from direkt.server.identity.profile import citizen_names, claimed_mobile
 from direkt.server.identity.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
 from direkt.server.wiring import Services
 
@@ -78,10 +80,20 @@ async def start_session(svc: Services, principal: Principal, response: Response)
     return session
 
 
-def citizen(svc: Services, pnr: Personnummer, provider: str) -> Principal:
+def citizen(svc: Services, pnr: Personnummer, provider: str, claims: Mapping[str, Any] | None = None) -> Principal:
+    """The citizen ``pnr``, named by the e-ID's claims, else the demo file, else neutrally (``profile``)."""
     listed = svc.config.citizens.get(pnr.digits)
-    name = listed.name if listed else "Testperson"
-    return Principal(citizen_uid(svc.settings.secret, pnr.digits), "citizen", name, provider, pnr=pnr.digits)
+    name, given = citizen_names(claims or {}, listed.name if listed else None)
+    phone = claimed_mobile(claims or {}) or ((listed.phone or "") if listed else "")
+    uid = citizen_uid(svc.settings.secret, pnr.digits)
+    return Principal(uid, "citizen", name, provider, pnr=pnr.digits, given_name=given, phone=phone)
+
+
+def with_claimed_profile(svc: Services, principal: Principal, claims: Mapping[str, Any]) -> Principal:
+    """A citizen logged in by OIDC, with the name and mobile number the broker released (issue 23)."""
+    if principal.is_staff:
+        return principal
+    return citizen(svc, Personnummer(principal.pnr), principal.provider, claims)
 
 
 def session_view(session: Session, svc: Services) -> dict[str, Any]:
@@ -105,6 +117,8 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
         }
     elif not who.is_staff:
         view["pnr_masked"] = Personnummer(who.pnr).masked
+        view["given_name"] = who.given_name
+        view["phone"] = who.phone  # to pre-fill the notice form; the owner's own session only
         view["test_environment"] = not svc.settings.production
     return view
 
@@ -341,6 +355,7 @@ def oidc_callback(audience: str) -> Any:
         client = oidc_client(svc, audience)
         claims = await client.finish(code, code_verifier=pending["verifier"], nonce=pending["nonce"])
         principal = _principal_from_claims(svc, audience, str(claims[client.config.subject_claim]))
+        principal = with_claimed_profile(svc, principal, claims)
         response = RedirectResponse(pending["next"], 303)
         await start_session(svc, principal, response)
         return response
