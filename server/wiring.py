@@ -17,6 +17,7 @@ from direkt.server.care.templates import Templates
 from direkt.server.care.transcript import Transcripts
 from direkt.server.care.triageflow import TriageFlow
 from direkt.server.care.writeguard import WriteGuards
+from direkt.server.identity.guardians import GuardianSource, guardian_source
 from direkt.server.identity.sessions import SessionStore, citizen_uid
 from direkt.server.liveconfig import LiveConfig
 from direkt.server.metrics import Metrics
@@ -49,6 +50,7 @@ class Services:
     calltest: EchoPeers
     guards: WriteGuards
     metrics: Metrics
+    guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
 
     @property
     def config(self) -> RegionConfig:
@@ -94,6 +96,13 @@ def build_services(
         calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
         guards=WriteGuards(client),
         metrics=metrics,
+        guardians=guardian_source(
+            settings.guardians_url,
+            http,
+            lambda: live.current,
+            settings.guardians_ttl_seconds,
+            settings.guardians_timeout_seconds,
+        ),
     )
 
 

@@ -21,7 +21,8 @@ from direkt.server.care.casefile import CaseFile
 from direkt.server.care.queueviews import QueueViews, position_view
 from direkt.server.care.steering import SteeringStore
 from direkt.server.care.transcript import Page, system_body
-from direkt.server.errors import BadRequest, Conflict
+from direkt.server.errors import BadRequest, Conflict, Forbidden
+from direkt.server.identity.access import is_guardian
 from direkt.server.identity.sessions import Principal
 from direkt.server.redis import keys
 from direkt.triage import engine
@@ -70,11 +71,14 @@ class CitizenCases(QueueViews):
             raise Conflict(ELSEWHERE[result["care_level"]])
         if result["care_level"] == "self_care" and not chat_anyway:
             raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
+        child_name = await self._child_name(who, state)
         request = self._case_request(who, state, result, unit)
         planned = await self.s.waitroom.plan(request)
         if not state.case_id:  # a case sent before its unit closed intake is returned as it is
             await SteeringStore(self.s.client, self.s.config.directory).check_intake(planned.unit, self.s.clock())
-        file = await self.s.files.create(self._new_file(who, state, result, planned.case_id, request, phone))
+        file = await self.s.files.create(
+            self._new_file(who, state, result, planned.case_id, request, phone, child_name)
+        )
         queued = await self.s.waitroom.enqueue(
             planned.case_id, planned.unit, request.skill, request.urgency, request.submitted_ms, meta=request.meta
         )
@@ -115,12 +119,29 @@ class CitizenCases(QueueViews):
         found = [u.id for u in self.s.config.directory.units.values() if u.region == region and u.kind == wanted]
         return found[0] if found else home
 
+    async def _child_name(self, who: Principal, state: Any) -> str:
+        """For a child's case, the guardian source is asked again (custody may have changed since the
+        triage began): Forbidden when no longer the guardian, Unavailable when it cannot say."""
+        if not state.guardian_pnr:
+            return ""
+        relations = await self.s.guardians.children_of(who.pnr)
+        if not is_guardian(relations, who.pnr, state.patient_pnr):
+            raise Forbidden("you can act only for your own children")
+        return relations.children.get(state.patient_pnr, "")
+
     def _new_file(
-        self, who: Principal, state: Any, result: Mapping[str, Any], case_id: str, req: CaseRequest, phone: str
+        self,
+        who: Principal,
+        state: Any,
+        result: Mapping[str, Any],
+        case_id: str,
+        req: CaseRequest,
+        phone: str,
+        child_name: str = "",
     ) -> CaseFile:
         patient = self.s.config.citizens.get(state.patient_pnr)
         # One's own name as the e-ID released it (else the demo file's, else neutral: identity.profile)
-        name = who.name if not state.guardian_pnr else (patient.name if patient else "Barn")
+        name = who.name if not state.guardian_pnr else (child_name or (patient.name if patient else "Barn"))
         return CaseFile(
             case_id=case_id,
             owner_uid=who.uid,

@@ -135,7 +135,8 @@ async def _staff_case(svc: Services, session: Session, case_id: str, action: str
 
 async def triage_start(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, TriageStart)
-    state = await svc.triage.start(session.principal, body.entry, body.child, body.sex, body.lang)
+    relations = await svc.guardians.children_of(session.principal.pnr) if body.child else None
+    state = await svc.triage.start(session.principal, body.entry, body.child, body.sex, body.lang, relations)
     return ok(svc.triage.view(state), 201)
 
 
@@ -242,17 +243,16 @@ async def photo_get(request: Request, svc: Services, session: Session) -> Respon
 
 async def my_children(request: Request, svc: Services, session: Session) -> Response:
     """Children the logged-in guardian may act for: 1–12 years, and under 6 in child health care."""
-    me = svc.config.citizens.get(session.principal.pnr)
+    relations = await svc.guardians.children_of(session.principal.pnr)
     today = stockholm_date(svc.clock())
     children = []
-    for pnr in me.children if me else ():
+    for pnr, name in relations.children.items():
         entries = [
-            e for e in ("seek_care", "child_health") if may_act_for(svc.config, session.principal.pnr, pnr, today, e)
+            e for e in ("seek_care", "child_health") if may_act_for(relations, session.principal.pnr, pnr, today, e)
         ]
         if entries:
-            child = svc.config.citizens.get(pnr)
             months = age_in_months(pnr, today)
-            children.append({"pnr": pnr, "name": child.name if child else "", "age": months // 12, "age_months": months,
+            children.append({"pnr": pnr, "name": name, "age": months // 12, "age_months": months,
                              "entries": entries})  # fmt: skip
     return ok({"children": children})
 
