@@ -394,8 +394,10 @@ def friendly_login_errors(endpoint: Any, start: str) -> Any:
             backend.metrics.error(exc.code, "http")
             found: Services | None = backend.services
             brand = found.config.brand if found is not None else None
+            nxt = request.query_params.get("next")  # a failed start keeps where the person was going
+            again = f"{start}?next={quote(safe_next(nxt), safe='/')}" if nxt else start
             page = error_page(
-                kind_of(exc), start, brand.advice_phone if brand else "", brand.name_sv if brand else "Vården direkt"
+                kind_of(exc), again, brand.advice_phone if brand else "", brand.name_sv if brand else "Vården direkt"
             )
             return HTMLResponse(page, status_code=status_of(exc), headers={"Cache-Control": "no-store"})
         return response

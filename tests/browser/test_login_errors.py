@@ -70,9 +70,12 @@ def test_a_missing_claim_shows_the_page_and_logga_in_igen_works(page: Any, issue
     assert axe_check(page, "login-error") == []  # not even minor or moderate violations
     screenshot(page, "login-error")
     issuer.reset()
+    issuer.claims = {"given_name": "Saga", "family_name": "Lindqvist"}  # the broker releases names
     page.get_by_role("link", name="Logga in igen").click()
     session = page.request.get("/api/session").json()
     assert session["logged_in"] is True and session["provider"] == "oidc"
+    page.goto("/chat/")
+    expect(page.get_by_text("Inloggad som Saga Lindqvist")).to_be_visible()  # the widget's header
 
 
 def test_an_issuer_that_is_down_shows_the_outage_page(page: Any, issuer: SiteIssuer) -> None:
@@ -80,7 +83,7 @@ def test_an_issuer_that_is_down_shows_the_outage_page(page: Any, issuer: SiteIss
     page.goto("/chat/")
     page.get_by_role("button", name="Logga in med e-legitimation").click()
     expect(page.get_by_role("heading", name="Inloggningen fungerar inte just nu")).to_be_visible()
-    expect(page.get_by_role("link", name="Try again")).to_have_attribute("href", "/auth/oidc/login")
+    expect(page.get_by_role("link", name="Try again")).to_have_attribute("href", "/auth/oidc/login?next=/chat/")
     assert axe_check(page, "login-down") == []
 
 
