@@ -89,6 +89,7 @@ class Settings:
     sms_url: str = ""
     sms_token: str = ""
     guardians_url: str = ""  # a guardian register (identity/guardians.py); empty: the region file's children
+    guardians_token: str = ""  # its bearer token, if it wants one
     guardians_ttl_seconds: float = 60.0
     guardians_timeout_seconds: float = 3.0
     join_window_seconds: float = 300.0

@@ -96,13 +96,7 @@ def build_services(
         calltest=EchoPeers(settings.ice.public_servers(), settings.calltest_max),
         guards=WriteGuards(client),
         metrics=metrics,
-        guardians=guardian_source(
-            settings.guardians_url,
-            http,
-            lambda: live.current,
-            settings.guardians_ttl_seconds,
-            settings.guardians_timeout_seconds,
-        ),
+        guardians=guardian_source(settings, http, lambda: live.current),
     )
 
 

@@ -4,6 +4,7 @@ The service is the shape a region's adapter to the population register
 (folkbokföringen, e.g. through Skatteverket's Navet) would expose:
 
     GET <DIREKT_GUARDIANS_URL>?guardian=<12-digit personnummer>
+    Authorization: Bearer <DIREKT_GUARDIANS_TOKEN>   (when set)
     200 {"children": [{"pnr": "201505152389", "name": "Elsa Andersson"}, ...]}
 
 Relations are asked for at every access to a child's case and at every start
@@ -29,6 +30,7 @@ import orjson
 from direkt.server.errors import BadRequest, Unavailable
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.region import RegionConfig
+from direkt.server.settings import Settings
 
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_CHILDREN = 64
@@ -100,9 +102,11 @@ class HttpGuardians:
         *,
         ttl_s: float = 60.0,
         timeout_s: float = 3.0,
+        token: str = "",
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url, self._http, self._ttl_s, self._timeout_s, self._now = url, http, ttl_s, timeout_s, now
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._cache: dict[str, tuple[float, ChildrenOf]] = {}
 
     async def children_of(self, guardian_pnr: str) -> ChildrenOf:
@@ -117,7 +121,9 @@ class HttpGuardians:
 
     async def _ask(self, guardian_pnr: str) -> bytes:
         try:
-            response = await self._http.get(self._url, params={"guardian": guardian_pnr}, timeout=self._timeout_s)
+            response = await self._http.get(
+                self._url, params={"guardian": guardian_pnr}, headers=self._headers, timeout=self._timeout_s
+            )
         except httpx.TimeoutException:
             raise Unavailable("the guardian register did not answer in time") from None
         except httpx.HTTPError:
@@ -137,10 +143,12 @@ class HttpGuardians:
         self._cache[guardian_pnr] = (now + self._ttl_s, found)
 
 
-def guardian_source(
-    url: str, http: httpx.AsyncClient, config: Callable[[], RegionConfig], ttl_s: float, timeout_s: float
-) -> GuardianSource:
-    """The HTTP register when ``url`` is set (``DIREKT_GUARDIANS_URL``), else the demo file."""
-    if url:
-        return HttpGuardians(url, http, ttl_s=ttl_s, timeout_s=timeout_s)
+def guardian_source(settings: Settings, http: httpx.AsyncClient, config: Callable[[], RegionConfig]) -> GuardianSource:
+    """The HTTP register when ``DIREKT_GUARDIANS_URL`` is set, else the demo file."""
+    s = settings
+    if s.guardians_url:
+        return HttpGuardians(
+            s.guardians_url, http, ttl_s=s.guardians_ttl_seconds, timeout_s=s.guardians_timeout_seconds,
+            token=s.guardians_token,
+        )  # fmt: skip
     return DemoGuardians(config)

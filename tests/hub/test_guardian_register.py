@@ -28,6 +28,7 @@ from direkt.server.redis.embedded import EmbeddedRedis
 pytestmark = pytest.mark.slow
 
 NOAH = "201501012395"  # a Skatteverket test number the region file does not list
+TOKEN = "register-test-token"
 CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
 
 
@@ -49,6 +50,8 @@ class Register:
 
     async def handle(self, request: Request) -> Response:
         guardian = request.query_params.get("guardian", "")
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
         self.asked.append(guardian)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)  # the register is slow (the server's timeout is what is tested)
@@ -72,6 +75,7 @@ def site(standalone_redis: EmbeddedRedis, register: Register) -> Iterator[Server
         DIREKT_GUARDIANS_URL=register.url,
         DIREKT_GUARDIANS_TTL_SECONDS="0",
         DIREKT_GUARDIANS_TIMEOUT_SECONDS="0.5",
+        DIREKT_GUARDIANS_TOKEN=TOKEN,
     )
     yield process
     process.stop()
@@ -127,6 +131,7 @@ async def test_relations_are_asked_again_at_every_access(site: ServerProcess, re
     [
         {"status": 500},
         {"status": 404},
+        {"status": 401},
         {"delay_s": 2.0},
         {"body": b"<html>maintenance</html>"},
         {"body": b'{"children": [{"pnr": "201801012393", "name": "Bad Check"}]}'},
@@ -166,7 +171,7 @@ async def test_answers_are_kept_for_the_ttl_only(register: Register) -> None:
     """The cache of ``HttpGuardians`` against the same running register, with a clock the test sets."""
     clock = [1000.0]
     async with httpx.AsyncClient() as http:
-        source = HttpGuardians(register.url, http, ttl_s=60, timeout_s=2, now=lambda: clock[0])
+        source = HttpGuardians(register.url, http, ttl_s=60, timeout_s=2, token=TOKEN, now=lambda: clock[0])
         first = await source.children_of(GUARDIAN)
         assert set(first.children) == {ELSA, NOAH} and register.asked == [GUARDIAN]
         register.children[GUARDIAN] = []
