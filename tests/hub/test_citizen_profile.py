@@ -23,7 +23,11 @@ from support import ServerProcess, free_port, serve_in_thread, timeout
 from support_hub import ERIK, SORE_THROAT, UNLISTED, citizen, error_of, staff
 
 from direkt.loadtests.client import ApiError, Client, Socket
+from direkt.server.care.audit import AuditLog
+from direkt.server.care.patientdata import PatientData
+from direkt.server.redis.connect import connect
 from direkt.server.redis.embedded import EmbeddedRedis
+from direkt.server.retentionrules import RetentionRules
 
 pytestmark = pytest.mark.slow
 
@@ -234,7 +238,7 @@ async def test_without_consent_no_sms_is_sent_and_no_number_kept(
 
 
 async def test_the_number_can_be_changed_and_removed_while_waiting(
-    site: ServerProcess, sms: SmsReceiver, nurse: Client
+    site: ServerProcess, sms: SmsReceiver, nurse: Client, standalone_redis: EmbeddedRedis
 ) -> None:
     erik = await citizen(site.base, ERIK)
     try:
@@ -246,6 +250,12 @@ async def test_the_number_can_be_changed_and_removed_while_waiting(
         assert removed["sms"] is False and (await erik.call("GET", f"/api/cases/{case}"))["sms_phone"] is None
         again = await erik.call("PUT", f"/api/cases/{case}/phone", {"phone": "+46 76 555 44 33", "consent": True})
         assert again["sms_phone"] == "+46765554433"
+        client = await connect(standalone_redis.url)
+        try:  # the patient's data extract (direkt data) has the number as it is now
+            held = await PatientData(client, RetentionRules(), AuditLog(client, None)).held(ERIK)
+        finally:
+            await client.aclose()
+        assert [f.phone for f in held.files] == ["+46765554433"]
         await (await claimed_by(nurse, case)).close()
         assert (await sms_to(sms))["to"] == "+46765554433"
     finally:
