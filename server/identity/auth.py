@@ -407,7 +407,13 @@ def friendly_login_errors(endpoint: Any, start: str) -> Any:
 
 AUTH_ROUTES = [
     ("GET", "/api/client-config", client_config, "Where the clients send people to log in; the brand", None),
-    ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
+    (
+        "GET",
+        "/auth/test-eid",
+        friendly_login_errors(test_eid_page, "/auth/test-eid"),
+        "The test e-ID page (not in production)",
+        None,
+    ),
     (
         "POST",
         "/auth/test-eid",

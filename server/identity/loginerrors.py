@@ -163,6 +163,8 @@ def wants_html(accept: str, fetch_mode: str) -> bool:
 def error_page(kind: str, start: str, advice_phone: str, service: str) -> str:
     """The whole page for a failure of ``kind``; ``start`` is the local path that starts the login again."""
     w = KINDS.get(kind, KINDS["failed"])
+    if kind == "no_provider":
+        start = "/"  # this way of logging in is not there to start again
     e = html.escape
     advice_sv = advice_en = ""
     if advice_phone:

@@ -181,3 +181,13 @@ async def test_the_test_eid_form_shows_a_page_for_a_number_outside_the_test_list
         posted = await http.post("/auth/test-eid", content=f"token={token}&pnr=199001011239&next=/", headers=headers)
         text = page_of(posted, 403, "bad_pnr", start="/auth/test-eid")
         assert "199001011239" not in text
+
+
+async def test_a_login_that_is_not_configured_points_to_the_start_page(server: ServerProcess) -> None:
+    """The module's plain server (tests/hub/conftest.py) has no OIDC provider."""
+    async with httpx.AsyncClient(base_url=server.base, headers=NAVIGATE, timeout=10) as http:
+        missing = await http.get("/auth/staff/oidc/login")
+    assert missing.status_code == 404 and 'data-login-error="no_provider"' in missing.text
+    assert 'href="/">Logga in igen</a>' in missing.text
+    async with httpx.AsyncClient(base_url=server.base, timeout=10) as api:
+        error_of(await api.get("/auth/staff/oidc/login"), 404, "not_found")

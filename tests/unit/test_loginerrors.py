@@ -60,3 +60,8 @@ def test_the_page_names_the_advice_number_when_the_region_has_one() -> None:
     assert page.count('href="/auth/oidc/login"') == 2
     plain = error_page("nonsense", "/auth/test-eid", "", "Vården direkt")
     assert "Inloggningen misslyckades" in plain and "sjukvårdsrådgivning" not in plain and "ring 112" in plain
+
+
+def test_a_login_that_is_not_there_sends_people_to_the_start_page() -> None:
+    page = error_page("no_provider", "/auth/test-eid", "", "Vården direkt")
+    assert 'href="/">Logga in igen</a>' in page and "/auth/test-eid" not in page
