@@ -80,6 +80,12 @@ KINDS: dict[str, Words] = {
         "The personal identity number from the e-ID cannot be used here.",
         "Check that you log in as yourself and try again.",
     ),
+    "low_assurance": Words(
+        "E-legitimationen räcker inte här", "Vården kräver en e-legitimation med hög säkerhetsnivå, till exempel "
+        "BankID eller Freja+.", "Logga in igen med en sådan e-legitimation.",
+        "This e-ID is not enough here", "Healthcare needs an e-ID of a high assurance level, such as BankID or "
+        "Freja+.", "Log in again with such an e-ID.",
+    ),
     "not_staff": Words(
         "Du har inget konto här", "Du loggade in, men är inte upplagd som personal på någon mottagning här.",
         "Kontakta din chef eller IT-support om du borde ha tillgång.",
@@ -118,6 +124,7 @@ _BY_MESSAGE: tuple[tuple[str, str], ...] = (
     ("lacks", "missing_claim"),
     ("does not carry", "missing_claim"),
     ("no ID token", "missing_claim"),
+    ("did not release", "missing_claim"),
     ("not staff", "not_staff"),
     ("test numbers", "bad_pnr"),
 )
@@ -138,6 +145,8 @@ def kind_of(exc: DirektError) -> str:
     reason = str(getattr(exc, "reason", ""))
     if reason in KINDS:
         return reason
+    if exc.code == "assurance_too_low":  # the acr check of the relying party (issue 23, point 2)
+        return "low_assurance"
     for kinds, kind in _BY_TYPE:
         if isinstance(exc, kinds):
             return kind

@@ -9,6 +9,12 @@ from direkt.server.identity.loginerrors import KINDS, LoginRefusedAtProvider, er
 from direkt.server.identity.personnummer import BAD_CHECK_DIGIT
 
 
+class AssuranceTooLow(Unauthenticated):
+    """As the relying party's acr check (branch i23-oidc) raises it: told apart by its code."""
+
+    code = "assurance_too_low"
+
+
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
@@ -30,6 +36,8 @@ from direkt.server.identity.personnummer import BAD_CHECK_DIGIT
         (RateLimited("too many failed logins; wait 15 minutes"), "too_many"),
         (NotFound("no identity provider of this kind is configured"), "no_provider"),
         (BadRequest("the identity provider sent no code"), "failed"),
+        (Unauthenticated("the identity provider did not release the 'personal_number' claim"), "missing_claim"),
+        (AssuranceTooLow("the login's assurance level is too low; log in with a stronger e-ID"), "low_assurance"),
     ],
 )
 def test_each_login_failure_has_its_kind(error: DirektError, kind: str) -> None:
