@@ -106,6 +106,10 @@ class Settings:
     oidc_cache_seconds: float = 3600.0
     sms_url: str = ""
     sms_token: str = ""
+    guardians_url: str = ""  # a guardian register (identity/guardians.py); empty: the region file's children
+    guardians_token: str = ""  # its bearer token, if it wants one
+    guardians_ttl_seconds: float = 60.0
+    guardians_timeout_seconds: float = 3.0
     join_window_seconds: float = 300.0
     position_interval_seconds: float = 5.0
     audit_file: str = ""
@@ -169,11 +173,13 @@ class Settings:
             "head_timeout_seconds",
             "retention_interval_seconds",
             "oidc_cache_seconds",
+            "guardians_timeout_seconds",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError("environment", env_name(name), "must be a positive number")
         self.oidc_configs  # noqa: B018 - checks the DIREKT_OIDC_* and DIREKT_STAFF_OIDC_* settings
+        _within("DIREKT_GUARDIANS_TTL_SECONDS", self.guardians_ttl_seconds, 0, 600)  # a short cache only
         if self.calltest_max < 0:
             raise ConfigError("environment", "DIREKT_CALLTEST_MAX", "must be 0 or more")
         self.ice  # noqa: B018 - parses DIREKT_ICE_SERVERS and the TURN settings, raising ConfigError
@@ -260,3 +266,8 @@ def _convert(name: str, raw: str, default: Any) -> Any:
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError("environment", name, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _within(name: str, value: float, low: float, high: float) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError("environment", name, f"must be {low:g} to {high:g}")

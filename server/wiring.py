@@ -17,6 +17,7 @@ from direkt.server.care.templates import Templates
 from direkt.server.care.transcript import Transcripts
 from direkt.server.care.triageflow import TriageFlow
 from direkt.server.care.writeguard import WriteGuards
+from direkt.server.identity.guardians import GuardianSource, guardian_source
 from direkt.server.identity.oidcsettings import OidcClients
 from direkt.server.identity.sessions import SessionStore, citizen_uid
 from direkt.server.liveconfig import LiveConfig
@@ -51,6 +52,8 @@ class Services:
     guards: WriteGuards
     metrics: Metrics
     oidc: OidcClients  # the OpenID Connect relying parties by audience, with their caches
+
+    guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
 
     @property
     def config(self) -> RegionConfig:
@@ -97,6 +100,7 @@ def build_services(
         guards=WriteGuards(client),
         metrics=metrics,
         oidc=OidcClients(settings.oidc_configs, http),
+        guardians=guardian_source(settings, http, lambda: live.current),
     )
 
 

@@ -209,6 +209,21 @@ export const STRINGS = {
   "waiting.about": { sv: "Ärende: {reason}", en: "Concern: {reason}" },
   "waiting.for": { sv: "Gäller: {name}", en: "For: {name}" },
   "waiting.leave": { sv: "Lämna kön", en: "Leave the queue" },
+  // the mobile number for the chat-ready SMS (phone.js)
+  "phone.heading": { sv: "Sms när chatten är redo", en: "Text message when the chat is ready" },
+  "phone.label": { sv: "Mobilnummer", en: "Mobile number" },
+  "phone.hint": { sv: "Ett svenskt mobilnummer, t.ex. 070-123 45 67.", en: "A Swedish mobile number, e.g. 070-123 45 67." },
+  "phone.consent": {
+    sv: "Ja, skicka ett sms till mig när chatten är redo",
+    en: "Yes, send me a text message when the chat is ready",
+  },
+  "phone.save": { sv: "Spara", en: "Save" },
+  "phone.on": { sv: "Vi skickar ett sms till {phone} när chatten är redo.", en: "We will text {phone} when the chat is ready." },
+  "phone.off": { sv: "Inget sms skickas. Håll den här sidan öppen.", en: "No text message will be sent. Keep this page open." },
+  "phone.invalid": {
+    sv: "Numret är inte ett svenskt mobilnummer. Skriv t.ex. 070-123 45 67.",
+    en: "That is not a Swedish mobile number. Write e.g. 070-123 45 67.",
+  },
   "waiting.leave.confirm.heading": { sv: "Vill du lämna kön?", en: "Do you want to leave the queue?" },
   "waiting.leave.confirm.text": {
     sv: "Du förlorar din plats. Om du behöver vård senare får du börja om.",

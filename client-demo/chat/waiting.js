@@ -2,6 +2,7 @@
 // call the advice line or 112, and leaving the queue.
 
 import { $, duration, h } from "../shared/dom.js";
+import { phoneForm } from "./phone.js";
 
 const MINUTE = 60000;
 
@@ -127,6 +128,7 @@ export function renderWaiting(screen) {
     moving ? h("p", { class: "banner ok" }, t("waiting.moving")) : null,
     h("p", { class: "banner warn standing" }, t("waiting.worse")),
     h("p", { class: "info" }, t("waiting.info", { who: screen.professionText("the") })),
+    moving ? null : phoneForm(screen),
     screen.call.element(),
     screen.error ? h("p", { class: "banner danger", role: "alert" }, screen.error) : null,
     h(

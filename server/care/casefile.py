@@ -21,6 +21,7 @@ from direkt.server.redis import keys
 
 # A case file, its transcript and its photos are patient-record material: they carry no TTL
 # and are kept for the region's retention rules (``direkt.server.care.retention`` removes them).
+PHONE_FIELD = "phone"  # the case file hash's field for a number changed after submission (``set_phone``)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class CaseFile:
             "staff_name": self.staff_name or None,
             "closed_ms": self.closed_ms or None,
             "outcome": self.outcome or None,
+            "sms_phone": self.phone or None,  # the citizen's own number for notices (their view only)
         }
 
 
@@ -106,10 +108,18 @@ class CaseFiles:
     async def get(self, case_id: str) -> CaseFile:
         """Raises NotFound for an unknown case."""
         with redis_errors():
-            raw: Any = await self.client.hget(keys.case_file(case_id), "f")
+            found: Any = await self.client.hmget(keys.case_file(case_id), ["f", PHONE_FIELD])
+        raw, phone = found
         if raw is None:
             raise NotFound("no such case")
-        return CaseFile(**msgpack.unpackb(raw))
+        file = CaseFile(**msgpack.unpackb(raw))
+        return file if phone is None else replace(file, phone=phone.decode())
+
+    async def set_phone(self, case_id: str, phone: str) -> None:
+        """The citizen's number for notices ("" for none), in a field of its own: it changes while
+        the case waits, and must not race the chat-state writes of ``update`` (the claim's ``ready_ms``)."""
+        with redis_errors():
+            await self.client.hset(keys.case_file(case_id), PHONE_FIELD, phone)
 
     async def update(self, case_id: str, **changes: Any) -> CaseFile:
         """Change chat-state fields. Last writer wins; callers hold the case's lease."""

@@ -21,7 +21,8 @@ from direkt.server.care.casefile import CaseFile
 from direkt.server.care.queueviews import QueueViews, position_view
 from direkt.server.care.steering import SteeringStore
 from direkt.server.care.transcript import Page, system_body
-from direkt.server.errors import BadRequest, Conflict
+from direkt.server.errors import BadRequest, Conflict, Forbidden
+from direkt.server.identity.access import is_guardian
 from direkt.server.identity.sessions import Principal
 from direkt.server.redis import keys
 from direkt.triage import engine
@@ -49,8 +50,13 @@ class Submitted:
 class CitizenCases(QueueViews):
     """``submit``, ``citizen_status``, ``abandon``, ``transcript`` and ``citizen_joined``."""
 
-    async def submit(self, who: Principal, tid: str, *, chat_anyway: bool = False, unit: str = "") -> Submitted:
+    async def submit(
+        self, who: Principal, tid: str, *, chat_anyway: bool = False, unit: str = "", phone: str = ""
+    ) -> Submitted:
         """Send a finished triage to the waiting room (idempotent per triage).
+
+        ``phone`` is the mobile number (E.164) the citizen gave, with consent, for
+        the "chat ready" SMS; ``""``: no SMS.
 
         ``unit`` is the clinic whose page the citizen started from (the
         embedded widget's ``data-unit``); it replaces the listing as the home
@@ -65,11 +71,14 @@ class CitizenCases(QueueViews):
             raise Conflict(ELSEWHERE[result["care_level"]])
         if result["care_level"] == "self_care" and not chat_anyway:
             raise Conflict("self-care is advised; send chat_anyway to ask for a chat all the same")
+        child_name = await self._child_name(who, state)
         request = self._case_request(who, state, result, unit)
         planned = await self.s.waitroom.plan(request)
         if not state.case_id:  # a case sent before its unit closed intake is returned as it is
             await SteeringStore(self.s.client, self.s.config.directory).check_intake(planned.unit, self.s.clock())
-        file = await self.s.files.create(self._new_file(who, state, result, planned.case_id, request))
+        file = await self.s.files.create(
+            self._new_file(who, state, result, planned.case_id, request, phone, child_name)
+        )
         queued = await self.s.waitroom.enqueue(
             planned.case_id, planned.unit, request.skill, request.urgency, request.submitted_ms, meta=request.meta
         )
@@ -110,20 +119,37 @@ class CitizenCases(QueueViews):
         found = [u.id for u in self.s.config.directory.units.values() if u.region == region and u.kind == wanted]
         return found[0] if found else home
 
+    async def _child_name(self, who: Principal, state: Any) -> str:
+        """For a child's case, the guardian source is asked again (custody may have changed since the
+        triage began): Forbidden when no longer the guardian, Unavailable when it cannot say."""
+        if not state.guardian_pnr:
+            return ""
+        relations = await self.s.guardians.children_of(who.pnr)
+        if not is_guardian(relations, who.pnr, state.patient_pnr):
+            raise Forbidden("you can act only for your own children")
+        return relations.children.get(state.patient_pnr, "")
+
     def _new_file(
-        self, who: Principal, state: Any, result: Mapping[str, Any], case_id: str, req: CaseRequest
+        self,
+        who: Principal,
+        state: Any,
+        result: Mapping[str, Any],
+        case_id: str,
+        req: CaseRequest,
+        phone: str,
+        child_name: str = "",
     ) -> CaseFile:
         patient = self.s.config.citizens.get(state.patient_pnr)
-        me = self.s.config.citizens.get(who.pnr)
-        name = patient.name if patient else (who.name if not state.guardian_pnr else "Barn")
+        # One's own name as the e-ID released it (else the demo file's, else neutral: identity.profile)
+        name = who.name if not state.guardian_pnr else (child_name or (patient.name if patient else "Barn"))
         return CaseFile(
             case_id=case_id,
             owner_uid=who.uid,
             patient_pnr=state.patient_pnr,
             patient_name=name,
             guardian_pnr=state.guardian_pnr,
-            first_name=(me.first_name if me else who.name.split()[0]),
-            phone=(me.phone or "") if me else "",
+            first_name=who.given_name,  # the one logged in: a guardian is greeted, not the child
+            phone=phone,  # given with consent for notices (issue 23), never the demo file's unasked
             lang=state.lang,
             entry=state.session.entry.value,
             home_unit=req.home_unit,
@@ -143,6 +169,19 @@ class CitizenCases(QueueViews):
             view["position"] = position_view(pos, staffed=await self.staffed(pos.unit, pos.skill))
             view["position"] |= steering.view(self.s.clock())
         return view
+
+    async def set_phone(self, who: Principal, case_id: str, phone: str) -> CaseFile:
+        """Give, change or remove (``""``) the number for the "chat ready" SMS of one's case, until it closes.
+
+        Raises:
+            NotFound: not the citizen's case; Conflict: the case is closed.
+        """
+        file = await self.citizen_case(who, case_id, "case.phone")  # the number is not in the audit record
+        if file.closed_ms:
+            raise Conflict("the case is closed")
+        await self.s.files.set_phone(case_id, phone)
+        log.info("case_phone_set", case_id=case_id, sms=bool(phone))  # whether, never the number
+        return replace(file, phone=phone)
 
     async def abandon(self, who: Principal, case_id: str) -> bool:
         file = await self.citizen_case(who, case_id, "case.abandon")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import msgpack
@@ -26,7 +26,7 @@ import structlog
 from direkt.queue.keys import RegionKeys, case_region
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.care.audit import AuditLog, AuditRecord
-from direkt.server.care.casefile import CaseFile
+from direkt.server.care.casefile import PHONE_FIELD, CaseFile
 from direkt.server.care.retention import file_time, photo_key_time, queue_record_time, stream_time
 from direkt.server.care.transcript import REPLAY_PAGE
 from direkt.server.errors import NotFound
@@ -89,7 +89,14 @@ class PatientData:
             if pnr in (session.get("patient"), session.get("guardian")):
                 found.triage[key] = session
         found.files.sort(key=lambda f: f.created_ms)
+        found.files = [await self._with_phone(f) for f in found.files]
         return found
+
+    async def _with_phone(self, file: CaseFile) -> CaseFile:
+        """The number for notices as changed while waiting (``CaseFiles.set_phone``'s own field)."""
+        with redis_errors():
+            phone: Any = await self.client.hget(keys.case_file(file.case_id), PHONE_FIELD)
+        return file if phone is None else replace(file, phone=phone.decode())
 
     async def _scan_values(self, match: str, command: str, *args: str) -> Any:
         batch: list[str] = []

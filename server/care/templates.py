@@ -9,6 +9,7 @@ and ``{nurse_name}`` are filled in before the nurse edits and sends.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from collections.abc import Callable, Mapping
@@ -58,8 +59,11 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     Specs and conversions are ignored rather than applied (texts from the region
     file are checked by another rule), so no template can set a field width.
     """
-    parts = string.Formatter().parse(text)
-    return "".join(literal + (values.get(name, "") if name is not None else "") for literal, name, _, _ in parts)
+    parts = list(string.Formatter().parse(text))
+    filled = "".join(literal + (values.get(name, "") if name is not None else "") for literal, name, _, _ in parts)
+    if any(name is not None and not values.get(name) for _, name, _, _ in parts):
+        return re.sub(r"[ \t]+([,.!?])", r"\1", filled)  # no first name known: "Hej !" is "Hej!"
+    return filled
 
 
 def visible_to(template: PhraseTemplate, staff: Staff) -> bool:

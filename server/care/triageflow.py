@@ -27,6 +27,7 @@ from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.care.casefile import CaseFile
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound, as_direkt_errors
 from direkt.server.identity.access import is_guardian
+from direkt.server.identity.guardians import ChildrenOf
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.identity.sessions import Principal
 from direkt.server.metrics import Metrics
@@ -154,8 +155,20 @@ class TriageFlow:
     def today(self) -> dt.date:
         return stockholm_date(self.clock())
 
-    async def start(self, who: Principal, entry: str, child: str = "", sex: str = "", lang: str = "sv") -> TriageState:
-        """Raises BadRequest (bad entry, sex or lang), Forbidden (not the guardian), NotEligible (age rules)."""
+    async def start(
+        self,
+        who: Principal,
+        entry: str,
+        child: str = "",
+        sex: str = "",
+        lang: str = "sv",
+        relations: ChildrenOf | None = None,
+    ) -> TriageState:
+        """Raises BadRequest (bad entry, sex or lang), Forbidden (not the guardian), NotEligible (age rules).
+
+        ``relations``: the guardian's children as the guardian source says now (``identity.guardians``);
+        None: the region file's.
+        """
         if who.is_staff:
             raise Forbidden("triage is for citizens")
         if lang not in LANGS:
@@ -167,11 +180,12 @@ class TriageFlow:
         patient_pnr, guardian_pnr, child_name = who.pnr, "", ""
         if child:
             child_pnr = Personnummer.parse(child, today=self.today()).digits
-            if not is_guardian(self.config, who.pnr, child_pnr):
+            if not is_guardian(relations or self.config, who.pnr, child_pnr):
                 raise Forbidden("you can act only for your own children")
             patient_pnr, guardian_pnr = child_pnr, who.pnr
             listed = self.config.citizens.get(child_pnr)
-            child_name = listed.first_name if listed else ""
+            named = relations.children.get(child_pnr, "") if relations else ""
+            child_name = named.split()[0] if named else (listed.first_name if listed else "")
         if sex and sex not in ("female", "male", "other"):
             raise BadRequest("sex must be female, male or other")
         months = age_in_months(patient_pnr, self.today())

@@ -20,13 +20,14 @@ from direkt.server.care.casefile import CaseFile
 from direkt.server.care.transcript import Appended
 from direkt.server.care.triageflow import stockholm_date
 from direkt.server.care.writeguard import Guard
-from direkt.server.errors import Conflict, Forbidden, NotFound, UnknownCase
+from direkt.server.errors import Conflict, Forbidden, NotFound, Unavailable, UnknownCase
 from direkt.server.identity.access import (
     check_citizen_may_see,
     check_staff_holds,
     check_staff_may_see,
     citizen_denial,
 )
+from direkt.server.identity.guardians import ChildrenOf
 from direkt.server.identity.sessions import Principal
 from direkt.server.redis import keys
 from direkt.server.wiring import Services
@@ -48,12 +49,30 @@ class WorkflowBase:
             NotFound: no such case, or not theirs; Forbidden: a staff login.
         """
         file = await self.s.files.get(case_id)
+        relations = ChildrenOf(who.pnr)  # one's own case asks no register
         try:
-            check_citizen_may_see(self.s.config, who, file, stockholm_date(self.s.clock()))
-        except (NotFound, Forbidden) as refused:
-            await self.s.audit.record(citizen_denial(self.s.config, who, file, action, self.s.clock(), refused.code))
+            if file.patient_pnr != who.pnr and not who.is_staff:
+                relations = await self._relations(who, file)
+            check_citizen_may_see(relations, who, file, stockholm_date(self.s.clock()))
+        except (NotFound, Forbidden, Unavailable) as refused:  # an outage refuses, never allows
+            await self.s.audit.record(citizen_denial(relations, who, file, action, self.s.clock(), refused.code))
             raise
         return file
+
+    async def _relations(self, who: Principal, file: CaseFile) -> ChildrenOf:
+        """The guardian's children, asked again at every access to someone else's case.
+
+        A case sent by a guardian needs the answer (an outage raises Unavailable: refused,
+        never allowed); any other is refused whatever it says, and the answer only names the
+        refusal's role in the audit record ("guardian" of a child since grown), so an outage
+        there leaves the role "citizen" and the answer "no such case".
+        """
+        if file.guardian_pnr:
+            return await self.s.guardians.children_of(who.pnr)
+        try:
+            return await self.s.guardians.children_of(who.pnr)
+        except Unavailable:
+            return ChildrenOf(who.pnr)
 
     def staff_of(self, who: Principal) -> Staff:
         staff = self.s.config.directory.staff.get(who.staff_id) if who.is_staff else None

@@ -30,6 +30,7 @@ from direkt.server.care.writeguard import Guard
 from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from direkt.server.http.requests import authed, json_body, ok, read_body, services, session_with
 from direkt.server.identity.access import may_act_for
+from direkt.server.identity.profile import notice_phone
 from direkt.server.identity.sessions import Session
 from direkt.server.redis import keys
 from direkt.server.wiring import Services
@@ -86,6 +87,8 @@ class CaseSubmit(_Body):
     triage: str
     chat_anyway: bool = False
     unit: str = ""  # the clinic whose page the widget is on (data-unit); default: the citizen's listing
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""  # a mobile number for the "chat ready" SMS (issue 23)
+    sms_consent: bool = False  # the citizen ticked "send me an SMS": without it no number is kept
 
 
 class CaseClose(_Body):
@@ -132,7 +135,8 @@ async def _staff_case(svc: Services, session: Session, case_id: str, action: str
 
 async def triage_start(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, TriageStart)
-    state = await svc.triage.start(session.principal, body.entry, body.child, body.sex, body.lang)
+    relations = await svc.guardians.children_of(session.principal.pnr) if body.child else None
+    state = await svc.triage.start(session.principal, body.entry, body.child, body.sex, body.lang, relations)
     return ok(svc.triage.view(state), 201)
 
 
@@ -155,7 +159,10 @@ async def triage_back(request: Request, svc: Services, session: Session, ahead: 
 
 async def case_submit(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, CaseSubmit)
-    done = await _workflow(svc).submit(session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit)
+    phone = notice_phone(body.phone, body.sms_consent)
+    done = await _workflow(svc).submit(
+        session.principal, body.triage, chat_anyway=body.chat_anyway, unit=body.unit, phone=phone
+    )
     view = done.file.citizen_view() | {
         "state": "waiting",
         "position": position_view(done.position),
@@ -236,17 +243,16 @@ async def photo_get(request: Request, svc: Services, session: Session) -> Respon
 
 async def my_children(request: Request, svc: Services, session: Session) -> Response:
     """Children the logged-in guardian may act for: 1–12 years, and under 6 in child health care."""
-    me = svc.config.citizens.get(session.principal.pnr)
+    relations = await svc.guardians.children_of(session.principal.pnr)
     today = stockholm_date(svc.clock())
     children = []
-    for pnr in me.children if me else ():
+    for pnr, name in relations.children.items():
         entries = [
-            e for e in ("seek_care", "child_health") if may_act_for(svc.config, session.principal.pnr, pnr, today, e)
+            e for e in ("seek_care", "child_health") if may_act_for(relations, session.principal.pnr, pnr, today, e)
         ]
         if entries:
-            child = svc.config.citizens.get(pnr)
             months = age_in_months(pnr, today)
-            children.append({"pnr": pnr, "name": child.name if child else "", "age": months // 12, "age_months": months,
+            children.append({"pnr": pnr, "name": name, "age": months // 12, "age_months": months,
                              "entries": entries})  # fmt: skip
     return ok({"children": children})
 

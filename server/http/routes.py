@@ -6,7 +6,7 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import administration, api, stats, supervision
+from direkt.server.http import administration, api, casephone, stats, supervision
 from direkt.server.http.api import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
@@ -14,4 +14,5 @@ ENDPOINTS: list[Endpoint] = [
     *supervision.ENDPOINTS,  # the supervisor's board and steering of units
     *stats.ENDPOINTS,  # statistics for supervisors
     *administration.ENDPOINTS,  # the live configuration (admin) and closure days (supervisors)
+    *casephone.ENDPOINTS,  # the citizen's mobile number for the chat-ready SMS, with consent
 ]

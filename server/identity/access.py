@@ -1,9 +1,10 @@
 """Who may see and do what: pure rules, one place.
 
 * A citizen sees their own cases and those of their children: 1–12 years,
-  or under 6 in child health care (guardian relations from configuration;
-  DESIGN "a guardian may act for a child aged 1–12 only"; child health is
-  for children under 6).
+  or under 6 in child health care (guardian relations from a ``Relations``:
+  the region file, or the guardian register as asked at this access,
+  ``identity.guardians``; DESIGN "a guardian may act for a child aged 1–12
+  only"; child health is for children under 6).
 * Staff see the cases of the units they serve (a case held in a unit since
   taken from them included: its lease ends when their console reconnects).
 * Only the holder of a case writes in its chat as staff; a citizen writes
@@ -15,6 +16,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from typing import Protocol
 
 from direkt.queue.model import Staff
 from direkt.queue.records import CaseRecord
@@ -23,7 +26,6 @@ from direkt.server.care.casefile import CaseFile
 from direkt.server.errors import Conflict, Forbidden, NotFound, NotHolder
 from direkt.server.identity.personnummer import Personnummer
 from direkt.server.identity.sessions import Principal
-from direkt.server.region import RegionConfig
 
 GUARDIAN_MIN_AGE = 1
 GUARDIAN_MAX_AGE = 12
@@ -31,11 +33,17 @@ CHILD_HEALTH = "child_health"
 CHILD_HEALTH_MAX_AGE = 6
 
 
-def is_guardian(config: RegionConfig, guardian_pnr: str, child_pnr: str) -> bool:
+class Relations(Protocol):
+    """Who a child's guardians are: ``RegionConfig`` (the demo file) or ``guardians.ChildrenOf``."""
+
+    def guardians_of(self, child_pnr: str) -> Collection[str]: ...
+
+
+def is_guardian(config: Relations, guardian_pnr: str, child_pnr: str) -> bool:
     return guardian_pnr in config.guardians_of(child_pnr)
 
 
-def may_act_for(config: RegionConfig, guardian_pnr: str, child_pnr: str, today: dt.date, entry: str = "") -> bool:
+def may_act_for(config: Relations, guardian_pnr: str, child_pnr: str, today: dt.date, entry: str = "") -> bool:
     """A guardian acts for their own child aged 1–12 today (under 6 in child health care)."""
     if not is_guardian(config, guardian_pnr, child_pnr):
         return False
@@ -45,7 +53,7 @@ def may_act_for(config: RegionConfig, guardian_pnr: str, child_pnr: str, today: 
     return GUARDIAN_MIN_AGE <= age <= GUARDIAN_MAX_AGE
 
 
-def check_citizen_may_see(config: RegionConfig, who: Principal, file: CaseFile, today: dt.date) -> None:
+def check_citizen_may_see(config: Relations, who: Principal, file: CaseFile, today: dt.date) -> None:
     """Raises NotFound (not Forbidden: another citizen's case must not be confirmed to exist)."""
     if who.is_staff:
         raise Forbidden("staff read cases through the console")
@@ -57,7 +65,7 @@ def check_citizen_may_see(config: RegionConfig, who: Principal, file: CaseFile, 
 
 
 def citizen_denial(
-    config: RegionConfig, who: Principal, file: CaseFile, action: str, ts_ms: int, code: str
+    config: Relations, who: Principal, file: CaseFile, action: str, ts_ms: int, code: str
 ) -> AuditRecord:
     """The audit record of ``check_citizen_may_see`` refusing ``who`` the case ``file`` for ``action``.
 

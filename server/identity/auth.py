@@ -22,6 +22,7 @@ import asyncio
 import hmac
 import html
 import secrets
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from direkt.queue.scripts import redis_errors
 from direkt.server.care.triageflow import stockholm_date
-from direkt.server.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthenticated
+from direkt.server.errors import BadRequest, DirektError, Forbidden, NotFound, RateLimited, Unauthenticated
 from direkt.server.http.requests import (
     COOKIE,
     authed,
@@ -45,10 +46,13 @@ from direkt.server.http.requests import (
     secure_cookies,
     services,
     set_session_cookie,
+    status_of,
 )
+from direkt.server.identity.loginerrors import LoginRefusedAtProvider, error_page, kind_of, wants_html
 from direkt.server.identity.oidc import OidcClient
 from direkt.server.identity.oidclogout import end_session_url, landing, remember_id_token
 from direkt.server.identity.personnummer import Personnummer, is_test_number
+from direkt.server.identity.profile import citizen_names, claimed_mobile
 from direkt.server.identity.sessions import LOGIN_TTL_S, Principal, Session, citizen_uid, staff_uid
 from direkt.server.wiring import Services
 
@@ -79,10 +83,20 @@ async def start_session(svc: Services, principal: Principal, response: Response)
     return session
 
 
-def citizen(svc: Services, pnr: Personnummer, provider: str) -> Principal:
+def citizen(svc: Services, pnr: Personnummer, provider: str, claims: Mapping[str, Any] | None = None) -> Principal:
+    """The citizen ``pnr``, named by the e-ID's claims, else the demo file, else neutrally (``profile``)."""
     listed = svc.config.citizens.get(pnr.digits)
-    name = listed.name if listed else "Testperson"
-    return Principal(citizen_uid(svc.settings.secret, pnr.digits), "citizen", name, provider, pnr=pnr.digits)
+    name, given = citizen_names(claims or {}, listed.name if listed else None)
+    phone = claimed_mobile(claims or {}) or ((listed.phone or "") if listed else "")
+    uid = citizen_uid(svc.settings.secret, pnr.digits)
+    return Principal(uid, "citizen", name, provider, pnr=pnr.digits, given_name=given, phone=phone)
+
+
+def with_claimed_profile(svc: Services, principal: Principal, claims: Mapping[str, Any]) -> Principal:
+    """A citizen logged in by OIDC, with the name and mobile number the broker released (issue 23)."""
+    if principal.is_staff:
+        return principal
+    return citizen(svc, Personnummer(principal.pnr), principal.provider, claims)
 
 
 def session_view(session: Session, svc: Services) -> dict[str, Any]:
@@ -106,6 +120,8 @@ def session_view(session: Session, svc: Services) -> dict[str, Any]:
         }
     elif not who.is_staff:
         view["pnr_masked"] = Personnummer(who.pnr).masked
+        view["given_name"] = who.given_name
+        view["phone"] = who.phone  # to pre-fill the notice form; the owner's own session only
         view["test_environment"] = not svc.settings.production
     return view
 
@@ -315,14 +331,14 @@ def oidc_login(audience: str) -> Any:
         )
         return response
 
-    return endpoint
+    return friendly_login_errors(endpoint, _login_start(audience))
 
 
 def oidc_callback(audience: str) -> Any:
     async def endpoint(request: Request) -> Response:
         svc = services(request)
         if "error" in request.query_params:
-            raise Unauthenticated("the identity provider did not log you in")
+            raise LoginRefusedAtProvider(request.query_params["error"][:64])
         pending = await svc.sessions.take_login(request.query_params.get("state", ""))
         browser = request.cookies.get(LOGIN_BROWSER_COOKIE, "")
         if not browser or not hmac.compare_digest(browser.encode(), str(pending.get("browser", "")).encode()):
@@ -339,12 +355,13 @@ def oidc_callback(audience: str) -> Any:
         )
         claims = verified.claims
         principal = _principal_from_claims(svc, audience, str(claims[client.config.subject_claim]))
+        principal = with_claimed_profile(svc, principal, claims)
         response = RedirectResponse(pending["next"], 303)
         session = await start_session(svc, principal, response)
         await remember_id_token(svc, session, audience, verified.id_token)
         return response
 
-    return endpoint
+    return friendly_login_errors(endpoint, _login_start(audience))
 
 
 def _principal_from_claims(svc: Services, audience: str, subject: str) -> Principal:
@@ -357,10 +374,54 @@ def _principal_from_claims(svc: Services, audience: str, subject: str) -> Princi
     return citizen(svc, pnr, "oidc")
 
 
+# -- error pages (issue 23) ----------------------------------------------------------------------
+
+
+def _login_start(audience: str) -> str:
+    return "/auth/staff/oidc/login" if audience == "staff" else "/auth/oidc/login"
+
+
+def friendly_login_errors(endpoint: Any, start: str) -> Any:
+    """A browser's navigation gets a page in plain words (``loginerrors``) instead of the JSON error;
+    the status stays (401/403/503); API clients and ``fetch`` get the JSON as before."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            response: Response = await endpoint(request)
+        except DirektError as exc:
+            if not wants_html(request.headers.get("accept", ""), request.headers.get("sec-fetch-mode", "")):
+                raise
+            backend = request.state.backend
+            backend.metrics.error(exc.code, "http")
+            found: Services | None = backend.services
+            brand = found.config.brand if found is not None else None
+            nxt = request.query_params.get("next")  # a failed start keeps where the person was going
+            again = f"{start}?next={quote(safe_next(nxt), safe='/')}" if nxt else start
+            page = error_page(
+                kind_of(exc), again, brand.advice_phone if brand else "", brand.name_sv if brand else "Vården direkt"
+            )
+            return HTMLResponse(page, status_code=status_of(exc), headers={"Cache-Control": "no-store"})
+        return response
+
+    return wrapped
+
+
 AUTH_ROUTES = [
     ("GET", "/api/client-config", client_config, "Where the clients send people to log in; the brand", None),
-    ("GET", "/auth/test-eid", test_eid_page, "The test e-ID page (not in production)", None),
-    ("POST", "/auth/test-eid", test_eid_login, "Log in with a test personal identity number", TestEidLogin),
+    (
+        "GET",
+        "/auth/test-eid",
+        friendly_login_errors(test_eid_page, "/auth/test-eid"),
+        "The test e-ID page (not in production)",
+        None,
+    ),
+    (
+        "POST",
+        "/auth/test-eid",
+        friendly_login_errors(test_eid_login, "/auth/test-eid"),
+        "Log in with a test personal identity number",
+        TestEidLogin,
+    ),
     ("POST", "/auth/staff/login", staff_login, "Staff login with a password (demo)", StaffLogin),
     ("GET", "/auth/oidc/login", oidc_login("citizen"), "Log in with e-ID through the OIDC broker", None),
     ("GET", "/auth/oidc/callback", oidc_callback("citizen"), "OIDC redirect target (citizens)", None),

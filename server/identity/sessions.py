@@ -44,6 +44,8 @@ class Principal:
     provider: str
     pnr: str = ""
     staff_id: str = ""
+    given_name: str = ""  # citizens: the first name to greet ("" when unknown: "Hej!", never an invented one)
+    phone: str = ""  # citizens: a mobile number (E.164) to offer for notices, from the e-ID or the demo file
 
     @property
     def is_staff(self) -> bool:

@@ -82,6 +82,8 @@ async def test_the_chat_ready_sms_comes_from_the_regions_sender_in_its_words(
     nora = await staff(branded.base)
     try:
         case = await waiting_case(erik)
+        # His number for the SMS, with consent (issue 23: never the demo file's unasked)
+        await erik.call("PUT", f"/api/cases/{case}/phone", {"phone": ERIK_PHONE, "consent": True})
         csock = await welcomed(erik)
         nsock = await welcomed(nora)
         assert (await nsock.request({"t": "claim_next", "rid": "r"}, "claimed"))["case"] == case

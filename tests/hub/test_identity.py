@@ -41,7 +41,7 @@ async def anonymous(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
 # -- test e-ID, JSON --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("pnr", "name"), [(ERIK, "Erik Nilsson"), (UNLISTED, "Testperson")])
+@pytest.mark.parametrize(("pnr", "name"), [(ERIK, "Erik Nilsson"), (UNLISTED, "Invånare")])
 async def test_test_eid_logs_in_listed_and_unlisted_test_numbers(server: ServerProcess, pnr: str, name: str) -> None:
     async with Client(server.base) as client:
         me = await client.login_citizen(pnr)

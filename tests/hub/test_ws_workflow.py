@@ -427,6 +427,8 @@ async def test_the_citizen_is_told_the_chat_is_ready_in_the_app_and_by_one_sms(
     nora = await staff(notifying.base)
     try:
         case = await waiting_case(erik)
+        # His number for the SMS, with consent (issue 23: never the demo file's unasked)
+        await erik.call("PUT", f"/api/cases/{case}/phone", {"phone": ERIK_PHONE, "consent": True})
         csock = await welcomed(erik)  # the app is open, the chat not yet joined
         nsock = await welcomed(nora)
         assert (await nsock.request({"t": "claim_next", "rid": "r"}, "claimed"))["case"] == case
