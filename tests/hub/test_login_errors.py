@@ -110,11 +110,19 @@ async def test_a_cancelled_login_shows_a_page_and_json_for_api_clients(
 
 
 async def test_a_provider_that_is_down_shows_a_page_with_503(idp: Brokers, browser: httpx.AsyncClient) -> None:
+    # Down between the login's start and its return (discovery may be cached from an earlier login,
+    # so the start alone need not reach the provider): the code cannot be redeemed.
+    start = await browser.get("/auth/oidc/login")
+    approved = await browser.get(start.headers["location"])
     idp.citizens.status = 503
-    down = await browser.get("/auth/oidc/login")
+    down = await browser.get(approved.headers["location"])
     assert "svarar inte" in page_of(down, 503, "unavailable")
+    idp.citizens.status = None
     async with httpx.AsyncClient(base_url=idp.server.base, timeout=10) as api:  # httpx's Accept is */*
-        error_of(await api.get("/auth/oidc/login"), 503, "unavailable")
+        start = await api.get("/auth/oidc/login")
+        approved = await api.get(start.headers["location"])
+        idp.citizens.status = 503
+        error_of(await api.get(approved.headers["location"]), 503, "unavailable")
     unreachable = await browser.get("/auth/oidc/callback", params={"error": "temporarily_unavailable"})
     page_of(unreachable, 401, "unavailable")
 
@@ -137,7 +145,7 @@ async def test_a_callback_planted_in_another_browser_shows_the_expired_page(idp:
 
 
 async def test_a_missing_claim_shows_its_page(idp: Brokers, browser: httpx.AsyncClient) -> None:
-    idp.citizens.drop_claims = {"personal_number"}
+    idp.citizens.subject_scope = "https://id.oidc.se/scope/naturalPersonNumber"  # never asked for: released nowhere
     _, back = await round_trip(browser)
     page_of(back, 401, "missing_claim")
 
