@@ -160,7 +160,12 @@ def test_the_check_fails_a_private_name_from_a_sibling_sub_package() -> None:
 
 
 def test_no_module_is_over_600_lines() -> None:
-    sized = [p for folder in SIZED for p in sorted((REPO / folder).rglob("*")) if p.suffix in (".py", ".js")]
+    sized = [
+        p
+        for folder in SIZED
+        for p in sorted((REPO / folder).rglob("*"))
+        if p.suffix in (".py", ".js") and "node_modules" not in p.parts  # installed packages are not ours
+    ]
     lines = {str(p.relative_to(REPO)): len(p.read_text(encoding="utf-8").splitlines()) for p in sized}
     over = {name: n for name, n in lines.items() if n > MAX_LINES}
     assert over == {}
