@@ -11,6 +11,7 @@ import { applyBrand } from "../shared/brand.js";
 import { Hub } from "../shared/hub.js";
 import { I18n } from "../shared/i18n.js";
 import { CaseScreen } from "./case.js";
+import { framed, popupLogin } from "./embedlogin.js";
 import { EntryScreen, StartScreen } from "./entry.js";
 import { unlockAudio } from "./sound.js";
 import { STRINGS } from "./strings.js";
@@ -31,6 +32,8 @@ export class App {
     this.hub = new Hub(this.api);
     this.i18n = new I18n(STRINGS, initialLang());
     this.embed = params.get("embed") === "1";
+    this.popupLogin = this.embed && framed(); // the login runs in a pop-up (chat/embedlogin.js)
+    this.loginNote = "";
     const unit = params.get("unit") || "";
     this.unit = UNIT_ID.test(unit) ? unit : "";
     this.unitName = "";
@@ -198,7 +201,19 @@ export class App {
     unlockAudio();
     const url = this.loginUrl();
     if (!url) return;
+    if (this.popupLogin) return this.loginInPopup();
     location.assign(url);
+  }
+
+  async loginInPopup() {
+    this.loginNote = "";
+    try {
+      if (await popupLogin(this.api, this.config.citizen_login, this.i18n.lang)) return location.reload();
+      this.loginNote = "login.popup.closed";
+    } catch (err) {
+      this.loginNote = err instanceof ApiError && err.status === 0 ? "error.network" : "login.popup.failed";
+    }
+    this.screen?.render();
   }
 
   async logout() {
