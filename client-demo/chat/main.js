@@ -10,6 +10,7 @@ import { $, clear, focusFirst, h } from "../shared/dom.js";
 import { applyBrand } from "../shared/brand.js";
 import { Hub } from "../shared/hub.js";
 import { I18n } from "../shared/i18n.js";
+import { store, stored, unstore } from "../shared/storage.js";
 import { CaseScreen } from "./case.js";
 import { framed, popupLogin } from "./embedlogin.js";
 import { EntryScreen, StartScreen } from "./entry.js";
@@ -156,7 +157,7 @@ export class App {
         const status = await this.api.call("GET", `/api/cases/${encodeURIComponent(item.case)}`);
         if (status.state !== "closed" && status.state !== "abandoned") return this.openCase(status);
       }
-      const tid = sessionStorage.getItem(TRIAGE_KEY);
+      const tid = stored("session", TRIAGE_KEY);
       if (tid) {
         try {
           const view = await this.api.call("GET", `/api/triage/${encodeURIComponent(tid)}`);
@@ -164,7 +165,7 @@ export class App {
         } catch {
           // expired or not ours: start afresh
         }
-        sessionStorage.removeItem(TRIAGE_KEY);
+        unstore("session", TRIAGE_KEY);
       }
       this.show(new EntryScreen(this));
     } catch (err) {
@@ -173,12 +174,12 @@ export class App {
   }
 
   startTriage(view) {
-    sessionStorage.setItem(TRIAGE_KEY, view.id);
+    store("session", TRIAGE_KEY, view.id);
     this.show(new TriageScreen(this, view));
   }
 
   openCase(status) {
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     if (!this.hubStarted) {
       this.hubStarted = true;
       this.hub.start();
@@ -187,7 +188,7 @@ export class App {
   }
 
   toEntry() {
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     this.show(new EntryScreen(this));
   }
 
@@ -223,7 +224,7 @@ export class App {
     } catch {
       // logged out already, or offline: the reload shows the truth
     }
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     location.replace(location.pathname + location.search);
   }
 
