@@ -133,6 +133,12 @@ def test_a_citizen_logs_in_through_the_popup_and_chats_inside_the_frame_on_anoth
     expect(chat.get_by_text("Inloggningen öppnas i ett nytt fönster.", exact=False)).to_be_visible()
     assert frame.evaluate("direkt.app.popupLogin") is True
 
+    # a pop-up closed without a login: the chat says so, and stays logged out
+    with page.expect_popup() as opened:
+        chat.get_by_role("button", name="Logga in med e-legitimation").click()
+    opened.value.close()
+    expect(chat.get_by_role("status").filter(has_text="Inloggningsfönstret stängdes")).to_be_visible()
+
     # the login in a pop-up: first-party and top-level, where the test e-ID (or a broker) works
     with page.expect_popup() as opened:
         chat.get_by_role("button", name="Logga in med e-legitimation").click()
@@ -183,3 +189,8 @@ def test_a_citizen_logs_in_through_the_popup_and_chats_inside_the_frame_on_anoth
     chat2, _ = open_widget(other)
     expect(chat2.get_by_role("button", name="Logga in med e-legitimation")).to_be_visible()
     expect(chat2.get_by_role("button", name="Logga ut")).to_have_count(0)
+
+    # logging out in the frame deletes its partitioned cookie
+    chat.get_by_role("button", name="Logga ut").click()
+    expect(chat.get_by_role("button", name="Logga in med e-legitimation")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "direkt_embed_session"]
