@@ -4,6 +4,7 @@ on http://localhost (a second small HTTP server), so the chat's iframe is a thir
 The citizen logs in through the pop-up (the test e-ID, first-party and top-level), the pop-up
 hands a one-time code to the frame, and the frame's session cookie is Partitioned: it survives a
 reload of the clinic's page, and a second clinic site (http://vc2.localhost) does not share it.
+An OIDC broker's login (the project's own issuer) runs in the pop-up the same way.
 Chromium treats loopback as a secure context, so the Secure cookies need no TLS here.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
 from playwright.sync_api import expect
 from support import ServerProcess, free_port
 from support_browser import Background, axe_check, screenshot, sore_throat
@@ -33,6 +35,20 @@ CLINIC_PAGE = """<!doctype html>
 <main><h1>Välkommen till Testby vårdcentral</h1><p>Chatta med oss: knappen finns längst ned till höger.</p></main>
 <script src="{direkt}/widget.js" data-unit="vc-t" async></script>
 </body></html>"""
+
+
+class SiteIssuer(Issuer):
+    """The test issuer with the server's own callback registered as a redirect URI (as in test_login_errors)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.redirect_uris: set[str] = set()
+
+    def _authorize_problem(self, query: Any) -> str:
+        params = dict(query)
+        if params.get("redirect_uri") in self.redirect_uris:
+            params["redirect_uri"] = REDIRECT_URI
+        return super()._authorize_problem(params)
 
 
 class ClinicSite:
@@ -65,28 +81,47 @@ class ClinicSite:
         self.httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def clinic_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+def framed_by_clinics(redis_url: str, **env: str) -> ServerProcess:
     """direkt with the clinic sites allowed to frame the chat (DIREKT_ALLOWED_ORIGINS, frame-ancestors)."""
     port = free_port()
     clinics = ClinicSite(f"http://127.0.0.1:{port}")
     origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
     origins += [f"http://{host}:{clinics.port}" for host in ("localhost", "vc2.localhost")]
-    process = ServerProcess(
-        standalone_redis.url,
-        port=port,
-        DIREKT_POSITION_INTERVAL_SECONDS="0.5",
-        DIREKT_ALLOWED_ORIGINS=",".join(origins),
-    )
+    process = ServerProcess(redis_url, port=port, DIREKT_ALLOWED_ORIGINS=",".join(origins), **env)
     process.clinics = clinics  # type: ignore[attr-defined]
-    yield process
+    return process
+
+
+def stop(process: ServerProcess) -> None:
     process.stop()
-    clinics.stop()
+    process.clinics.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    process = framed_by_clinics(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="0.5")
+    yield process
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[SiteIssuer]:
+    with SiteIssuer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def brokered(standalone_redis: EmbeddedRedis, issuer: SiteIssuer) -> Iterator[ServerProcess]:
+    """direkt whose citizens log in through an OIDC broker (the project's own issuer), framed by the clinics."""
+    process = framed_by_clinics(
+        standalone_redis.url,
+        DIREKT_OIDC_ISSUER=issuer.url,
+        DIREKT_OIDC_CLIENT_ID=CLIENT_ID,
+        DIREKT_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    issuer.redirect_uris.add(process.url("/auth/oidc/callback"))
+    yield process
+    stop(process)
 
 
 class Nurse:
@@ -194,3 +229,19 @@ def test_a_citizen_logs_in_through_the_popup_and_chats_inside_the_frame_on_anoth
     chat.get_by_role("button", name="Logga ut").click()
     expect(chat.get_by_role("button", name="Logga in med e-legitimation")).to_be_visible()
     assert not [c for c in page.context.cookies() if c["name"] == "direkt_embed_session"]
+
+
+def test_a_broker_login_runs_in_the_popup_and_lands_in_the_frame(
+    open_page: Any, brokered: ServerProcess, issuer: SiteIssuer
+) -> None:
+    """An e-ID broker (OIDC, never framed): the pop-up goes there and back, the code reaches the frame."""
+    issuer.reset()
+    issuer.claims = {"given_name": "Saga", "family_name": "Lindqvist"}
+    page = open_page(brokered.clinics.url("localhost"), name="clinic-broker")  # type: ignore[attr-defined]
+    chat, _ = open_widget(page)
+    with page.expect_popup() as opened:
+        chat.get_by_role("button", name="Logga in med e-legitimation").click()
+    opened.value.wait_for_event("close")
+    expect(chat.get_by_text("Inloggad som Saga Lindqvist")).to_be_visible()
+    content = page.locator(f'iframe[title="{TITLE}"]').element_handle().content_frame()
+    assert content.evaluate("direkt.api.me.provider") == "oidc"
