@@ -245,3 +245,18 @@ def test_a_broker_login_runs_in_the_popup_and_lands_in_the_frame(
     expect(chat.get_by_text("Inloggad som Saga Lindqvist")).to_be_visible()
     content = page.locator(f'iframe[title="{TITLE}"]').element_handle().content_frame()
     assert content.evaluate("direkt.api.me.provider") == "oidc"
+
+
+def test_on_a_page_of_direkt_s_own_site_the_framed_chat_logs_in_the_same_way(
+    open_page: Any, server: ServerProcess
+) -> None:
+    """The demo clinic page served by direkt itself (same site): the frame's pop-up login works there too."""
+    page = open_page("/embed-demo.html?unit=vc-t", name="clinic-same-site")
+    chat, _ = open_widget(page)
+    with page.expect_popup() as opened:
+        chat.get_by_role("button", name="Logga in med e-legitimation").click()
+    popup = opened.value
+    popup.locator(f'button[name="pnr"][value="{ERIK}"]').click()
+    popup.wait_for_event("close")
+    expect(chat.get_by_role("heading", name="Vad gäller det?")).to_be_visible()
+    expect(chat.get_by_text("Inloggad som Erik Nilsson")).to_be_visible()
