@@ -4,7 +4,10 @@
 //
 // adds a fixed "Chatta med vården" button that opens a panel with the chat in an
 // iframe from the same origin as this script (so the login and the chat stay on
-// the direkt server). The service's name and colours are the region's brand, from
+// the direkt server). The clinic's origin must be in direkt's DIREKT_ALLOWED_ORIGINS
+// (the chat's frame-ancestors). On another site the chat logs in through a pop-up
+// and keeps a partitioned cookie of its own (docs/identity.md, "Embedding on
+// another site"); nothing of that happens on the clinic's page. The service's name and colours are the region's brand, from
 // /api/client-config (public, readable from any origin). Escape or the close button closes the panel, and focus
 // goes back to the button. Styles are set through the CSSOM (element.style), so
 // a host page's CSP for style attributes does not matter and nothing leaks into

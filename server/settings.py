@@ -13,7 +13,8 @@ DIREKT_LOG_LEVEL     debug, info (default), warning, error
 DIREKT_DEMO_CASES    1 = put demo cases in an empty waiting room at start
 DIREKT_SECRET_KEY    key for citizen pseudonyms and TURN credentials (required in production)
 DIREKT_PUBLIC_URL    the URL browsers use (OIDC redirect, default allowed Origin)
-DIREKT_ALLOWED_ORIGINS  comma-separated Origins allowed on /ws and state-changing HTTP
+DIREKT_ALLOWED_ORIGINS  comma-separated Origins allowed on /ws and state-changing HTTP, and to frame
+                     the chat (clinic sites embedding the widget: docs/identity.md)
 DIREKT_OIDC_*        citizen e-ID broker: ISSUER, CLIENT_ID, CLIENT_SECRET, SUBJECT_CLAIM, SCOPES, USERINFO,
                      ACR_VALUES, REQUIRED_ACR, CLIENT_AUTH, PRIVATE_KEY_FILE, PRIVATE_KEY_ID (docs/identity.md)
 DIREKT_STAFF_OIDC_*  staff identity provider: the same names

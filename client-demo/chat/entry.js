@@ -27,6 +27,8 @@ export class StartScreen {
               t("start.login"),
             )
           : h("p", { class: "banner warn" }, t("start.nologin")),
+        canLogin && this.app.popupLogin ? h("p", { class: "hint" }, t("login.popup")) : null,
+        h("p", { role: "status", class: this.app.loginNote ? "banner warn" : null }, this.app.loginNote ? t(this.app.loginNote) : ""),
         h("h3", {}, t("start.how")),
         h("ol", { class: "steps" }, h("li", {}, t("start.step1")), h("li", {}, t("start.step2")), h("li", {}, t("start.step3"))),
       ),

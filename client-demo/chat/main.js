@@ -10,7 +10,9 @@ import { $, clear, focusFirst, h } from "../shared/dom.js";
 import { applyBrand } from "../shared/brand.js";
 import { Hub } from "../shared/hub.js";
 import { I18n } from "../shared/i18n.js";
+import { store, stored, unstore } from "../shared/storage.js";
 import { CaseScreen } from "./case.js";
+import { framed, popupLogin } from "./embedlogin.js";
 import { EntryScreen, StartScreen } from "./entry.js";
 import { unlockAudio } from "./sound.js";
 import { STRINGS } from "./strings.js";
@@ -31,6 +33,8 @@ export class App {
     this.hub = new Hub(this.api);
     this.i18n = new I18n(STRINGS, initialLang());
     this.embed = params.get("embed") === "1";
+    this.popupLogin = this.embed && framed(); // the login runs in a pop-up (chat/embedlogin.js)
+    this.loginNote = "";
     const unit = params.get("unit") || "";
     this.unit = UNIT_ID.test(unit) ? unit : "";
     this.unitName = "";
@@ -153,7 +157,7 @@ export class App {
         const status = await this.api.call("GET", `/api/cases/${encodeURIComponent(item.case)}`);
         if (status.state !== "closed" && status.state !== "abandoned") return this.openCase(status);
       }
-      const tid = sessionStorage.getItem(TRIAGE_KEY);
+      const tid = stored("session", TRIAGE_KEY);
       if (tid) {
         try {
           const view = await this.api.call("GET", `/api/triage/${encodeURIComponent(tid)}`);
@@ -161,7 +165,7 @@ export class App {
         } catch {
           // expired or not ours: start afresh
         }
-        sessionStorage.removeItem(TRIAGE_KEY);
+        unstore("session", TRIAGE_KEY);
       }
       this.show(new EntryScreen(this));
     } catch (err) {
@@ -170,12 +174,12 @@ export class App {
   }
 
   startTriage(view) {
-    sessionStorage.setItem(TRIAGE_KEY, view.id);
+    store("session", TRIAGE_KEY, view.id);
     this.show(new TriageScreen(this, view));
   }
 
   openCase(status) {
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     if (!this.hubStarted) {
       this.hubStarted = true;
       this.hub.start();
@@ -184,7 +188,7 @@ export class App {
   }
 
   toEntry() {
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     this.show(new EntryScreen(this));
   }
 
@@ -198,7 +202,19 @@ export class App {
     unlockAudio();
     const url = this.loginUrl();
     if (!url) return;
+    if (this.popupLogin) return this.loginInPopup();
     location.assign(url);
+  }
+
+  async loginInPopup() {
+    this.loginNote = "";
+    try {
+      if (await popupLogin(this.api, this.config.citizen_login, this.i18n.lang)) return location.reload();
+      this.loginNote = "login.popup.closed";
+    } catch (err) {
+      this.loginNote = err instanceof ApiError && err.status === 0 ? "error.network" : "login.popup.failed";
+    }
+    this.screen?.render();
   }
 
   async logout() {
@@ -208,7 +224,7 @@ export class App {
     } catch {
       // logged out already, or offline: the reload shows the truth
     }
-    sessionStorage.removeItem(TRIAGE_KEY);
+    unstore("session", TRIAGE_KEY);
     location.replace(location.pathname + location.search);
   }
 

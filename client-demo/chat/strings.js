@@ -46,6 +46,19 @@ export const STRINGS = {
     en: "Wait in the queue. You get a signal when the nurse opens the chat.",
   },
   "start.login": { sv: "Logga in med e-legitimation", en: "Log in with e-ID" },
+  // the chat framed on another site logs in through a pop-up (chat/embedlogin.js)
+  "login.popup": {
+    sv: "Inloggningen öppnas i ett nytt fönster. Du kommer tillbaka hit när du har loggat in.",
+    en: "The login opens in a new window. You come back here once you have logged in.",
+  },
+  "login.popup.closed": {
+    sv: "Inloggningsfönstret stängdes eller kunde inte öppnas. Tillåt popup-fönster för sidan och försök igen.",
+    en: "The login window was closed or could not open. Allow pop-ups for this page and try again.",
+  },
+  "login.popup.failed": {
+    sv: "Inloggningen kunde inte slutföras. Försök igen.",
+    en: "The login could not be completed. Please try again.",
+  },
   "start.emergency": {
     sv: "Vid fara för liv: ring 112. Behöver du råd nu: ring {advice_phone}.",
     en: "If life is in danger: call 112. If you need advice now: call {advice_phone}.",

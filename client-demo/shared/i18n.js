@@ -1,5 +1,7 @@
 // Swedish and English. Each client passes its own dictionary; the choice is
-// kept in localStorage and put on <html lang>.
+// kept in localStorage (where the browser allows it) and put on <html lang>.
+
+import { store, stored } from "./storage.js";
 
 export class I18n extends EventTarget {
   constructor(strings, fallback = "sv") {
@@ -8,7 +10,7 @@ export class I18n extends EventTarget {
     // Values every text may name, e.g. {service}: the region's brand (shared/brand.js). A value
     // may be a {sv, en} object. When {advice_phone} is empty, a "key.noadvice" variant is used.
     this.globals = { service: "direkt", short_name: "direkt", advice_phone: "" };
-    const saved = localStorage.getItem("direkt.lang");
+    const saved = stored("local", "direkt.lang");
     this.lang = saved === "en" || saved === "sv" ? saved : fallback;
     document.documentElement.lang = this.lang;
   }
@@ -40,7 +42,7 @@ export class I18n extends EventTarget {
 
   set(lang) {
     this.lang = lang;
-    localStorage.setItem("direkt.lang", lang);
+    store("local", "direkt.lang", lang);
     document.documentElement.lang = lang;
     this.dispatchEvent(new Event("change"));
   }

@@ -4,7 +4,10 @@ Origin checks, and the one mapping from ``DirektError`` to an HTTP answer.
 CSRF (OWASP): state-changing requests from a logged-in browser carry the
 session's token in ``X-CSRF-Token``; a request whose ``Origin`` is present and
 not allowed is refused before anything else. The session cookie is HttpOnly,
-SameSite=Lax, and Secure whenever the site is served over https.
+SameSite=Lax, and Secure whenever the site is served over https. A chat framed on
+another site has its own session cookie, ``direkt_embed_session``: HttpOnly,
+Secure, SameSite=None and Partitioned (CHIPS), so it lives only in the frame's
+partition under that one clinic site (server/identity/embedlogin.py).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from direkt.server.wiring import Services
 
 log = structlog.get_logger("direkt.http")
 COOKIE = "direkt_session"
+EMBED_COOKIE = "direkt_embed_session"  # the framed chat's own, partitioned (server/identity/embedlogin.py)
 MAX_JSON_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
@@ -148,12 +152,17 @@ async def session_with(request: Request, svc: Services, key: str) -> tuple[Sessi
     """
     if request.method not in SAFE_METHODS:
         check_origin(request, svc)
-    session, value = await svc.sessions.get_with(request.cookies.get(COOKIE, ""), key)
+    session, value = await svc.sessions.get_with(session_id(request), key)
     if request.method not in SAFE_METHODS:
         token = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(token.encode(), session.csrf.encode()):
             raise CsrfFailed("the X-CSRF-Token header is missing or wrong")
     return session, value
+
+
+def session_id(request: Request) -> str:
+    """The session cookie: a framed chat's partitioned one first, else the site's own."""
+    return request.cookies.get(EMBED_COOKIE) or request.cookies.get(COOKIE, "")
 
 
 def secure_cookies(svc: Services) -> bool:
@@ -162,6 +171,19 @@ def secure_cookies(svc: Services) -> bool:
 
 def set_session_cookie(response: Response, session: Session, svc: Services) -> None:
     response.set_cookie(COOKIE, session.sid, httponly=True, samesite="lax", secure=secure_cookies(svc), path="/")
+
+
+def partitioned_cookie(response: Response, name: str, value: str, max_age: int | None, path: str) -> None:
+    """A cookie in a framed chat's own partition (CHIPS): HttpOnly; Secure; SameSite=None; Partitioned.
+
+    Secure is required; Chromium keeps it over http only on loopback (http://127.0.0.1,
+    http://localhost), so a deployment embedded on other sites is https. Python's cookie module
+    knows ``Partitioned`` only from 3.14, so the attribute is appended to the header here.
+    """
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, secure=True, samesite="none")
+    header, raw = response.raw_headers[-1]
+    assert header == b"set-cookie"
+    response.raw_headers[-1] = (header, raw + b"; Partitioned")
 
 
 Handler = Callable[[Request, Services, Session], Awaitable[Response]]

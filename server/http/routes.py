@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from direkt.server.http import administration, api, casephone, stats, supervision
 from direkt.server.http.api import Endpoint
+from direkt.server.identity import embedlogin
 
 ENDPOINTS: list[Endpoint] = [
     *api.ENDPOINTS,  # citizens' and staff's care: triage, cases, photos, queues, templates
@@ -15,4 +16,5 @@ ENDPOINTS: list[Endpoint] = [
     *stats.ENDPOINTS,  # statistics for supervisors
     *administration.ENDPOINTS,  # the live configuration (admin) and closure days (supervisors)
     *casephone.ENDPOINTS,  # the citizen's mobile number for the chat-ready SMS, with consent
+    *embedlogin.ENDPOINTS,  # a chat framed on another site: a pop-up login handed over by a one-time code
 ]

@@ -37,11 +37,13 @@ from direkt.server.care.triageflow import stockholm_date
 from direkt.server.errors import BadRequest, DirektError, Forbidden, NotFound, RateLimited, Unauthenticated
 from direkt.server.http.requests import (
     COOKIE,
+    EMBED_COOKIE,
     authed,
     check_origin,
     current_session,
     json_body,
     ok,
+    partitioned_cookie,
     read_body,
     secure_cookies,
     services,
@@ -147,6 +149,8 @@ async def logout(request: Request, svc: Services, session: Session) -> Response:
     await svc.sessions.revoke(session)
     response = ok({"logged_out": True, **({"end_session_url": end_session} if end_session else {})})
     response.delete_cookie(COOKIE, path="/")
+    if request.cookies.get(EMBED_COOKIE):  # a framed chat's: the deletion must be partitioned too
+        partitioned_cookie(response, EMBED_COOKIE, "", 0, "/")
     return response
 
 

@@ -162,3 +162,14 @@ CONFIG_CHANGED = f"{ROOT}:config:changed"
 # -- RP-initiated logout (server/identity/oidclogout.py): a session's ID token, for id_token_hint --
 def oidc_id_token(sid: str) -> str:
     return f"{ROOT}:idtoken:{sid}"
+
+
+# -- cross-site embedding (server/identity/embedlogin.py): a pop-up login handed to the framed chat --
+def embed_login(login_id: str) -> str:
+    """A framed chat's login in progress: the hash of its browser binding (10 minutes)."""
+    return f"{ROOT}:embedlogin:{login_id}"
+
+
+def embed_code(code: str) -> str:
+    """A one-time code from the pop-up, for the framed chat to exchange for a session (60 s)."""
+    return f"{ROOT}:embedcode:{code}"
