@@ -52,7 +52,7 @@ from direkt.server.errors import (
     VersionRequired,
 )
 from direkt.server.http.api import Endpoint
-from direkt.server.http.requests import MAX_JSON_BYTES, authed, ok, read_body
+from direkt.server.http.requests import authed, json_body, ok
 from direkt.server.identity.sessions import Session, staff_uid
 from direkt.server.region import OverflowSpec, RegionConfig, RegionFile, StaffSpec, TemplateSpec, TemplateText, UnitSpec
 from direkt.server.wiring import Services
@@ -125,16 +125,12 @@ class ClosureDayBody(_Body):
 
 async def admin_body(request: Request, kind: type[B]) -> B:
     """The body as ``kind``; a field of the wrong type or shape is a 422 naming it."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise BadRequest("send the body as application/json")
-    raw = await read_body(request, MAX_JSON_BYTES)
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as exc:
-        problem, _, where = str(exc).partition(" - at `$")
-        raise ConfigRejected(where.rstrip("`").lstrip("."), problem[:1].lower() + problem[1:]) from None
-    except msgspec.DecodeError:
-        raise BadRequest("the body is not valid JSON") from None
+    return await json_body(request, kind, _config_rejected)
+
+
+def _config_rejected(exc: msgspec.ValidationError) -> DirektError:
+    problem, _, where = str(exc).partition(" - at `$")
+    return ConfigRejected(where.rstrip("`").lstrip("."), problem[:1].lower() + problem[1:])
 
 
 def if_match(request: Request) -> int:

@@ -113,15 +113,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_body(request: Request, kind: type[T]) -> T:
-    """Decode and validate a JSON body into ``kind`` (unknown fields refused)."""
+def _invalid_body(exc: msgspec.ValidationError) -> DirektError:
+    return BadRequest(f"invalid body: {exc}")
+
+
+async def json_body(
+    request: Request, kind: type[T], invalid: Callable[[msgspec.ValidationError], DirektError] = _invalid_body
+) -> T:
+    """Decode and validate a JSON body into ``kind`` (unknown fields refused); ``invalid`` words a
+    field of the wrong type or shape (a 400 by default)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise BadRequest("send the body as application/json")
     raw = await read_body(request, MAX_JSON_BYTES)
     try:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
-        raise BadRequest(f"invalid body: {exc}") from None
+        raise invalid(exc) from None
     except msgspec.DecodeError:
         raise BadRequest("the body is not valid JSON") from None
 

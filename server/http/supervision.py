@@ -76,61 +76,58 @@ async def board(request: Request, svc: Services, session: Session) -> Response:
     return ok(await sup.board(boss))
 
 
-async def intake_close(request: Request, svc: Services, session: Session) -> Response:
-    unit = request.path_params["unit"]
-    _, boss = await _of_unit(svc, session, unit, "unit.intake_close")
-    body = await json_body(request, IntakeBody)
+async def _put_steering(
+    request: Request, svc: Services, session: Session, part: str, body_type: type[IntakeBody | NoticeBody]
+) -> Response:
+    """Put a unit's intake closure or notice in force (``part``), audited; a bad text or time is refused, audited."""
+    unit, action, longest = request.path_params["unit"], STEERING_ACTIONS[part][0], STEERING_LONGEST_MS[part]
+    _, boss = await _of_unit(svc, session, unit, action)
+    body = await json_body(request, body_type)
     now = svc.clock()
     try:
-        entry = Entry(
-            check_text(body.text, "text"), check_until(body.until_ms, now, MAX_CLOSURE_MS, "until_ms"), boss.id, now
-        )
+        entry = Entry(check_text(body.text, "text"), check_until(body.until_ms, now, longest, "until_ms"), boss.id, now)
     except DirektError as exc:
-        await svc.audit.record(operation(now, boss, "unit.intake_close", unit=unit, detail=exc.code, ok=False))
+        await svc.audit.record(operation(now, boss, action, unit=unit, detail=exc.code, ok=False))
         raise
     minutes = (entry.until_ms - now + 59_999) // 60_000
-    await svc.audit.record(operation(now, boss, "unit.intake_close", unit=unit, detail=f"{minutes}m"))
+    await svc.audit.record(operation(now, boss, action, unit=unit, detail=f"{minutes}m" if part == "intake" else ""))
     store = SteeringStore(svc.client, svc.config.directory)
-    await store.put(unit, "intake", entry)
+    await store.put(unit, part, entry)
     return ok({"unit": unit, **(await store.of_unit(unit)).view(now)})
+
+
+async def _end_steering(request: Request, svc: Services, session: Session, part: str) -> Response:
+    """End a unit's intake closure or notice (``part``) early, audited."""
+    unit, action = request.path_params["unit"], STEERING_ACTIONS[part][1]
+    _, boss = await _of_unit(svc, session, unit, action)
+    now = svc.clock()
+    await svc.audit.record(operation(now, boss, action, unit=unit))
+    store = SteeringStore(svc.client, svc.config.directory)
+    await store.remove(unit, part)
+    return ok({"unit": unit, **(await store.of_unit(unit)).view(now)})
+
+
+STEERING_ACTIONS = {
+    "intake": ("unit.intake_close", "unit.intake_open"),
+    "notice": ("unit.notice_post", "unit.notice_clear"),
+}
+STEERING_LONGEST_MS = {"intake": MAX_CLOSURE_MS, "notice": MAX_NOTICE_MS}
+
+
+async def intake_close(request: Request, svc: Services, session: Session) -> Response:
+    return await _put_steering(request, svc, session, "intake", IntakeBody)
 
 
 async def intake_open(request: Request, svc: Services, session: Session) -> Response:
-    unit = request.path_params["unit"]
-    _, boss = await _of_unit(svc, session, unit, "unit.intake_open")
-    now = svc.clock()
-    await svc.audit.record(operation(now, boss, "unit.intake_open", unit=unit))
-    store = SteeringStore(svc.client, svc.config.directory)
-    await store.remove(unit, "intake")
-    return ok({"unit": unit, **(await store.of_unit(unit)).view(now)})
+    return await _end_steering(request, svc, session, "intake")
 
 
 async def notice_post(request: Request, svc: Services, session: Session) -> Response:
-    unit = request.path_params["unit"]
-    _, boss = await _of_unit(svc, session, unit, "unit.notice_post")
-    body = await json_body(request, NoticeBody)
-    now = svc.clock()
-    try:
-        entry = Entry(
-            check_text(body.text, "text"), check_until(body.until_ms, now, MAX_NOTICE_MS, "until_ms"), boss.id, now
-        )
-    except DirektError as exc:
-        await svc.audit.record(operation(now, boss, "unit.notice_post", unit=unit, detail=exc.code, ok=False))
-        raise
-    await svc.audit.record(operation(now, boss, "unit.notice_post", unit=unit))
-    store = SteeringStore(svc.client, svc.config.directory)
-    await store.put(unit, "notice", entry)
-    return ok({"unit": unit, **(await store.of_unit(unit)).view(now)})
+    return await _put_steering(request, svc, session, "notice", NoticeBody)
 
 
 async def notice_clear(request: Request, svc: Services, session: Session) -> Response:
-    unit = request.path_params["unit"]
-    _, boss = await _of_unit(svc, session, unit, "unit.notice_clear")
-    now = svc.clock()
-    await svc.audit.record(operation(now, boss, "unit.notice_clear", unit=unit))
-    store = SteeringStore(svc.client, svc.config.directory)
-    await store.remove(unit, "notice")
-    return ok({"unit": unit, **(await store.of_unit(unit)).view(now)})
+    return await _end_steering(request, svc, session, "notice")
 
 
 async def chat_release(request: Request, svc: Services, session: Session) -> Response:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
+from oidc_issuer import CLIENT_ID, CLIENT_SECRET, Issuer
 from playwright.sync_api import expect
 from support import ServerProcess, free_port
 from support_browser import Background, axe_check, screenshot, sore_throat
@@ -35,20 +35,6 @@ CLINIC_PAGE = """<!doctype html>
 <main><h1>Välkommen till Testby vårdcentral</h1><p>Chatta med oss: knappen finns längst ned till höger.</p></main>
 <script src="{direkt}/widget.js" data-unit="vc-t" async></script>
 </body></html>"""
-
-
-class SiteIssuer(Issuer):
-    """The test issuer with the server's own callback registered as a redirect URI (as in test_login_errors)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.redirect_uris: set[str] = set()
-
-    def _authorize_problem(self, query: Any) -> str:
-        params = dict(query)
-        if params.get("redirect_uri") in self.redirect_uris:
-            params["redirect_uri"] = REDIRECT_URI
-        return super()._authorize_problem(params)
 
 
 class ClinicSite:
@@ -105,13 +91,13 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[SiteIssuer]:
-    with SiteIssuer() as running:
+def issuer() -> Iterator[Issuer]:
+    with Issuer() as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def brokered(standalone_redis: EmbeddedRedis, issuer: SiteIssuer) -> Iterator[ServerProcess]:
+def brokered(standalone_redis: EmbeddedRedis, issuer: Issuer) -> Iterator[ServerProcess]:
     """direkt whose citizens log in through an OIDC broker (the project's own issuer), framed by the clinics."""
     process = framed_by_clinics(
         standalone_redis.url,
@@ -232,7 +218,7 @@ def test_a_citizen_logs_in_through_the_popup_and_chats_inside_the_frame_on_anoth
 
 
 def test_a_broker_login_runs_in_the_popup_and_lands_in_the_frame(
-    open_page: Any, brokered: ServerProcess, issuer: SiteIssuer
+    open_page: Any, brokered: ServerProcess, issuer: Issuer
 ) -> None:
     """An e-ID broker (OIDC, never framed): the pop-up goes there and back, the code reaches the frame."""
     issuer.reset()

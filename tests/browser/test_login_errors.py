@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
+from oidc_issuer import CLIENT_ID, CLIENT_SECRET, Issuer
 from playwright.sync_api import expect
 from support import ServerProcess
 from support_browser import axe_check, screenshot
@@ -17,28 +17,14 @@ from support_browser import axe_check, screenshot
 from direkt.server.redis.embedded import EmbeddedRedis
 
 
-class SiteIssuer(Issuer):
-    """The test issuer with the server's own callback registered as a redirect URI."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.redirect_uris: set[str] = set()
-
-    def _authorize_problem(self, query: Any) -> str:
-        params = dict(query)
-        if params.get("redirect_uri") in self.redirect_uris:
-            params["redirect_uri"] = REDIRECT_URI
-        return super()._authorize_problem(params)
-
-
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[SiteIssuer]:
-    with SiteIssuer() as running:
+def issuer() -> Iterator[Issuer]:
+    with Issuer() as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def server(standalone_redis: EmbeddedRedis, issuer: SiteIssuer) -> Iterator[ServerProcess]:
+def server(standalone_redis: EmbeddedRedis, issuer: Issuer) -> Iterator[ServerProcess]:
     process = ServerProcess(
         standalone_redis.url,
         DIREKT_OIDC_ISSUER=issuer.url,
@@ -51,7 +37,7 @@ def server(standalone_redis: EmbeddedRedis, issuer: SiteIssuer) -> Iterator[Serv
 
 
 @pytest.fixture
-def page(browser: Any, server: ServerProcess, issuer: SiteIssuer) -> Iterator[Any]:
+def page(browser: Any, server: ServerProcess, issuer: Issuer) -> Iterator[Any]:
     """A fresh context of its own: the error pages answer 401/503, which Chromium logs as console errors."""
     issuer.reset()
     context = browser.new_context(base_url=server.base, locale="sv-SE", viewport={"width": 1280, "height": 800})
@@ -60,7 +46,7 @@ def page(browser: Any, server: ServerProcess, issuer: SiteIssuer) -> Iterator[An
     context.close()
 
 
-def test_a_missing_claim_shows_the_page_and_logga_in_igen_works(page: Any, issuer: SiteIssuer) -> None:
+def test_a_missing_claim_shows_the_page_and_logga_in_igen_works(page: Any, issuer: Issuer) -> None:
     issuer.subject_scope = "https://id.oidc.se/scope/naturalPersonNumber"  # never asked for: released nowhere
     page.goto("/chat/")
     page.get_by_role("button", name="Logga in med e-legitimation").click()
@@ -79,7 +65,7 @@ def test_a_missing_claim_shows_the_page_and_logga_in_igen_works(page: Any, issue
     expect(page.get_by_text("Inloggad som Saga Lindqvist")).to_be_visible()  # the widget's header
 
 
-def test_an_issuer_that_is_down_shows_the_outage_page(page: Any, issuer: SiteIssuer) -> None:
+def test_an_issuer_that_is_down_shows_the_outage_page(page: Any, issuer: Issuer) -> None:
     # Discovery is cached once a login has started; then the provider goes down, and the code
     # the browser brings back cannot be redeemed.
     assert page.request.get("/auth/oidc/login", max_redirects=0).status == 302

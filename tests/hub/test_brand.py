@@ -5,21 +5,14 @@ chat-ready notice goes out as an SMS from its sender in its words."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-import orjson
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from support import ServerProcess, free_port, serve_in_thread, timeout
+from support import ServerProcess, timeout
 from support_hub import citizen, frames_until, staff, waiting_case, welcomed
+from support_sms import SmsReceiver, sms_receiver
 
 from direkt.server.redis.embedded import EmbeddedRedis
 
@@ -27,26 +20,9 @@ BRAND_CONFIG = Path(__file__).parents[1] / "data" / "brand_region.toml"
 ERIK_PHONE = "+46701740606"  # Erik's number in the test region
 
 
-@dataclass
-class SmsReceiver:
-    """A stand-in SMS gateway on loopback: records every POST body and says when one came."""
-
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
-
-    async def handle(self, request: Request) -> JSONResponse:
-        self.received.append(orjson.loads(await request.body()))
-        self.arrived.set()
-        return JSONResponse({"status": "queued"})
-
-
 @pytest.fixture(scope="module")
 def sms() -> Iterator[SmsReceiver]:
-    port = free_port()
-    receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
-    app = Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])])
-    with serve_in_thread(app, port, "SMS receiver"):
+    with sms_receiver() as receiver:
         yield receiver
 
 

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from support import ServerProcess, free_port, serve_in_thread, timeout
+from oidc_issuer import CLIENT_ID, CLIENT_SECRET, Issuer
+from support import ServerProcess, timeout
 from support_hub import ERIK, SORE_THROAT, UNLISTED, citizen, error_of, staff
+from support_sms import SmsReceiver, sms_receiver
 
 from direkt.loadtests.client import ApiError, Client, Socket
 from direkt.server.care.audit import AuditLog
@@ -36,46 +31,20 @@ GIVEN_E164 = "+46701112233"
 ERIK_DEMO_PHONE = "+46701740606"
 
 
-class SiteIssuer(Issuer):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.redirect_uris: set[str] = set()
-
-    def _authorize_problem(self, query: Any) -> str:
-        params = dict(query)
-        if params.get("redirect_uri") in self.redirect_uris:
-            params["redirect_uri"] = REDIRECT_URI
-        return super()._authorize_problem(params)
-
-
-@dataclass
-class SmsReceiver:
-    """A stand-in SMS gateway on loopback: records every POST body."""
-
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle(self, request: Request) -> JSONResponse:
-        self.received.append(orjson.loads(await request.body()))
-        return JSONResponse({"status": "queued"})
-
-
 @pytest.fixture(scope="module")
 def sms() -> Iterator[SmsReceiver]:
-    port = free_port()
-    receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
-    with serve_in_thread(Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])]), port, "SMS receiver"):
+    with sms_receiver() as receiver:
         yield receiver
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[SiteIssuer]:
-    with SiteIssuer() as running:
+def issuer() -> Iterator[Issuer]:
+    with Issuer() as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def site(standalone_redis: EmbeddedRedis, issuer: SiteIssuer, sms: SmsReceiver) -> Iterator[ServerProcess]:
+def site(standalone_redis: EmbeddedRedis, issuer: Issuer, sms: SmsReceiver) -> Iterator[ServerProcess]:
     process = ServerProcess(
         standalone_redis.url,
         DIREKT_OIDC_ISSUER=issuer.url,
@@ -89,7 +58,7 @@ def site(standalone_redis: EmbeddedRedis, issuer: SiteIssuer, sms: SmsReceiver) 
 
 
 @pytest.fixture(autouse=True)
-def fresh(issuer: SiteIssuer, sms: SmsReceiver) -> None:
+def fresh(issuer: Issuer, sms: SmsReceiver) -> None:
     issuer.reset()
     sms.received.clear()
 
@@ -123,7 +92,7 @@ async def submitted(client: Client, **notify: Any) -> dict[str, Any]:
 
 
 async def test_the_names_the_e_id_releases_are_shown_and_greeted(
-    site: ServerProcess, issuer: SiteIssuer, nurse: Client
+    site: ServerProcess, issuer: Issuer, nurse: Client
 ) -> None:
     person = await oidc_citizen(site, issuer, UNLISTED, given_name="Saga", family_name="Lindqvist")
     try:
@@ -139,7 +108,7 @@ async def test_the_names_the_e_id_releases_are_shown_and_greeted(
         await person.aclose()
 
 
-async def test_the_claims_name_wins_over_the_demo_file(site: ServerProcess, issuer: SiteIssuer) -> None:
+async def test_the_claims_name_wins_over_the_demo_file(site: ServerProcess, issuer: Issuer) -> None:
     person = await oidc_citizen(site, issuer, ERIK, name="Erik Johan Nilsson")
     try:
         assert (person.me["name"], person.me["given_name"]) == ("Erik Johan Nilsson", "Erik")
@@ -147,7 +116,7 @@ async def test_the_claims_name_wins_over_the_demo_file(site: ServerProcess, issu
         await person.aclose()
 
 
-async def test_the_demo_file_names_a_listed_person_without_name_claims(site: ServerProcess, issuer: SiteIssuer) -> None:
+async def test_the_demo_file_names_a_listed_person_without_name_claims(site: ServerProcess, issuer: Issuer) -> None:
     person = await oidc_citizen(site, issuer, ERIK)
     try:
         assert (person.me["name"], person.me["given_name"], person.me["phone"]) == (
@@ -158,7 +127,7 @@ async def test_the_demo_file_names_a_listed_person_without_name_claims(site: Ser
 
 
 async def test_someone_unnamed_is_a_neutral_invanare_and_greeted_without_a_name(
-    site: ServerProcess, issuer: SiteIssuer, nurse: Client
+    site: ServerProcess, issuer: Issuer, nurse: Client
 ) -> None:
     person = await oidc_citizen(site, issuer, UNLISTED, given_name=["not", "a", "string"], name="\u0000\u200b ")
     try:
@@ -171,7 +140,7 @@ async def test_someone_unnamed_is_a_neutral_invanare_and_greeted_without_a_name(
         await person.aclose()
 
 
-async def test_a_phone_number_claim_is_offered_for_notices(site: ServerProcess, issuer: SiteIssuer) -> None:
+async def test_a_phone_number_claim_is_offered_for_notices(site: ServerProcess, issuer: Issuer) -> None:
     person = await oidc_citizen(site, issuer, UNLISTED, phone_number="+46731234567")
     try:
         assert person.me["phone"] == "+46731234567"

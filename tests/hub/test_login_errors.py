@@ -6,13 +6,12 @@ the typed JSON error as before; the page never shows token contents or the perso
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from oidc_issuer import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Issuer
 from support import ServerProcess
+from support_brokers import Brokers, brokers_on
 from support_hub import error_of, not_logged_in
 
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -23,50 +22,15 @@ NAVIGATE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*
 FETCH = {"Accept": "*/*", "Sec-Fetch-Mode": "cors"}
 
 
-class SiteIssuer(Issuer):
-    """The test issuer with the server's own callbacks registered as redirect URIs."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.redirect_uris: set[str] = set()
-
-    def _authorize_problem(self, query: Any) -> str:
-        params = dict(query)
-        if params.get("redirect_uri") in self.redirect_uris:
-            params["redirect_uri"] = REDIRECT_URI
-        return super()._authorize_problem(params)
-
-
-class Brokers:
-    def __init__(self, server: ServerProcess, citizens: SiteIssuer, staff: SiteIssuer) -> None:
-        self.server, self.citizens, self.staff = server, citizens, staff
-
-
 @pytest.fixture(scope="module")
 def brokers(standalone_redis: EmbeddedRedis) -> Iterator[Brokers]:
-    with SiteIssuer() as citizens, SiteIssuer(subject_claim="preferred_username") as staff_idp:
-        process = ServerProcess(
-            standalone_redis.url,
-            DIREKT_OIDC_ISSUER=citizens.url,
-            DIREKT_OIDC_CLIENT_ID=CLIENT_ID,
-            DIREKT_OIDC_CLIENT_SECRET=CLIENT_SECRET,
-            DIREKT_STAFF_OIDC_ISSUER=staff_idp.url,
-            DIREKT_STAFF_OIDC_CLIENT_ID=CLIENT_ID,
-            DIREKT_STAFF_OIDC_CLIENT_SECRET=CLIENT_SECRET,
-        )
-        try:
-            citizens.redirect_uris.add(process.url("/auth/oidc/callback"))
-            staff_idp.redirect_uris.add(process.url("/auth/staff/oidc/callback"))
-            yield Brokers(process, citizens, staff_idp)
-        finally:
-            process.stop()
+    with brokers_on(standalone_redis.url) as running:
+        yield running
 
 
 @pytest.fixture
 def idp(brokers: Brokers) -> Brokers:
-    brokers.citizens.reset()
-    brokers.staff.reset()
-    return brokers
+    return brokers.reset()
 
 
 @pytest.fixture

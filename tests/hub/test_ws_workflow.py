@@ -12,16 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from support import ServerProcess, free_port, serve_in_thread, timeout
+from support import ServerProcess, timeout
 from support_hub import (
     CANNOT_DRINK,
     DELIVERY_SERVER_ENV,
@@ -45,6 +38,7 @@ from support_hub import (
     waiting_case,
     welcomed,
 )
+from support_sms import SmsReceiver, sms_receiver
 
 from direkt.loadtests.client import Client, Socket
 from direkt.queue.scripts import RedisClient
@@ -57,24 +51,9 @@ SERVER_ENV = DELIVERY_SERVER_ENV  # the module's server (tests/hub/conftest.py)
 ERIK_PHONE = "+46701740606"
 
 
-@dataclass
-class SmsReceiver:
-    """A stand-in SMS gateway on loopback: records every POST body."""
-
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle(self, request: Request) -> JSONResponse:
-        self.received.append(orjson.loads(await request.body()))
-        return JSONResponse({"status": "queued"})
-
-
 @pytest.fixture(scope="module")
 def sms() -> Iterator[SmsReceiver]:
-    port = free_port()
-    receiver = SmsReceiver(f"http://127.0.0.1:{port}/sms")
-    app = Starlette(routes=[Route("/sms", receiver.handle, methods=["POST"])])
-    with serve_in_thread(app, port, "SMS receiver"):
+    with sms_receiver() as receiver:
         yield receiver
 
 
