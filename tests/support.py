@@ -116,9 +116,9 @@ class Cluster:
             capture_output=True,
             timeout=timeout(60),
         )
-        self._wait_ok()
+        self.wait_ok()
 
-    def _wait_ok(self) -> None:
+    def wait_ok(self) -> None:
         deadline = time.monotonic() + timeout(30)
         cli = redis_server_binary().with_name("redis-cli")
         while time.monotonic() < deadline:
@@ -146,7 +146,7 @@ class Cluster:
         """Start the nodes again on their directories; they remember the cluster."""
         for node in self.nodes:
             node.start()
-        self._wait_ok()
+        self.wait_ok()
 
 
 TEST_REGIONS = b"""

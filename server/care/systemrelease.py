@@ -17,6 +17,7 @@ from direkt.server.care.queueviews import QueueViews
 from direkt.server.errors import DirektError
 
 log = structlog.get_logger("direkt.workflow")
+LOST = "data_lost"  # the outcome of a case whose record Redis lost
 
 
 class SystemReleases(QueueViews):
@@ -52,6 +53,32 @@ class SystemReleases(QueueViews):
                 )
                 ended.append(record.case_id)
         return ended
+
+    async def end_lost_case(self, staff: Staff, case_id: str) -> bool:
+        """Close the case ``staff`` holds whose record Redis lost; False if there was nothing to end.
+
+        On a Redis Cluster one node can lose its data alone (restarted empty):
+        the case file, transcript and write guard share the case's hash tag and
+        go together, while the waiting room's record lives on with the region's
+        keys. Left alone it would keep her lease alive for as long as her
+        console heartbeats and take one of her chat places. It is closed as
+        ``data_lost`` (not assessed), audited as the operation ``data.lost``: the
+        patient it was about went with the file.
+        """
+        try:
+            record = await self.s.waitroom.get(case_id)
+            if record.state != "claimed" or record.holder != staff.id:
+                return False
+            now = self.s.clock()
+            await self.s.audit.record(
+                AuditRecord(now, "system", "system", record.unit, "data.lost", case_id, "", "", detail="closed")
+            )
+            closed = await self.s.waitroom.close(case_id, staff.id, record.token, LOST, assessed=False)
+        except DirektError as exc:
+            log.warning("lost_case_close_failed", case_id=case_id, code=exc.code)
+            return False
+        log.warning("lost_case_closed", case_id=case_id, unit=record.unit)
+        return closed
 
     async def _system_release(self, record: CaseRecord, file: CaseFile, reason: str) -> bool:
         """The system ends a nurse's lease (``reason``: join_window, unassigned); False if it had ended already."""

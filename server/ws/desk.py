@@ -19,7 +19,7 @@ from direkt.queue.model import Staff
 from direkt.server.care.audit import stale_token_refusal
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.workflow import Workflow
-from direkt.server.care.writeguard import Guard
+from direkt.server.care.writeguard import CaseGone, Guard
 from direkt.server.errors import DirektError, NotFound, NotHolder, StaleToken, UnknownCase
 from direkt.server.identity.access import check_staff_holds
 from direkt.server.wiring import Services
@@ -231,6 +231,10 @@ class StaffDesk:
                 return await write(await self._guard(case_id))
         except (StaleToken, NotHolder) as exc:  # refusals of the right to write, not of the write
             await self._refused_write(case_id, exc.code)
+            raise
+        except CaseGone:  # its data is gone (a Cluster node restarted empty): not a case she can serve
+            await self.workflow.end_lost_case(self.staff, case_id)
+            self.lost(case_id)
             raise
 
     async def _guard(self, case_id: str) -> Guard:

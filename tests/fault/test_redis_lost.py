@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 from support import ServerProcess, free_port, short_tmpdir, timeout
 from support_fault import flush
-from support_hub import GUARDIAN, frames_until, open_chat, staff, welcomed
+from support_hub import GUARDIAN, citizen, frames_until, joined_again, open_chat, staff, welcomed
 
 from direkt.loadtests.client import Client, Socket
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -108,9 +108,20 @@ async def test_a_redis_restarted_empty_ends_the_sockets_and_the_service_carries_
     empty: EmbeddedRedis | None = None
     try:
         async with scene(server.base) as s:
+            before = await s.chat_citizen.request({"t": "send", "case": s.case, "cid": "before", "text": "Hej"}, "ack")
             first.kill()  # its data directory is left behind: the new one starts from nothing
             empty = EmbeddedRedis(short_tmpdir("dk-lost-"), port=port).start()
             assert await all_ended(s.sockets, PROMPTLY_S) == [4001] * 4
+
+        # Logged in again, the citizen's app resumes where it was: refused plainly, nothing replayed (TARGETS 4).
+        erik = await citizen(server.base)
+        try:
+            async with joined_again(erik, s.case, epoch=before["epoch"], after=before["id"]) as (_, frames):
+                assert [(f["t"], f.get("code")) for f in frames] == [("error", "not_found")], frames
+            page = await erik.http.get(f"/api/cases/{s.case}/transcript")
+            assert (page.status_code, page.json()["error"]["code"]) == (404, "not_found"), page.text
+        finally:
+            await erik.aclose()
 
         async with open_chat(server.base) as again:  # after logging in again, all works on the empty Redis
             ack = await again.cs.request({"t": "send", "case": again.case, "cid": "new", "text": "Hej igen"}, "ack")

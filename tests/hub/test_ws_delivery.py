@@ -30,8 +30,12 @@ from support_hub import (
     welcomed,
 )
 
+from direkt.queue.lookup import wall_clock_ms
 from direkt.queue.scripts import RedisClient
+from direkt.server.care.audit import AuditLog
+from direkt.server.care.retention import RetentionJob
 from direkt.server.redis import keys
+from direkt.server.retentionrules import RetentionRules
 
 pytestmark = pytest.mark.slow
 
@@ -241,3 +245,47 @@ async def test_a_join_tells_the_reader_how_far_it_has_read_never_moving_back(ser
         assert (synced["t"], synced["read"]) == ("synced", second["id"]), synced
         never = (await rejoin(chat.nurse, chat.case))[-1]  # the nurse has read nothing yet
         assert (never["t"], never["read"]) == ("synced", ""), never
+
+
+# --- an expired position: the retention job removed the transcript (TARGETS 5) ---------------------
+
+ELEVEN_YEARS_MS = 11 * 365 * 86_400_000
+
+
+async def expire(redis: RedisClient, rules: RetentionRules) -> None:
+    """The retention job as the server runs it, eleven years on: past the record's 10-year floor."""
+    job = RetentionJob(redis, rules, ("a", "b"), AuditLog(redis, None))
+    assert await job.run(wall_clock_ms() + ELEVEN_YEARS_MS) is not None
+
+
+async def test_a_position_in_a_transcript_that_has_expired_gets_history_lost_never_an_empty_success(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        acks = [await send(chat.cs, chat.case, f"m{i}", f"meddelande {i}") for i in range(3)]
+        old, last = acks[0]["epoch"], acks[-1]["id"]
+        await expire(redis, RetentionRules(case_files=RetentionRules().case_files + 400))  # the file outlives it
+        assert not await redis.exists(keys.chat(chat.case)) and await redis.exists(keys.case_file(chat.case))
+
+        async with joined_again(chat.citizen, chat.case, epoch=old, after=last) as (_, frames):
+            lost, synced = frames
+            assert lost["t"] == "history_lost" and lost["epoch"] != old
+            assert (synced["t"], synced["last"], synced["epoch"]) == ("synced", "0-0", lost["epoch"])
+        page = await chat.citizen.http.get(f"/api/cases/{chat.case}/transcript", params={"epoch": old, "after": last})
+        assert (page.status_code, page.json()["error"]["code"]) == (409, "history_lost"), page.text
+
+
+async def test_a_position_in_a_case_whose_record_has_expired_is_refused_and_nothing_is_replayed(
+    server: ServerProcess, redis: RedisClient
+) -> None:
+    async with open_chat(server.base) as chat:
+        acks = [await send(chat.cs, chat.case, f"m{i}", f"meddelande {i}") for i in range(3)]
+        await expire(redis, RetentionRules())  # transcript and case file alike
+        assert not await redis.exists(keys.chat(chat.case), keys.case_file(chat.case))
+
+        async with joined_again(chat.citizen, chat.case, epoch=acks[0]["epoch"], after=acks[-1]["id"]) as (_, frames):
+            [refused] = frames
+            assert (refused["t"], refused["code"]) == ("error", "not_found"), refused
+        page = await chat.citizen.http.get(f"/api/cases/{chat.case}/transcript")
+        assert page.status_code == 404, page.text
+        assert not await redis.exists(keys.chat_epoch(chat.case)), "a read brought back a key the retention removed"
