@@ -233,7 +233,11 @@ class StaffDesk:
             await self._refused_write(case_id, exc.code)
             raise
         except CaseGone:  # its data is gone (a Cluster node restarted empty): not a case she can serve
-            await self.workflow.end_lost_case(self.staff, case_id)
+            self.letting_go.add(case_id)  # its "closed" event is not news to this socket
+            try:
+                await self.workflow.end_lost_case(self.staff, case_id)
+            finally:
+                self.letting_go.discard(case_id)
             self.lost(case_id)
             raise
 

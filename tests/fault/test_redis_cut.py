@@ -37,17 +37,10 @@ from direkt.queue.keys import events_channel
 pytestmark = pytest.mark.slow
 
 REDIS_TIMEOUT_S = 1.5  # each server's DIREKT_REDIS_TIMEOUT_SECONDS here (5 by default)
-CUT_S = 4.0  # the blackhole lasts more than two Redis timeouts (TARGETS says 10 s; the timeouts scale it)
+CUT_S = 10.0  # the blackhole lasts 10 s (TARGETS 11): several of the servers' Redis timeouts
 CHATS = 3
+TOLD_AT_LEAST = 2  # refusals per sender in a 10 s cut: 3 to 6 seen; a sender left hanging got 1
 CLAIMABLE = 4  # waiting cases the two nurses claim and release
-# Found by test_writes_fail_closed_with_a_typed_error_while_redis_is_cut_off on the Cluster.
-CLUSTER_TIMEOUTS = pytest.mark.xfail(
-    strict=False,
-    reason="issue 19 fault injection (Redis Cluster): a timed-out command is no longer retried (the cluster "
-    "client's retries are off, so DIREKT_REDIS_TIMEOUT_SECONDS holds for the command itself), yet during a 4 s "
-    "cut one process's sends sometimes get no answer until the network heals (1 run in 4 on a loaded 2-core "
-    "machine). Suspected, not proven: the topology refresh after a timeout asks the nodes one by one.",
-)
 SERVER_ENV = {
     "DIREKT_REDIS_TIMEOUT_SECONDS": str(REDIS_TIMEOUT_S),
     "DIREKT_LEASE_SECONDS": "30",  # longer than the cut: leases held through it stay held
@@ -286,11 +279,14 @@ def test_no_case_ever_had_two_holders(cut: Cut) -> None:
         assert set(desk.refused) <= {"redis_unavailable", "no answer", "conflict"}, desk.refused
 
 
-def test_writes_fail_closed_with_a_typed_error_while_redis_is_cut_off(request: pytest.FixtureRequest, cut: Cut) -> None:
-    """Every user who wrote during the cut was told so, with ``redis_unavailable``, within the
-    Redis timeout: not left waiting for the network to heal."""
-    if "cluster" in request.node.callspec.id:
-        request.applymarker(CLUSTER_TIMEOUTS)
+def test_writes_fail_closed_with_a_typed_error_while_redis_is_cut_off(cut: Cut) -> None:
+    """Every user who wrote during the cut was told so, with ``redis_unavailable``, again and
+    again through it: not left waiting for the network to heal.
+
+    A sender waits for each answer before the next send, so one left hanging for most of
+    the cut would be told once at most; each answered within the Redis timeout is told at
+    least every REDIS_TIMEOUT_S + SEND_INTERVAL_S.
+    """
     assert {code for s in cut.senders for code in s.refused} <= {"redis_unavailable"}
     told = {s.tag: s.refused["redis_unavailable"] for s in cut.senders}
-    assert all(told.values()), f"sends that were never refused during the cut: {told}"
+    assert min(told.values()) >= TOLD_AT_LEAST, f"sends refused during the cut, per sender: {told}"
