@@ -7,7 +7,9 @@ reconnect and resume from the last message they saw, and send again what was
 never acked, with the same client ids. Then every acked message is stored
 exactly once under the id it was acked with, and each side has every message
 of the other exactly once. (tests/redis/test_durability.py proves the same
-for the waiting room's cases and leases.)
+for the waiting room's cases and leases.) A kill -9 of Redis keeps the page
+cache, so ``everysec`` would pass here too: tests/fault/test_power_loss.py
+cuts the power and tells the two apart.
 """
 
 from __future__ import annotations
