@@ -44,6 +44,7 @@ class SocketRun:
     closed_at: float = 0.0  # the close, as this client noticed it
     close_code: int | None = None
     close_reason: str = ""
+    ended: bool = False  # this client closed it, at the flood's end, before the server did
     last: dict[str, str] = field(default_factory=dict)  # the last ack's position: where the next socket joins
 
     @property
@@ -63,7 +64,7 @@ class SocketRun:
 
 def flood_frame(kind: str, case: str, ref: str) -> dict[str, Any]:
     if kind == "send":
-        return {"t": "send", "case": case, "cid": ref, "text": "Hallå hallå", "ref": ref}
+        return {"t": "send", "case": case, "cid": ref, "text": "Hallå hallå " * 330, "ref": ref}
     return {"t": "typing", "case": case, "on": True, "ref": ref}
 
 
@@ -76,10 +77,12 @@ async def flood_socket(
     tag: str,
     pace_s: float,
     sock: Socket | None = None,
+    until: float = float("inf"),
 ) -> SocketRun:
     """Open a socket (or use ``sock``, already welcomed), join ``case`` from ``position`` and send
     ``kind`` frames every ``pace_s`` (on a fixed schedule; 0: as fast as the socket takes them) until
-    the server closes it. A socket refused at the door comes back with its ``refusal`` and nothing sent."""
+    the server closes it (or the loop's clock reaches ``until``: then this client closes it). A socket
+    refused at the door comes back with its ``refusal`` and nothing sent."""
     loop = asyncio.get_running_loop()
     run = SocketRun(tag, kind, loop.time())
     if sock is None:
@@ -94,6 +97,10 @@ async def flood_socket(
     with contextlib.suppress(ConnectionClosed):
         while not sock.closed.is_set():
             assert loop.time() < run.first_at + timeout(30), f"{tag}: still open after {len(run.sent)} frames"
+            if loop.time() >= until:
+                run.ended = True
+                await sock.ws.close()
+                break
             ref = f"{tag}.{len(run.sent)}"
             await sock.send(flood_frame(kind, case, ref))
             run.sent.append(ref)
@@ -217,7 +224,7 @@ async def _slot(
     loop = asyncio.get_running_loop()
     while loop.time() < end:
         tag = f"f{slot}-{len(runs)}"
-        run = await flood_socket(client, plan.case, position, kind=kind, tag=tag, pace_s=0.0, sock=sock)
+        run = await flood_socket(client, plan.case, position, kind=kind, tag=tag, pace_s=0.0, sock=sock, until=end)
         sock = None
         runs.append(run)
         position = run.last or position  # as a client resumes: no replay of what it sent

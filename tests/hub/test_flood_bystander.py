@@ -6,9 +6,21 @@ Against a real ``direkt serve`` with the documented defaults (docs/protocol.md Â
 typing over one socket or four gets ``rate_limited`` for each frame over the rate
 (none of them stored), is closed with 1008 ``message flood`` in about a second and a
 half at ten times the rate, and gets into the transcript and onto the nurse's screen
-no more than the rate lets through; a sixth socket is refused while her others keep
-working; and another citizen and nurse chatting at 10 messages a second each way on
-the same server get every message once, in order, about as fast as before the flood.
+no more than the rate lets through, however often she opens sockets again (for 10 s
+after a flood close her new sockets are refused); a sixth socket is refused while her
+others keep working; and another citizen and nurse chatting at 10 messages a second
+each way on the same server get every message once, in order, about as fast as before
+the flood.
+
+The flood of the bystander test runs in a process of its own (tests/support_flood.py),
+as fast as one client process can send, so that its client work does not slow the
+clock the bystanders are timed by. Measured on a 2-core machine (issue 19): quiet
+p50 about 2 ms and p95 3-5 ms, during the flood p50 3-5 ms and p95 11-19 ms; the
+bounds (4 times the quiet figure, and at least 50 and 250 ms) leave room for a loaded
+CI machine. An unthrottled server (``DIREKT_MESSAGE_RATE`` 100000) kept the bystanders
+about as fast too (its event loop is fair per socket), and is caught by the budgets
+and the 1008 close instead; the latency bounds catch a server whose handling of a
+flood holds up everyone else's (1 ms of blocking work per refused frame: p50 over 1 s).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import msgpack
 import pytest
 from support import ServerProcess, timeout
 from support_flood import (
+    BURST,
     CLOSE_POLICY,
     FLOOD_FRAMES,
     MAX_SOCKETS,
@@ -66,18 +79,21 @@ def queued(sock: Socket) -> list[dict[str, Any]]:
 
 
 def assert_throttled(run: SocketRun) -> None:
-    """Every answer to a flood frame was an ack or ``rate_limited`` with its ref, in order; closed as a flood."""
-    assert (run.close_code, run.close_reason) == (CLOSE_POLICY, "message flood"), (run.tag, run.close_code)
+    """Every answer to a flood frame was an ack or ``rate_limited`` with its ref, in order; closed as a flood
+    (unless the flood ended first and the client closed it)."""
+    if not run.ended:
+        assert (run.close_code, run.close_reason) == (CLOSE_POLICY, "message flood"), (run.tag, run.close_code)
     assert not run.wrong, run.wrong[:3]
     answered = set(run.acked) | set(run.refused)
     assert len(answered) == len(run.acked) + len(run.refused), "a frame was answered twice"
     if run.kind == "send":  # an admitted message is acked
         assert answered == set(run.sent[: len(answered)]), "answers are not the frames sent first"
-    else:  # admitted typing is not answered: what is not refused before the last refusal got through
+    elif run.refused:  # admitted typing is not answered: what is not refused before the last refusal got through
         through = run.sent.index(run.refused[-1]) + 1 - len(run.refused)
         assert set(run.refused) <= set(run.sent) and through <= run.admitted_budget, through
     # The allowance was spent before the close, and no more than the allowance and its refill.
-    assert FLOOD_FRAMES <= len(run.refused) <= run.refusal_budget, (len(run.refused), run.lived)
+    assert run.ended or len(run.refused) >= FLOOD_FRAMES, (run.tag, len(run.refused))
+    assert len(run.refused) <= run.refusal_budget, (len(run.refused), run.lived)
 
 
 # --- a flood without a bystander: the numbers the document gives --------------------------------
@@ -244,6 +260,9 @@ async def test_floods_and_a_sixth_socket_from_one_user_leave_a_bystanders_chat_i
             assert (run.refusal.get("code"), run.close_code) == ("rate_limited", CLOSE_POLICY), run.refusal
     for run in opened:
         assert_throttled(run)
+    assert sum(not run.ended for run in opened) >= MAX_SOCKETS - 1  # each first socket was closed as a flood
+    # and every socket she opened again within the 10 s after a flood close was refused
+    assert len(opened) == MAX_SOCKETS - 1 and len(runs) > len(opened), (len(opened), len(runs))
 
     # The flood could not fill the transcript or the nurse's screen.
     senders = [run for run in opened if run.kind == "send"]
@@ -251,6 +270,9 @@ async def test_floods_and_a_sixth_socket_from_one_user_leave_a_bystanders_chat_i
     acked, refused = {r for run in senders for r in run.acked}, {r for run in senders for r in run.refused}
     assert acked <= set(stored) and not refused & set(stored)
     assert len(stored) <= budget, (len(stored), budget)
+    # And however often she opens sockets again, no more than her five sockets' rate for as long as she flooded.
+    lasted = max(run.closed_at for run in runs) - min(run.opened_at for run in runs)
+    assert len(stored) <= MAX_SOCKETS * (BURST + RATE * lasted), (len(stored), lasted)
     assert sorted(shown(screen, "f")) == sorted(stored)
 
     # The bystanders: every message once, in order, none refused.
