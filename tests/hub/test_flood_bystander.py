@@ -13,14 +13,15 @@ each way on the same server get every message once, in order, about as fast as b
 the flood.
 
 The flood of the bystander test runs in a process of its own (tests/support_flood.py),
-as fast as one client process can send, so that its client work does not slow the
-clock the bystanders are timed by. Measured on a 2-core machine (issue 19): quiet
-p50 about 2 ms and p95 3-5 ms, during the flood p50 3-5 ms and p95 11-19 ms; the
-bounds (4 times the quiet figure, and at least 50 and 250 ms) leave room for a loaded
-CI machine. An unthrottled server (``DIREKT_MESSAGE_RATE`` 100000) kept the bystanders
-about as fast too (its event loop is fair per socket), and is caught by the budgets
-and the 1008 close instead; the latency bounds catch a server whose handling of a
-flood holds up everyone else's (1 ms of blocking work per refused frame: p50 over 1 s).
+as fast as one client process can send and opening sockets again as fast as it can,
+so that its client work does not slow the clock the bystanders are timed by. Measured
+on a 2-core machine (issue 19): quiet p50 about 2 ms and p95 2-7 ms, during the flood
+p50 2-5 ms and p95 6-19 ms; the bounds (4 times the quiet figure, at least 50 and
+250 ms) leave room for a loaded CI machine. A server that stores an unthrottled flood
+(``DIREKT_MESSAGE_RATE`` 100000: p50 4-7 ms) or never closes one (``DIREKT_FLOOD_FRAMES``
+1000000: p50 8-37 ms) is caught by the budgets and the 1008 close, not by the latency
+bounds (the server's loop is fair per socket); those catch a flood that holds up
+everyone else (1 ms of blocking work per refused frame, never closed: p50 66 ms).
 """
 
 from __future__ import annotations
@@ -286,8 +287,8 @@ async def test_floods_and_a_sixth_socket_from_one_user_leave_a_bystanders_chat_i
         f"quiet p50 {quiet[0] * 1000:.1f} ms p95 {quiet[1] * 1000:.1f} ms; "
         f"flood p50 {flood[0] * 1000:.1f} ms p95 {flood[1] * 1000:.1f} ms; "
         f"{len(opened)} flood sockets, {sum(len(r.sent) for r in opened)} frames, {len(stored)} stored "
-        f"of a budget of {budget:.0f}"
+        f"of a budget of {budget:.0f}; {len(runs) - len(opened)} sockets refused"
     )
     print(numbers)
-    assert flood[0] <= max(4 * quiet[0], 0.05), numbers
-    assert flood[1] <= max(4 * quiet[1], 0.25), numbers
+    assert flood[0] <= max(4 * quiet[0], timeout(0.05)), numbers
+    assert flood[1] <= max(4 * quiet[1], timeout(0.25)), numbers
