@@ -44,6 +44,8 @@ class Probe:
         self.errors: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
         self.examples: dict[str, str] = {}  # one message per error code, for the report
+        self.windows: list[tuple[str, float, float]] = []  # (name, from, to): citizen → nurse latency by phase
+        self.flooded: set[str] = set()  # cases left out of the windows (the flood scenario's flooders')
 
     def other(self, name: str) -> Latency:
         found = self.extra.get(name)
@@ -57,6 +59,14 @@ class Probe:
     def headline(self, latency_s: float) -> None:
         self.latency.record_s(latency_s)
         self.timeline.record(time.monotonic(), latency_s)
+
+    def windowed(self, case: str, scheduled: float, latency_s: float) -> None:
+        """A citizen → nurse message also counts in the window its scheduled send time falls in."""
+        if case in self.flooded:
+            return
+        for name, start, end in self.windows:
+            if start <= scheduled < end:
+                self.other(name).record_s(latency_s)
 
 
 def stream_key(case: str, side: str) -> str:
@@ -194,6 +204,8 @@ class Actor:
         sender = "n" if self.side == "c" else "c"
         if self.probe.ledger.received(stream_key(case, sender), seq):
             self.on_delivered(sender, time.monotonic() - scheduled)
+            if sender == "c" and self.probe.windows:
+                self.probe.windowed(case, scheduled, time.monotonic() - scheduled)
 
     def on_delivered(self, sender: str, latency_s: float) -> None:
         if sender == "c":

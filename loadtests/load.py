@@ -54,6 +54,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
         "duration": 8,
     },
     "calls": {"citizens": 0, "nurses": 10, "chats": 1, "rate": 5, "arrival_rate": 0, "claim_rate": 0, "duration": 10},
+    "flood": {"citizens": 0, "nurses": 10, "chats": 5, "rate": 100, "arrival_rate": 0, "claim_rate": 0, "duration": 15},
 }
 
 
@@ -102,7 +103,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     chosen["nurses"], chosen["chats"] = int(chosen["nurses"]), int(chosen["chats"])
     if not 1 <= chosen["chats"] <= 12:
         raise SystemExit("direkt load: --chats must be between 1 and 12 (a nurse's parallel chats)")
-    if args.scenario in ("chat", "calls"):
+    if args.scenario in ("chat", "calls", "flood"):
         chosen["citizens"] = chosen["nurses"] * chosen["chats"]
     chosen["citizens"] = int(
         max(chosen["citizens"], chosen["nurses"] * chosen["chats"] if args.scenario == "reconnect-storm" else 0)

@@ -15,6 +15,7 @@ HEADLINE = {
     "chat": "citizen → nurse, from the scheduled send time",
     "reconnect-storm": "drop → resumed (synced)",
     "calls": "scheduled call start → connected on both sides",
+    "flood": "citizen → nurse, from the scheduled send time (every chat, the flooders' too)",
 }
 
 
@@ -99,6 +100,10 @@ def print_report(r: dict[str, Any]) -> None:
     print("    " + "  ".join(f"{name} {lat[name]:.2f}" for name in ("p50", "p90", "p99", "p999", "max")) + " ms")
     for name, other in r["other_latency_ms"].items():
         print(f"  {name}: p50 {other['p50']:.2f}  p99 {other['p99']:.2f}  max {other['max']:.2f} ms ({other['count']})")
+    quiet, flooded = r["other_latency_ms"].get("quiet"), r["other_latency_ms"].get("flood")
+    if quiet and flooded and quiet["p50"] and quiet["p99"]:
+        p50, p99 = flooded["p50"] / quiet["p50"], flooded["p99"] / quiet["p99"]
+        print(f"  the other chats during the flood against before it: p50 × {p50:.2f}, p99 × {p99:.2f}")
     print(f"  errors {r['errors']} {r['errors_by_code'] or ''}  lost {r['lost']}  duplicated {r['duplicated']}")
     print(f"  unacked {r['unacked']}  out of order {r['out_of_order']}  set-up errors {r.get('setup_errors', 0)}")
     if r.get("server_rss_mb") is not None:

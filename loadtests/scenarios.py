@@ -1,4 +1,4 @@
-"""The four load scenarios, as run by one client process on its share of the users.
+"""The five load scenarios, as run by one client process on its share of the users.
 
 Each scenario has a set-up (not measured: people log in, triage, connect,
 and nurses claim) and a measured phase that starts at ``t0``, a time the
@@ -16,6 +16,10 @@ coordinator gives every client process so that they start together.
   its socket at once in the middle of chat traffic and resumes; the
   headline latency is from the drop to the resumed ``synced``; the ledger
   proves nothing was lost or doubled.
+* ``flood``: as ``chat``, and in the middle third of the measured phase one
+  citizen per client process floods her chat over four more sockets
+  (loadtests/flood.py); the report gives the other chats' citizen → nurse
+  latency in the first third and the middle third, and their ratio.
 * ``calls``: call set-ups through the signaling relay at ``rate`` per second
   (propose, accept, ICE servers, offer, answer, both report connected, hang
   up), with real aiortc-made SDP; headline: scheduled start → connected.
@@ -34,7 +38,7 @@ from direkt.loadtests.fleet import adult_numbers
 from direkt.loadtests.schedule import paced, spread, ticks
 from direkt.loadtests.wire import Http
 
-SCENARIOS = ("waiting-room", "chat", "reconnect-storm", "calls")
+SCENARIOS = ("waiting-room", "chat", "reconnect-storm", "calls", "flood")
 DRAIN_S = 10.0
 
 
@@ -253,6 +257,13 @@ async def measure(world: World, t0: float) -> None:
         probe.counters["positions_in_phase"] = probe.counters["positions"] - before
     elif spec.scenario == "chat":
         await converse(world, t0, spec.duration)
+        await drain(world)
+    elif spec.scenario == "flood":
+        from direkt.loadtests.flood import flood
+
+        third = spec.duration / 3
+        probe.windows = [("quiet", t0, t0 + third), ("flood", t0 + third, t0 + 2 * third)]
+        await asyncio.gather(converse(world, t0, spec.duration), flood(world, t0 + third, t0 + 2 * third))
         await drain(world)
     elif spec.scenario == "reconnect-storm":
         drop_at = t0 + min(2.0, spec.duration / 3)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import msgpack
 from faultproxy import FaultProxy, ProxyGroup
 from redis.asyncio import RedisCluster
 from support import Cluster, cluster_port, timeout
+from support_hub import barrier, citizen, frames_until, kinds, staff, waiting_case
 
 from direkt.loadtests.client import Client, Socket
 from direkt.server.redis import keys
@@ -175,6 +177,12 @@ class Sender:
         return len(self.acked) - self.acked_after[name]
 
 
+def not_stored(sender: Sender, entries: dict[str, list[Stored]]) -> dict[str, str]:
+    """The messages ``sender`` was told were stored (cid -> stream id) that are not there under that id."""
+    ids = {e.cid: e.id for e in entries[sender.case] if e.sender == sender.uid}
+    return {cid: id_ for cid, id_ in sender.acked.items() if ids.get(cid) != id_}
+
+
 def check_stored_once(senders: list[Sender], entries: dict[str, list[Stored]]) -> None:
     """Every acked message is stored exactly once, under the id it was acked with; nothing twice."""
     for sender in senders:
@@ -182,8 +190,7 @@ def check_stored_once(senders: list[Sender], entries: dict[str, list[Stored]]) -
         counts = Counter(e.cid for e in mine)
         twice = {cid: n for cid, n in counts.items() if n > 1}
         assert not twice, f"{sender.tag}: stored more than once: {twice}"
-        ids = {e.cid: e.id for e in mine}
-        lost = {cid: id_ for cid, id_ in sender.acked.items() if ids.get(cid) != id_}
+        lost = not_stored(sender, entries)
         assert not lost, f"{sender.tag}: acked but not stored under that id: {lost}"
         texts = {e.cid: e.text for e in mine}
         assert all(texts[cid] == f"Meddelande {cid}" for cid in sender.acked)
@@ -221,3 +228,104 @@ async def answer_to(sock: Socket, ref: str, kinds: tuple[str, ...], seconds: flo
             return frame
         sock.skipped.append(frame)
     return None
+
+
+# --- chats under load: what each side was told and what it heard (tests/fault/test_kill.py, test_power_loss.py)
+
+
+async def join(sock: Socket, case: str, **position: str) -> list[dict[str, Any]]:
+    """Join (resuming after ``position``): the replayed frames up to the ``case`` reply."""
+    ref = f"join-{next(sock.refs)}"
+    await sock.send({"t": "join", "case": case, "ref": ref, **position})
+    return await frames_until(sock, "case", 10, ref=ref)
+
+
+async def chat(citizen_base: str, nurse_base: str, pnr: str, nurse: str) -> tuple[Sender, Sender]:
+    """A citizen on one server, the nurse who claims the case on the other, both joined."""
+    who, her = await citizen(citizen_base, pnr), await staff(nurse_base, nurse)
+    case = await waiting_case(who)
+    cs = await who.socket()
+    cs.skipped.extend(await join(cs, case))  # kept: where a resume starts from
+    ns = await her.socket()
+    assert (await ns.request({"t": "claim_next", "rid": f"chat-{case}"}, "claimed"))["case"] == case
+    ns.skipped.extend(await join(ns, case))
+    await frames_until(cs, "case", 5, case=case, state="joined")
+    return (
+        Sender(who, cs, case, f"c-{pnr[-4:]}", uid=str(who.me["uid"])),
+        Sender(her, ns, case, f"n-{nurse}", uid=str(her.me["uid"])),
+    )
+
+
+class Heard:
+    """Everything a side's sockets received, across reconnects: where to resume, what arrived."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    def keep(self, sock: Socket, frames: list[dict[str, Any]] | None = None) -> None:
+        self.frames += sock.skipped + (frames or [])
+        sock.skipped.clear()
+
+    def messages(self) -> list[dict[str, Any]]:
+        return kinds(self.frames, "msg")
+
+    def position(self) -> dict[str, str]:
+        """``epoch`` and ``after`` for a resume: the last entry received."""
+        synced = kinds(self.frames, "synced")
+        ids = [m["id"] for m in self.messages()]
+        last = max(ids, key=lambda i: tuple(map(int, i.split("-")))) if ids else ""
+        return {"epoch": synced[-1]["epoch"], "after": last}
+
+
+@contextlib.asynccontextmanager
+async def chatting(senders: list[Sender]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(s.run(stop)) for s in senders]
+    try:
+        yield tasks
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout(20))
+
+
+async def until(condition: Any, seconds: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(seconds)
+    while not condition():
+        assert loop.time() < deadline, f"{what}: not within {seconds:g} s"
+        await asyncio.sleep(0.05)  # polls the condition
+
+
+async def has_messages(reader: Sender, heard: Heard, ids: set[str], seconds: float) -> None:
+    """Read ``reader``'s socket until every message of ``ids`` has arrived (the frames kept in ``skipped``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(seconds)
+    while missing := ids - {m["id"] for m in kinds(reader.sock.skipped + heard.frames, "msg")}:
+        with contextlib.suppress(TimeoutError):
+            reader.sock.skipped.append(await reader.sock.recv(max(0.01, deadline - loop.time())))
+        assert loop.time() < deadline, f"{reader.tag} never got {len(missing)} acked messages: {sorted(missing)}"
+
+
+async def settle_and_check(senders: list[Sender], heard: dict[str, Heard], redis_url: str) -> None:
+    """Send the unacked again, wait for each side to have the other's messages, check Redis and both views."""
+    for sender in senders:
+        await sender.retry_pending()
+    pairs = [(x, y) for c, n in zip(senders[::2], senders[1::2], strict=True) for x, y in ((c, n), (n, c))]
+    for sender, reader in pairs:
+        await has_messages(reader, heard[reader.tag], set(sender.acked.values()), 10)
+    for sender in senders:
+        heard[sender.tag].keep(sender.sock, await barrier(sender.sock))
+    check_stored_once(senders, {s.case: await stored(redis_url, s.case) for s in senders})
+    for sender, reader in pairs:
+        got = [m["id"] for m in heard[reader.tag].messages() if m.get("from") == sender.uid]
+        assert len(got) == len(set(got)), f"{reader.tag} got a message of {sender.tag} twice"
+        assert set(sender.acked.values()) <= set(got)
+        assert got == sorted(got, key=lambda i: tuple(map(int, i.split("-")))), "out of order"
+
+
+async def close_all(senders: list[Sender], clients: list[Client]) -> None:
+    for sender in senders:
+        with contextlib.suppress(Exception):
+            await sender.sock.close()
+    for client in {id(c): c for c in [*clients, *(s.client for s in senders)]}.values():
+        await client.aclose()

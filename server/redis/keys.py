@@ -72,6 +72,11 @@ def connections(uid: str) -> str:
     return f"{ROOT}:conns:{uid}"
 
 
+def flooded(uid: str) -> str:
+    """Set when one of the user's sockets was closed as a flood: new sockets are refused while it lives."""
+    return f"{ROOT}:flooded:{uid}"
+
+
 def user_cases(uid: str) -> str:
     return f"{ROOT}:ucases:{uid}"
 

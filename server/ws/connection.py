@@ -123,7 +123,7 @@ class Connection:
         self.log.info("ws_open", protocol=self.codec.subprotocol)
 
     async def _claim_socket_slot(self) -> None:
-        """Take one of the user's socket slots and check the session, in one round trip.
+        """Take one of the user's socket slots and check the session and the flood bar, in one round trip.
 
         After the user channel's subscription: a logout published between the
         ticket and the subscription was not heard, so the session is read now.
@@ -137,9 +137,12 @@ class Connection:
             pipe.pexpire(key, CONN_TTL_MS)
             pipe.zcard(key)
             pipe.exists(keys.session(self.session.sid))
-            *_, live, alive = await pipe.execute()
+            pipe.pttl(keys.flooded(self.who.uid))
+            *_, live, alive, barred_ms = await pipe.execute()
         if not alive:
             raise Unauthenticated("the session has ended; log in again")
+        if barred_ms > 0:
+            raise RateLimited(f"a socket of this user was closed as a flood; retry in {-(-barred_ms // 1000)} s")
         if live > cap:
             raise RateLimited(f"at most {cap} open sockets per user")
 
@@ -229,16 +232,28 @@ class Connection:
 
         Frames that do get through do not forgive it: a flood at ten times the
         rate had every tenth frame admitted, each of which reset a count of
-        refusals in a row, and it was never closed (issue 19).
+        refusals in a row, and it was never closed (issue 19). The user's new
+        sockets are refused until a new one's allowance would have refilled:
+        a flood that opened a socket again at once had a new burst each time,
+        and stored some 500 messages a second where five sockets at the rate
+        store 100 (issue 19).
         """
         if not self.flood_allowance.take():
             if not self.out.closing:
                 self.log.warning("ws_flood_closed")
+                await self._bar_new_sockets()
             await self.out.close(CLOSE_POLICY, "message flood")
             return
         # the client must learn which frame to send again
         refusal = RateLimited("too many frames; slow down and retry")
         self.out.push(error_frame(refusal, f.peek_ref(data), self.s.metrics))
+
+    async def _bar_new_sockets(self) -> None:
+        """For as long as a flood allowance takes to refill, the user's new sockets are refused (all processes)."""
+        settings = self.s.settings
+        bar_ms = max(1, round(1000 * settings.flood_frames / settings.message_rate))
+        with contextlib.suppress(DirektError, *REDIS_FAILURES), redis_errors():
+            await self.s.client.set(keys.flooded(self.who.uid), b"1", px=bar_ms)
 
     async def _dispatch(self, frame: Any) -> None:
         """By frame type: the chat's, the desk's, a ping; the other types are call frames (``f.CallFrame``)."""

@@ -72,6 +72,15 @@ def test_reconnect_storm_resumes_every_socket_without_loss(tmp_path: Path) -> No
     assert report["ledger"]["delivered"] == report["ledger"]["sent"] == 200
 
 
+def test_flood_is_throttled_and_the_other_chats_lose_nothing(tmp_path: Path) -> None:
+    report = run_load(tmp_path, "flood", "--nurses", "3", "--chats", "3", "--rate", "60", "--duration", "6")
+    ledger, counters, other = report["ledger"], report["counters"], report["other_latency_ms"]
+    assert ledger["sent"] == ledger["acked"] == ledger["delivered"] == 360
+    assert other["quiet"]["count"] > 0 and other["flood"]["count"] > 0
+    # four sockets let in, then refused (the flood bar); most of the flood refused, not stored
+    assert counters["flood_welcome"] == 4 and counters["flood_rate_limited"] > counters["flood_ack"] > 0
+
+
 def test_calls_connect_through_the_signaling_relay(tmp_path: Path) -> None:
     report = run_load(tmp_path, "calls", "--nurses", "3", "--rate", "3", "--duration", "3")
     assert report["counters"]["calls_connected"] == report["messages"] == 9
