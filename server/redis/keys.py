@@ -12,6 +12,7 @@ over the cluster.
     dk:triage:<id>             str     a triage session (msgpack: owner, patient, engine session)
     dk:kb:<version>            str     a triage knowledge base snapshot (every version served, for replay)
     dk:conns:<uid>             zset    live sockets of a user, score = expiry (connection limit)
+    dk:flooded:<uid>           str     set when a socket of the user was closed as a flood: new ones refused (10 s)
     dk:online                  zset    staff ids with a console open, score = last seen (server/care/presence.py)
     dk:ucases:<uid>            zset    cases a citizen may see (own and children's), score = created
     dk:pcases:<pid>            zset    cases about one patient (pid: the patient's pseudonym), score = created
