@@ -173,6 +173,7 @@ class Issued:
     username: str
     credential: str
     expires_s: int
+    asked_at_s: float  # this machine's clock just before asking
     relayed_while_valid: tuple[str, int] | str  # coturn's relayed address, or its refusal
 
 
@@ -183,13 +184,14 @@ async def _issue_and_allocate(server: ServerProcess, coturn: Coturn, redis_url: 
     await asyncio.to_thread(reseeded, redis_url)
     async with open_chat(server.base) as chat:
         call = await live_call(chat)
+        asked_at_s = time.time()
         reply = await chat.ns.request({"t": "call_ice_servers", "case": chat.case, "call": call}, "ice_servers")
         turn = turn_entry(reply)
         try:
             relayed: tuple[str, int] | str = await allocate(coturn.port, turn["username"], turn["credential"])
         except stun.TransactionFailed as exc:
             relayed = str(exc)
-        return Issued(turn["username"], turn["credential"], reply["expires_ms"] // 1000, relayed)
+        return Issued(turn["username"], turn["credential"], reply["expires_ms"] // 1000, asked_at_s, relayed)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -264,6 +266,7 @@ async def test_credentials_are_refused_by_coturn_once_expired(issued_first: Issu
     relayed = issued_first.relayed_while_valid
     assert isinstance(relayed, tuple), f"coturn refused the credentials while they were valid: {relayed}"
     assert int(issued_first.username.partition(":")[0]) == issued_first.expires_s
+    assert issued_first.expires_s <= issued_first.asked_at_s + TTL_S + 1  # DIREKT_TURN_TTL_SECONDS, no more
     # coturn's clock is this machine's: on to the first whole second past the expiry (+ 0.1 s for
     # any slew of the wall clock against asyncio's monotonic one while waiting)
     past_expiry = issued_first.expires_s + 1
