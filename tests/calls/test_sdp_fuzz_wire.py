@@ -12,8 +12,11 @@ the server does not grow, the chat still carries messages both ways, and the
 call still negotiates a real offer and answer (or, once its renegotiations
 are spent, is hung up and a new call negotiates).
 
-The run is deterministic: the seed is in every failure message, and
-``DIREKT_FUZZ_SEED`` picks another. The server's message rate is raised
+Each frame's mutations follow from the seed, the codec and the frame's
+number, all in every failure message (``DIREKT_FUZZ_SEED`` picks another
+seed). The Chromium description is fixed and the aiortc ones are made fresh
+(their keys and ports differ), so a failing Chromium-based frame recurs
+exactly with the same seed and an aiortc-based one nearly. The server's message rate is raised
 (``DIREKT_MESSAGE_RATE``): each fuzzed frame is followed by a ping, hundreds a
 second, and the frames' content is under test here, not their rate (a
 ``rate_limited`` answer fails the test).
@@ -228,7 +231,7 @@ SDP_MUTATORS: list[tuple[Callable[[random.Random, str], str], int]] = [
 
 
 def fuzzed_sdp(rng: random.Random, base: str) -> tuple[str, str]:
-    """A mutated description and the names of its mutations (for failure messages, never the SDP)."""
+    """A mutated description and the names of its mutations (for failure messages: never the SDP)."""
     picks = rng.choices([m for m, _ in SDP_MUTATORS], [w for _, w in SDP_MUTATORS], k=rng.choice([1, 1, 2, 3]))
     text = base
     for mutator in picks:
@@ -402,7 +405,7 @@ class Run:
         other = self.citizen if sender is self.nurse else self.nurse
         answers = await sender.answers(data, frame["ref"], timeout(PER_FRAME_S))
         assert not sender.sock.closed.is_set(), f"{where}: the socket was closed ({sender.sock.close_code})"
-        assert answers is not None, f"{where}: no answer within {PER_FRAME_S} s (the server hung on the frame)"
+        assert answers is not None, f"{where}: no answer within {timeout(PER_FRAME_S)} s (the server hung on it)"
         assert len(answers) <= 1, f"{where}: {len(answers)} answers to one frame: {[a['code'] for a in answers]}"
         if answers:
             [error] = answers
@@ -445,19 +448,22 @@ def sdp_frame(corpus: Corpus) -> FrameMaker:
         sender, kind, bases = (
             (run.citizen, "answer", corpus.answers) if run.offer_pending else (run.nurse, "offer", corpus.offers)
         )
-        sdp, how = fuzzed_sdp(rng, rng.choice(bases))
-        return sender, {"t": "sdp", "case": run.case, "call": run.call, "kind": kind, "sdp": sdp}, how
+        n = rng.randrange(len(bases))
+        sdp, how = fuzzed_sdp(rng, bases[n])
+        frame = {"t": "sdp", "case": run.case, "call": run.call, "kind": kind, "sdp": sdp}
+        return sender, frame, f"{('aiortc', 'Chromium')[n]} {kind}, {how}"
 
     return make
 
 
 def ice_frame(corpus: Corpus) -> FrameMaker:
     def make(run: Run, rng: random.Random) -> tuple[Party, dict[str, Any], str]:
-        candidate, how = fuzzed_candidate(rng, rng.choice(corpus.candidates))
+        n = rng.randrange(len(corpus.candidates))
+        candidate, how = fuzzed_candidate(rng, corpus.candidates[n])
         mid = rng.choice(["0", "1", "audio", ""]) if rng.random() < 0.85 else odd_text(rng, 40)
         mline = rng.choice([0, 1]) if rng.random() < 0.85 else rng.choice([-1, 63, 64, 2**31, 2**63 - 1, -(2**63)])
         frame = {"t": "ice", "case": run.case, "call": run.call, "candidate": candidate, "mid": mid, "mline": mline}
-        return rng.choice([run.nurse, run.citizen]), frame, how
+        return rng.choice([run.nurse, run.citizen]), frame, f"candidate {n}, {how}"
 
     return make
 
@@ -466,7 +472,6 @@ def ice_frame(corpus: Corpus) -> FrameMaker:
 async def test_fuzzed_sdp_and_ice_in_a_live_call_get_typed_answers_and_the_chat_and_call_carry_on(
     server: ServerProcess, corpus: Corpus, codec: str
 ) -> None:
-    rng = random.Random(f"{SEED}-{codec}")
     makers = [sdp_frame(corpus), ice_frame(corpus)]
     async with open_chat(server.base, subprotocol=codec) as chat:
         run = Run(chat.case, Party("nurse", chat.ns), Party("citizen", chat.cs))
@@ -478,6 +483,7 @@ async def test_fuzzed_sdp_and_ice_in_a_live_call_get_typed_answers_and_the_chat_
             if run.restarts >= MAX_RESTARTS and not run.offer_pending:
                 await run.hang_up()  # the documented end of a call with its renegotiations spent
                 await run.new_call()
+            rng = random.Random(f"{SEED}-{codec}-{i}")  # frame i's mutations, whatever came before it
             sender, frame, how = rng.choices(makers, [3, 2])[0](run, rng)
             frame["ref"] = f"f{i}"
             data, broken = encode(frame, codec, rng)
