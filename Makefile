@@ -6,16 +6,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit bench browser oidcprovider screenshots clean
+.PHONY: run test lint typecheck unit bench browser coturn oidcprovider screenshots clean
 
 run: $(STAMP)
 	$(BIN)/direkt serve --demo
 
-test: $(STAMP) lint typecheck browser oidcprovider
+test: $(STAMP) lint typecheck browser coturn oidcprovider
 	PYTHONSAFEPATH=1 $(BIN)/python -m pytest
 
 browser:
 	@scripts/ensure-chromium
+
+# Debian's coturn for the TURN tests (tests/calls/test_turn_server.py).
+coturn:
+	@scripts/ensure-coturn
 
 # The third-party OpenID provider the identity tests run (panva's oidc-provider, pinned in
 # tests/oidcprovider/package-lock.json): Debian's Node.js when missing, then npm ci once per lock file.
