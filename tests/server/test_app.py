@@ -35,7 +35,8 @@ def readiness_until(client: TestClient, condition: Callable[[dict[str, str]], bo
 
 
 def test_health_and_readiness_with_redis(standalone_redis: EmbeddedRedis) -> None:
-    app = create_app(Settings(redis_url=standalone_redis.url))
+    # No walk of every triage path at start (about 50 s): test_serve starts a server that makes it.
+    app = create_app(Settings(redis_url=standalone_redis.url, triage_validate=False))
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "alive"}
         wait_ready(client)
