@@ -11,8 +11,10 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 run: $(STAMP)
 	$(BIN)/direkt serve --demo
 
+# Two workers, a whole module each at a time (module fixtures start servers once): the suite
+# waits on server processes, browsers and coturn as much as it computes.
 test: $(STAMP) lint typecheck browser coturn oidcprovider
-	PYTHONSAFEPATH=1 $(BIN)/python -m pytest
+	PYTHONSAFEPATH=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 browser:
 	@scripts/ensure-chromium

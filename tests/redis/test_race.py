@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from redis.asyncio import RedisCluster
 from support import FakeClock, at
 
 from direkt.queue.model import Directory, Skill, Staff
@@ -38,7 +37,7 @@ async def room(redis_client: RedisClient, directory: Directory) -> Waitroom:
 
 
 async def test_ten_staff_claim_one_case_a_thousand_times(room: Waitroom, redis_client: RedisClient) -> None:
-    rounds = 300 if isinstance(redis_client, RedisCluster) else 1000
+    rounds = 1000  # on the Cluster too (TARGETS 8)
     staff = racers(room.directory, 10)
     for round_no in range(rounds):
         case = (await room.enqueue(f"a.R{round_no:05d}", "vc-a1", NURSE, Urgency.SOON, room.clock())).case_id
