@@ -37,6 +37,8 @@ export class Hub extends EventTarget {
     this.state = "connecting";
     this.cursors = new Map(); // case -> {epoch, last}
     this.pending = new Map(); // cid -> {frame, resolve, reject}
+    this.resendQueue = []; // cids still to send again in this round (resendPending)
+    this.resendTimer = null;
     this.requests = new Map(); // ref -> {reply, resolve, reject}
     this.attempt = 0;
     this.refs = 0;
@@ -124,6 +126,7 @@ export class Hub extends EventTarget {
     this.ws = null;
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
+    clearTimeout(this.resendTimer); // the next welcome starts a new round
     for (const [ref, waiter] of this.requests) {
       waiter.reject(new Error("disconnected"));
       this.requests.delete(ref);
@@ -137,7 +140,7 @@ export class Hub extends EventTarget {
     this.attempt = 0;
     this.setState("open");
     for (const caseId of this.cursors.keys()) this.join(caseId);
-    for (const { frame } of this.pending.values()) this.raw(frame);
+    this.resendPending(0);
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(), PING_EVERY_MS);
   }
@@ -218,11 +221,26 @@ export class Hub extends EventTarget {
         waiter.reject(Object.assign(new Error(frame.message), { code: frame.code }));
       }
     }
-    if (frame.code === "rate_limited") setTimeout(() => this.resendPending(), 1000);
+    if (frame.code === "rate_limited") this.resendPending(1000);
   }
 
-  resendPending() {
-    for (const { frame } of this.pending.values()) this.raw(frame);
+  // Pending sends go again after `delayMs`, paced under the server's rate, one round at a
+  // time: sent all at once after a reconnect, or once per rate_limited error, a backlog of
+  // some forty turned into a flood that the server closes and then bars for seconds.
+  resendPending(delayMs) {
+    clearTimeout(this.resendTimer);
+    this.resendQueue = [...this.pending.keys()];
+    this.resendTimer = setTimeout(() => this.resendSome(), delayMs);
+  }
+
+  resendSome() {
+    const rate = this.welcome?.limits?.rate_per_s || 20;
+    const perRound = Math.max(1, Math.floor(rate * 0.4)); // every half second: 80 % of the rate
+    for (const cid of this.resendQueue.splice(0, perRound)) {
+      const waiter = this.pending.get(cid);
+      if (waiter) this.raw(waiter.frame);
+    }
+    this.resendTimer = this.resendQueue.length ? setTimeout(() => this.resendSome(), 500) : null;
   }
 
   raw(frame) {

@@ -93,6 +93,7 @@ export const STRINGS = {
   outcome_video_consultation: { sv: "Videobesök", en: "Video consultation" },
   outcome_told_to_call_112: { sv: "Uppmanad att ringa 112", en: "Told to call 112" },
   outcome_no_contact: { sv: "Ingen kontakt", en: "No contact" },
+  outcome_data_lost: { sv: "Uppgifterna förlorades (systemet avslutade)", en: "Data lost (closed by the system)" },
   entry_seek_care: { sv: "Söka vård", en: "Seek care" },
   entry_vaccination: { sv: "Vaccination", en: "Vaccination" },
   entry_youth_clinic: { sv: "Ungdomsmottagning", en: "Youth clinic" },

@@ -10,8 +10,9 @@ if err then return err end
 redis.call('ZREM', key('leases'), case_id)
 redis.call('SREM', key('held', staff), case_id)
 redis.call('HSET', key('case', case_id), 'state', 'closed', 'closed_at', NOW, 'outcome', ARGV[7], 'lease_until', '0')
--- 'no_contact': contact was attempted and the citizen did not answer.
-local first = ARGV[7] ~= 'no_contact' and c.first_contact == ''
+-- 'no_contact': contact was attempted and the citizen did not answer; 'data_lost': the
+-- system closed a case whose data Redis lost. Neither is a first contact.
+local first = ARGV[7] ~= 'no_contact' and ARGV[7] ~= 'data_lost' and c.first_contact == ''
 if first then redis.call('HSET', key('case', case_id), 'first_contact', NOW) end
 if ARGV[8] == '1' then redis.call('HSET', key('case', case_id), 'assessed', NOW) end
 -- Either way the guarantees end here; one already overdue is counted.

@@ -39,6 +39,7 @@ OUTCOME_WORDS: Mapping[str, tuple[str, str]] = {
     "video_consultation": ("Videosamtal", "Video consultation"),
     "told_to_call_112": ("Uppmanad att ringa 112", "Told to call 112"),
     "no_contact": ("Ingen kontakt", "No contact"),
+    "data_lost": ("Uppgifterna förlorades", "Data lost"),
     "abandoned": ("Lämnade kön", "Left the queue"),
 }
 

@@ -7,14 +7,18 @@ showed the next nurse's claim of the case before the release that freed it.
 
 from __future__ import annotations
 
+import contextlib
+
 import structlog
 
 from direkt.queue.model import Staff
 from direkt.queue.records import CaseRecord
+from direkt.queue.scripts import redis_errors
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.queueviews import QueueViews
 from direkt.server.errors import DirektError
+from direkt.server.redis import keys
 
 log = structlog.get_logger("direkt.workflow")
 LOST = "data_lost"  # the outcome of a case whose record Redis lost
@@ -62,23 +66,29 @@ class SystemReleases(QueueViews):
         go together, while the waiting room's record lives on with the region's
         keys. Left alone it would keep her lease alive for as long as her
         console heartbeats and take one of her chat places. It is closed as
-        ``data_lost`` (not assessed), audited as the operation ``data.lost``: the
-        patient it was about went with the file.
+        ``data_lost`` (not assessed, and not a first contact), audited once as
+        the operation ``data.lost``: the patient it was about went with the file.
         """
         try:
             record = await self.s.waitroom.get(case_id)
             if record.state != "claimed" or record.holder != staff.id:
                 return False
-            now = self.s.clock()
+            if not await self.s.waitroom.close(case_id, staff.id, record.token, LOST, assessed=False):
+                return False  # closed already (her other socket was first)
             await self.s.audit.record(
-                AuditRecord(now, "system", "system", record.unit, "data.lost", case_id, "", "", detail="closed")
+                AuditRecord(self.s.clock(), "system", "system", record.unit, "data.lost", case_id, "", "", detail=LOST)
             )
-            closed = await self.s.waitroom.close(case_id, staff.id, record.token, LOST, assessed=False)
         except DirektError as exc:
             log.warning("lost_case_close_failed", case_id=case_id, code=exc.code)
             return False
         log.warning("lost_case_closed", case_id=case_id, unit=record.unit)
-        return closed
+        self.s.metrics.closes.labels(record.unit, LOST).inc()
+        await self.s.calls.case_ended(case_id, "case_closed")
+        with contextlib.suppress(DirektError):  # what is left of the case: its join window, its followers
+            with redis_errors():
+                await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
+            await self.publish_case(case_id, {"state": "closed", "outcome": LOST})
+        return True
 
     async def _system_release(self, record: CaseRecord, file: CaseFile, reason: str) -> bool:
         """The system ends a nurse's lease (``reason``: join_window, unassigned); False if it had ended already."""

@@ -161,7 +161,8 @@ static int opened(int fd) {
 }
 
 static mode_t mode_arg(int flags, va_list args) {
-    return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(args, int) : 0;
+    /* glibc's own test: O_TMPFILE includes O_DIRECTORY, which alone takes no mode */
+    return ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? (mode_t)va_arg(args, int) : 0;
 }
 
 int open(const char *path, int flags, ...) {

@@ -17,7 +17,8 @@ as fast as one client process can send and opening sockets again as fast as it c
 so that its client work does not slow the clock the bystanders are timed by. Measured
 on a 2-core machine (issue 19): quiet p50 about 2 ms and p95 2-7 ms, during the flood
 p50 2-5 ms and p95 6-19 ms; the bounds (4 times the quiet figure, at least 50 and
-250 ms) leave room for a loaded CI machine. A server that stores an unthrottled flood
+500 ms) leave room for a loaded CI machine, where the suite's other worker runs beside
+it. A server that stores an unthrottled flood
 (``DIREKT_MESSAGE_RATE`` 100000: p50 4-7 ms) or never closes one (``DIREKT_FLOOD_FRAMES``
 1000000: p50 8-37 ms) is caught by the budgets and the 1008 close, not by the latency
 bounds (the server's loop is fair per socket); those catch a flood that holds up
@@ -291,4 +292,4 @@ async def test_floods_and_a_sixth_socket_from_one_user_leave_a_bystanders_chat_i
     )
     print(numbers)
     assert flood[0] <= max(4 * quiet[0], timeout(0.05)), numbers
-    assert flood[1] <= max(4 * quiet[1], timeout(0.25)), numbers
+    assert flood[1] <= max(4 * quiet[1], timeout(0.5)), numbers
