@@ -19,7 +19,7 @@ test: $(STAMP) lint typecheck browser coturn oidcprovider
 browser:
 	@scripts/ensure-chromium
 
-# Debian's coturn for the TURN tests (tests/calls/test_turn_server.py).
+# Debian's coturn and faketime for the TURN tests (tests/calls/test_turn_server.py).
 coturn:
 	@scripts/ensure-coturn
 

@@ -5,8 +5,9 @@ expiry pushed on, or signed with another secret, get none; a non-party and a clo
 credentials at all; and a call whose peers may use nothing but the relay carries media.
 
 ``scripts/ensure-coturn`` (``make test``) installs coturn; without ``turnserver`` the module skips
-with that reason. The shortest TTL direkt accepts is 60 s, so the credentials that expire are issued
-as the module starts and their minute runs out while the other tests run.
+with that reason. The shortest TTL direkt accepts is 60 s: the credentials that expire are shown to a
+second coturn whose clock runs two minutes ahead (Debian's faketime); without faketime the test waits
+out their minute.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from direkt.signaling.ice import turn_credentials
 pytestmark = pytest.mark.slow
 
 TURNSERVER = shutil.which("turnserver")
+FAKETIME = shutil.which("faketime")  # Debian's, installed with coturn by scripts/ensure-coturn
+AHEAD_S = 120  # the later coturn's clock: past every credential this module's direkt issues
 TURN_SECRET = "test-turn-secret-not-for-production"
 TTL_S = 60  # the shortest direkt accepts (DIREKT_TURN_TTL_SECONDS)
 
@@ -45,7 +48,8 @@ class Coturn:
     """``turnserver`` on 127.0.0.1 only (UDP; no TCP, TLS, DTLS or CLI), TURN REST API credentials
     with ``secret``, its own empty config file (not Debian's /etc/turnserver.conf), database and log."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, ahead_s: int = 0) -> None:
+        """``ahead_s``: its clock that many seconds ahead of this machine's (Debian's faketime)."""
         self.dir = short_tmpdir("dk-turn-")
         self.port = free_udp_port()
         self.log = self.dir / "turn.log"
@@ -60,6 +64,8 @@ class Coturn:
             "--userdb", str(self.dir / "turndb"), "--pidfile", str(self.dir / "turn.pid"),
             "--log-file", str(self.log), "--simple-log",
         ]  # fmt: skip
+        if ahead_s:
+            args = [str(FAKETIME), "-f", f"+{ahead_s}s", *args]
         with (self.dir / "stdout.log").open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -150,6 +156,17 @@ def coturn() -> Iterator[Coturn]:
     if TURNSERVER is None:
         pytest.skip("turnserver (coturn) is missing: scripts/ensure-coturn installs it (make test does)")
     server = Coturn(TURN_SECRET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def later_coturn() -> Iterator[Coturn | None]:
+    """The same coturn, secret and all, with its clock AHEAD_S on; None without faketime."""
+    if TURNSERVER is None or FAKETIME is None:
+        yield None
+        return
+    server = Coturn(TURN_SECRET, ahead_s=AHEAD_S)
     yield server
     server.stop()
 
@@ -260,13 +277,27 @@ async def test_a_call_with_relay_candidates_only_carries_media_through_coturn(ch
         await pair.close()
 
 
-async def test_credentials_are_refused_by_coturn_once_expired(issued_first: Issued, coturn: Coturn) -> None:
-    """The same credentials that got a relay at the start of the module: only the clock has moved
-    (last in this file, so that the other tests run during the minute)."""
+async def test_credentials_are_refused_by_coturn_once_expired(
+    issued_first: Issued, coturn: Coturn, later_coturn: Coturn | None
+) -> None:
+    """The same credentials that got a relay at the start of the module: only the clock has moved.
+
+    With Debian's faketime, a second coturn whose clock runs AHEAD_S on shows it at once (and
+    takes credentials that are valid at its time, so it refuses for the expiry alone); without
+    it, the test waits out the minute on coturn's own clock.
+    """
     relayed = issued_first.relayed_while_valid
     assert isinstance(relayed, tuple), f"coturn refused the credentials while they were valid: {relayed}"
     assert int(issued_first.username.partition(":")[0]) == issued_first.expires_s
     assert issued_first.expires_s <= issued_first.asked_at_s + TTL_S + 1  # DIREKT_TURN_TTL_SECONDS, no more
+    if later_coturn is not None:
+        assert issued_first.expires_s < time.time() + AHEAD_S  # past their expiry at the later coturn's time
+        uid = issued_first.username.partition(":")[2]
+        valid_then = turn_credentials(TURN_SECRET, uid, int(time.time()) + AHEAD_S + 3600)
+        host, _ = await allocate(later_coturn.port, *valid_then)
+        assert host == "127.0.0.1"
+        assert await refused_by_coturn(later_coturn.port, issued_first.username, issued_first.credential) == 401
+        return
     # coturn's clock is this machine's: on to the first whole second past the expiry (+ 0.1 s for
     # any slew of the wall clock against asyncio's monotonic one while waiting)
     past_expiry = issued_first.expires_s + 1
