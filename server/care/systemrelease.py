@@ -58,6 +58,12 @@ class SystemReleases(QueueViews):
                 ended.append(record.case_id)
         return ended
 
+    async def data_lost(self, case_id: str) -> bool:
+        """The case's file is gone while its queue record lives on (a Cluster node lost its data)."""
+        with contextlib.suppress(DirektError), redis_errors():
+            return not await self.s.client.exists(keys.case_file(case_id))
+        return False
+
     async def end_lost_case(self, staff: Staff, case_id: str) -> bool:
         """Close the case ``staff`` holds whose record Redis lost; False if there was nothing to end.
 

@@ -34,6 +34,10 @@ from direkt.server.redis.resp import Address, Commands
 
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 2.0
+# A cluster command's whole deadline against its reply timeout: a little longer, so that a plain
+# read that times out is redis-py's own timeout (it then asks for the topology again, which a
+# master that stopped answering needs), and the deadline cuts only what is slower than one reply.
+DEADLINE_MARGIN = 1.25
 # Connections per server process. redis-py's default pool refuses the 101st
 # concurrent command outright ("Too many connections"), which turned a burst of
 # a hundred arriving citizens into 503s; a blocking pool makes the burst queue
@@ -92,10 +96,6 @@ async def connect(url: str, reply_timeout: float = SOCKET_TIMEOUT_S) -> RedisCli
 
 
 T = TypeVar("T")
-# A cluster command's whole deadline against its reply timeout: a little longer, so that a plain
-# read that times out is redis-py's own timeout (it then asks for the topology again, which a
-# master that stopped answering needs), and the deadline cuts only what is slower than one reply.
-DEADLINE_MARGIN = 1.25
 
 
 async def within(call: Awaitable[T], seconds: float) -> T:

@@ -16,14 +16,12 @@ from typing import Any, TypeVar
 
 from direkt.queue.keys import events_channel
 from direkt.queue.model import Staff
-from direkt.queue.scripts import redis_errors
 from direkt.server.care.audit import stale_token_refusal
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.workflow import Workflow
 from direkt.server.care.writeguard import CaseGone, Guard
 from direkt.server.errors import DirektError, NotFound, NotHolder, StaleToken, UnknownCase
 from direkt.server.identity.access import check_staff_holds
-from direkt.server.redis import keys
 from direkt.server.wiring import Services
 from direkt.server.ws import frames as f
 from direkt.server.ws.follow import Follow, followed
@@ -167,9 +165,9 @@ class StaffDesk:
         for case_id, token in list(self.held.items()):
             try:
                 until = await self.s.waitroom.heartbeat(case_id, self.staff.id, token)
-                if not await self.s.guards.extend(case_id, self.staff.id, token, until) and await self._data_lost(
-                    case_id
-                ):
+                if not await self.s.guards.extend(
+                    case_id, self.staff.id, token, until
+                ) and await self.workflow.data_lost(case_id):
                     await self._end_lost(case_id)  # noticed without a write: her chat place is freed all the same
             except DirektError as exc:
                 # Closed, released or transferred by this nurse meanwhile (seen in
@@ -249,12 +247,6 @@ class StaffDesk:
         finally:
             self.letting_go.discard(case_id)
         self.lost(case_id)
-
-    async def _data_lost(self, case_id: str) -> bool:
-        """The case's file is gone while its queue record lives on (a Cluster node lost its data)."""
-        with contextlib.suppress(DirektError), redis_errors():
-            return not await self.s.client.exists(keys.case_file(case_id))
-        return False
 
     async def _guard(self, case_id: str) -> Guard:
         token = self.held.get(case_id)
