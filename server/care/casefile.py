@@ -46,6 +46,8 @@ class CaseFile:
     staff_name: str = ""
     closed_ms: int = 0
     outcome: str = ""
+    referred_unit: str = ""  # outcome "referred": the care unit (catalogue id) the patient was sent to
+    booking: str = ""  # outcomes "visit_booked", "video_consultation": the booking's id
 
     def console_view(self) -> dict[str, Any]:
         """What staff see: identity, triage summary, chat state."""
@@ -61,6 +63,8 @@ class CaseFile:
             "staff": self.staff_id or None,
             "closed_ms": self.closed_ms or None,
             "outcome": self.outcome or None,
+            "referred_unit": self.referred_unit or None,
+            "booking": self.booking or None,
         }
 
     def citizen_view(self) -> dict[str, Any]:
@@ -75,6 +79,8 @@ class CaseFile:
             "staff_name": self.staff_name or None,
             "closed_ms": self.closed_ms or None,
             "outcome": self.outcome or None,
+            "referred_unit": self.referred_unit or None,
+            "booking": self.booking or None,
             "sms_phone": self.phone or None,  # the citizen's own number for notices (their view only)
         }
 

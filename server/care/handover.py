@@ -9,6 +9,8 @@ the case went, never a staff note.
 
 from __future__ import annotations
 
+from typing import Any
+
 from direkt.queue.model import Skill, Staff
 from direkt.queue.scripts import redis_errors
 from direkt.server.care.queueviews import QueueViews
@@ -87,7 +89,16 @@ class Handover(QueueViews):
             queue,
         )
 
-    async def close(self, staff: Staff, case_id: str, outcome: str, note: str) -> None:
+    async def close(
+        self, staff: Staff, case_id: str, outcome: str, note: str, *, unit: str = "", booking: str = ""
+    ) -> None:
+        """Close the case held by ``staff``; ``unit`` names the care unit of a referral, ``booking``
+        the visit booked (``close_links`` says which outcome takes which).
+
+        Raises:
+            BadRequest: a unit or booking with an outcome that does not take it.
+        """
+        close_links(outcome, unit, booking)
         _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
         if record.state == "closed":
             return  # a retried close by the same holder
@@ -109,10 +120,13 @@ class Handover(QueueViews):
         await self.s.waitroom.close(case_id, staff.id, record.token, outcome, assessed=assessed)
         self.s.metrics.closes.labels(record.unit, outcome).inc()
         await self.s.guards.revoke(case_id, record.token)
-        await self.s.files.update(case_id, closed_ms=self.s.clock(), outcome=outcome)
+        await self.s.files.update(
+            case_id, closed_ms=self.s.clock(), outcome=outcome, referred_unit=unit, booking=booking
+        )
         await self.s.calls.case_ended(case_id, "case_closed")
         with redis_errors():
             await self.s.client.zrem(keys.JOIN_WINDOWS, case_id)
+        links: dict[str, Any] = {k: v for k, v in (("unit", unit), ("booking", booking)) if v}
         await self.append(
             case_id,
             system_body(
@@ -120,6 +134,23 @@ class Handover(QueueViews):
                 "Chatten är avslutad. Du kan läsa den i efterhand.",
                 "The chat is closed. You can read it afterwards.",
                 outcome=outcome,
+                **links,
             ),
         )
-        await self.publish_case(case_id, {"state": "closed", "outcome": outcome})
+        await self.publish_case(case_id, {"state": "closed", "outcome": outcome} | links)
+
+
+REFERRAL_OUTCOMES = frozenset({"referred"})
+BOOKING_OUTCOMES = frozenset({"visit_booked", "video_consultation"})
+
+
+def close_links(outcome: str, unit: str, booking: str) -> None:
+    """A referral names a unit only with outcome ``referred``; a booking only with a visit outcome.
+
+    Raises:
+        BadRequest: a link given with an outcome that does not take it.
+    """
+    if unit and outcome not in REFERRAL_OUTCOMES:
+        raise BadRequest("a unit is named only when the outcome is 'referred'")
+    if booking and outcome not in BOOKING_OUTCOMES:
+        raise BadRequest("a booking is named only when the outcome is 'visit_booked' or 'video_consultation'")

@@ -34,7 +34,7 @@ from direkt.server.identity.profile import notice_phone
 from direkt.server.identity.sessions import Session
 from direkt.server.redis import keys
 from direkt.server.wiring import Services
-from direkt.server.ws.frames import Note, Outcome
+from direkt.server.ws.frames import Note, Outcome, Short
 from direkt.signaling.sdp import MAX_SDP_CHARS
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -94,6 +94,8 @@ class CaseSubmit(_Body):
 class CaseClose(_Body):
     outcome: Outcome
     note: Note = ""
+    unit: Short = ""  # the unit referred to (outcome "referred")
+    booking: Short = ""  # the visit booked (outcomes "visit_booked", "video_consultation")
 
 
 class CallTestOffer(_Body):
@@ -327,8 +329,9 @@ async def staff_transcript(request: Request, svc: Services, session: Session) ->
 async def staff_close(request: Request, svc: Services, session: Session) -> Response:
     body = await json_body(request, CaseClose)
     wf = _workflow(svc)
-    await wf.close(wf.staff_of(session.principal), request.path_params["case"], body.outcome, body.note)
-    return ok({"case": request.path_params["case"], "state": "closed", "outcome": body.outcome})
+    staff, case_id = wf.staff_of(session.principal), request.path_params["case"]
+    await wf.close(staff, case_id, body.outcome, body.note, unit=body.unit, booking=body.booking)
+    return ok({"case": case_id, "state": "closed", "outcome": body.outcome})
 
 
 async def template_list(request: Request, svc: Services, session: Session) -> Response:

@@ -135,7 +135,9 @@ class StaffDesk:
 
     async def on_close(self, frame: f.Close) -> None:
         with self._letting_go(frame.case):
-            await self.workflow.close(self.staff, frame.case, frame.outcome, frame.note)
+            await self.workflow.close(
+                self.staff, frame.case, frame.outcome, frame.note, unit=frame.unit, booking=frame.booking
+            )
         self._dropped(frame.case, "closed", frame.ref)
 
     @contextlib.contextmanager

@@ -95,9 +95,14 @@ class Transfer(_Frame, tag="transfer"):
 
 
 class Close(_Frame, tag="close"):
+    """``unit``: the care unit referred to (outcome ``referred`` only); ``booking``: the visit booked
+    (outcomes ``visit_booked`` and ``video_consultation`` only)."""
+
     case: CaseId
     outcome: Outcome
     note: Note = ""
+    unit: Short = ""
+    booking: Short = ""
 
 
 class Watch(_Frame, tag="watch"):

@@ -288,3 +288,20 @@ async def test_a_retried_close_is_answered_the_same(erik: Client, nurse: Client)
     assert await nurse.call("POST", f"/api/staff/cases/{case}/close", body) == first
     messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
     assert [m.get("code") for m in messages].count("closed") == 1
+
+
+async def test_a_referral_close_names_its_unit_and_a_booking_close_its_booking(erik: Client, nurse: Client) -> None:
+    """The close links the outcome to where the patient was sent, and refuses a link the outcome does not take."""
+    case = await waiting_case(erik)
+    await claimed_by(nurse, case)
+    close = f"/api/staff/cases/{case}/close"
+    await refused(nurse.call("POST", close, {"outcome": "self_care_advice", "unit": "vc-sala"}), 400, "bad_request")
+    await refused(nurse.call("POST", close, {"outcome": "referred", "booking": "vc-sala.b1"}), 400, "bad_request")
+    await refused(nurse.call("POST", close, {"outcome": "referred", "unit": "x" * 65}), 400, "bad_request")
+    assert (await erik.call("GET", f"/api/cases/{case}"))["state"] == "claimed"
+
+    await nurse.call("POST", close, {"outcome": "referred", "unit": "vc-sala"})
+    status = await erik.call("GET", f"/api/cases/{case}")
+    assert (status["outcome"], status["referred_unit"], status["booking"]) == ("referred", "vc-sala", None)
+    messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
+    assert (messages[-1]["code"], messages[-1]["unit"]) == ("closed", "vc-sala")
