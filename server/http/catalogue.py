@@ -70,7 +70,7 @@ async def catalogue_search(request: Request, svc: Services, session: Session) ->
         raise BadRequest(f"unknown kind; kinds are {', '.join(KINDS)}")
     if query.service and query.service not in SERVICES:
         raise BadRequest("unknown service; GET /api/staff/catalogue lists them")
-    if query.region and query.region not in svc.config.directory.regions:
+    if query.region and all(u.region != query.region for u in svc.catalogue.units):
         raise BadRequest("unknown region")
     patient = await _patient(svc, session, query.case)
     at_ms = _instant(query.at, svc.clock())
