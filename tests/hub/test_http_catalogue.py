@@ -26,7 +26,7 @@ SEARCH = "/api/staff/catalogue"
 async def test_the_search_lists_units_nearest_first_with_their_opening(nurse: Client) -> None:
     found = await nurse.call("GET", f"{SEARCH}?near=736%2030")
     assert found["near"] == "Kungsör"
-    assert [u["id"] for u in found["units"]] == ["vc-t", "akut-t", "um-t"]
+    assert [u["id"] for u in found["units"]] == ["vc-t", "akut-t", "um-t", "akut-sala"]
     assert [u["distance_km"] for u in found["units"]] == sorted(u["distance_km"] for u in found["units"])
     akut = found["units"][1]
     assert (akut["open"], akut["name"], akut["phone"], akut["drop_in"]) == (
@@ -41,7 +41,7 @@ async def test_the_search_lists_units_nearest_first_with_their_opening(nurse: Cl
 
 async def test_open_at_a_time_kind_service_and_age_narrow_the_list(nurse: Client) -> None:
     christmas = await nurse.call("GET", f"{SEARCH}?at=2026-12-25T10:00&open=true")
-    assert [u["id"] for u in christmas["units"]] == ["akut-t", "um-t"]  # the health centre is closed on juldagen
+    assert [u["id"] for u in christmas["units"]] == ["akut-sala", "akut-t", "um-t"]  # vc-t is closed on juldagen
     weekday = await nurse.call("GET", f"{SEARCH}?at=2026-12-22T10:00&open=1&kind=primary_care")
     assert [u["id"] for u in weekday["units"]] == ["vc-t"]
     assert [u["id"] for u in (await nurse.call("GET", f"{SEARCH}?service=sti_testing"))["units"]] == ["um-t"]
@@ -55,7 +55,7 @@ async def test_the_case_gives_the_patients_age_and_home_and_is_read_audited(
     found = await nurse.call("GET", f"{SEARCH}?case={case}")
     assert found["patient"]["municipality"] == "Kungsör" and found["near"] == "Kungsör"
     assert 18 <= found["patient"]["age"] == found["age"]
-    assert [u["id"] for u in found["units"]] == ["vc-t", "akut-t"]  # no youth clinic for an adult
+    assert [u["id"] for u in found["units"]] == ["vc-t", "akut-t", "akut-sala"]  # no youth clinic for an adult
     assert ERIK not in str(found)
     [record] = await audit_of(redis, ERIK)
     assert (record.action, record.actor, record.case_id, record.outcome) == ("case.read", "nurse-1", case, "ok")
