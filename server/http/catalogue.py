@@ -99,7 +99,8 @@ async def catalogue_unit(request: Request, svc: Services, session: Session) -> R
         raise NotFound("no such unit in the referral catalogue")
     at_ms, calendar = _instant(query.at, svc.clock()), svc.config.directory.calendar
     near = svc.catalogue.place(patient.municipality)
-    messages = {lang: referral_text(unit, calendar, at_ms, lang) for lang in ("sv", "en")}
+    now_ms = svc.clock()  # the message is sent now: "open today" is today's hours, whatever time was searched
+    messages = {lang: referral_text(unit, calendar, now_ms, lang) for lang in ("sv", "en")}
     return ok(unit_view(found_unit(unit, calendar, at_ms, near)) | card_view(unit, at_ms) | {
         "lang": patient.lang, "message": messages,
     })  # fmt: skip
@@ -126,7 +127,7 @@ def card_view(unit: CareUnit, at_ms: int) -> dict[str, Any]:
             for lang in ("sv", "en")
         },
         "directions": dict(unit.directions),
-        "today": {lang: day_text(dt.datetime.fromtimestamp(at_ms / 1000, TZ).date(), lang) for lang in ("sv", "en")},
+        "day": {lang: day_text(dt.datetime.fromtimestamp(at_ms / 1000, TZ).date(), lang) for lang in ("sv", "en")},
     }
 
 
