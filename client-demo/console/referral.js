@@ -42,6 +42,7 @@ export class Referral {
     const at = h("input", { type: "datetime-local", id: id("at"), value: state.at, "aria-describedby": id("at-hint") });
     const openOnly = h("input", { type: "checkbox", id: id("open"), checked: state.openOnly });
     const status = h("p", { class: "ref-status", role: "status" });
+    const ageHint = h("p", { class: "hint" });
     const list = h("ul", { class: "ref-list", id: id("list"), "aria-label": this.t("refer_results") });
     const error = h("p", { class: "dlg-error", role: "alert" });
     let seq = 0;
@@ -60,6 +61,7 @@ export class Referral {
           state.near = data.near || "";
           near.value = state.near;
         }
+        ageHint.textContent = Number.isInteger(data.age) ? this.t("refer_for_age", { age: data.age }) : "";
         clear(list, data.units.map((u) => h("li", {}, this.resultButton(u, data.kinds))));
         const n = data.units.length;
         status.textContent = n === 0 ? this.t("refer_none") : n === 1 ? this.t("refer_1") : this.t("refer_n", { n });
@@ -101,7 +103,7 @@ export class Referral {
       h("div", { class: "check" }, openOnly, h("label", { for: openOnly.id }, this.t("refer_open_only"))),
       h("div", { class: "dlg-buttons" }, h("button", { type: "submit", class: "primary" }, this.t("refer_search"))),
     );
-    this.ctx.dialogs.show("referral", this.opener, this.head(), h("p", { class: "dlg-sub" }, this.chat.patientName()), form, error, status, list);
+    this.ctx.dialogs.show("referral", this.opener, this.head(), h("p", { class: "dlg-sub" }, this.chat.patientName()), form, error, ageHint, status, list);
     kind.focus();
     search();
   }

@@ -15,6 +15,7 @@ export const REFERRAL_STRINGS = {
   refer_open_only: { sv: "Bara öppna vid tidpunkten", en: "Only open at that time" },
   refer_search: { sv: "Sök", en: "Search" },
   refer_results: { sv: "Mottagningar", en: "Care units" },
+  refer_for_age: { sv: "Bara mottagningar som tar emot en patient på {age} år.", en: "Only care units that see a patient aged {age}." },
   refer_searching: { sv: "Söker…", en: "Searching…" },
   refer_none: { sv: "Ingen mottagning passar.", en: "No care unit fits." },
   refer_1: { sv: "1 mottagning, närmast först.", en: "1 care unit, nearest first." },

@@ -32,7 +32,7 @@ from direkt.server.http.requests import authed, ok
 from direkt.server.identity.sessions import Session
 from direkt.server.wiring import Services
 
-_LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+_LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")  # an <input type=datetime-local>
 _MS = re.compile(r"^\d{1,15}$")
 _HORIZON_MS = 400 * 86_400_000  # a search more than about a year away is a typo
 

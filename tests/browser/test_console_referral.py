@@ -47,12 +47,24 @@ def test_a_chat_ends_in_a_referral_the_citizen_reads(open_page: Opener) -> None:
     expect(dialog.get_by_label("Nära (kommun eller postnummer)")).to_have_value("Kungsör")
     expect(dialog.get_by_label("Bara öppna vid tidpunkten")).to_be_checked()
     expect(dialog.get_by_role("status")).to_contain_text("närmast först")
+    expect(dialog).to_contain_text("Bara mottagningar som tar emot en patient på 35 år.")
 
-    # the emergency departments, nearest first, each open round the clock with its distance
+    # at a time: on juldagen the health centre is closed (and opens on Monday the 28th)
     kinds = dialog.get_by_label("Typ av mottagning")
     expect(kinds.get_by_role("option", name="Akutmottagning", exact=True)).to_have_count(1)
-    kinds.select_option(label="Akutmottagning")
+    kinds.select_option(label="Vårdcentral")
+    dialog.get_by_label("Tidpunkt", exact=True).fill("2026-12-25T10:00")
+    dialog.get_by_role("button", name="Sök", exact=True).click()
+    expect(dialog.get_by_role("status")).to_have_text("Ingen mottagning passar.")
+    dialog.get_by_label("Bara öppna vid tidpunkten").uncheck()
     results = dialog.get_by_role("list", name="Mottagningar").get_by_role("button")
+    expect(results).to_have_count(1)
+    expect(results.nth(0)).to_have_accessible_description(re.compile(r"Kungsör · 0,1 km Stängd, öppnar mån 08:00"))
+    dialog.get_by_label("Tidpunkt", exact=True).fill("")
+    dialog.get_by_label("Bara öppna vid tidpunkten").check()
+
+    # the emergency departments, nearest first, each open round the clock with its distance
+    kinds.select_option(label="Akutmottagning")
     expect(results).to_have_count(2)
     expect(dialog.get_by_role("status")).to_have_text("2 mottagningar, närmast först.")
     expect(results.nth(0)).to_have_accessible_name("Akuten Testby")

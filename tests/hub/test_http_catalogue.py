@@ -43,7 +43,7 @@ async def test_the_search_lists_units_nearest_first_with_their_opening(nurse: Cl
 async def test_open_at_a_time_kind_service_and_age_narrow_the_list(nurse: Client) -> None:
     christmas = await nurse.call("GET", f"{SEARCH}?at=2026-12-25T10:00&open=true")
     assert [u["id"] for u in christmas["units"]] == ["akut-sala", "akut-t", "um-t"]  # vc-t is closed on juldagen
-    weekday = await nurse.call("GET", f"{SEARCH}?at=2026-12-22T10:00&open=1&kind=primary_care")
+    weekday = await nurse.call("GET", f"{SEARCH}?at=2026-12-22T10:00:00&open=1&kind=primary_care")
     assert [u["id"] for u in weekday["units"]] == ["vc-t"]
     assert [u["id"] for u in (await nurse.call("GET", f"{SEARCH}?service=sti_testing"))["units"]] == ["um-t"]
     assert [u["id"] for u in (await nurse.call("GET", f"{SEARCH}?service=sti_testing&age=40"))["units"]] == []
