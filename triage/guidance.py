@@ -251,7 +251,7 @@ def referral_kind(reason: Reason, rule: Rule) -> str | None:
     place = rule.place or reason.place
     if place is not None and place is not Place.HEALTH_CENTRE:
         return _PLACE_KIND[place]
-    return "out_of_hours" if rule.level >= Level.URGENT else "primary_care"
+    return "primary_care"  # out of its hours, the out-of-hours clinic: the catalogue knows which is open
 
 
 def _referrals(kb: KnowledgeBase, reason: Reason, rules: list[Rule]) -> tuple[Referral, ...]:
