@@ -5,7 +5,7 @@ Each word of the query is matched against the words of every article's fields, b
 
     exact     the word itself                        1.0
     prefix    a word it begins ("urinv" -> "urinvägsinfektion")   0.8
-    part      a word it contains at its start, of 4+ letters ("ryggsmärta" -> "rygg")   0.6
+    part      a word it begins with, of 4+ letters ("ryggsmärta" -> "rygg")   0.6 x the share it covers
     fuzzy     a word within a few edits ("halsot" -> "halsont")   0.5 x similarity
 
 and the field weighs in: the title counts most, then the search terms (synonyms and everyday
@@ -159,8 +159,8 @@ class GuideIndex:
                     break
                 found.setdefault(candidate, PREFIX)
         for size in range(len(word) - 1, MIN_PART - 1, -1):
-            if word[:size] in self.postings:
-                found.setdefault(word[:size], PART)
+            if word[:size] in self.postings:  # weighed by how much of the word it covers: "head" of "headahce" is half
+                found.setdefault(word[:size], PART * size / len(word))
         if len(word) >= 4:
             cutoff = FUZZY_CUTOFF if len(word) > 5 else 85.0
             for candidate, similarity, _ in process.extract(

@@ -153,6 +153,27 @@ def test_search_finds_the_article_first(index: GuideIndex, query: str, found: st
     assert hits[0].id == found, [h.id for h in hits[:4]]
 
 
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("brännskdaa", "wound_burn"),
+        ("yrssel", "dizziness_fainting"),
+        ("ångset", "anxiety_low_mood"),
+        ("headahce", "headache"),
+        ("sciatca", "back_pain"),
+        ("diarhea", "vomiting_diarrhoea"),
+        ("tonsilit", "sore_throat"),
+        ("nässelutslg", "allergic_reaction"),
+        ("anafylaksi", "allergic_reaction"),
+        ("konjuktivit", "eye"),
+        ("bältross", "rash_skin"),
+    ],
+)
+def test_a_misspelling_finds_the_article_first(index: GuideIndex, query: str, found: str) -> None:
+    hits = index.search(query)
+    assert hits and hits[0].id == found, [h.id for h in hits[:4]]
+
+
 def test_ranking_exact_before_prefix_before_fuzzy(index: GuideIndex) -> None:
     assert index.search("hals")[0].field in ("title", "terms")
     exact = {h.id: h.score for h in index.search("halsont")}
