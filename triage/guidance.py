@@ -103,6 +103,7 @@ class Article:
     sources: tuple[str, ...]
     written: bool  # has hand-written nurse guidance beside what the knowledge base says
     findings: tuple[Text, ...] = ()  # the findings its questions ask, in clinical words (searched)
+    ages: tuple[int, int] = (0, 120)  # the patients its reason serves, youngest and oldest
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def compose(kb: KnowledgeBase, reason: Reason, spec: ArticleSpec | None) -> Arti
         sources=tuple(dict.fromkeys([*reason.sources, *(spec.sources if spec else [])])),
         written=spec is not None,
         findings=_findings(kb, reason),
+        ages=(reason.min_age, reason.max_age),
     )
 
 
@@ -298,5 +300,6 @@ def article_view(article: Article, version: str) -> dict[str, object]:
         "terms": {lang: list(words) for lang, words in article.terms.items()},
         "sources": list(article.sources),
         "written": article.written,
+        "ages": list(article.ages),
         "kb_version": version,
     }

@@ -12,8 +12,9 @@ and the field weighs in: the title counts most, then the search terms (synonyms 
 words), then the body (the findings asked, what to assess, the advice). A whole query that is one
 of an article's terms or its title ("ont i halsen") counts as a title hit. An article's score is
 the sum over the query's words of their best match; articles that match more of the query's words
-rank first. Fuzzy matching uses rapidfuzz's Indel similarity over the index's vocabulary at once
-(C++, a few thousand words in well under a millisecond per query word).
+rank first, then (given the patient's age) those for patients of that age. Fuzzy matching uses
+rapidfuzz's Indel similarity over the index's vocabulary at once (C++, a few thousand words in
+well under a millisecond per query word).
 """
 
 from __future__ import annotations
@@ -99,8 +100,10 @@ class GuideIndex:
         self.postings: dict[str, dict[str, str]] = defaultdict(dict)  # word -> article id -> best field
         self.phrases: dict[str, set[str]] = defaultdict(set)  # a whole title or term -> articles
         self.written: set[str] = set()  # articles with hand-written guidance win a tie
+        self.ages: dict[str, tuple[int, int]] = {}
         for article in articles:
             self._add(article)
+            self.ages[article.id] = article.ages
             if article.written:
                 self.written.add(article.id)
         self.vocabulary = sorted(self.postings)
@@ -119,8 +122,12 @@ class GuideIndex:
         for phrase in [*terms, *_flat(title)]:
             self.phrases[" ".join(words(phrase))].add(article.id)
 
-    def search(self, query: str, limit: int = 10) -> list[Hit]:
-        """The articles matching ``query``, best first (empty for an empty query)."""
+    def search(self, query: str, limit: int = 10, age: int | None = None) -> list[Hit]:
+        """The articles matching ``query``, best first (empty for an empty query).
+
+        With the patient's ``age``, articles for that age come before those for others
+        (a child's sore throat after an adult's for a 35-year-old) among equally many words matched.
+        """
         wanted = query_words(query)
         scores: dict[str, float] = defaultdict(float)
         matched: dict[str, int] = defaultdict(int)
@@ -135,8 +142,14 @@ class GuideIndex:
             scores[article_id] += FIELD_WEIGHT["title"] * EXACT
             matched[article_id] = max(matched[article_id], len(wanted))
             fields[article_id] = "title"
-        ranked = sorted(scores, key=lambda a: (-matched[a], -scores[a], a not in self.written, a))
+        ranked = sorted(
+            scores, key=lambda a: (-matched[a], not self._fits(a, age), -scores[a], a not in self.written, a)
+        )
         return [Hit(a, round(scores[a], 3), matched[a], fields[a]) for a in ranked[:limit]]
+
+    def _fits(self, article_id: str, age: int | None) -> bool:
+        youngest, oldest = self.ages.get(article_id, (0, 120))
+        return age is None or youngest <= age <= oldest
 
     def _word(self, word: str) -> dict[str, tuple[float, str]]:
         """Each article's best match of one query word: (score, field)."""

@@ -1,6 +1,7 @@
 // Nurse guidance beside a chat (GET /api/staff/guidance, docs/guidance.md). The "Vägledning"
 // button opens a panel at the top of the side column: a search box filled from the case's triage
-// (its reason, found first), the results, and an article (what to assess, what to ask, where to
+// (its reason, found first; the patient's age puts the articles for that age first), the
+// results, and an article (what to assess, what to ask, where to
 // refer, self-care advice, sources). "Infoga i meddelandet" puts an advice into the composer in
 // the patient's language, after what is already written, to edit: nothing is sent until the nurse
 // sends it. Typing searches after a pause; Enter searches at once; Escape closes the panel.
@@ -94,7 +95,9 @@ export class GuidancePanel {
     clearTimeout(this.timer);
     const q = this.input.value.trim().slice(0, MAX_QUERY);
     this.query = q;
-    const go = () => (q ? this.load({ q }) : this.showNothing());
+    const age = this.chat.file?.triage?.age;
+    const params = Number.isInteger(age) ? { q, age: String(age) } : { q };
+    const go = () => (q ? this.load(params) : this.showNothing());
     if (now) go();
     else this.timer = setTimeout(go, DEBOUNCE_MS);
   }

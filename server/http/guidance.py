@@ -31,12 +31,16 @@ MAX_RESULTS = 10
 ARTICLE_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
 
+PatientAge = Annotated[int, msgspec.Meta(ge=0, le=130, description="the patient's age: articles for it first")]
+
+
 class GuidanceQuery(msgspec.Struct):
     """The search: words, or a case whose triage fills them; ``lang`` picks the titles' language."""
 
     q: Annotated[str, msgspec.Meta(max_length=MAX_QUERY, description="symptoms, body parts, events or synonyms")] = ""
     lang: Literal["sv", "en"] = "sv"
     case: Annotated[str, msgspec.Meta(max_length=64, description="fill the search from this case's triage")] = ""
+    age: PatientAge | None = None
 
 
 def guide_and_index(kb: KnowledgeBase) -> tuple[Guide, GuideIndex]:
@@ -68,7 +72,7 @@ async def guidance_search(request: Request, svc: Services, session: Session) -> 
     staff = wf.staff_of(session.principal)
     query = query_of(request, GuidanceQuery)
     guide, index = guide_and_index(svc.kb)
-    words, first, searched = query.q, "", query.q
+    words, first, searched, age = query.q, "", query.q, query.age
     findings: list[str] = []
     if query.case:
         if not CASE_ID_PATTERN.fullmatch(query.case):
@@ -76,7 +80,9 @@ async def guidance_search(request: Request, svc: Services, session: Session) -> 
         file, _ = await wf.staff_case(staff, query.case, "case.read", "guidance")
         first, label, findings = _from_triage(file.triage, query.lang)
         words, searched = words or label, query.q or " ".join([label, *findings])  # typed words win
-    found = [(h.id, h.field, h.score) for h in index.search(searched, MAX_RESULTS)]
+        if age is None and isinstance(file.triage.get("age"), int):
+            age = file.triage["age"]
+    found = [(h.id, h.field, h.score) for h in index.search(searched, MAX_RESULTS, age)]
     if first in guide.articles:  # the case's own reason leads, whatever the words find
         found = [(first, "reason", 0.0), *[f for f in found if f[0] != first]][:MAX_RESULTS]
     return ok(
@@ -86,6 +92,7 @@ async def guidance_search(request: Request, svc: Services, session: Session) -> 
             "case": query.case or None,
             "reason": first or None,
             "findings": findings,
+            "age": age,
             "kb_version": guide.version,
             "results": [result_view(guide.articles[a], query.lang, f, s) for a, f, s in found],
         }

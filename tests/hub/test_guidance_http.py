@@ -30,6 +30,8 @@ async def test_a_nurse_finds_guidance_by_a_misspelling_in_swedish_and_a_synonym_
     english = await nurse.call("GET", "/api/staff/guidance?q=strep+throat&lang=en")
     assert (english["results"][0]["id"], english["results"][0]["title"]) == ("sore_throat", "Sore throat")
     assert (await nurse.call("GET", "/api/staff/guidance?q="))["results"] == []
+    for age, first in ((6, "child_breathing"), (70, "cough_cold")):
+        assert (await nurse.call("GET", f"/api/staff/guidance?q=hosta&age={age}"))["results"][0]["id"] == first
 
 
 async def test_an_article_says_what_to_assess_ask_refer_and_advise_with_sources(login: Login) -> None:
@@ -55,7 +57,7 @@ async def test_a_case_fills_the_search_with_its_triage_and_the_read_is_audited(
     assert "Hosta" in found["findings"]  # the findings present fill the search too
     typed = await nurse.call("GET", f"/api/staff/guidance?case={case}&q=tick+bite&lang=en")
     assert [r["id"] for r in typed["results"][:2]] == ["sore_throat", "insect_tick_bite"]  # the case's reason leads
-    assert typed["query"] == "tick bite"
+    assert typed["query"] == "tick bite" and typed["age"] == 35  # Erik's age, from the triage
     records = await AuditLog(redis, None).for_patient(ERIK)
     reads = [(r.action, r.case_id, r.outcome, r.detail) for r in records if r.actor == "nurse-1"]
     assert reads.count(("case.read", case, "ok", "guidance")) == 2  # a replayed read is audited again
@@ -78,6 +80,8 @@ async def test_bad_input_gets_a_clear_error(login: Login) -> None:
     assert "q" in error_of(await http.get("/api/staff/guidance", params={"q": "a" * 201}), 400, "bad_request")
     error_of(await http.get("/api/staff/guidance", params={"q": "hals", "lang": "de"}), 400, "bad_request")
     error_of(await http.get("/api/staff/guidance", params={"case": "x" * 65}), 400, "bad_request")
+    error_of(await http.get("/api/staff/guidance", params={"q": "hosta", "age": "-1"}), 400, "bad_request")
+    error_of(await http.get("/api/staff/guidance", params={"q": "hosta", "age": "old"}), 400, "bad_request")
     error_of(await http.get("/api/staff/guidance", params={"case": "not a case"}), 400, "bad_request")
     error_of(await http.get("/api/staff/guidance/no_such_reason"), 404, "not_found")
     error_of(await http.get("/api/staff/guidance/SORE_THROAT"), 404, "not_found")

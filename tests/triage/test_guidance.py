@@ -148,7 +148,7 @@ def test_a_broken_article_stops_the_knowledge_base(tmp_path: Path, edit: tuple[s
     ],
 )
 def test_search_finds_the_article_first(index: GuideIndex, query: str, found: str) -> None:
-    hits = index.search(query)
+    hits = index.search(query, age=8 if found.startswith("child_") else 35)
     assert hits, query
     assert hits[0].id == found, [h.id for h in hits[:4]]
 
@@ -170,8 +170,16 @@ def test_search_finds_the_article_first(index: GuideIndex, query: str, found: st
     ],
 )
 def test_a_misspelling_finds_the_article_first(index: GuideIndex, query: str, found: str) -> None:
-    hits = index.search(query)
+    hits = index.search(query, age=35)
     assert hits and hits[0].id == found, [h.id for h in hits[:4]]
+
+
+def test_the_patients_age_puts_the_articles_for_that_age_first(index: GuideIndex) -> None:
+    adult, child = [h.id for h in index.search("utslag", 30, age=35)], [h.id for h in index.search("utslag", 30, age=6)]
+    assert adult[0] == "rash_skin" and adult.index("child_rash") > adult.index("eczema")
+    assert child[0] == "child_rash" and "rash_skin" in child[1:]
+    assert index.search("hosta", age=6)[0].id == "child_breathing"
+    assert index.search("hosta", age=70)[0].id == "cough_cold"
 
 
 def test_ranking_exact_before_prefix_before_fuzzy(index: GuideIndex) -> None:
