@@ -66,7 +66,13 @@ def test_a_nurse_finds_guidance_from_the_triage_and_a_misspelling_and_sends_its_
     expect(widget_log).to_contain_text("Halstabletter kan lindra.")
     expect(widget_log).to_contain_text("Hör av dig om du inte kan dricka.")
 
-    search.press("Escape")  # the panel closes from the keyboard, focus back on its button
+    nurse.get_by_role("button", name="English").click()  # the article stays, in English; the advice goes in Swedish
+    guide = panel.get_by_role("region", name="Guidance")
+    expect(guide.get_by_role("article", name="Sore throat")).to_contain_text("Self-care advice")
+    expect(guide.get_by_role("button", name="Insert in Swedish").first).to_be_visible()
+
+    guide.get_by_role("searchbox").press("Escape")  # the panel closes from the keyboard, focus back on its button
     expect(guide).to_be_hidden()
+    opener = panel.get_by_role("button", name="Guidance", exact=True)
     expect(opener).to_be_focused()
     expect(opener).to_have_attribute("aria-expanded", "false")

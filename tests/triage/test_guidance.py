@@ -12,6 +12,7 @@ import pytest
 from support_kb import small_kb_dir
 
 from direkt.triage import loader
+from direkt.triage.errors import KnowledgeBaseError
 from direkt.triage.guidance import KINDS, Guide, article_view, build_guide, guide_of
 from direkt.triage.guidesearch import GuideIndex, index_of, query_words
 from direkt.triage.model import KnowledgeBase
@@ -103,7 +104,7 @@ def test_a_broken_article_stops_the_knowledge_base(tmp_path: Path, edit: tuple[s
     text = (loader.KB_DIR / "guidance" / "sore_throat.toml").read_text()
     assert edit[0] in text
     (kb_dir / "guidance" / "sore_throat.toml").write_text(text.replace(edit[0], edit[1], 1))
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(KnowledgeBaseError) as refused:
         loader.load(kb_dir, walk_paths=False)
     assert problem in str(refused.value)
     assert "guidance/sore_throat.toml" in str(refused.value)
