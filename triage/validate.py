@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Sequence
 
 from direkt.triage import expr as ex
+from direkt.triage.guidance import build_guide
 from direkt.triage.model import (
     ELSEWHERE,
     Entry,
@@ -65,7 +66,7 @@ def static_problems(kb: KnowledgeBase) -> list[str]:
     question_ids: set[str] = {kb.screen.question.id}
     for reason in kb.reasons.values():
         problems += check_reason(kb, reason, rule_ids, question_ids)
-    return problems
+    return problems + build_guide(kb)[1]  # the nurse guidance (kb/guidance/) is part of the version
 
 
 def walk_problems(kb: KnowledgeBase) -> list[str]:

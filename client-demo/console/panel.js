@@ -1,13 +1,15 @@
 // One held case: its tab and its panel. The panel holds the actions that end the
 // nurse's hold (transfer, return, close), the message log (log.js), typing, the
 // composer with phrases (phrases.js) and photos (photo.js), and beside the chat
-// the triage summary (summary.js) and earlier contacts (earlier.js). Calls: call.js.
+// the triage summary (summary.js), earlier contacts (earlier.js) and, when opened, the nurse
+// guidance (guidance.js). Calls: call.js.
 
 import { h, clear } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
 import { ChatCall } from "./call.js";
 import { InlinePhrases } from "./phrases.js";
 import { EarlierContacts } from "./earlier.js";
+import { GuidancePanel } from "./guidance.js";
 import { MessageLog } from "./log.js";
 import { PhotoStep } from "./photo.js";
 import { renderSummary } from "./summary.js";
@@ -61,6 +63,7 @@ export class Chat {
     this.call = new ChatCall(this);
     this.phrases = new InlinePhrases(this);
     this.earlier = new EarlierContacts(this);
+    this.guidance = new GuidancePanel(this);
     this.build();
     this.earlier.load();
   }
@@ -332,10 +335,11 @@ export class Chat {
         "div",
         { class: "pbody" },
         h("div", { class: "chatcol" }, this.lostBox, this.call.element(), logWrap, this.typingEl, form),
-        h("div", { class: "side" }, this.summary, this.earlier.root),
+        h("div", { class: "side" }, this.guidance.root, this.summary, this.earlier.root),
       ),
     );
     this.earlier.render();
+    this.guidance.build();
     this.renderTab();
     this.renderHead();
     this.renderSummary();
@@ -392,7 +396,7 @@ export class Chat {
         { class: "cfoot" },
         h("p", { id: `hint-${n}`, class: "hint" }, t("composer_hint")),
         this.chip,
-        h("div", { class: "cbuttons" }, this.phrasesButton, this.photoStep.attach, this.sendButton),
+        h("div", { class: "cbuttons" }, this.phrasesButton, this.guidance.button, this.photoStep.attach, this.sendButton),
       ),
     );
   }
@@ -474,7 +478,7 @@ export class Chat {
 
   renderLost() {
     this.lostBox.hidden = !this.lost;
-    const controls = [this.textarea, this.sendButton, this.phrasesButton, this.photoStep.input];
+    const controls = [this.textarea, this.sendButton, this.phrasesButton, this.guidance.button, this.photoStep.input];
     for (const el of [...controls, this.referButton, this.transferButton, this.releaseButton, this.closeButton]) {
       el.disabled = this.lost;
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from direkt.queue.hours import SwedishHolidays, instant_ms, is_open
+from direkt.server.care import catalogue
 from direkt.server.care.catalogue import DEMO_CATALOGUE, load_catalogue, parse_catalogue
 from direkt.server.errors import ConfigError
 from direkt.server.region import DEMO_CONFIG, load_region_config
@@ -197,3 +198,11 @@ def test_the_server_refuses_to_start_with_a_bad_catalogue_named_in_the_environme
     assert settings.catalogue == bad and settings.as_env()["DIREKT_CATALOGUE"] == str(bad)
     with pytest.raises(ConfigError, match=r"catalogue.toml: units\[0\].kind: unknown kind 'spa'"):
         create_app(settings)
+
+
+def test_the_guidance_refers_to_kinds_the_catalogue_has() -> None:
+    """A guidance article's "refer to" names a kind the nurse can then find in the referral catalogue."""
+    from direkt.triage import guidance
+
+    assert set(guidance.KINDS) <= set(catalogue.KINDS)
+    assert set(guidance.KIND_NAMES) == set(guidance.KINDS)
