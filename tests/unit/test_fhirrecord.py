@@ -21,16 +21,8 @@ from support import at
 from support_hub import ELSA, ERIK, GUARDIAN
 
 from direkt.server.care.casefile import CaseFile
-from direkt.server.care.fhirrecord import (
-    HSA_ID,
-    PERSONNUMMER,
-    ChatSummary,
-    RecordInput,
-    StaffInfo,
-    UnitInfo,
-    build_bundle,
-    summarise,
-)
+from direkt.server.care.fhirrecord import HSA_ID, PERSONNUMMER, build_bundle
+from direkt.server.care.recordinput import ChatSummary, RecordInput, StaffInfo, UnitInfo, summarise
 from direkt.server.care.transcript import Entry
 from direkt.triage import loader
 from direkt.triage.plain import Reader, result_view
