@@ -16,6 +16,7 @@ from direkt.server.booking.service import Bookings
 from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog
 from direkt.server.care.casefile import CaseFiles
+from direkt.server.care.catalogue import Catalogue, load_catalogue
 from direkt.server.care.notices import FanoutNotifier, Notifier, SmsGateway
 from direkt.server.care.templates import Templates
 from direkt.server.care.transcript import Transcripts
@@ -59,6 +60,7 @@ class Services:
 
     guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
     bookings: Bookings  # booked visits from the units' schedules (issue 24, server/booking/)
+    catalogue: Catalogue  # the referral catalogue (issue 24), read and checked at start
 
     @property
     def config(self) -> RegionConfig:
@@ -107,6 +109,7 @@ def build_services(
         oidc=OidcClients(settings.oidc_configs, http),
         guardians=guardian_source(settings, http, lambda: live.current),
         bookings=_bookings(settings, live, client, clock),
+        catalogue=load_catalogue(settings.catalogue),
     )
 
 
