@@ -7,13 +7,14 @@ detail (``fhir`` or ``html``), before the record leaves; a refusal as ``record.e
 denied. A case still open is refused (409) without an audit record: nothing was shown.
 
 The building is pure (``fhirrecord``, ``recordhtml``); this module only gathers its inputs:
-the case file, the whole transcript (a page at a time), the units and the staff member by id,
-and the booking.
+the case file, the whole transcript (a page at a time), the units (the catalogue's facts) and
+the staff member by id, and the booking (``Services.bookings``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from direkt.queue.model import Staff
@@ -56,7 +57,7 @@ async def record_input(wf: Workflow, staff: Staff, case_id: str, fmt: str) -> Re
     entries: list[Entry] = []
     async for page in wf.s.transcripts.pages(case_id):
         entries += page.entries
-    booking = await booking_of(wf.s, file.booking) if file.booking else None
+    booking = await booking_of(wf.s, file.booking, file.patient_pnr) if file.booking else None
     return RecordInput(
         file=file,
         unit=unit_info(wf.s, record.unit),
@@ -68,13 +69,22 @@ async def record_input(wf: Workflow, staff: Staff, case_id: str, fmt: str) -> Re
     )
 
 
-async def booking_of(svc: Services, booking_id: str) -> Mapping[str, Any] | None:
-    """The booking a close named (``direkt.server.booking``); None until bookings are wired in."""
-    return None
+async def booking_of(svc: Services, booking_id: str, patient_pnr: str) -> Mapping[str, Any] | None:
+    """The booking a close named (``direkt.server.booking``), as it is now (booked or cancelled).
+
+    None when it is gone or is another patient's: a record never carries someone else's visit.
+    """
+    try:
+        booking = await svc.bookings.get(booking_id)
+    except NotFound:
+        return None
+    return asdict(booking) if booking.patient_pnr == patient_pnr else None
 
 
 def unit_info(svc: Services, unit_id: str) -> UnitInfo:
-    """A unit by id: its name from the region's directory (the id itself if it has none)."""
+    """A unit by id: the catalogue's facts (address, phone, web), else its name in the region's directory."""
+    if (care := svc.catalogue.get(unit_id)) is not None:
+        return UnitInfo(care.id, care.name, care.address, care.postcode, care.city, care.phone, care.web)
     unit = svc.config.directory.units.get(unit_id)
     return UnitInfo(unit_id, unit.name if unit is not None else unit_id)
 

@@ -9,6 +9,8 @@ every export, once, with its format.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fhir.resources.bundle import Bundle
@@ -17,13 +19,16 @@ from support_hub import ELSA, ERIK, GUARDIAN, SORE_THROAT, Login, error_of, refu
 
 from direkt.loadtests.client import Client
 from direkt.queue.scripts import RedisClient
+from direkt.server.booking.model import Booking
+from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog, read_file
 
 pytestmark = pytest.mark.slow
+SERVER_ENV = {"DIREKT_CATALOGUE": str(Path(__file__).parents[1] / "data" / "hub_catalogue.toml")}
 
 CHILD_FEVER = ("child_fever", {"fever": True, "temperature": 38.5, "fever_days": 1})
 MADE_UP_CASE = "t.01J00000000000000000000000"
-NOTE = "Halsont 10 dygn utan feber. Hänvisad till Annanby för undersökning <i>i dag</i>."
+NOTE = "Halsont 10 dygn utan feber. Hänvisad till akuten för undersökning <i>i dag</i>."
 SAID = "Jag har haft ont i tio dagar nu"
 
 
@@ -83,7 +88,7 @@ async def test_a_closed_referral_exports_as_fhir_and_as_a_page_each_export_audit
     error_of(await nora.http.get(f"{path}.html"), 409, "case_open")
     assert await exports(redis, ERIK) == []
 
-    close = {"outcome": "referred", "unit": "vc-other", "note": NOTE}
+    close = {"outcome": "referred", "unit": "akut-t", "note": NOTE}
     await nora.call("POST", f"/api/staff/cases/{case}/close", close)
 
     bundle = bundle_of(await nora.http.get(path))  # validates as FHIR R4 (fhir.resources 6.4)
@@ -98,7 +103,8 @@ async def test_a_closed_referral_exports_as_fhir_and_as_a_page_each_export_audit
     assert "Meddelanden från patienten: 1" in communication.payload[0].contentString  # type: ignore[attr-defined]
     [referral] = of_type(bundle, "ServiceRequest")
     units = {e.fullUrl: e.resource for e in bundle.entry}
-    assert units[referral.performer[0].reference].name == "Annanby vårdcentral"  # type: ignore[attr-defined]
+    referred = units[referral.performer[0].reference]
+    assert (referred.name, referred.address[0].city) == ("Akuten Testby", "Västerås")  # type: ignore[attr-defined]
     [nurse] = of_type(bundle, "Practitioner")
     assert nurse.identifier[0].value == "SE2321000131-P000000001"  # type: ignore[attr-defined]
     raw = (await nora.http.get(path)).content.decode()
@@ -107,7 +113,7 @@ async def test_a_closed_referral_exports_as_fhir_and_as_a_page_each_export_audit
     page = await nora.http.get(f"{path}.html")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert "default-src 'none'" in page.headers["content-security-policy"]
-    assert "Journalkopia" in page.text and "Annanby vårdcentral" in page.text
+    assert "Journalkopia" in page.text and "Akuten Testby (Sjukhusvägen 1" in page.text
     assert "&lt;i&gt;i dag&lt;/i&gt;" in page.text and "<i>" not in page.text
 
     # three exports (a repeat is an export too), each once in the log extract, in Redis and on file
@@ -118,6 +124,41 @@ async def test_a_closed_referral_exports_as_fhir_and_as_a_page_each_export_audit
     # the same record each time: stable ids a receiving system can match (each read audited too)
     first, second = (await nora.http.get(path)).json(), (await nora.http.get(path)).json()
     assert first == second
+
+
+async def booked(redis: RedisClient, booking_id: str, pnr: str, case: str) -> Booking:
+    """A booking as the booking service stores it (its HTTP is not this test's subject)."""
+    start = 1_900_000_000_000  # 2030-03-17 18:33 UTC, far ahead
+    booking = Booking(booking_id, "vc-other", "doctor", "video", start, start + 20 * 60_000, "booked", pnr,
+                      "Erik Nilsson", "c-erik", case, "nurse-1", "", start - 86_400_000)  # fmt: skip
+    await BookingStore(redis).book(booking, f"slot-{booking_id}")
+    return booking
+
+
+async def test_a_visit_booked_close_carries_the_patients_booking_as_an_appointment(
+    login: Login, redis: RedisClient
+) -> None:
+    erik, nora = await login(pnr=ERIK), await login(staff_id="nurse-1")
+    case = await submitted(erik)
+    await taken(nora, case)
+    booking = await booked(redis, "vc-other.Bk1AAAAAAAAAAAAAAA", ERIK, case)
+    close = {"outcome": "video_consultation", "booking": booking.id, "note": "Videobesök hos läkare."}
+    await nora.call("POST", f"/api/staff/cases/{case}/close", close)
+    bundle = bundle_of(await nora.http.get(f"/api/staff/cases/{case}/record"))
+    [appointment] = of_type(bundle, "Appointment")
+    assert (appointment.status, appointment.identifier[0].value) == ("booked", booking.id)  # type: ignore[attr-defined]
+    assert appointment.serviceType[0].text == "Videobesök"  # type: ignore[attr-defined]
+    [place] = of_type(bundle, "Location")
+    assert place.physicalType.coding[0].code == "vi"  # type: ignore[attr-defined]
+    page = (await nora.http.get(f"/api/staff/cases/{case}/record.html")).text
+    assert "Bokat besök" in page and booking.id in page
+
+    # a booking id of another patient named at a close: never in this patient's record
+    other = await submitted(erik)
+    await taken(nora, other)
+    theirs = await booked(redis, "vc-other.Bk2AAAAAAAAAAAAAAA", GUARDIAN, "")
+    await nora.call("POST", f"/api/staff/cases/{other}/close", {"outcome": "visit_booked", "booking": theirs.id})
+    assert not of_type(bundle_of(await nora.http.get(f"/api/staff/cases/{other}/record")), "Appointment")
 
 
 async def test_a_childs_record_names_the_guardian_who_acted(login: Login) -> None:
