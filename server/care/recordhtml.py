@@ -25,6 +25,7 @@ h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; border-bottom: 1px solid #555; p
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; }
 dt { font-weight: 600; }
 dd { margin: 0; }
+dd ul { margin: 0; padding-left: 1.1rem; }
 .note { white-space: pre-wrap; border: 1px solid #999; padding: .5rem .75rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; border-bottom: 1px solid #ccc; padding: .2rem .4rem; }
