@@ -508,18 +508,11 @@ def _appointment(data: RecordInput, booking: Mapping[str, Any], refs: _Refs) -> 
         {"actor": refs.ref("booking-place"), "required": "required", "status": "accepted"},
     ]
     if profession:
-        participants.append(
-            {
-                "type": [
-                    {
-                        "coding": [{"system": CODES + "profession", "code": profession, "display": prof_en}],
-                        "text": prof_sv,
-                    }
-                ],
-                "required": "required",
-                "status": "accepted",
-            }
-        )
+        kind = {"coding": [{"system": CODES + "profession", "code": profession, "display": prof_en}], "text": prof_sv}
+        who: dict[str, Any] = {"type": [kind], "required": "required", "status": "accepted"}
+        if data.staff is not None and booking.get("staff") == data.staff.id:  # the nurse who closed does the visit
+            who["actor"] = refs.ref("staff", data.staff.name)
+        participants.append(who)
     appointment: dict[str, Any] = {
         "resourceType": "Appointment",
         "identifier": [{"system": BOOKING_ID, "value": str(booking.get("id", ""))}],

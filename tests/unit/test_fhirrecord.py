@@ -204,7 +204,7 @@ def test_a_visit_booked_close_carries_the_appointment(triage: Any) -> None:
     assert (place["name"], place["address"]["line"]) == ("Annanby vårdcentral", ["Storgatan 1"])
     assert resolve(bundle, place["managingOrganization"])["name"] == "Annanby vårdcentral"
     [doctor] = [p for p in appointment["participant"] if "type" in p]
-    assert doctor["type"][0]["text"] == "Läkare"
+    assert doctor["type"][0]["text"] == "Läkare" and "actor" not in doctor  # any doctor of the unit
     assert appointment["serviceType"][0]["coding"][0]["code"] == "physical"
 
 
@@ -222,6 +222,12 @@ def test_a_video_visit_and_a_cancelled_booking(triage: Any) -> None:
     }
     place = one(bundle, "Location")
     assert place["physicalType"]["coding"][0]["code"] == "vi" and "address" not in place
+    # a visit with the nurse who closed the case names her
+    mine = booking(id="vc-t.n1", unit="vc-t", profession="nurse", mode="video", staff="nurse-1")
+    bundle = build_bundle(RecordInput(file, TESTBY, NORA, chat(), booking=mine, booking_unit=TESTBY))
+    validated(bundle)
+    [nurse] = [p for p in one(bundle, "Appointment")["participant"] if "type" in p]
+    assert resolve(bundle, nurse["actor"])["identifier"][0]["value"] == NORA.hsa_id
 
 
 def test_a_child_with_a_guardian(triage: Any) -> None:
