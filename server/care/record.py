@@ -19,7 +19,6 @@ from typing import Any
 
 from direkt.queue.model import Staff
 from direkt.server.care.recordinput import ChatSummary, RecordInput, StaffInfo, UnitInfo, summarise
-from direkt.server.care.transcript import Entry
 from direkt.server.care.workflow import Workflow
 from direkt.server.errors import Conflict, Forbidden, NotFound, UnknownCase
 from direkt.server.identity.access import check_staff_may_see
@@ -54,15 +53,15 @@ async def record_input(wf: Workflow, staff: Staff, case_id: str, fmt: str) -> Re
     if not file.closed_ms:
         raise NotClosed("the journal record can be exported once the case is closed")
     await wf.audit(staff, record, file, ACTION, detail=fmt)
-    entries: list[Entry] = []
-    async for page in wf.s.transcripts.pages(case_id):
-        entries += page.entries
+    chat = ChatSummary()
+    async for page in wf.s.transcripts.pages(case_id):  # a page at a time, never the whole chat at once
+        chat = summarise(page.entries, chat)
     booking = await booking_of(wf.s, file.booking, file.patient_pnr) if file.booking else None
     return RecordInput(
         file=file,
         unit=unit_info(wf.s, record.unit),
         staff=staff_info(wf.s, file.staff_id),
-        chat=summarise(entries) if entries else ChatSummary(),
+        chat=chat,
         referred=unit_info(wf.s, file.referred_unit) if file.referred_unit else None,
         booking=booking,
         booking_unit=unit_info(wf.s, str(booking.get("unit", ""))) if booking else None,

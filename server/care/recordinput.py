@@ -114,11 +114,15 @@ class RecordInput:
 _PATIENT_ROLES = frozenset({"citizen", "guardian"})
 
 
-def summarise(entries: Iterable[Entry]) -> ChatSummary:
-    """Count the messages each side wrote, the photos and calls; keep the last journal note."""
-    counts = {"patient": 0, "staff": 0, "photos": 0, "calls": 0, "call_ms": 0}
-    first = last = journal_ms = 0
-    journal = ""
+def summarise(entries: Iterable[Entry], so_far: ChatSummary | None = None) -> ChatSummary:
+    """Count the messages each side wrote, the photos and calls; keep the last journal note.
+
+    ``so_far``: the summary of the pages before these (a transcript is read a page at a time).
+    """
+    sum_ = so_far or ChatSummary()
+    counts = {"patient": sum_.patient_messages, "staff": sum_.staff_messages, "photos": sum_.photos,
+              "calls": sum_.calls, "call_ms": sum_.call_ms}  # fmt: skip
+    first, last, journal, journal_ms = sum_.first_ms, sum_.last_ms, sum_.journal, sum_.journal_ms
     for entry in entries:
         body, ms = entry.body, parse_id(entry.id)[0]
         kind = body.get("k")
@@ -132,13 +136,6 @@ def summarise(entries: Iterable[Entry]) -> ChatSummary:
             counts["calls"] += 1
             counts["call_ms"] += int(body.get("duration_ms") or 0)
     return ChatSummary(
-        counts["patient"],
-        counts["staff"],
-        counts["photos"],
-        counts["calls"],
-        counts["call_ms"],
-        first,
-        last,
-        journal,
-        journal_ms,
-    )
+        counts["patient"], counts["staff"], counts["photos"], counts["calls"], counts["call_ms"], first, last,
+        journal, journal_ms,
+    )  # fmt: skip

@@ -75,7 +75,9 @@ def chat(note: str = NOTE) -> ChatSummary:
         Entry(f"{CLOSED - 1000}-0", {"k": "note", "code": "journal", "text": note, "vis": "staff"}),
         Entry(f"{CLOSED}-0", {"k": "system", "code": "closed", "text": "Chatten är avslutad."}),
     ]
-    return summarise(entries)
+    whole = summarise(entries)
+    assert summarise(entries[3:], summarise(entries[:3])) == whole  # read a page at a time, the same summary
+    return whole
 
 
 def validated(bundle: dict[str, Any]) -> Bundle:
