@@ -11,6 +11,7 @@ import { Alerts } from "./alerts.js";
 import { Queue } from "./queue.js";
 import { ChatTabs } from "./tabs.js";
 import { Dialogs } from "./dialogs.js";
+import { RecentlyClosed } from "./recent.js";
 
 const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
@@ -225,6 +226,8 @@ function startConsole(me) {
     onClaim: (caseId) => claim(caseId),
   });
   const chats = new ChatTabs(ctx, { onChange: () => queue.setHeld(chats.held) });
+  ctx.recentlyClosed = new RecentlyClosed(ctx); // the journal record of the cases closed here (recent.js)
+  queue.root.append(ctx.recentlyClosed.root);
   alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
   api
@@ -294,6 +297,7 @@ function startConsole(me) {
     renderHeader();
     queue.relabel();
     chats.relabel();
+    ctx.recentlyClosed.render();
     alerts.title();
   };
 

@@ -385,6 +385,7 @@ export const STRINGS = {
   record_export: { sv: "Journalkopia (exporten loggas)", en: "Journal record (the export is logged)" },
   record_print: { sv: "Utskrift", en: "Print" },
   record_fhir: { sv: "FHIR-fil", en: "FHIR file" },
+  recent_heading: { sv: "Nyss avslutade", en: "Recently closed" },
   earlier_dialog: { sv: "Tidigare kontakt {title}", en: "Earlier contact {title}" },
   earlier_transcript: { sv: "Chatten {title}", en: "The chat of {title}" },
   earlier_read_only: { sv: "Endast läsning, läsningen loggas.", en: "Read only; your reading is logged." },

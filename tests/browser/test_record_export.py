@@ -1,6 +1,7 @@
 """The console's "Journalkopia" (issue 24) in Chromium against a real server: beside a returning
 patient's chat, the earlier closed contact offers its journal record as a printable page and as a
-FHIR file, each opening in a new tab; axe at 0 violations on the console and on the printed page.
+FHIR file, each opening in a new tab; a case the nurse closes in the console is listed under
+"Nyss avslutade" with its record at once; axe at 0 violations on the console and the printed page.
 
 The earlier case is handled by a scripted nurse on an event loop in a background thread.
 """
@@ -19,6 +20,7 @@ from support_hub import ERIK, SORE_THROAT, citizen, staff
 from direkt.loadtests.client import Client
 
 JOURNAL = "Halsont 10 dygn, Centor 1. Egenvårdsråd om vila och vätska."
+NOW_NOTE = "Åter efter en vecka, fortsatt halsont. Egenvårdsråd, hör av sig om feber."
 
 
 @pytest.fixture
@@ -82,3 +84,24 @@ def test_the_nurse_exports_an_earlier_contacts_journal_record(
     bundle = json.loads(bundle_page.locator("body").inner_text())
     assert bundle["resourceType"] == "Bundle" and bundle["identifier"]["value"] == case
     bundle_page.close()
+
+    # the case she has open now, closed through the dialog: its record is there at once
+    page.get_by_role("button", name="Avsluta", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Avsluta ärendet")
+    dialog.get_by_label("Egenvårdsråd").check()
+    dialog.get_by_label("Journalanteckning").fill(NOW_NOTE)
+    dialog.get_by_role("button", name="Avsluta ärendet").click()
+    expect(page.get_by_role("tab")).to_have_count(0)
+    recent = page.get_by_role("region", name="Nyss avslutade")
+    expect(recent.get_by_role("listitem")).to_have_count(1)
+    expect(recent).to_contain_text("Erik Nilsson")
+    assert axe_check(page, "console-recently-closed") == []
+    page.evaluate("document.getElementById('toasts').hidden = true")  # the picture shows the section
+    screenshot(page, "console-recently-closed")
+    page.evaluate("document.getElementById('toasts').hidden = false")
+    with page.context.expect_page() as opened:
+        recent.get_by_role("link", name="Utskrift").click()
+    record = opened.value
+    record.wait_for_load_state()
+    expect(record.locator("main")).to_contain_text(NOW_NOTE)
+    record.close()
