@@ -6,6 +6,8 @@ DIREKT_WORKERS       server processes (1)
 DIREKT_DATA_DIR      embedded Redis data and socket (./var)
 DIREKT_AOF_FSYNC     embedded Redis appendfsync: everysec (default) or always
 DIREKT_REGION_CONFIG region configuration file (the demo regions)
+DIREKT_SCHEDULES     booking schedules of the units (docs/booking.md); unset = the demo schedules
+                     (server/data/schedules.toml) for the units the region configuration has
 DIREKT_CATALOGUE     the referral catalogue: care units, hours, addresses (the demo regions' file)
 DIREKT_ENV           development (default) or production
 DIREKT_LEASE_SECONDS how long a claim holds without a heartbeat (60)
@@ -75,6 +77,7 @@ class Settings:
     data_dir: Path = Path("var")
     aof_fsync: str = "everysec"
     region_config: Path = DEMO_CONFIG
+    schedules: str = ""  # booking schedules (issue 24); empty: the demo ones, for the units the region has
     catalogue: Path = DEMO_CATALOGUE
     environment: str = "development"
     lease_seconds: float = 60.0

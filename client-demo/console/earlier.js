@@ -4,6 +4,7 @@
 // dialog; it is fetched only then. The server audits every read (docs/protocol.md §5).
 
 import { h, clear, clock } from "../shared/dom.js";
+import { recordLinks } from "./record.js";
 
 const PAGE = 500; // entries per transcript request (the server's default page)
 const MAX_PAGES = 20; // a transcript longer than this is shown in part, and says so
@@ -58,6 +59,7 @@ export class EarlierContacts {
       h("h4", { id }, h("time", { datetime: new Date(item.created_ms).toISOString() }, this.when(item.created_ms)), " · ", this.reason(item)),
       h("dl", { class: "facts" }, facts.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value || "—")])),
       h("button", { type: "button", "aria-describedby": id, onclick: (e) => this.open(item, e.currentTarget) }, t("earlier_show")),
+      item.state === "closed" ? recordLinks(this.ctx, item.case, id) : null,
     );
   }
 

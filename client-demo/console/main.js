@@ -12,6 +12,7 @@ import { Queue } from "./queue.js";
 import { ChatTabs } from "./tabs.js";
 import { Dialogs } from "./dialogs.js";
 import { Referral } from "./referral.js";
+import { RecentlyClosed } from "./recent.js";
 
 const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
@@ -227,6 +228,8 @@ function startConsole(me) {
     onClaim: (caseId) => claim(caseId),
   });
   const chats = new ChatTabs(ctx, { onChange: () => queue.setHeld(chats.held) });
+  ctx.recentlyClosed = new RecentlyClosed(ctx); // the journal record of the cases closed here (recent.js)
+  queue.root.append(ctx.recentlyClosed.root);
   alerts.onOpenQueue = () => queue.heading.focus();
   for (const id of staff.units) ctx.learnUnit(id);
   api
@@ -296,6 +299,7 @@ function startConsole(me) {
     renderHeader();
     queue.relabel();
     chats.relabel();
+    ctx.recentlyClosed.render();
     alerts.title();
   };
 

@@ -179,7 +179,10 @@ export class ChatTabs {
       this.ctx.alerts.toast(this.t("lost_toast", { name }), "danger");
       return;
     }
-    if (frame.state === "closed") this.remove(frame.case, this.t("closed", { name }));
+    if (frame.state === "closed") {
+      this.ctx.recentlyClosed?.add(frame.case, name);
+      this.remove(frame.case, this.t("closed", { name }));
+    }
     else if (frame.state === "transferred" && chat.transferTo)
       this.remove(frame.case, this.t("transferred", { name, ...chat.transferTo }));
     else this.remove(frame.case, this.t("released", { name }));

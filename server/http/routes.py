@@ -6,7 +6,16 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import administration, api, casephone, catalogue, guidance, stats, supervision
+from direkt.server.http import (
+    administration,
+    api,
+    casephone,
+    catalogue,
+    guidance,
+    record,
+    stats,
+    supervision,
+)
 from direkt.server.http.api import Endpoint
 from direkt.server.identity import embedlogin
 
@@ -18,5 +27,6 @@ ENDPOINTS: list[Endpoint] = [
     *casephone.ENDPOINTS,  # the citizen's mobile number for the chat-ready SMS, with consent
     *guidance.ENDPOINTS,  # nurse guidance: search by symptom, body part, event or synonym (issue 24)
     *embedlogin.ENDPOINTS,  # a chat framed on another site: a pop-up login handed over by a one-time code
+    *record.ENDPOINTS,  # a closed case's journal record: FHIR R4 and a printable page
     *catalogue.ENDPOINTS,  # the referral catalogue: find a care unit, its card and the referral message
 ]
