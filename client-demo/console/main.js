@@ -11,6 +11,7 @@ import { Alerts } from "./alerts.js";
 import { Queue } from "./queue.js";
 import { ChatTabs } from "./tabs.js";
 import { Dialogs } from "./dialogs.js";
+import { Referral } from "./referral.js";
 
 const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
@@ -219,6 +220,7 @@ function startConsole(me) {
     heldHere: (caseId) => chats.everHeld.has(caseId),
   };
   ctx.dialogs = new Dialogs(ctx);
+  ctx.referral = new Referral(ctx); // "Hänvisa": the referral catalogue (issue 24)
 
   const queue = new Queue(ctx, {
     onClaimNext: () => claimNext(),
