@@ -1,6 +1,7 @@
 // Every text of the nurse console, Swedish first. {name} placeholders are filled by I18n.t.
 
 import { REFERRAL_STRINGS } from "./referralstrings.js";
+import { BOOKING_STRINGS } from "./bookingstrings.js";
 
 export const STRINGS = {
   // {service} and {advice_phone} are the region's brand (shared/brand.js).
@@ -417,4 +418,5 @@ export const STRINGS = {
     en: "The phrases of {units} are edited by an administrator.",
   },
   ...REFERRAL_STRINGS,
+  ...BOOKING_STRINGS,
 };

@@ -65,8 +65,13 @@ def view(svc: Services, booking: Booking, who: Principal) -> dict[str, Any]:
     return base | extra
 
 
+class UnitsQuery(msgspec.Struct):
+    case: Annotated[str, msgspec.Meta(max_length=120, description="staff: the case whose patient is booked")] = ""
+
+
 async def booking_units(request: Request, svc: Services, session: Session) -> Response:
-    """The units that take booked visits, and which (profession, mode) each books."""
+    """The units that take booked visits, and which (profession, mode) each books; with ``case``
+    (staff), ``default`` is the unit to offer first: the patient's home unit, else the case's."""
     regions = {u.id: u.region for u in svc.config.directory.units.values()} | {
         u.id: u.region for u in svc.catalogue.units
     }
@@ -75,7 +80,15 @@ async def booking_units(request: Request, svc: Services, session: Session) -> Re
         if offers := svc.bookings.offers(unit):
             units.append({"unit": unit, "name": place(svc, unit)[0], "region": region,
                           "offers": [{"profession": p, "mode": m} for p, m in offers]})  # fmt: skip
-    return ok({"units": units})
+    q = query_of(request, UnitsQuery)
+    if not q.case:
+        return ok({"units": units})
+    wf = _wf(svc)
+    file, record = await wf.staff_case(wf.staff_of(session.principal), q.case, "case.read", "booking")
+    bookable = [u["unit"] for u in units]
+    same_region = [u["unit"] for u in units if u["region"] == regions.get(record.unit)]
+    default = next((u for u in (file.home_unit, record.unit, *same_region, *bookable) if u in bookable), None)
+    return ok({"units": units, "default": default})
 
 
 async def slots_get(request: Request, svc: Services, session: Session) -> Response:
@@ -147,7 +160,7 @@ async def booking_open(request: Request, svc: Services, session: Session) -> Res
 ENDPOINTS = [
     Endpoint(
         "GET", "/api/booking/units", authed(booking_units), "Units that take booked visits, and what each books",
-        who="any",
+        who="any", query=UnitsQuery,
     ),
     Endpoint(
         "GET", "/api/slots", authed(slots_get), "Free slots of a unit's profession in a mode, from a time, for days",
