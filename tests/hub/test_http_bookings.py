@@ -163,6 +163,15 @@ async def test_the_same_booking_again_is_one_booking_and_one_message(people: dic
     messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
     assert [m.get("code") for m in messages].count("booking") == 1
 
+    # closed as visit booked: only a booking of this patient is named
+    close = f"/api/staff/cases/{case}/close"
+    await refused(nurse.call("POST", close, {"outcome": "visit_booked", "booking": "vc-t.nosuchbooking"}), 400,
+                  "bad_request")  # fmt: skip
+    booking = first.json()["booking"]["id"]
+    await nurse.call("POST", close, {"outcome": "visit_booked", "booking": booking})
+    status = await erik.call("GET", f"/api/cases/{case}")
+    assert (status["outcome"], status["booking"]) == ("visit_booked", booking)
+
 
 async def test_the_calendar_file_parses_and_says_cancelled_once_cancelled(people: dict[str, Client]) -> None:
     erik, nurse = people["erik"], people["nurse"]
