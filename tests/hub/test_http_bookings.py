@@ -269,6 +269,8 @@ async def test_bad_bodies_queries_and_ids_get_clear_errors(people: dict[str, Cli
     for query in (f"{nurse_video}&days=1000", "profession=nurse&mode=video", f"{nurse_video}&from=yesterday",
                   "unit=vc-t&profession=nurse&mode=phone"):  # fmt: skip
         error_of(await erik.http.get(f"/api/slots?{query}"), 400, "bad_request")
+    for day in ("2026-13-45", "tomorrow"):
+        error_of(await nurse.http.get(f"/api/staff/visits?day={day}"), 400, "bad_request")
     for bad in ("nothing", "vc-t.", "x" * 300, "vc-t.doesnotexist"):
         error_of(await erik.http.get(f"/api/bookings/{bad}"), 404, "not_found")
     error_of(await post_raw(erik, "/api/bookings/vc-t.doesnotexist/rebook", {"start_ms": "x"}), 400, "bad_request")
