@@ -1,6 +1,7 @@
 // Every text of the nurse console, Swedish first. {name} placeholders are filled by I18n.t.
 
 import { REFERRAL_STRINGS } from "./referralstrings.js";
+import { BOOKING_STRINGS } from "./bookingstrings.js";
 
 export const STRINGS = {
   // {service} and {advice_phone} are the region's brand (shared/brand.js).
@@ -453,4 +454,5 @@ export const STRINGS = {
     sv: "Rådet står i meddelandet. Redigera och skicka när du är klar.",
     en: "The advice is in the message. Edit it and send when ready.",
   },
+  ...BOOKING_STRINGS,
 };

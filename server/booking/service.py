@@ -49,6 +49,7 @@ class NewBooking:
     vaccine: str = ""
     dedupe: str = ""  # the same dedupe for the same slot returns the first booking (a replayed request)
     staff: str = ""  # who does the visit when the schedule names nobody
+    guardian_pnr: str = ""  # a guardian acting for the child
 
 
 class Bookings:
@@ -125,6 +126,7 @@ class Bookings:
             created_ms=self.clock(),
             staff=slot.staff or new.staff,
             dedupe=new.dedupe,
+            guardian_pnr=new.guardian_pnr,
         )
         holder, created = await self.store.book(booking, slot.key)
         return Booked(booking if created else await self.get(holder), created)
@@ -157,6 +159,11 @@ class Bookings:
         slot = self.slot(booking.unit, booking.profession, booking.mode, start_ms)
         await self.store.rebook(booking_id, slot.start_ms, slot.end_ms, slot.staff or booking.staff)
         return await self.get(booking_id)
+
+    async def is_of(self, booking_id: str, patient_pnr: str) -> bool:
+        """Whether ``booking_id`` is a booking (booked, not cancelled) of this patient: a close names only such."""
+        found = await self.store.get(booking_id)
+        return found is not None and found.patient_pnr == patient_pnr and found.status == "booked"
 
     async def of_user(self, uid: str) -> list[Booking]:
         """A citizen account's bookings (own and her children's), newest first."""

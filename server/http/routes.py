@@ -9,6 +9,7 @@ from __future__ import annotations
 from direkt.server.http import (
     administration,
     api,
+    bookings,
     casephone,
     catalogue,
     guidance,
@@ -28,5 +29,6 @@ ENDPOINTS: list[Endpoint] = [
     *guidance.ENDPOINTS,  # nurse guidance: search by symptom, body part, event or synonym (issue 24)
     *embedlogin.ENDPOINTS,  # a chat framed on another site: a pop-up login handed over by a one-time code
     *record.ENDPOINTS,  # a closed case's journal record: FHIR R4 and a printable page
+    *bookings.ENDPOINTS,  # booking a visit: slots, a nurse books from a chat, citizens' bookings (issue 24)
     *catalogue.ENDPOINTS,  # the referral catalogue: find a care unit, its card and the referral message
 ]
