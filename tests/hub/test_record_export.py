@@ -153,11 +153,13 @@ async def test_a_visit_booked_close_carries_the_patients_booking_as_an_appointme
     page = (await nora.http.get(f"/api/staff/cases/{case}/record.html")).text
     assert "Bokat besök" in page and booking.id in page
 
-    # a booking id of another patient named at a close: never in this patient's record
+    # a booking id of another patient named at a close is refused, and never lands in this patient's record
     other = await submitted(erik)
     await taken(nora, other)
     theirs = await booked(redis, "vc-other.Bk2AAAAAAAAAAAAAAA", GUARDIAN, "")
-    await nora.call("POST", f"/api/staff/cases/{other}/close", {"outcome": "visit_booked", "booking": theirs.id})
+    closing = {"outcome": "visit_booked", "booking": theirs.id}
+    await refused(nora.call("POST", f"/api/staff/cases/{other}/close", closing), 400, "bad_request")
+    await nora.call("POST", f"/api/staff/cases/{other}/close", {"outcome": "visit_booked"})
     assert not of_type(bundle_of(await nora.http.get(f"/api/staff/cases/{other}/record")), "Appointment")
 
 
