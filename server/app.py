@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from direkt.server.care.catalogue import load_catalogue
 from direkt.server.errors import DirektError, Unauthenticated, as_direkt_errors
 from direkt.server.http.openapi import openapi_document
 from direkt.server.http.requests import OrjsonResponse, error_response, on_direkt_error
@@ -74,6 +75,7 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
         ConfigError: the region configuration is invalid (or its logo is not in the client directory).
     """
     config = config or load_region_config(settings.region_config)
+    load_catalogue(settings.catalogue)  # checked here, at start: a bad catalogue stops the server with its error
     with as_direkt_errors():
         kb = load_for_server(settings.data_dir, validate_paths=settings.triage_validate)
     document = orjson.dumps(openapi_document(kb.version))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from direkt.server import configcli, datacli, statscli
+from direkt.server.care.catalogue import load_catalogue
 from direkt.server.errors import DirektError, RedisUnavailable, as_direkt_errors
 from direkt.server.logs import configure_logging
 from direkt.server.region import load_region_config
@@ -148,6 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
     configure_logging(settings.log_level)
     load_region_config(settings.region_config)  # fail before anything starts
+    load_catalogue(settings.catalogue)
     serve(settings)
     return 0
 

@@ -12,6 +12,7 @@ from direkt.queue.scripts import RedisClient
 from direkt.queue.waitroom import Waitroom
 from direkt.server.care.audit import AuditLog
 from direkt.server.care.casefile import CaseFiles
+from direkt.server.care.catalogue import Catalogue, load_catalogue
 from direkt.server.care.notices import FanoutNotifier, Notifier, SmsGateway
 from direkt.server.care.templates import Templates
 from direkt.server.care.transcript import Transcripts
@@ -54,6 +55,7 @@ class Services:
     oidc: OidcClients  # the OpenID Connect relying parties by audience, with their caches
 
     guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
+    catalogue: Catalogue  # the referral catalogue (issue 24), read and checked at start
 
     @property
     def config(self) -> RegionConfig:
@@ -101,6 +103,7 @@ def build_services(
         metrics=metrics,
         oidc=OidcClients(settings.oidc_configs, http),
         guardians=guardian_source(settings, http, lambda: live.current),
+        catalogue=load_catalogue(settings.catalogue),
     )
 
 
