@@ -179,3 +179,9 @@ def embed_login(login_id: str) -> str:
 def embed_code(code: str) -> str:
     """A one-time code from the pop-up, for the framed chat to exchange for a session (60 s)."""
     return f"{ROOT}:embedcode:{code}"
+
+
+# -- vaccination self-booking (server/http/vaccination.py): the booking made with a triage --
+def vaccination_booking(tid: str) -> str:
+    """"<booking id> <unit> <start_ms asked for>" of the one booking triage ``tid`` made (the triage's TTL)."""
+    return f"{ROOT}:vaccbooking:{tid}"
