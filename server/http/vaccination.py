@@ -25,7 +25,7 @@ from starlette.responses import Response
 from direkt.queue.scripts import redis_errors
 from direkt.server.booking.model import Booking
 from direkt.server.booking.service import DAY_MS, NewBooking
-from direkt.server.care.catalogue import Catalogue, CareUnit
+from direkt.server.care.catalogue import CareUnit, Catalogue
 from direkt.server.care.triageflow import TRIAGE_TTL_S, ReadAhead, TriageState
 from direkt.server.care.vaccination import (
     PROFESSION,
@@ -196,9 +196,7 @@ async def _same_request(svc: Services, link: tuple[str, str, int], body: Vaccina
     return (await svc.bookings.get(booking_id)).public_view()
 
 
-async def _keep_link(
-    svc: Services, tid: str, booking: Booking, body: VaccinationBook, created: bool
-) -> Response:
+async def _keep_link(svc: Services, tid: str, booking: Booking, body: VaccinationBook, created: bool) -> Response:
     """Record the triage's booking, first come first kept: a concurrent other booking is undone."""
     value = f"{booking.id} {body.unit} {body.start_ms}"
     with redis_errors():
@@ -222,9 +220,7 @@ async def unit_card(request: Request, svc: Services, session: Session) -> Respon
 
 
 ENDPOINTS = [
-    Endpoint(
-        "GET", "/api/units/{unit}/card", authed(unit_card), "A care unit's address and directions", who="any"
-    ),
+    Endpoint("GET", "/api/units/{unit}/card", authed(unit_card), "A care unit's address and directions", who="any"),
     Endpoint(
         "GET",
         "/api/vaccination/{tid}",

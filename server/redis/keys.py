@@ -183,5 +183,5 @@ def embed_code(code: str) -> str:
 
 # -- vaccination self-booking (server/http/vaccination.py): the booking made with a triage --
 def vaccination_booking(tid: str) -> str:
-    """"<booking id> <unit> <start_ms asked for>" of the one booking triage ``tid`` made (the triage's TTL)."""
+    """The one booking triage ``tid`` made: "<booking id> <unit> <start_ms asked for>" (the triage's TTL)."""
     return f"{ROOT}:vaccbooking:{tid}"
