@@ -7,6 +7,8 @@ DIREKT_DATA_DIR      embedded Redis data and socket (./var)
 DIREKT_AOF_FSYNC     embedded Redis appendfsync: everysec (default) or always
 DIREKT_REGION_CONFIG region configuration file (the demo regions)
 DIREKT_CATALOGUE     the referral catalogue: care units, hours, addresses (the demo regions' file)
+DIREKT_SCHEDULES     booking schedules of the units (docs/booking.md); unset = the demo schedules
+                     (server/data/schedules.toml) for the units the region configuration has
 DIREKT_ENV           development (default) or production
 DIREKT_LEASE_SECONDS how long a claim holds without a heartbeat (60)
 DIREKT_REDIS_TIMEOUT_SECONDS  how long a Redis reply may take before the command fails (5)
@@ -76,6 +78,7 @@ class Settings:
     aof_fsync: str = "everysec"
     region_config: Path = DEMO_CONFIG
     catalogue: Path = DEMO_CATALOGUE
+    schedules: str = ""  # booking schedules (issue 24); empty: the demo ones, for the units the region has
     environment: str = "development"
     lease_seconds: float = 60.0
     reap_interval_seconds: float = 1.0

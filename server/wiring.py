@@ -5,11 +5,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from direkt.queue.scripts import RedisClient
 from direkt.queue.waitroom import Waitroom
+from direkt.server.booking.schedule import DEFAULT_SCHEDULES, load_schedules
+from direkt.server.booking.service import Bookings
+from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog
 from direkt.server.care.casefile import CaseFiles
 from direkt.server.care.catalogue import Catalogue, load_catalogue
@@ -56,6 +60,7 @@ class Services:
 
     guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
     catalogue: Catalogue  # the referral catalogue (issue 24), read and checked at start
+    bookings: Bookings  # booked visits from the units' schedules (issue 24, server/booking/)
 
     @property
     def config(self) -> RegionConfig:
@@ -104,7 +109,19 @@ def build_services(
         oidc=OidcClients(settings.oidc_configs, http),
         guardians=guardian_source(settings, http, lambda: live.current),
         catalogue=load_catalogue(settings.catalogue),
+        bookings=_bookings(settings, live, client, clock),
     )
+
+
+def _bookings(settings: Settings, live: LiveConfig, client: RedisClient, clock: Callable[[], int]) -> Bookings:
+    """The schedules are read and checked against the region's units once, at start (the demo
+    schedules only for the units the region has)."""
+    units = live.current.directory.units
+    if settings.schedules:
+        schedules = load_schedules(Path(settings.schedules), units)
+    else:
+        schedules = load_schedules(DEFAULT_SCHEDULES, units, only_known=True)
+    return Bookings(BookingStore(client), lambda: schedules, lambda: live.current.directory.calendar, clock)
 
 
 def _swap(waitroom: Waitroom, triage: TriageFlow, _old: RegionConfig, new: RegionConfig) -> None:

@@ -185,3 +185,32 @@ def embed_code(code: str) -> str:
 def vaccination_booking(tid: str) -> str:
     """The one booking triage ``tid`` made: "<booking id> <unit> <start_ms asked for>" (the triage's TTL)."""
     return f"{ROOT}:vaccbooking:{tid}"
+
+
+# -- booking a visit (issue 24, server/booking/): a unit's bookings share the hash tag {bk:<unit>},
+#    so one Lua script takes or frees a slot atomically (book, cancel, rebook) --
+#   dk:{bk:<unit>}:slots     hash    "<profession>:<mode>:<start_ms>" -> the booking id holding that slot
+#   dk:{bk:<unit>}:b:<id>    hash    a booking (server/booking/model.py); kept when cancelled (status)
+#   dk:{bk:<unit>}:cal       zset    the unit's booked (not cancelled) ids, score = start
+#   dk:ubk:<uid>             zset    booking ids of one citizen account (own and children's), score = created;
+#                                    another slot on a Cluster: written first, entries without a booking skipped
+
+
+def booking_prefix(unit: str) -> str:
+    return f"{ROOT}:{{bk:{unit}}}:"
+
+
+def booking_slots(unit: str) -> str:
+    return f"{booking_prefix(unit)}slots"
+
+
+def booking(unit: str, booking_id: str) -> str:
+    return f"{booking_prefix(unit)}b:{booking_id}"
+
+
+def booking_calendar(unit: str) -> str:
+    return f"{booking_prefix(unit)}cal"
+
+
+def user_bookings(uid: str) -> str:
+    return f"{ROOT}:ubk:{uid}"
