@@ -40,7 +40,7 @@ export function calendarUrl(booking) {
 export function bookingCard(app, booking, { heading = "h3" } = {}) {
   const { t, i18n } = app;
   const lang = i18n.lang;
-  const where = h("dd", { class: "booking-unit" }, booking.unit);
+  const where = h("dd", { class: "booking-unit" }, booking.unit_name || booking.unit);
   const address = h("dd", { class: "booking-address" }, "…");
   unitCard(app, booking.unit).then((unit) => {
     if (!unit) return clear(address, booking.mode === "video" ? t("booking.video.where") : "–");
@@ -154,7 +154,9 @@ export class MyBookingsScreen {
           h("button", { type: "button", onclick: () => this.setConfirm("") }, t("bookings.cancel.no"))))];
     }
     const label = (key) => `${t(key)}: ${dayText(booking.start_ms, this.app.i18n.lang)} ${clock(booking.start_ms, this.app.i18n.lang)}`;
-    const open = booking.mode === "video" && now >= booking.start_ms - OPEN_BEFORE_MS && now < booking.end_ms;
+    // The server says when a video visit opens (can_open); the page's own clock is the fallback.
+    const open = booking.mode === "video" &&
+      (booking.can_open ?? (now >= booking.start_ms - OPEN_BEFORE_MS && now < booking.end_ms));
     return [card, h("div", { class: "actions" },
       open ? h("button", { type: "button", class: "primary", onclick: () => this.openVisit(booking) }, t("bookings.open")) : null,
       h("button", { type: "button", "aria-label": label("bookings.rebook"), onclick: () => this.startRebook(booking) },
