@@ -10,7 +10,7 @@ from direkt.queue.keys import CASE_ID_PATTERN
 from direkt.server.errors import BadRequest, Conflict
 
 STATUSES = ("booked", "cancelled")
-_INTS = frozenset({"start_ms", "end_ms", "created_ms", "cancelled_ms"})
+_INTS = frozenset({"start_ms", "end_ms", "created_ms", "cancelled_ms", "changes"})
 
 
 class SlotTaken(Conflict):
@@ -48,6 +48,8 @@ class Booking:
     cancelled_ms: int = 0
     cancelled_by: str = ""
     visit_case: str = ""  # the case a video visit's call is opened from (made once, at its time)
+    guardian_pnr: str = ""  # a guardian who acts for the child (the case file's, for the visit's case)
+    changes: int = 0  # times moved (the calendar file's SEQUENCE)
 
     def public_view(self) -> dict[str, Any]:
         """What the citizen and the chat message show (no personnummer)."""

@@ -49,6 +49,7 @@ class NewBooking:
     vaccine: str = ""
     dedupe: str = ""  # the same dedupe for the same slot returns the first booking (a replayed request)
     staff: str = ""  # who does the visit when the schedule names nobody
+    guardian_pnr: str = ""  # a guardian acting for the child
 
 
 class Bookings:
@@ -125,6 +126,7 @@ class Bookings:
             created_ms=self.clock(),
             staff=slot.staff or new.staff,
             dedupe=new.dedupe,
+            guardian_pnr=new.guardian_pnr,
         )
         holder, created = await self.store.book(booking, slot.key)
         return Booked(booking if created else await self.get(holder), created)

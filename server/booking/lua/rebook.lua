@@ -13,5 +13,6 @@ if holder then return redis.error_reply('slot_taken ' .. new) end
 redis.call('HSET', KEYS[1], new, ARGV[1])
 if redis.call('HGET', KEYS[1], old) == ARGV[1] then redis.call('HDEL', KEYS[1], old) end
 redis.call('HSET', KEYS[2], 'start_ms', ARGV[2], 'end_ms', ARGV[3], 'staff', ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'changes', 1)
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
