@@ -185,7 +185,7 @@ def _new_booking(state: TriageState, session: Session, verdict: Eligibility, bod
         unit=body.unit, profession=PROFESSION, mode=MODE, start_ms=body.start_ms,
         patient_pnr=state.patient_pnr, patient_name=state.child_name if state.guardian_pnr else who.name,
         owner_uid=who.uid, booked_by="self", vaccine=verdict.service.removeprefix("vaccine:"),
-        dedupe=f"vaccination.{state.id}",
+        dedupe=f"vaccination.{state.id}", guardian_pnr=state.guardian_pnr,
     )  # fmt: skip
 
 

@@ -5,15 +5,17 @@ one server of the demo region (its catalogue and booking schedules), one browser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from support import ServerProcess
-from support_browser import axe_check, citizen_login, screenshot
+from support_browser import Citizen, axe_check, citizen_login, screenshot
+from support_hub import ERIK, staff
 
+from direkt.loadtests.client import JSON
 from direkt.server.redis.embedded import EmbeddedRedis
 
 DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
@@ -130,3 +132,33 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     expect(page.get_by_role("status").filter(has_text="är avbokad")).to_be_visible()
     assert bookings(page) == []
     assert slot_is_free(page, moved)
+
+
+def test_a_visit_the_nurse_books_in_the_chat_shows_as_a_booking_card(
+    open_page: Any, server: ServerProcess, people: Callable[[str], Citizen]
+) -> None:
+    erik = people(ERIK)
+    case = erik.submit()  # sore throat: the nurses of his health centre, vc-viksang
+    nurse = erik.bg.run(staff(server.base, "cecilia.berg"))
+    sock = erik.bg.run(nurse.socket(JSON))
+    try:
+        claimed = erik.bg.run(sock.request({"t": "claim", "case": case}, "claimed"))
+        assert claimed["t"] == "claimed", claimed
+        page = open_page("/chat/", name="erik")
+        citizen_login(page, ERIK)
+        expect(page.locator("#log")).to_be_visible()
+
+        free = erik.bg.run(nurse.call("GET", "/api/slots?unit=vc-viksang&profession=nurse&mode=video&days=14"))
+        body = {"unit": "vc-viksang", "profession": "nurse", "mode": "video", "start_ms": free["slots"][0]["start_ms"]}
+        booked = erik.bg.run(nurse.call("POST", f"/api/staff/cases/{case}/bookings", body))["booking"]
+
+        card = page.locator(".msg.system .booking-card")
+        expect(card).to_contain_text("Videobesök")
+        expect(card).to_contain_text("Viksängs vårdcentral")
+        expect(card.locator(".booking-mode")).to_have_text("Video")
+        link = card.get_by_role("link", name="Spara i kalendern (.ics)")
+        expect(link).to_have_attribute("href", f"/api/bookings/{booked['id']}/calendar.ics")
+        assert axe_check(page, "widget-chat-booking") == []
+    finally:
+        erik.bg.run(sock.close())
+        erik.bg.run(nurse.aclose())
