@@ -112,7 +112,18 @@ export class MyBookingsScreen {
       this.bookings = this.bookings || [];
       this.error = this.app.errorText(err);
     }
-    if (this.app.screen === this) this.render();
+    if (this.app.screen === this) this.renderKeepingFocus();
+  }
+
+  // Render again where the list arrived late: the focus stays where it was (the heading, a button).
+  renderKeepingFocus() {
+    const focused = document.activeElement;
+    const inside = focused && this.app.main.contains(focused);
+    const id = inside ? focused.id : "";
+    this.render();
+    const again = id ? document.getElementById(id) : null;
+    if (again) again.focus();
+    else if (inside) focusFirst(this.app.main);
   }
 
   render() {
@@ -130,7 +141,7 @@ export class MyBookingsScreen {
       h(
         "section",
         { class: "card my-bookings", "aria-labelledby": "bookings-heading" },
-        h("h2", { id: "bookings-heading" }, t("bookings.heading")),
+        h("h2", { id: "bookings-heading", tabindex: "-1" }, t("bookings.heading")),
         h("p", { class: "lead" }, t("bookings.lead")),
         h("p", { role: "status", class: this.note ? "banner ok" : null }, this.note),
         this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,

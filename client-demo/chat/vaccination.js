@@ -4,7 +4,7 @@
 // (POST /api/vaccination/{triage}/booking) and confirms it with the booking card and its
 // calendar file. "I have questions" still sends the answers to the vaccination queue.
 
-import { clear, clock, h } from "../shared/dom.js";
+import { clear, clock, focusFirst, h } from "../shared/dom.js";
 import { bookingCard, dayText, MyBookingsScreen, slotPicker, vaccineText } from "./booking.js";
 
 // The offer box on the triage's result screen. ``screen`` is the TriageScreen: the offer is
@@ -18,7 +18,12 @@ export function vaccinationPart(screen) {
       .call("GET", `/api/vaccination/${encodeURIComponent(view.id)}`)
       .then((offer) => (screen.vaccination = offer))
       .catch(() => (screen.vaccination = { eligible: false, text: null }))
-      .then(() => app.screen === screen && screen.render());
+      .then(() => {
+        if (app.screen !== screen) return;
+        const inside = app.main.contains(document.activeElement); // the result's heading had the focus
+        screen.render();
+        if (inside) focusFirst(app.main);
+      });
   }
   const offer = screen.vaccination;
   if (!offer) return { el: h("p", { class: "loading" }, app.t("loading")), bookable: false };
@@ -80,7 +85,7 @@ export class VaccinationScreen {
       h(
         "section",
         { class: "card vaccination-booking", "aria-labelledby": "vacc-heading" },
-        h("h2", { id: "vacc-heading" }, child ? t("vacc.heading.child", { vaccine, name: child }) : t("vacc.heading", { vaccine })),
+        h("h2", { id: "vacc-heading", tabindex: "-1" }, child ? t("vacc.heading.child", { vaccine, name: child }) : t("vacc.heading", { vaccine })),
         h("p", { class: "lead" }, i18n.pick(offer.text)),
         this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,
         this.placeChooser(),
@@ -175,7 +180,7 @@ export class VaccinationBooked {
       h(
         "section",
         { class: "card vaccination-booked", "aria-labelledby": "booked-heading" },
-        h("h2", { id: "booked-heading" }, t("vacc.booked.heading")),
+        h("h2", { id: "booked-heading", tabindex: "-1" }, t("vacc.booked.heading")),
         h("p", { class: "lead" }, t("vacc.booked.lead")),
         bookingCard(this.app, this.booking),
         h("div", { class: "actions" },

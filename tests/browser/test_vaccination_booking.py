@@ -72,6 +72,8 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
 
     # the result offers booking oneself beside the questions for a person
     offer = page.locator(".vaccination-offer")
+    expect(offer).to_be_visible()
+    expect(page.get_by_role("heading", name="Vår bedömning")).to_be_focused()  # kept when the offer arrives
     expect(offer.get_by_role("heading", name="Boka tid själv")).to_be_visible()
     expect(offer).to_contain_text("Du kan boka en tid för vaccination mot influensa själv.")
     expect(page.get_by_role("button", name="Jag har frågor – skicka till vaccinationsmottagningen")).to_be_visible()
@@ -81,8 +83,11 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     # the nearest units with their free times by day; choose the first time
     expect(page.get_by_role("heading", name="Boka vaccination mot influensa")).to_be_focused()
     expect(page.get_by_label("Var vill du vaccinera dig? Välj kommun")).to_have_value("Uppsala")
-    first_unit = page.locator(".vacc-unit").first
-    first_unit.locator(".slot label").first.click()
+    times = page.locator(".vacc-unit").first.locator("input[type=radio]")
+    times.first.focus()  # by keyboard: the arrow keys move through a day's times and choose one
+    page.keyboard.press("ArrowRight")
+    expect(times.nth(1)).to_be_checked()
+    expect(times.nth(1)).to_be_focused()  # the re-rendered screen keeps the focus on the chosen time
     expect(page.locator(".vacc-chosen")).to_contain_text("Vald tid:")
     assert axe_check(page, "widget-vaccination-booking") == []
     screenshot(page, "widget-vaccination-booking")
@@ -110,6 +115,11 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     expect(page.locator(".bookings .booking-card")).to_have_count(1)
     assert axe_check(page, "widget-my-bookings") == []
     screenshot(page, "widget-my-bookings")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
+    expect(page.locator(".booking-card")).to_contain_text("Vaccination: influenza")
+    expect(page.get_by_role("button", name="Rebook:")).to_be_visible()
+    page.get_by_role("button", name="Svenska").click()
 
     # rebook: a new free time of the same unit; the old time is free again
     page.get_by_role("button", name="Boka om:").click()
