@@ -6,7 +6,7 @@
 import { clear, clock, focusFirst, h } from "../shared/dom.js";
 
 const ZONE = "Europe/Stockholm";
-const OPEN_BEFORE_MS = 15 * 60_000; // a video visit can be opened from 15 minutes before its start
+const OPEN_BEFORE_MS = 10 * 60_000; // a video visit can be opened from ten minutes before its start (booking/texts.py)
 
 const units = new Map(); // unit id -> promise of its card (name, address …)
 

@@ -22,9 +22,31 @@ DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
 GOSTA = "194101012393"  # 85: influenza vaccination is recommended for him
 
 
+# The demo's vaccination sessions, and video visits with Erik's nurse every five minutes all day, every
+# day: the first free one starts within minutes, so its "Open the video visit" is there now.
+SCHEDULES = """
+[[schedule]]
+unit = "vacc-vm"
+profession = "vaccination"
+mode = "physical"
+hours = { mon-fri = "08:00-12:00, 13:00-16:00" }
+slot_minutes = 10
+
+[[schedule]]
+unit = "vc-viksang"
+profession = "nurse"
+mode = "video"
+hours = { daily = "00:00-23:55", holidays = "00:00-23:55" }
+slot_minutes = 5
+staff = "cecilia.berg"
+"""
+
+
 @pytest.fixture(scope="module")
-def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
-    process = ServerProcess(standalone_redis.url, config=DEMO_REGION)
+def server(standalone_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    schedules = tmp_path_factory.mktemp("schedules") / "schedules.toml"
+    schedules.write_text(SCHEDULES)
+    process = ServerProcess(standalone_redis.url, config=DEMO_REGION, DIREKT_SCHEDULES=str(schedules))
     yield process
     process.stop()
 
@@ -144,7 +166,7 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     assert slot_is_free(page, moved)
 
 
-def test_a_visit_the_nurse_books_in_the_chat_shows_as_a_booking_card(
+def test_a_video_visit_booked_in_the_chat_shows_as_a_card_and_opens_at_its_time(
     open_page: Any, server: ServerProcess, people: Callable[[str], Citizen]
 ) -> None:
     erik = people(ERIK)
@@ -169,6 +191,17 @@ def test_a_visit_the_nurse_books_in_the_chat_shows_as_a_booking_card(
         link = card.get_by_role("link", name="Spara i kalendern (.ics)")
         expect(link).to_have_attribute("href", f"/api/bookings/{booked['id']}/calendar.ics")
         assert axe_check(page, "widget-chat-booking") == []
+
+        # the nurse closes with the booked video visit; at its time Erik opens it from My bookings
+        close = {"outcome": "video_consultation", "note": "Videobesök bokat.", "booking": booked["id"]}
+        erik.bg.run(nurse.call("POST", f"/api/staff/cases/{case}/close", close))
+        page.get_by_role("button", name="Ny kontakt").click()
+        page.get_by_role("button", name="Mina bokade tider – avboka eller boka om").click()
+        page.get_by_role("button", name="Öppna videobesöket").click()
+        expect(page.locator("#chat-heading")).to_be_visible()
+        visit = page.evaluate("() => window.direkt.app.screen.caseId")
+        assert visit != case
+        assert erik.bg.run(erik.client.call("GET", f"/api/bookings/{booked['id']}"))["visit_case"] == visit
     finally:
         erik.bg.run(sock.close())
         erik.bg.run(nurse.aclose())
