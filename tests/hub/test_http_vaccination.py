@@ -8,15 +8,17 @@ booking again on a replayed request, and a clear refusal for anything else.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from support import ServerProcess
 from support_hub import ERIK, citizen, refused, staff
 
-from direkt.loadtests.client import Client
+from direkt.loadtests.client import ApiError, Client
 from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
@@ -184,3 +186,37 @@ async def test_bad_offer_queries_get_a_clear_error_and_another_place_reorders(pe
     in_vasteras = await offer(gosta, tid, "?place=V%C3%A4ster%C3%A5s")
     assert (near_home["place"], in_vasteras["place"]) == ("Uppsala", "Västerås")
     assert in_vasteras["units"][0]["km"] < near_home["units"][0]["km"]  # the same unit, nearer Västerås
+
+
+async def test_concurrent_requests_with_one_triage_hold_one_slot(people: Any) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta)
+    unit = next(u for u in (await offer(gosta, tid))["units"] if len(u["slots"]) >= 5)
+    times = [{"unit": unit["id"], "start_ms": s["start_ms"]} for s in unit["slots"][:5]]
+    answers = await asyncio.gather(
+        *(gosta.call("POST", f"/api/vaccination/{tid}/booking", t) for t in times), return_exceptions=True
+    )
+    won = [a for a in answers if isinstance(a, dict)]
+    assert len(won) == 1, answers
+    assert all(isinstance(a, ApiError) and a.code == "already_booked" for a in answers if a not in won), answers
+    booked = [b for b in (await gosta.call("GET", "/api/bookings"))["bookings"] if b["status"] == "booked"]
+    assert [b["id"] for b in booked] == [won[0]["id"]]  # the losers' slots are not held
+    free = {s["start_ms"] for u in (await offer(gosta, tid))["units"] for s in u["slots"]}
+    assert {t["start_ms"] for t in times} - free == {won[0]["start_ms"]}
+
+    again = await vaccination_triage(gosta, "tbe")
+    same = times[-1] if times[-1]["start_ms"] != won[0]["start_ms"] else times[0]
+    replays = await asyncio.gather(
+        *(gosta.call("POST", f"/api/vaccination/{again}/booking", same) for _ in range(4)), return_exceptions=True
+    )
+    assert all(isinstance(r, dict) for r in replays), replays
+    assert len({r["id"] for r in replays}) == 1  # one booking, however often asked at once
+
+
+async def test_a_unit_card_for_booking_cards(people: Any, server: ServerProcess) -> None:
+    erik = await people(ERIK)
+    card = await erik.call("GET", "/api/units/vacc-vm/card")
+    assert card["name"] == "Vaccinationsmottagningen Västmanland" and card["address"] and card["city"]
+    await refused(erik.call("GET", "/api/units/no-such-unit/card"), 404, "not_found")
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        assert (await anonymous.get("/api/units/vacc-vm/card")).status_code == 401
