@@ -59,8 +59,8 @@ class Services:
     oidc: OidcClients  # the OpenID Connect relying parties by audience, with their caches
 
     guardians: GuardianSource  # who a guardian's children are, asked at each access (issue 23)
-    catalogue: Catalogue  # the referral catalogue (issue 24), read and checked at start
     bookings: Bookings  # booked visits from the units' schedules (issue 24, server/booking/)
+    catalogue: Catalogue  # the referral catalogue (issue 24), read and checked at start
 
     @property
     def config(self) -> RegionConfig:
@@ -83,6 +83,7 @@ def build_services(
         sender = lambda: live.current.brand.sms_sender  # noqa: E731 - the live configuration's, per message
         notifiers.append(SmsGateway(settings.sms_url, http, sender=sender, token=settings.sms_token))
     transcripts = Transcripts.for_client(client)
+    catalogue = load_catalogue(settings.catalogue)
     triage = TriageFlow(client, kb, config, clock, metrics)
     live.follow(functools.partial(_swap, waitroom, triage))
     _swap(waitroom, triage, config, config)
@@ -108,15 +109,17 @@ def build_services(
         metrics=metrics,
         oidc=OidcClients(settings.oidc_configs, http),
         guardians=guardian_source(settings, http, lambda: live.current),
-        catalogue=load_catalogue(settings.catalogue),
-        bookings=_bookings(settings, live, client, clock),
+        bookings=_bookings(settings, live, client, clock, catalogue),
+        catalogue=catalogue,
     )
 
 
-def _bookings(settings: Settings, live: LiveConfig, client: RedisClient, clock: Callable[[], int]) -> Bookings:
-    """The schedules are read and checked against the region's units once, at start (the demo
-    schedules only for the units the region has)."""
-    units = live.current.directory.units
+def _bookings(
+    settings: Settings, live: LiveConfig, client: RedisClient, clock: Callable[[], int], catalogue: Catalogue
+) -> Bookings:
+    """The schedules are read and checked against the units of the region and the catalogue once,
+    at start (the demo schedules only for the units there are)."""
+    units = {*live.current.directory.units, *(u.id for u in catalogue.units)}
     if settings.schedules:
         schedules = load_schedules(Path(settings.schedules), units)
     else:

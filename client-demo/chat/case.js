@@ -126,7 +126,8 @@ export class CaseScreen {
     if (frame.queue) this.queue = frame.queue;
     if (frame.staff_name) this.staffName = frame.staff_name;
     if (frame.profession) this.staffRole = frame.profession;
-    if (frame.unit) this.unitName = frame.unit;
+    // a closed case's unit is the one referred to (an id), not the chat's: the heading keeps the chat's
+    if (frame.unit && frame.state !== "closed") this.unitName = frame.unit;
     if (frame.outcome) this.outcome = frame.outcome;
     if (frame.back === "transferred" && frame.queue) this.handover = handoverOf(frame.queue);
     const before = this.phase();

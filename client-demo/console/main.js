@@ -11,6 +11,8 @@ import { Alerts } from "./alerts.js";
 import { Queue } from "./queue.js";
 import { ChatTabs } from "./tabs.js";
 import { Dialogs } from "./dialogs.js";
+import { Referral } from "./referral.js";
+import { Booking } from "./booking.js";
 
 const AVAILABILITY = ["available", "paused", "away"];
 const api = new Api();
@@ -219,6 +221,9 @@ function startConsole(me) {
     heldHere: (caseId) => chats.everHeld.has(caseId),
   };
   ctx.dialogs = new Dialogs(ctx);
+  ctx.referral = new Referral(ctx); // "Hänvisa": the referral catalogue (issue 24)
+  ctx.booking = new Booking(ctx); // "Boka" and "Dagens besök": booking a visit (issue 24)
+  ctx.openCase = (caseId) => claim(caseId); // a case already mine (a video visit opened): its chat
 
   const queue = new Queue(ctx, {
     onClaimNext: () => claimNext(),
@@ -283,7 +288,7 @@ function startConsole(me) {
       "div",
       { class: "shell" },
       testBanner(),
-      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), superLink, availBox, conn, lang.button, out),
+      h("header", { class: "topbar" }, brand, who, h("span", { class: "spacer" }), ctx.booking.visitsButton(), superLink, availBox, conn, lang.button, out),
       ended,
       h("main", { class: "work" }, queue.root, chats.root),
     ),
@@ -292,6 +297,7 @@ function startConsole(me) {
 
   relabel = () => {
     renderHeader();
+    ctx.booking.relabel();
     queue.relabel();
     chats.relabel();
     alerts.title();

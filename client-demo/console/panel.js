@@ -303,6 +303,8 @@ export class Chat {
       { type: "button", onclick: (e) => this.ctx.dialogs.transfer(this, e.currentTarget) },
       t("transfer"),
     );
+    this.referButton = this.ctx.referral.button(this);
+    this.bookButton = this.ctx.booking.button(this);
     this.releaseButton = h("button", { type: "button", onclick: () => this.release() }, t("release"));
     this.closeButton = h(
       "button",
@@ -325,7 +327,7 @@ export class Chat {
         "div",
         { class: "phead" },
         h("div", { class: "ptitles" }, this.titleEl, this.stateEl),
-        h("div", { class: "pactions" }, ...this.call.buttons(), this.transferButton, this.releaseButton, this.closeButton),
+        h("div", { class: "pactions" }, ...this.call.buttons(), this.bookButton, this.referButton, this.transferButton, this.releaseButton, this.closeButton),
       ),
       h(
         "div",
@@ -474,7 +476,7 @@ export class Chat {
   renderLost() {
     this.lostBox.hidden = !this.lost;
     const controls = [this.textarea, this.sendButton, this.phrasesButton, this.photoStep.input];
-    for (const el of [...controls, this.transferButton, this.releaseButton, this.closeButton]) {
+    for (const el of [...controls, this.bookButton, this.referButton, this.transferButton, this.releaseButton, this.closeButton]) {
       el.disabled = this.lost;
     }
     this.call.renderButtons();

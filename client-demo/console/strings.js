@@ -1,5 +1,8 @@
 // Every text of the nurse console, Swedish first. {name} placeholders are filled by I18n.t.
 
+import { REFERRAL_STRINGS } from "./referralstrings.js";
+import { BOOKING_STRINGS } from "./bookingstrings.js";
+
 export const STRINGS = {
   // {service} and {advice_phone} are the region's brand (shared/brand.js).
   app_title: { sv: "{service} – konsol", en: "{service} – console" },
@@ -414,4 +417,6 @@ export const STRINGS = {
     sv: "Fraserna för {units} ändras av en administratör.",
     en: "The phrases of {units} are edited by an administrator.",
   },
+  ...REFERRAL_STRINGS,
+  ...BOOKING_STRINGS,
 };

@@ -25,6 +25,16 @@ from direkt.server.care.workflow import Workflow
 from direkt.server.errors import BadRequest, Forbidden, NotFound, Unavailable, UnknownCase
 from direkt.server.identity.access import may_act_for
 from direkt.server.identity.sessions import Principal
+from direkt.server.wiring import Services
+
+
+def place(svc: Services, unit: str) -> tuple[str, str]:
+    """A unit's name and street address (the referral catalogue's; the region's name otherwise)."""
+    card = svc.catalogue.get(unit)
+    if card is not None:
+        return card.name, f"{card.address}, {card.postcode} {card.city}"
+    found = svc.config.directory.units.get(unit)
+    return (found.name if found else unit), ""
 
 
 class BookingWorkflow(Workflow):
@@ -35,7 +45,7 @@ class BookingWorkflow(Workflow):
     ) -> Booked:
         """Book a visit for the patient of the case ``staff`` holds; the same request again is the
         same booking. A new booking is told in the chat (``code = "booking"``) and by SMS."""
-        if unit not in self.s.config.directory.units:
+        if unit not in self.s.config.directory.units and self.s.catalogue.get(unit) is None:
             raise BadRequest(f"unknown unit {unit!r}")
         file, _ = await self.staff_case(staff, case_id, "booking.create", unit, holder=True)
         own = staff.id if self.books_for(staff, unit, profession) else ""
@@ -57,8 +67,7 @@ class BookingWorkflow(Workflow):
         await self.s.notifier.notify(Notice(file.owner_uid, booking.id, "booking", text, en, file.phone or None))
 
     def unit_name(self, unit: str) -> str:
-        found = self.s.config.directory.units.get(unit)
-        return found.name if found else unit
+        return place(self.s, unit)[0]
 
     def is_hers(self, staff: Staff, booking: Booking) -> bool:
         """Named for her, or for anyone of the unit in a profession she serves there."""

@@ -99,6 +99,8 @@ class Handover(QueueViews):
             BadRequest: a unit or booking with an outcome that does not take it.
         """
         close_links(outcome, unit, booking)
+        if unit and self.s.catalogue.get(unit) is None:
+            raise BadRequest("no such unit in the referral catalogue")
         _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
         if record.state == "closed":
             return  # a retried close by the same holder

@@ -16,7 +16,7 @@ from direkt.server.booking.ics import calendar_file
 from direkt.server.booking.model import Booking
 from direkt.server.booking.schedule import MAX_DAYS
 from direkt.server.booking.texts import OPEN_BEFORE_MS
-from direkt.server.booking.visits import BookingWorkflow
+from direkt.server.booking.visits import BookingWorkflow, place
 from direkt.server.http.api import Endpoint, citizen_only, query_of
 from direkt.server.http.requests import authed, json_body, ok
 from direkt.server.identity.sessions import Principal, Session
@@ -57,23 +57,38 @@ def _wf(svc: Services) -> BookingWorkflow:
 def view(svc: Services, booking: Booking, who: Principal) -> dict[str, Any]:
     """The citizen's view (no personnummer) or the staff's; with the unit's name and when it opens."""
     base = booking.staff_view() if who.is_staff else booking.public_view()
-    unit = svc.config.directory.units.get(booking.unit)
-    extra: dict[str, Any] = {"unit_name": unit.name if unit else booking.unit}
+    name, address = place(svc, booking.unit)
+    extra: dict[str, Any] = {"unit_name": name, "unit_address": address or None}
     if booking.mode == "video":
         opens, now = booking.start_ms - OPEN_BEFORE_MS, svc.clock()
         extra |= {"open_from_ms": opens, "can_open": booking.status == "booked" and opens <= now < booking.end_ms}
     return base | extra
 
 
+class UnitsQuery(msgspec.Struct):
+    case: Annotated[str, msgspec.Meta(max_length=120, description="staff: the case whose patient is booked")] = ""
+
+
 async def booking_units(request: Request, svc: Services, session: Session) -> Response:
-    """The units that take booked visits, and which (profession, mode) each books."""
+    """The units that take booked visits, and which (profession, mode) each books; with ``case``
+    (staff), ``default`` is the unit to offer first: the patient's home unit, else the case's."""
+    regions = {u.id: u.region for u in svc.config.directory.units.values()} | {
+        u.id: u.region for u in svc.catalogue.units
+    }
     units = []
-    for unit in svc.config.directory.units.values():
-        offers = svc.bookings.offers(unit.id)
-        if offers:
-            units.append({"unit": unit.id, "name": unit.name, "region": unit.region,
+    for unit, region in regions.items():
+        if offers := svc.bookings.offers(unit):
+            units.append({"unit": unit, "name": place(svc, unit)[0], "region": region,
                           "offers": [{"profession": p, "mode": m} for p, m in offers]})  # fmt: skip
-    return ok({"units": units})
+    q = query_of(request, UnitsQuery)
+    if not q.case:
+        return ok({"units": units})
+    wf = _wf(svc)
+    file, record = await wf.staff_case(wf.staff_of(session.principal), q.case, "case.read", "booking")
+    bookable = [u["unit"] for u in units]
+    same_region = [u["unit"] for u in units if u["region"] == regions.get(record.unit)]
+    default = next((u for u in (file.home_unit, record.unit, *same_region, *bookable) if u in bookable), None)
+    return ok({"units": units, "default": default})
 
 
 async def slots_get(request: Request, svc: Services, session: Session) -> Response:
@@ -120,9 +135,8 @@ async def booking_get(request: Request, svc: Services, session: Session) -> Resp
 
 async def booking_ics(request: Request, svc: Services, session: Session) -> Response:
     booking = await _wf(svc).visible(session.principal, request.path_params["booking"], "booking.read")
-    unit = svc.config.directory.units.get(booking.unit)
-    name = unit.name if unit else booking.unit
-    body = calendar_file(booking, name, "", svc.settings.base_url.rstrip("/"), svc.clock())
+    name, address = place(svc, booking.unit)
+    body = calendar_file(booking, name, address, svc.settings.base_url.rstrip("/"), svc.clock())
     headers = {"Content-Disposition": 'attachment; filename="besok.ics"', "Cache-Control": "private, no-store"}
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
@@ -146,7 +160,7 @@ async def booking_open(request: Request, svc: Services, session: Session) -> Res
 ENDPOINTS = [
     Endpoint(
         "GET", "/api/booking/units", authed(booking_units), "Units that take booked visits, and what each books",
-        who="any",
+        who="any", query=UnitsQuery,
     ),
     Endpoint(
         "GET", "/api/slots", authed(slots_get), "Free slots of a unit's profession in a mode, from a time, for days",

@@ -6,7 +6,7 @@ Each room of the API keeps its endpoints in its own module as ``ENDPOINTS``
 
 from __future__ import annotations
 
-from direkt.server.http import administration, api, bookings, casephone, stats, supervision, vaccination
+from direkt.server.http import administration, api, bookings, casephone, catalogue, stats, supervision, vaccination
 from direkt.server.http.api import Endpoint
 from direkt.server.identity import embedlogin
 
@@ -18,5 +18,6 @@ ENDPOINTS: list[Endpoint] = [
     *casephone.ENDPOINTS,  # the citizen's mobile number for the chat-ready SMS, with consent
     *embedlogin.ENDPOINTS,  # a chat framed on another site: a pop-up login handed over by a one-time code
     *bookings.ENDPOINTS,  # booking a visit: slots, a nurse books from a chat, citizens' bookings (issue 24)
+    *catalogue.ENDPOINTS,  # the referral catalogue: find a care unit, its card and the referral message
     *vaccination.ENDPOINTS,  # vaccination self-booking after the vaccination triage (issue 24)
 ]

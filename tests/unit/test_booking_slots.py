@@ -131,9 +131,10 @@ def test_a_bad_schedule_is_refused_naming_the_field(patch: dict[str, object], ke
 
 
 def test_the_demo_schedules_load_against_the_demo_region() -> None:
+    from direkt.server.care.catalogue import DEMO_CATALOGUE, load_catalogue
     from direkt.server.region import DEMO_CONFIG, load_region_config
 
-    units = load_region_config(DEMO_CONFIG).directory.units
+    units = {*load_region_config(DEMO_CONFIG).directory.units, *(u.id for u in load_catalogue(DEMO_CATALOGUE).units)}
     demo = load_schedules(DEFAULT_SCHEDULES, units)
-    assert {"vc-kungsor", "vc-viksang", "vc-sala", "vc-gottsunda", "vacc-vm"} <= demo.units
+    assert {"vc-kungsor", "vc-viksang", "vc-sala", "vc-gottsunda", "vacc-vm", "vacc-up"} <= demo.units
     assert ("nurse", "video") in demo.offers("vc-kungsor") and ("vaccination", "physical") in demo.offers("vacc-vm")

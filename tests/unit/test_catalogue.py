@@ -185,3 +185,15 @@ def test_one_off_closed_days_close_the_unit() -> None:
     calendar = SwedishHolidays()
     assert not is_open(unit.hours, calendar, instant_ms(dt.date(2026, 12, 28), 10 * 60))
     assert is_open(unit.hours, calendar, instant_ms(dt.date(2026, 12, 29), 10 * 60))
+
+
+def test_the_server_refuses_to_start_with_a_bad_catalogue_named_in_the_environment(tmp_path: Path) -> None:
+    from direkt.server.app import create_app
+    from direkt.server.settings import Settings
+
+    bad = tmp_path / "catalogue.toml"
+    bad.write_bytes(_edit('kind = "primary_care"', 'kind = "spa"'))
+    settings = Settings.from_env({"DIREKT_CATALOGUE": str(bad)}, data_dir=tmp_path)
+    assert settings.catalogue == bad and settings.as_env()["DIREKT_CATALOGUE"] == str(bad)
+    with pytest.raises(ConfigError, match=r"catalogue.toml: units\[0\].kind: unknown kind 'spa'"):
+        create_app(settings)

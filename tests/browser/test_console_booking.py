@@ -1,0 +1,150 @@
+"""A nurse's chat that ends in a booked video visit (issue 24), against a real server: Erik in the
+widget, the nurse in the console. She opens "Boka", sees the free times of her unit's nurse video
+visits by day, books the nearest one; Erik's chat shows the booking; she closes the case as visit
+booked, naming the booking. At the visit's time (the test schedule runs round the clock in
+5-minute slots, so the time booked is within ten minutes) she opens it from "Dagens besök": the
+visit's own chat opens, held by her, and she proposes video. One server and one browser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+from support import ServerProcess, short_tmpdir
+from support_browser import axe_check, claim_next, console, login, screenshot, widget_waiting
+
+from direkt.server.redis.embedded import EmbeddedRedis
+
+Opener = Callable[..., Page]
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+          "november", "december")  # fmt: skip
+SCHEDULES = """
+[[schedule]]
+unit = "vc-t"
+profession = "nurse"
+mode = "video"
+hours = { mon-fri = "08:00-10:00" }
+slot_minutes = 20
+staff = "nurse-1"
+
+[[schedule]]
+unit = "vc-t"
+profession = "doctor"
+mode = "physical"
+hours = { mon-fri = "08:00-16:00" }
+slot_minutes = 30
+"""
+
+
+def extra_sessions_now(minutes: int = 30) -> str:
+    """Extra nurse video sessions from the current five minutes on, in 5-minute slots (split at midnight):
+    the first slot ahead starts within five minutes, so its visit can be opened at once."""
+    now = dt.datetime.now(STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
+    start = now - dt.timedelta(minutes=now.minute % 5)
+    starts = [start + dt.timedelta(minutes=m) for m in range(0, minutes, 5)]
+    days: dict[dt.date, list[dt.datetime]] = {}
+    for slot in starts:
+        days.setdefault(slot.date(), []).append(slot)
+    out = []
+    for day, slots in days.items():
+        last = slots[-1] + dt.timedelta(minutes=5)
+        end = "24:00" if last.date() != day else f"{last:%H:%M}"
+        out.append(f'[[extra]]\nunit = "vc-t"\nprofession = "nurse"\nmode = "video"\ndate = {day.isoformat()}\n'
+                   f'times = "{slots[0]:%H:%M}-{end}"\nslot_minutes = 5\nstaff = "nurse-1"\n')  # fmt: skip
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    path = short_tmpdir("dk-bkb-") / "schedules.toml"
+    path.write_text(SCHEDULES + extra_sessions_now())
+    process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="0.5", DIREKT_SCHEDULES=str(path))
+    yield process
+    process.stop()
+
+
+def no_violations(page: Page, name: str) -> None:
+    assert axe_check(page, name) == [], f"axe: violations on {name}, see var/axe/{name}.json"
+
+
+def test_a_chat_ends_in_a_booked_video_visit_the_nurse_opens_at_its_time(open_page: Opener) -> None:
+    citizen = open_page("/chat/", name="citizen")
+    login(citizen)
+    case = widget_waiting(citizen)
+    nurse = console(open_page)
+    claim_next(nurse)
+    expect(citizen.get_by_role("alert").filter(has_text="Din chatt är redo")).to_be_visible()
+    panel = nurse.get_by_role("tabpanel")
+
+    # "Boka": the patient's home unit, nurse, video; the free times by day
+    book = panel.get_by_role("button", name="Boka", exact=True)
+    book.click()
+    dialog = nurse.get_by_role("dialog", name="Boka besök")
+    unit = dialog.get_by_label("Mottagning")
+    expect(unit).to_be_focused()
+    expect(unit.locator("option:checked")).to_have_text("Testby vårdcentral")
+    expect(dialog.get_by_label("Yrke")).to_have_value("nurse")
+    expect(dialog.get_by_role("radio", name="Videobesök")).to_be_checked()
+    expect(dialog.get_by_role("status")).to_have_text(re.compile(r"^\d+ lediga tider de närmaste 7 dagarna\.$"))
+    days = dialog.locator(".bk-day")
+    today = dt.datetime.now(STOCKHOLM)
+    month = MONTHS[today.month - 1]
+    expect(days.nth(0).get_by_role("heading")).to_contain_text(f"{today.day} {month}")  # the extra session now
+    first = days.nth(0).get_by_role("button").nth(0)
+    expect(first).to_have_accessible_name(re.compile(r"^Boka \d\d:\d\d, \S+ \d+ \S+$"))
+    no_violations(nurse, "console-booking")
+    screenshot(nurse, "console-booking")
+
+    # the nearest time, confirmed: the chat and Erik's widget show the booking
+    time = first.inner_text()
+    first.click()
+    expect(dialog.locator("#bk-summary")).to_contain_text("videobesök hos sjuksköterska på Testby vårdcentral")
+    dialog.get_by_role("button", name="Boka tiden").click()
+    done = dialog.locator("#bk-done")
+    expect(done).to_be_focused()
+    expect(done).to_contain_text(f"kl. {time}")
+    no_violations(nurse, "console-booking-done")
+    nurse.keyboard.press("Escape")
+    expect(book).to_be_focused()
+    expect(panel.get_by_role("log")).to_contain_text("Du har fått en tid: videobesök hos sjuksköterska")
+    expect(citizen.get_by_role("log", name="Meddelanden")).to_contain_text(
+        re.compile(rf"Du har fått en tid: videobesök hos sjuksköterska på Testby vårdcentral, \S+ \d+ \S+ kl\. {time}")
+    )
+    screenshot(nurse, "console-chat-booked")
+
+    # closed as visit booked, naming the booking
+    book.click()
+    expect(done).to_be_visible()
+    dialog.get_by_label("Journalanteckning").fill("Halsont, bokad videouppföljning.")
+    dialog.get_by_role("button", name="Avsluta chatten").click()
+    expect(nurse.get_by_role("tab")).to_have_count(0)
+    expect(citizen.get_by_role("heading", name="Chatten är avslutad")).to_be_visible()
+    screenshot(citizen, "widget-chat-booked")
+    status = citizen.evaluate("id => direkt.api.call('GET', `/api/cases/${id}`)", case)
+    [booking] = citizen.evaluate("() => direkt.api.call('GET', '/api/bookings')")["bookings"]
+    assert (status["outcome"], status["booking"]) == ("visit_booked", booking["id"])
+    assert booking["can_open"] is True
+
+    # at its time: "Dagens besök" lists it with "Öppna"; the visit's chat opens and she proposes video
+    visits = nurse.get_by_role("button", name="Dagens besök")
+    visits.click()
+    mine = nurse.get_by_role("dialog", name=re.compile("^Mina besök"))
+    row = mine.get_by_role("listitem").filter(has_text=time)
+    expect(row).to_contain_text("Erik")
+    open_visit = row.get_by_role("button", name="Öppna")
+    expect(open_visit).to_be_focused()
+    no_violations(nurse, "console-visits-today")
+    open_visit.click()
+    expect(mine).to_be_hidden()
+    expect(nurse.get_by_role("tab")).to_have_count(1)
+    panel.get_by_role("button", name="Videosamtal").click()
+    expect(panel).to_contain_text("Patienten får frågan och måste svara innan kamera och mikrofon startar.")
+    no_violations(nurse, "console-visit-call")
+    visit = citizen.evaluate("id => direkt.api.call('GET', `/api/bookings/${id}`)", booking["id"])
+    assert visit["visit_case"] and visit["visit_case"] != case
