@@ -24,6 +24,7 @@ from pathlib import Path
 import msgspec
 
 from direkt.queue.hours import WeeklyHours, parse_weekly
+from direkt.queue.model import UnitKind
 from direkt.server.errors import ConfigError
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "catalogue.toml"
@@ -31,7 +32,7 @@ DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "catalogue.to
 # What a unit is, with its Swedish and English names (the referral message names the kind).
 KINDS: Mapping[str, tuple[str, str]] = {
     "primary_care": ("Vårdcentral", "Health centre"),
-    "1177": ("1177 Vårdguiden", "1177 health advice"),
+    UnitKind.ADVICE_1177.value: ("Sjukvårdsrådgivning", "Health advice line"),  # the region's advice service
     "out_of_hours": ("Jourcentral", "Out-of-hours clinic"),
     "emergency": ("Akutmottagning", "Emergency department"),
     "psychiatric_emergency": ("Psykiatrisk akutmottagning", "Psychiatric emergency"),
