@@ -22,7 +22,7 @@ DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
 GOSTA = "194101012393"  # 85: influenza vaccination is recommended for him
 
 
-# The demo's vaccination sessions, and video visits with Erik's nurse every five minutes all day, every
+# The demo's vaccination sessions (Västerås and Uppsala), and video visits with Erik's nurse every five minutes all day, every
 # day: the first free one starts within minutes, so its "Open the video visit" is there now.
 SCHEDULES = """
 [[schedule]]
@@ -30,6 +30,13 @@ unit = "vacc-vm"
 profession = "vaccination"
 mode = "physical"
 hours = { mon-fri = "08:00-12:00, 13:00-16:00" }
+slot_minutes = 10
+
+[[schedule]]
+unit = "vacc-up"
+profession = "vaccination"
+mode = "physical"
+hours = { mon-fri = "08:30-15:30", sat = "10:00-13:00" }
 slot_minutes = 10
 
 [[schedule]]
