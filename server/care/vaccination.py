@@ -24,7 +24,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 SOURCES = (
     "Folkhälsomyndigheten: Rekommendationer om vaccination mot influensa (riskgrupper, säsong)",
@@ -273,11 +273,14 @@ class VaccinationUnit(Protocol):
     def lon(self) -> float: ...
 
 
+U = TypeVar("U", bound=VaccinationUnit)
+
+
 @dataclass(frozen=True)
-class Fit:
+class Fit(Generic[U]):
     """A unit that fits, and how far it is from the chosen place (km; None: no place known)."""
 
-    unit: VaccinationUnit
+    unit: U
     km: float | None
 
 
@@ -309,11 +312,9 @@ def swedish_order(name: str) -> str:
     return name.casefold().translate(_SWEDISH)
 
 
-def fitting_units(
-    units: Sequence[VaccinationUnit], service: str, age: int, origin: tuple[float, float] | None
-) -> list[Fit]:
+def fitting_units(units: Sequence[U], service: str, age: int, origin: tuple[float, float] | None) -> list[Fit[U]]:
     """The units that vaccinate with ``service``, take bookings and take a patient of ``age``:
-    nearest ``origin`` first (by name order of id when no place is known)."""
+    nearest ``origin`` first (in id order when no place is known)."""
     fits = [
         Fit(u, round(distance_km(origin, (u.lat, u.lon)), 1) if origin else None)
         for u in units

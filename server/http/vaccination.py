@@ -146,10 +146,10 @@ async def vaccination_offer(request: Request, svc: Services, session: Session, a
     if verdict.eligible:
         fits = fitting_units(svc.catalogue.units, verdict.service, state.session.patient.age, origin)
         start = query.start or svc.clock()
-        for fit in [f for f in fits if _bookable(svc, f.unit)][:MAX_UNITS]:  # type: ignore[arg-type]
+        for fit in [f for f in fits if _bookable(svc, f.unit)][:MAX_UNITS]:
             free = await svc.bookings.free_slots(fit.unit.id, PROFESSION, MODE, start, start + query.days * DAY_MS)
             slots = [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in free]
-            units.append(_unit_view(fit.unit, fit.km) | {"slots": slots})  # type: ignore[arg-type]
+            units.append(_unit_view(fit.unit, fit.km) | {"slots": slots})
     link = await _link(svc, state.id)
     booking = (await svc.bookings.get(link[0])).public_view() if link else None
     places = sorted({p.name for p in svc.catalogue.places}, key=swedish_order)

@@ -22,8 +22,8 @@ DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
 GOSTA = "194101012393"  # 85: influenza vaccination is recommended for him
 
 
-# The demo's vaccination sessions (Västerås and Uppsala), and video visits with Erik's nurse every five minutes all day, every
-# day: the first free one starts within minutes, so its "Open the video visit" is there now.
+# The demo's vaccination sessions (Västerås and Uppsala), and video visits with Erik's nurse every five
+# minutes all day, every day: the first free one starts within minutes, so it can be opened now.
 SCHEDULES = """
 [[schedule]]
 unit = "vacc-vm"
