@@ -22,7 +22,7 @@ from direkt.server.care.notices import Notice
 from direkt.server.care.transcript import system_body
 from direkt.server.care.triageflow import stockholm_date
 from direkt.server.care.workflow import Workflow
-from direkt.server.errors import BadRequest, Forbidden, NotFound, Unavailable, UnknownCase
+from direkt.server.errors import BadRequest, Forbidden, NotFound, QueueError, Unavailable, UnknownCase
 from direkt.server.identity.access import may_act_for
 from direkt.server.identity.sessions import Principal
 from direkt.server.wiring import Services
@@ -150,22 +150,29 @@ class BookingWorkflow(Workflow):
         Raises:
             BookingClosed: not a booked video visit, or outside its window (ten minutes before to its end).
         """
-        booking = await self.visible(who, booking_id, "booking.open")
+        staff = self.staff_of(who) if who.is_staff else None
+        if staff is None:
+            booking = await self.visible(who, booking_id, "booking.open")
+        else:  # only the one it is booked with (or, when none is named, one who does such visits there)
+            booking = await self.s.bookings.get(booking_id)
+            allowed = self.is_hers(staff, booking)
+            await self.audit_booking(staff, booking, "booking.open", ok=allowed)
+            if not allowed:
+                raise Forbidden("this visit is booked with someone else")
         now = self.s.clock()
         if booking.status != "booked" or booking.mode != "video":
             raise BookingClosed("only a booked video visit is opened here")
         if not booking.start_ms - OPEN_BEFORE_MS <= now < booking.end_ms:
             raise BookingClosed("the video visit opens ten minutes before its time and closes at its end")
-        staff = self.staff_of(who) if who.is_staff else None
-        if staff is not None and booking.staff not in ("", staff.id):
-            raise Forbidden("this visit is booked with someone else")
-        if staff is not None and not self.books_for(staff, booking.unit, booking.profession):
-            raise Forbidden("you do not serve this unit's visits")
         case_id = await self._visit_case(booking)
         holder = staff or self.s.config.directory.staff.get(booking.staff)
         if holder is not None and (await self.s.waitroom.get(case_id)).state == "waiting":
             # the visit's own case: claimed for her whatever the unit's claiming order (claims.py)
-            await self._opened(holder, await self.s.waitroom.claim(case_id, holder))
+            try:
+                await self._opened(holder, await self.s.waitroom.claim(case_id, holder))
+            except QueueError:
+                if staff is not None:
+                    raise  # she is told (at capacity …); the citizen's case waits for her instead
         return case_id
 
     async def _visit_case(self, booking: Booking) -> str:

@@ -15,10 +15,11 @@ from typing import Any
 import icalendar
 import pytest
 from support import ServerProcess, short_tmpdir, timeout
-from support_hub import ERIK, GUARDIAN, SORE_THROAT, UNLISTED, citizen, error_of, refused, staff
+from support_hub import ERIK, GUARDIAN, SORE_THROAT, UNLISTED, audit_log, citizen, error_of, refused, staff
 from support_sms import SmsReceiver, sms_receiver
 
 from direkt.loadtests.client import Client
+from direkt.queue.scripts import RedisClient
 
 pytestmark = pytest.mark.slow
 
@@ -269,7 +270,9 @@ async def test_bad_bodies_queries_and_ids_get_clear_errors(people: dict[str, Cli
         await anonymous.aclose()
 
 
-async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(people: dict[str, Client]) -> None:
+async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
+    people: dict[str, Client], redis: RedisClient
+) -> None:
     erik, nurse = people["erik"], people["nurse"]
     case = await held_case(erik, nurse)
     slots = await free(nurse)
@@ -289,6 +292,10 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "claimed"
     await refused(people["colleague"].call("POST", f"/api/bookings/{now}/open"), 403, "forbidden")
     await refused(people["stranger"].call("POST", f"/api/bookings/{now}/open"), 404, "not_found")
+    audited = {(r["actor"], r["action"], r["outcome"]) for r in await audit_log(redis)}
+    done = {("nurse-1", "booking.create", "ok"), ("nurse-1", "booking.list", "ok"), ("nurse-1", "booking.open", "ok"),
+            ("nurse-2", "booking.open", "denied")}  # fmt: skip
+    assert done <= audited, audited
 
 
 async def test_a_physical_visit_has_no_call_and_a_guardian_sees_her_childs_booking(
