@@ -155,7 +155,8 @@ export class VaccinationScreen {
 
   async questions() {
     try {
-      this.app.openCase(await this.app.api.call("POST", "/api/cases", { triage: this.view.id }));
+      const body = { triage: this.view.id, ...(this.app.unit ? { unit: this.app.unit } : {}) }; // as triage.js sends it
+      this.app.openCase(await this.app.api.call("POST", "/api/cases", body));
     } catch (err) {
       this.error = this.app.errorText(err);
       this.render();
