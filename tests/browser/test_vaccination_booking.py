@@ -212,3 +212,17 @@ def test_a_video_visit_booked_in_the_chat_shows_as_a_card_and_opens_at_its_time(
     finally:
         erik.bg.run(sock.close())
         erik.bg.run(nurse.aclose())
+
+
+def test_who_may_not_book_herself_reads_why_and_joins_the_vaccination_queue(open_page: Any) -> None:
+    page = open_page("/chat/", name="erik-vaccination")
+    citizen_login(page, ERIK)  # 35, no risk group the questions show: influenza is for a person to discuss
+    expect(page.get_by_role("heading", name="Vad gäller det?")).to_be_visible()
+    vaccination_triage(page)
+    offer = page.locator(".vaccination-offer")
+    expect(offer.get_by_role("heading", name="En person hjälper dig")).to_be_visible()
+    expect(offer).to_contain_text("65 år eller äldre")
+    expect(page.get_by_role("button", name="Boka tid själv")).to_have_count(0)
+    assert axe_check(page, "widget-vaccination-person") == []
+    page.get_by_role("button", name="Skicka till väntrummet").click()
+    expect(page.get_by_role("heading", name="Du är i kön")).to_be_visible()
