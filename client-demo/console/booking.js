@@ -52,6 +52,10 @@ export class Booking {
       this.ctx.alerts.toast(this.t("book_failed", { message: err.message }), "danger");
       return;
     }
+    if (!this.units.length) {
+      this.ctx.alerts.toast(this.t("book_no_units"), "danger");
+      return;
+    }
     if (chat.booking.booked) this.showBooked(chat.booking.booked);
     else this.showForm();
   }

@@ -2,6 +2,7 @@
 
 export const BOOKING_STRINGS = {
   book: { sv: "Boka", en: "Book" },
+  book_no_units: { sv: "Ingen mottagning tar bokningar här.", en: "No unit takes bookings here." },
   book_heading: { sv: "Boka besök", en: "Book a visit" },
   book_unit: { sv: "Mottagning", en: "Unit" },
   book_profession: { sv: "Yrke", en: "Profession" },

@@ -160,6 +160,11 @@ class Bookings:
         await self.store.rebook(booking_id, slot.start_ms, slot.end_ms, slot.staff or booking.staff)
         return await self.get(booking_id)
 
+    async def is_of(self, booking_id: str, patient_pnr: str) -> bool:
+        """Whether ``booking_id`` is a booking (booked, not cancelled) of this patient: a close names only such."""
+        found = await self.store.get(booking_id)
+        return found is not None and found.patient_pnr == patient_pnr and found.status == "booked"
+
     async def of_user(self, uid: str) -> list[Booking]:
         """A citizen account's bookings (own and her children's), newest first."""
         return await self.store.of_owner(uid)

@@ -101,9 +101,11 @@ class Handover(QueueViews):
         close_links(outcome, unit, booking)
         if unit and self.s.catalogue.get(unit) is None:
             raise BadRequest("no such unit in the referral catalogue")
-        _, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
+        file, record = await self.staff_case(staff, case_id, "case.close", outcome, holder=True)
         if record.state == "closed":
             return  # a retried close by the same holder
+        if booking and not await self.s.bookings.is_of(booking, file.patient_pnr):
+            raise BadRequest("no such booking for this patient")
         if note.strip():
             await self.append(
                 case_id,

@@ -17,6 +17,7 @@ from direkt.server.booking.model import Booking
 from direkt.server.booking.schedule import MAX_DAYS
 from direkt.server.booking.texts import OPEN_BEFORE_MS
 from direkt.server.booking.visits import BookingWorkflow, place
+from direkt.server.errors import BadRequest
 from direkt.server.http.api import Endpoint, citizen_only, query_of
 from direkt.server.http.requests import authed, json_body, ok
 from direkt.server.identity.sessions import Principal, Session
@@ -118,7 +119,7 @@ async def staff_visits(request: Request, svc: Services, session: Session) -> Res
     try:
         day = dt.date.fromisoformat(q.day) if q.day else local_time(svc.clock()).date()
     except ValueError:
-        day = local_time(svc.clock()).date()
+        raise BadRequest(f"{q.day!r} is not a date") from None
     visits = await wf.visits_on(staff, day)
     return ok({"day": day.isoformat(), "visits": [view(svc, b, session.principal) for b in visits]})
 

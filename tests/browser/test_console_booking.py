@@ -35,6 +35,13 @@ staff = "nurse-1"
 
 [[schedule]]
 unit = "vc-t"
+profession = "nurse"
+mode = "physical"
+hours = { mon-fri = "13:00-15:00" }
+slot_minutes = 30
+
+[[schedule]]
+unit = "vc-t"
 profession = "doctor"
 mode = "physical"
 hours = { mon-fri = "08:00-16:00" }
@@ -86,7 +93,7 @@ def test_a_chat_ends_in_a_booked_video_visit_the_nurse_opens_at_its_time(open_pa
     book = panel.get_by_role("button", name="Boka", exact=True)
     book.click()
     dialog = nurse.get_by_role("dialog", name="Boka besök")
-    unit = dialog.get_by_label("Mottagning")
+    unit = dialog.get_by_label("Mottagning", exact=True)
     expect(unit).to_be_focused()
     expect(unit.locator("option:checked")).to_have_text("Testby vårdcentral")
     expect(dialog.get_by_label("Yrke")).to_have_value("nurse")

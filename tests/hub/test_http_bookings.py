@@ -163,6 +163,15 @@ async def test_the_same_booking_again_is_one_booking_and_one_message(people: dic
     messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
     assert [m.get("code") for m in messages].count("booking") == 1
 
+    # closed as visit booked: only a booking of this patient is named
+    close = f"/api/staff/cases/{case}/close"
+    await refused(nurse.call("POST", close, {"outcome": "visit_booked", "booking": "vc-t.nosuchbooking"}), 400,
+                  "bad_request")  # fmt: skip
+    booking = first.json()["booking"]["id"]
+    await nurse.call("POST", close, {"outcome": "visit_booked", "booking": booking})
+    status = await erik.call("GET", f"/api/cases/{case}")
+    assert (status["outcome"], status["booking"]) == ("visit_booked", booking)
+
 
 async def test_the_calendar_file_parses_and_says_cancelled_once_cancelled(people: dict[str, Client]) -> None:
     erik, nurse = people["erik"], people["nurse"]
@@ -260,6 +269,8 @@ async def test_bad_bodies_queries_and_ids_get_clear_errors(people: dict[str, Cli
     for query in (f"{nurse_video}&days=1000", "profession=nurse&mode=video", f"{nurse_video}&from=yesterday",
                   "unit=vc-t&profession=nurse&mode=phone"):  # fmt: skip
         error_of(await erik.http.get(f"/api/slots?{query}"), 400, "bad_request")
+    for day in ("2026-13-45", "tomorrow"):
+        error_of(await nurse.http.get(f"/api/staff/visits?day={day}"), 400, "bad_request")
     for bad in ("nothing", "vc-t.", "x" * 300, "vc-t.doesnotexist"):
         error_of(await erik.http.get(f"/api/bookings/{bad}"), 404, "not_found")
     error_of(await post_raw(erik, "/api/bookings/vc-t.doesnotexist/rebook", {"start_ms": "x"}), 400, "bad_request")
