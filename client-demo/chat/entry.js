@@ -1,6 +1,7 @@
 // The start screen (logged out) and the entry screen (who and what it is about).
 
 import { clear, focusFirst, h } from "../shared/dom.js";
+import { myBookingsButton } from "./booking.js";
 
 const ENTRIES = ["seek_care", "vaccination", "youth_clinic", "child_health", "admin"];
 
@@ -113,6 +114,7 @@ export class EntryScreen {
             t(`entry.${entry}`),
           ),
           h("span", { class: "hint", id: `entry-${entry}-help` }, t(`entry.${entry}.help`)),
+          entry === "admin" ? myBookingsButton(this.app) : null, // cancel or rebook (chat/booking.js)
         ),
       ),
     );

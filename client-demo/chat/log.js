@@ -4,6 +4,7 @@
 
 import { clear, clock, h } from "../shared/dom.js";
 import { compareIds } from "../shared/hub.js";
+import { bookingCard } from "./booking.js";
 
 const STAFF_ROLES = new Set(["nurse", "doctor", "administrator"]);
 
@@ -166,6 +167,7 @@ export class ChatLog {
       ),
       photo,
       text ? h("p", { class: "text" }, text) : null,
+      system && f.code === "booking" && f.booking ? bookingCard(this.app, f.booking, { heading: "h4" }) : null,
       item.own ? h("p", { class: "status" }, this.statusText(item)) : null,
     );
   }

@@ -1,5 +1,7 @@
 // Every text of the citizen chat, in Swedish and English.
 
+import { BOOKING_STRINGS } from "./bookingstrings.js";
+
 export const STRINGS = {
   // page and header
   // {service}, {short_name} and {advice_phone} are the region's brand (shared/brand.js); a
@@ -489,4 +491,5 @@ export const STRINGS = {
     en: "Your login has ended. Log in again to continue – your case is kept.",
   },
   "ended.login": { sv: "Logga in igen", en: "Log in again" },
+  ...BOOKING_STRINGS, // bookings and vaccination self-booking (issue 24)
 };

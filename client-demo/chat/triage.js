@@ -6,6 +6,7 @@
 import { clear, focusFirst, h } from "../shared/dom.js";
 import { search } from "./reasonsearch.js";
 import { unlockAudio } from "./sound.js";
+import { vaccinationPart } from "./vaccination.js";
 
 const ELSEWHERE = new Set(["112_now", "emergency_department", "call_1177"]);
 
@@ -402,8 +403,11 @@ export class TriageScreen {
       answersSummary(t, i18n, r),
       this.error ? h("p", { class: "banner danger", role: "alert" }, this.error) : null,
     ];
+    const vaccination = vaccinationPart(this); // the vaccination entry: book a time yourself (chat/vaccination.js)
+    if (vaccination) content.push(vaccination.el);
     const actions = h("div", { class: "actions" });
-    if (selfCare) {
+    if (vaccination?.bookable) actions.append(h("button", { type: "button", onclick: () => this.back() }, t("triage.back")));
+    else if (selfCare) {
       actions.append(
         h("button", { type: "button", class: "primary", onclick: () => this.submit(true) }, t("result.chat_anyway")),
         h("button", { type: "button", onclick: () => this.back() }, t("triage.back")),

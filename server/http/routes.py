@@ -16,6 +16,7 @@ from direkt.server.http import (
     record,
     stats,
     supervision,
+    vaccination,
 )
 from direkt.server.http.api import Endpoint
 from direkt.server.identity import embedlogin
@@ -31,4 +32,5 @@ ENDPOINTS: list[Endpoint] = [
     *record.ENDPOINTS,  # a closed case's journal record: FHIR R4 and a printable page
     *bookings.ENDPOINTS,  # booking a visit: slots, a nurse books from a chat, citizens' bookings (issue 24)
     *catalogue.ENDPOINTS,  # the referral catalogue: find a care unit, its card and the referral message
+    *vaccination.ENDPOINTS,  # vaccination self-booking after the vaccination triage (issue 24)
 ]

@@ -181,6 +181,12 @@ def embed_code(code: str) -> str:
     return f"{ROOT}:embedcode:{code}"
 
 
+# -- vaccination self-booking (server/http/vaccination.py): the booking made with a triage --
+def vaccination_booking(tid: str) -> str:
+    """The one booking triage ``tid`` made: "<booking id> <unit> <start_ms asked for>" (the triage's TTL)."""
+    return f"{ROOT}:vaccbooking:{tid}"
+
+
 # -- booking a visit (issue 24, server/booking/): a unit's bookings share the hash tag {bk:<unit>},
 #    so one Lua script takes or frees a slot atomically (book, cancel, rebook) --
 #   dk:{bk:<unit>}:slots     hash    "<profession>:<mode>:<start_ms>" -> the booking id holding that slot

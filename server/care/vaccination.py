@@ -1,0 +1,334 @@
+"""Vaccination self-booking: who may book a vaccination herself, and where (issue 24).
+
+Pure: values in, values out (the date and the units are parameters). The
+vaccination triage (triage/kb/reasons/vaccination.toml) decides whether a
+person must look at the answers first; this module only reads its result:
+
+- a rule that held (an earlier severe reaction, a fever now, a possibly live
+  vaccine in pregnancy or with a weakened immune system) or a profession other
+  than ``vaccination``: a person helps (the vaccination queue);
+- a vaccine outside the four the source pages offer (covid-19, influenza, TBE,
+  pneumococcus): a person helps;
+- otherwise the recommendation for the patient's age, the season and the risk
+  groups the triage knows about decides (``RULES`` below, in our own words).
+
+The triage does not ask about chronic illness (heart, lung, kidney disease,
+diabetes …), so below 65 the only risk group it can see is a weakened immune
+system. Anyone else who believes they belong to a risk group is helped by a
+person, never refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+SOURCES = (
+    "Folkhälsomyndigheten: Rekommendationer om vaccination mot influensa (riskgrupper, säsong)",
+    "Folkhälsomyndigheten: Rekommendationer om vaccination mot covid-19",
+    "Folkhälsomyndigheten: Vaccination mot pneumokocker för riskgrupper och äldre",
+    "Folkhälsomyndigheten: Vaccination mot TBE (fästingburen hjärninflammation)",
+    "1177.se (Inera): Vaccinationer",
+)
+
+# The triage's answer (finding ``vaccine_wanted``) and the catalogue's service for it.
+SERVICE = {
+    "covid19": "vaccine:covid19",
+    "influenza": "vaccine:influenza",
+    "tbe": "vaccine:tbe",
+    "pneumococcal": "vaccine:pneumococcus",
+}
+PROFESSION = "vaccination"  # the triage's profession when no rule sent the case to a nurse
+ELDERLY = 65  # influenza, covid-19 and pneumococcus are recommended from this age
+TBE_FROM = 1  # TBE vaccination is given from one year of age
+ADULT = 18
+# The autumn and winter campaign for influenza and covid-19: the regions start it in October
+# (their exact start date varies a little by year) and vaccinate through the winter; outside it
+# a person helps (for example someone going abroad to the other hemisphere's season).
+SEASON_MONTHS = frozenset({10, 11, 12, 1, 2, 3})
+
+
+@dataclass(frozen=True)
+class Text:
+    sv: str
+    en: str
+
+    def view(self) -> dict[str, str]:
+        return {"sv": self.sv, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What the vaccination triage tells about the patient."""
+
+    age: int  # completed years
+    for_child: bool  # a guardian answers and books for the child
+    immunosuppressed: bool
+    pregnant: bool
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """The part of a finished triage this module reads."""
+
+    reason: str  # the contact reason's code
+    profession: str
+    rules: tuple[str, ...]  # every rule that held
+    vaccine: str  # the ``vaccine_wanted`` answer ("" if not asked)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether the patient may book herself; if not, why (``code``) in the citizen's words."""
+
+    eligible: bool
+    code: str  # "ok", "not_vaccination", "needs_person", "other_vaccine", "season", "not_recommended"
+    vaccine: str
+    text: Text
+
+    @property
+    def service(self) -> str:
+        return SERVICE.get(self.vaccine, "")
+
+
+_PERSON = Text(
+    (
+        "Dina svar behöver ses av en person innan du vaccineras. Skicka dem till vaccinationsmottagningen, så"
+        " hjälper vi dig."
+    ),
+    (
+        "A person needs to see your answers before you are vaccinated. Send them to the vaccination service "
+        "and we will help you."
+    ),
+)
+_OTHER = Text(
+    "Den vaccinationen kan du inte boka själv här. Skicka dina svar till vaccinationsmottagningen, så hjälper vi dig.",
+    (
+        "You cannot book that vaccination yourself here. Send your answers to the vaccination service and we "
+        "will help you."
+    ),
+)
+_SEASON = Text(
+    (
+        "Vaccination mot influensa och covid-19 ges i höst- och vintersäsongen (oktober till mars). Skicka "
+        "dina svar till vaccinationsmottagningen om du har frågor, så hjälper en person dig."
+    ),
+    (
+        "Vaccination against influenza and covid-19 is given in the autumn and winter season (October to "
+        "March). Send your answers to the vaccination service if you have questions, and a person will help "
+        "you."
+    ),
+)
+_RISK = Text(
+    (
+        "Vaccinationen rekommenderas dig som är 65 år eller äldre och dig som tillhör en riskgrupp, till "
+        "exempel med hjärt- eller lungsjukdom, diabetes eller nedsatt immunförsvar. Tror du att du tillhör en"
+        " riskgrupp? Skicka dina svar till vaccinationsmottagningen, så hjälper en person dig."
+    ),
+    (
+        "The vaccination is recommended if you are 65 or older or belong to a risk group, for example with "
+        "heart or lung disease, diabetes or a weakened immune system. Do you think you belong to a risk "
+        "group? Send your answers to the vaccination service and a person will help you."
+    ),
+)
+_PREGNANT = Text(
+    (
+        "Under graviditet beror rekommendationen på graviditetsveckan. Skicka dina svar till "
+        "vaccinationsmottagningen, så hjälper en person dig."
+    ),
+    (
+        "In pregnancy the recommendation depends on the week of pregnancy. Send your answers to the "
+        "vaccination service and a person will help you."
+    ),
+)
+_CHILD_COVID = Text(
+    (
+        "Barn och unga under 18 år vaccineras mot covid-19 bara efter en läkares bedömning. Skicka dina svar "
+        "till vaccinationsmottagningen, så hjälper en person er."
+    ),
+    (
+        "Children and young people under 18 are vaccinated against covid-19 only after a doctor's assessment."
+        " Send your answers to the vaccination service and a person will help you."
+    ),
+)
+_TBE_YOUNG = Text(
+    "TBE-vaccin ges från ett års ålder.",
+    "TBE vaccine is given from one year of age.",
+)
+_OK = {
+    "influenza": Text(
+        "Du kan boka en tid för vaccination mot influensa själv.",
+        "You can book a time for vaccination against influenza yourself.",
+    ),
+    "covid19": Text(
+        "Du kan boka en tid för vaccination mot covid-19 själv.",
+        "You can book a time for vaccination against covid-19 yourself.",
+    ),
+    "pneumococcal": Text(
+        "Du kan boka en tid för vaccination mot pneumokocker själv.",
+        "You can book a time for vaccination against pneumococcal disease yourself.",
+    ),
+    "tbe": Text(
+        (
+            "Du kan boka en tid för vaccination mot TBE själv. Vaccinet rekommenderas dig som bor i eller besöker"
+            " ett område där TBE finns (till exempel skärgården och kusterna kring Mälaren och Östersjön) och "
+            "vistas i naturen."
+        ),
+        (
+            "You can book a time for vaccination against TBE yourself. The vaccine is recommended if you live in "
+            "or visit an area where TBE occurs (for example the archipelagos and coasts around Lake Mälaren and "
+            "the Baltic) and spend time outdoors."
+        ),
+    ),
+}
+
+
+def eligibility(triage: TriageOutcome, patient: Patient, today: dt.date) -> Eligibility:
+    """Whether ``patient`` may book the vaccination of ``triage`` herself on ``today``.
+
+    Returns:
+        ``eligible`` with ``code`` "ok", or why not: "not_vaccination" (another contact reason),
+        "needs_person" (a rule held or the triage chose a nurse), "other_vaccine", "season"
+        (influenza or covid-19 outside the campaign) or "not_recommended" (age or risk group).
+    """
+    vaccine = triage.vaccine
+    if triage.reason != "vaccination":
+        return Eligibility(False, "not_vaccination", vaccine, _OTHER)
+    if triage.rules or triage.profession != PROFESSION:
+        return Eligibility(False, "needs_person", vaccine, _PERSON)
+    if vaccine not in SERVICE:
+        return Eligibility(False, "other_vaccine", vaccine, _OTHER)
+    refused = RULES[vaccine](patient, today)
+    if refused is not None:
+        code, text = refused
+        return Eligibility(False, code, vaccine, text)
+    return Eligibility(True, "ok", vaccine, _OK[vaccine])
+
+
+Refusal = tuple[str, Text] | None
+
+
+def _risk_or_elderly(patient: Patient) -> Refusal:
+    if patient.age >= ELDERLY or patient.immunosuppressed:
+        return None
+    return ("not_recommended", _PREGNANT if patient.pregnant else _RISK)
+
+
+def _influenza(patient: Patient, today: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: 65 and older and medical risk groups (from 6 months of age), and
+    # pregnant women from a week of pregnancy the triage does not ask: those go to a person.
+    if today.month not in SEASON_MONTHS:
+        return ("season", _SEASON)
+    return _risk_or_elderly(patient)
+
+
+def _covid19(patient: Patient, today: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: 65 and older and adults in risk groups; children only after a doctor's assessment.
+    if today.month not in SEASON_MONTHS:
+        return ("season", _SEASON)
+    if patient.age < ADULT:
+        return ("not_recommended", _CHILD_COVID)
+    return _risk_or_elderly(patient)
+
+
+def _pneumococcal(patient: Patient, today: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: older people and risk groups, all year. Children get it in the child
+    # vaccination programme (child health care); a child outside a risk group is helped by a person.
+    return _risk_or_elderly(patient)
+
+
+def _tbe(patient: Patient, today: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: for those who live in or visit a risk area, from one year of age,
+    # all year (the basic doses are best begun in winter or spring, before the tick season).
+    return None if patient.age >= TBE_FROM else ("not_recommended", _TBE_YOUNG)
+
+
+RULES = {"influenza": _influenza, "covid19": _covid19, "pneumococcal": _pneumococcal, "tbe": _tbe}
+
+
+# -- which units ------------------------------------------------------------------------
+
+
+class VaccinationUnit(Protocol):
+    """What a catalogue unit (``direkt.server.care.catalogue.CareUnit``) offers this module."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def services(self) -> frozenset[str]: ...
+    @property
+    def booking(self) -> bool: ...
+    @property
+    def min_age(self) -> int: ...
+    @property
+    def max_age(self) -> int: ...
+    @property
+    def municipality(self) -> str: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+
+
+U = TypeVar("U", bound=VaccinationUnit)
+
+
+@dataclass(frozen=True)
+class Fit(Generic[U]):
+    """A unit that fits, and how far it is from the chosen place (km; None: no place known)."""
+
+    unit: U
+    km: float | None
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (lat, lon) points (haversine, Earth radius 6371 km)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def place_of(units: Iterable[VaccinationUnit], municipality: str) -> tuple[float, float] | None:
+    """A municipality's point: the middle of the catalogue's units there (None: no unit there)."""
+    points = [(u.lat, u.lon) for u in units if u.municipality.casefold() == municipality.casefold()]
+    if not points:
+        return None
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+def municipalities(units: Iterable[VaccinationUnit]) -> list[str]:
+    """Every municipality the catalogue names, in Swedish alphabetical order (å, ä, ö after z)."""
+    return sorted({u.municipality for u in units if u.municipality}, key=swedish_order)
+
+
+_SWEDISH = str.maketrans({"å": "z\x01", "ä": "z\x02", "ö": "z\x03", "é": "e", "ü": "y"})
+
+
+def swedish_order(name: str) -> str:
+    """A sort key that puts å, ä and ö after z, as a Swedish reader expects."""
+    return name.casefold().translate(_SWEDISH)
+
+
+def fitting_units(units: Sequence[U], service: str, age: int, origin: tuple[float, float] | None) -> list[Fit[U]]:
+    """The units that vaccinate with ``service``, take bookings and take a patient of ``age``:
+    nearest ``origin`` first (in id order when no place is known)."""
+    fits = [
+        Fit(u, round(distance_km(origin, (u.lat, u.lon)), 1) if origin else None)
+        for u in units
+        if service in u.services and u.booking and u.min_age <= age <= u.max_age
+    ]
+    return sorted(fits, key=lambda f: (f.km if f.km is not None else 0.0, f.unit.id))
+
+
+def read_triage(reason: str, profession: str, rules: Sequence[str], facts: Mapping[str, object]) -> TriageOutcome:
+    """What this module reads of a triage's result (``direkt.triage.outcome.Result``) and its walk's facts."""
+    wanted = facts.get("vaccine_wanted")
+    return TriageOutcome(reason, profession, tuple(rules), wanted if isinstance(wanted, str) else "")
+
+
+def patient_of(age: int, for_child: bool, facts: Mapping[str, object]) -> Patient:
+    """The patient as the triage knows them: only a "yes" counts as a risk group or a pregnancy."""
+    return Patient(age, for_child, facts.get("immunosuppressed") is True, facts.get("pregnant") is True)

@@ -1,0 +1,223 @@
+"""Vaccination self-booking over HTTP (server/http/vaccination.py), against a real ``direkt serve`` of
+the demo region (its catalogue and booking schedules) and a real Redis.
+
+What a citizen would notice: after the vaccination questions, whether she may book herself (and
+why not), the nearest vaccination units with free times, a booking that takes the slot, the same
+booking again on a replayed request, and a clear refusal for anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support import ServerProcess
+from support_hub import ERIK, citizen, refused, staff
+
+from direkt.loadtests.client import ApiError, Client
+from direkt.server.redis.embedded import EmbeddedRedis
+
+pytestmark = pytest.mark.slow
+
+DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
+GOSTA = "194101012393"  # 85, home unit vc-gottsunda (Uppsala): influenza is recommended
+MAJA = "198105102381"  # 45, guardian
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+    process = ServerProcess(standalone_redis.url, config=DEMO_REGION)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def people(server: ServerProcess) -> AsyncIterator[Any]:
+    opened: list[Client] = []
+
+    async def log_in(pnr: str = "", staff_id: str = "") -> Client:
+        client = await (staff(server.base, staff_id) if staff_id else citizen(server.base, pnr))
+        opened.append(client)
+        return client
+
+    yield log_in
+    for client in opened:
+        await client.aclose()
+
+
+def vaccination_answers(vaccine: str, *, fever: str = "no", reaction: str = "no") -> list[tuple[str, Any]]:
+    which: list[tuple[str, Any]] = [("vaccination.which", vaccine)]
+    if vaccine == "other":
+        which.append(("vaccination.other_which", "gula febern, resa i mars"))
+    return [
+        ("reason", "vaccination"), *which, ("vaccination.reaction", reaction),
+        ("vaccination.fever", fever), ("vaccination.health", ["none"]), ("vaccination.notes", ""),
+    ]  # fmt: skip
+
+
+async def vaccination_triage(client: Client, vaccine: str = "influenza", **answers: str) -> str:
+    view = await client.triage("vaccination", vaccination_answers(vaccine, **answers))
+    assert view["result"] is not None, view["question"]
+    return str(view["id"])
+
+
+async def offer(client: Client, tid: str, query: str = "") -> dict[str, Any]:
+    return dict(await client.call("GET", f"/api/vaccination/{tid}{query}"))
+
+
+def first_slot(found: dict[str, Any]) -> dict[str, Any]:
+    unit = next(u for u in found["units"] if u["slots"])
+    return {"unit": unit["id"], "start_ms": unit["slots"][0]["start_ms"]}
+
+
+async def test_an_eligible_citizen_books_a_slot_once_and_a_replay_gives_the_same_booking(people: Any) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta)
+    found = await offer(gosta, tid)
+    assert (found["eligible"], found["code"], found["vaccine"]) == (True, "ok", "influenza")
+    assert found["place"] == "Uppsala" and found["sources"] and found["text"]["sv"]
+    assert found["units"] and found["units"][0]["km"] is not None
+    kms = [u["km"] for u in found["units"]]
+    assert kms == sorted(kms)  # nearest first
+    chosen = first_slot(found)
+
+    booking = await gosta.call("POST", f"/api/vaccination/{tid}/booking", chosen, expect=(201,))
+    assert booking["booked_by"] == "self" and booking["vaccine"] == "influenza" and booking["mode"] == "physical"
+    assert (booking["unit"], booking["start_ms"], booking["status"]) == (chosen["unit"], chosen["start_ms"], "booked")
+
+    again = await gosta.call("POST", f"/api/vaccination/{tid}/booking", chosen, expect=(200,))
+    assert again["id"] == booking["id"]
+    other = {
+        "unit": chosen["unit"],
+        "start_ms": next(u for u in found["units"] if u["id"] == chosen["unit"])["slots"][1]["start_ms"],
+    }
+    await refused(gosta.call("POST", f"/api/vaccination/{tid}/booking", other), 409, "already_booked")
+
+    after = await offer(gosta, tid)
+    assert after["booking"]["id"] == booking["id"]
+    unit = next(u for u in after["units"] if u["id"] == chosen["unit"])
+    assert chosen["start_ms"] not in [s["start_ms"] for s in unit["slots"]]  # the slot is taken
+    mine = await gosta.call("GET", "/api/bookings")
+    assert [b["id"] for b in mine["bookings"]] == [booking["id"]]
+
+
+async def test_a_taken_slot_is_refused_to_the_next_citizen(people: Any) -> None:
+    gosta = await people(GOSTA)
+    found = await offer(gosta, await vaccination_triage(gosta, "tbe"))
+    chosen = first_slot(found)
+    await gosta.call("POST", f"/api/vaccination/{found['triage']}/booking", chosen, expect=(201,))
+    erik = await people(ERIK)
+    tid = await vaccination_triage(erik, "tbe")
+    await refused(erik.call("POST", f"/api/vaccination/{tid}/booking", chosen), 409, "slot_taken")
+
+
+@pytest.mark.parametrize(
+    ("pnr", "vaccine", "answers", "code"),
+    [
+        (ERIK, "influenza", {}, "not_recommended"),  # 35, no risk group the triage sees
+        (GOSTA, "influenza", {"fever": "yes"}, "needs_person"),
+        (GOSTA, "covid19", {"reaction": "unknown"}, "needs_person"),
+        (GOSTA, "other", {}, "other_vaccine"),
+    ],
+)
+async def test_who_may_not_book_is_told_why_and_refused_a_booking(
+    people: Any, pnr: str, vaccine: str, answers: dict[str, str], code: str
+) -> None:
+    client = await people(pnr)
+    tid = await vaccination_triage(client, vaccine, **answers)
+    found = await offer(client, tid)
+    assert (found["eligible"], found["code"], found["units"]) == (False, code, [])
+    assert found["text"]["sv"] and found["text"]["en"]
+    body = {"unit": "vacc-vm", "start_ms": 1}
+    await refused(client.call("POST", f"/api/vaccination/{tid}/booking", body), 409, "not_self_bookable")
+
+
+async def test_another_citizens_triage_is_not_found_and_staff_are_refused(people: Any) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta)
+    chosen = first_slot(await offer(gosta, tid))
+    erik = await people(ERIK)
+    await refused(erik.call("GET", f"/api/vaccination/{tid}"), 404, "not_found")
+    await refused(erik.call("POST", f"/api/vaccination/{tid}/booking", chosen), 404, "not_found")
+    nurse = await people(staff_id="anna.lind")
+    await refused(nurse.call("GET", f"/api/vaccination/{tid}"), 403, "forbidden")
+    assert (await gosta.call("GET", "/api/bookings"))["bookings"] == []
+
+
+async def test_an_unfinished_or_other_triage_has_no_offer(people: Any) -> None:
+    erik = await people(ERIK)
+    started = await erik.call("POST", "/api/triage", {"entry": "vaccination"})
+    await refused(erik.call("GET", f"/api/vaccination/{started['id']}"), 409, "conflict")
+    care = await erik.triage("seek_care", [("screen.now", ["none"]), ("reason", "sore_throat")])
+    await refused(erik.call("GET", f"/api/vaccination/{care['id']}"), 409, "conflict")
+    await refused(erik.call("GET", "/api/vaccination/not-a-triage!"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"unit": "vacc-vm"}, 400, "bad_request"),  # no time
+        ({"unit": "vacc-vm", "start_ms": -1}, 400, "bad_request"),
+        ({"unit": "x" * 500, "start_ms": 1}, 400, "bad_request"),
+        ({"unit": "vacc-vm", "start_ms": 1, "extra": 1}, 400, "bad_request"),
+        ({"unit": "vc-gottsunda", "start_ms": 1}, 400, "bad_request"),  # no such vaccination there
+        ({"unit": "no-such-unit", "start_ms": 1}, 400, "bad_request"),
+        ({"unit": "vacc-vm", "start_ms": 1}, 400, "not_in_schedule"),  # no such time
+        ({"unit": "vacc-up", "start_ms": 1}, 400, "not_in_schedule"),  # another unit, no such time either
+    ],
+)
+async def test_bad_booking_input_gets_a_clear_error(people: Any, body: dict[str, Any], status: int, code: str) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta, "pneumococcal")
+    await refused(gosta.call("POST", f"/api/vaccination/{tid}/booking", body), status, code)
+
+
+async def test_bad_offer_queries_get_a_clear_error_and_another_place_reorders(people: Any) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta)
+    await refused(gosta.call("GET", f"/api/vaccination/{tid}?place=Atlantis"), 400, "bad_request")
+    await refused(gosta.call("GET", f"/api/vaccination/{tid}?days=99"), 400, "bad_request")
+    await refused(gosta.call("GET", f"/api/vaccination/{tid}?place={'x' * 200}"), 400, "bad_request")
+    near_home = await offer(gosta, tid)
+    in_vasteras = await offer(gosta, tid, "?place=V%C3%A4ster%C3%A5s")
+    assert (near_home["place"], in_vasteras["place"]) == ("Uppsala", "Västerås")
+    assert [u["id"] for u in near_home["units"]] == ["vacc-up", "vacc-vm"]  # nearest first
+    assert [u["id"] for u in in_vasteras["units"]] == ["vacc-vm", "vacc-up"]
+
+
+async def test_concurrent_requests_with_one_triage_hold_one_slot(people: Any) -> None:
+    gosta = await people(GOSTA)
+    tid = await vaccination_triage(gosta)
+    unit = next(u for u in (await offer(gosta, tid))["units"] if len(u["slots"]) >= 5)
+    times = [{"unit": unit["id"], "start_ms": s["start_ms"]} for s in unit["slots"][:5]]
+    answers = await asyncio.gather(
+        *(gosta.call("POST", f"/api/vaccination/{tid}/booking", t) for t in times), return_exceptions=True
+    )
+    won = [a for a in answers if isinstance(a, dict)]
+    assert len(won) == 1, answers
+    assert all(isinstance(a, ApiError) and a.code == "already_booked" for a in answers if a not in won), answers
+    booked = [b for b in (await gosta.call("GET", "/api/bookings"))["bookings"] if b["status"] == "booked"]
+    assert [b["id"] for b in booked] == [won[0]["id"]]  # the losers' slots are not held
+    free = {s["start_ms"] for u in (await offer(gosta, tid))["units"] if u["id"] == unit["id"] for s in u["slots"]}
+    assert {t["start_ms"] for t in times} - free == {won[0]["start_ms"]}
+
+    again = await vaccination_triage(gosta, "tbe")
+    same = times[-1] if times[-1]["start_ms"] != won[0]["start_ms"] else times[0]
+    replays = await asyncio.gather(
+        *(gosta.call("POST", f"/api/vaccination/{again}/booking", same) for _ in range(4)), return_exceptions=True
+    )
+    assert all(isinstance(r, dict) for r in replays), replays
+    assert len({r["id"] for r in replays}) == 1  # one booking, however often asked at once
+
+
+async def test_a_unit_card_for_booking_cards(people: Any, server: ServerProcess) -> None:
+    erik = await people(ERIK)
+    card = await erik.call("GET", "/api/units/vacc-vm/card")
+    assert card["name"] == "Vaccinationsmottagningen Västmanland" and card["address"] and card["city"]
+    await refused(erik.call("GET", "/api/units/no-such-unit/card"), 404, "not_found")
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        assert (await anonymous.get("/api/units/vacc-vm/card")).status_code == 401
