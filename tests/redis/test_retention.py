@@ -28,6 +28,7 @@ from direkt.server.booking.model import Booking
 from direkt.server.booking.service import new_booking_id
 from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.care.bookingdata import dedupe_key
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.photos import photo_key_id
 from direkt.server.care.retention import RetentionBusy, RetentionJob
@@ -121,12 +122,14 @@ async def seed_booking(
     created: int = 0,
     cancelled: int = 0,
     link: bool = False,
+    dedupe: str = "",
 ) -> Booking:
     """A booking as the booking store writes it (its Lua script), at a time long past; cancelled
     as the store cancels; with a vaccination triage's link to it as server/http/vaccination.py keeps it."""
     start = end - 15 * 60_000
     booking = Booking(new_booking_id(unit), unit, "nurse", "physical", start, end, "booked", ERIK, "Test Person",
-                      PSEUDONYM(ERIK), booked_by="self", created_ms=created or start - DAY_MS)  # fmt: skip
+                      PSEUDONYM(ERIK), booked_by="self", created_ms=created or start - DAY_MS,
+                      dedupe=dedupe)  # fmt: skip
     store = BookingStore(client)
     await store.book(booking, f"nurse:physical:{start}")
     if cancelled:
@@ -144,13 +147,16 @@ async def seed_booking(
 async def seed_bookings(client: RedisClient, s: Seeded) -> None:
     """Unit vc-old holds only expired bookings (its slot map and calendar go with them); vc-a1 keeps some."""
     c = cutoff("bookings")
-    await seed_booking(client, s, "vc-old", c - 1, link=True)  # the visit ended 1 ms past the rule
+    await seed_booking(client, s, "vc-old", c - 1, link=True, dedupe="req-1")  # ended 1 ms past the rule
     await seed_booking(client, s, "vc-old", c - 3 * DAY_MS, cancelled=c - 5 * DAY_MS)
-    await seed_booking(client, s, "vc-a1", c - 2, link=True)
+    await seed_booking(client, s, "vc-a1", c - 2, link=True, dedupe="req-2")
     await seed_booking(client, s, "vc-a1", c)  # ended exactly at the cutoff: kept
     await seed_booking(client, s, "vc-a1", c - 9 * DAY_MS, cancelled=c + 1)  # cancelled after the cutoff: kept
     await seed_booking(client, s, "vc-a1", NOW + 30 * DAY_MS, created=c - 900 * DAY_MS, link=True)  # ahead
     s.expired_keys |= {keys.booking_slots("vc-old"), keys.booking_calendar("vc-old")}
+    for unit in ("vc-old", "vc-a1"):  # a replay map, where the store keeps one, held only expired bookings
+        if await client.exists(dedupe_key(unit)):
+            s.expired_keys.add(dedupe_key(unit))
     s.kept_keys |= {keys.booking_slots("vc-a1"), keys.booking_calendar("vc-a1"), keys.user_bookings(PSEUDONYM(ERIK))}
     dangling = keys.user_bookings(PSEUDONYM(GUARDIAN))  # a failed booking's id: the index's only other writer
     await client.zadd(dangling, {new_booking_id("vc-a1"): c - DAY_MS})
@@ -170,6 +176,8 @@ async def booking_traces(client: RedisClient, booking: Booking) -> list[str]:
         found.append("calendar")
     if await client.zscore(keys.user_bookings(booking.owner_uid), booking.id) is not None:
         found.append("index")
+    if await client.hexists(dedupe_key(booking.unit), booking.id):
+        found.append("replay")
     return found
 
 
