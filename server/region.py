@@ -120,6 +120,7 @@ class RetentionSpec(_Strict):
     transcripts: int = _RULES.transcripts
     case_files: int = _RULES.case_files
     photos: int = _RULES.photos
+    bookings: int = _RULES.bookings
     queue_records: int = _RULES.queue_records
     triage_sessions: int = _RULES.triage_sessions
     event_log: int = _RULES.event_log

@@ -7,9 +7,10 @@ Floors (a rule may keep data longer, never shorter):
 
 - Patient-record material is kept at least ten years (Patientdatalagen
   2008:355, 3 kap. 17 §: "minst tio år efter det att uppgiften fördes in").
-  The chat transcript, the case file (triage summary, journal note, outcome)
-  and the photos sent in the chat are that material: at least 3653 days
-  (ten years with their leap days).
+  The chat transcript, the case file (triage summary, journal note, outcome),
+  the photos sent in the chat and the bookings (a planned visit, with the
+  patient's personnummer and name: "planerade åtgärder", 3 kap. 6 §) are that
+  material: at least 3653 days (ten years with their leap days).
 - The audit log of access to patient data is kept at least five years
   (HSLF-FS 2016:40, 4 kap. 9 §): at least 1827 days.
 - Everything else (queue records, triage sessions that never became a case,
@@ -36,6 +37,8 @@ class RetentionRules:
         transcripts: a case's chat stream, from its last message.
         case_files: a case file, from its last change (created, chat opened, closed).
         photos: a photo sent in a chat, from its upload.
+        bookings: a booked (or cancelled) visit, from the visit's end; with it go its slot,
+            calendar and owner-index entries and a vaccination triage's link to it.
         queue_records: a finished case's waiting-room record, from when it closed,
             was abandoned or moved (a live case's record is never removed).
         triage_sessions: a triage in progress (the case file keeps its own copy),
@@ -47,6 +50,7 @@ class RetentionRules:
     transcripts: int = RECORD_FLOOR_DAYS
     case_files: int = RECORD_FLOOR_DAYS
     photos: int = RECORD_FLOOR_DAYS
+    bookings: int = RECORD_FLOOR_DAYS
     queue_records: int = 90
     triage_sessions: int = 1
     event_log: int = 400
@@ -66,7 +70,7 @@ class RetentionRules:
 
 
 KINDS: tuple[str, ...] = tuple(f.name for f in fields(RetentionRules))
-RECORD_KINDS = frozenset({"transcripts", "case_files", "photos"})
+RECORD_KINDS = frozenset({"transcripts", "case_files", "photos", "bookings"})
 FLOORS: Mapping[str, int] = {
     kind: RECORD_FLOOR_DAYS if kind in RECORD_KINDS else AUDIT_FLOOR_DAYS if kind == "audit" else 1 for kind in KINDS
 }

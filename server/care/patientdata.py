@@ -4,12 +4,13 @@ the record and the audit log are kept as the law requires).
 
 A patient's data is found by what it says, not through an index keyed by a secret: every
 case file whose patient (or guardian) is the personnummer (SCAN in batches), with its
-transcript, photos and queue record; every triage session naming them; every audit record
-about them. An export or erasure is rare; reading every case file is its price.
+transcript, photos and queue record; every booking and every triage session naming them; every
+audit record about them. An export or erasure is rare; reading every case file is its price.
 
 Both are audited before the data leaves or goes: one ``data.export`` / ``data.erase`` record
 for the operation (detail: counts), and one ``case.export`` / ``case.erase`` record per case,
-which names the patient, so the patient's own log extract shows it. Personal identity numbers
+which names the patient, so the patient's own log extract shows it, and one ``booking.export`` /
+``booking.erase`` record per booking. Personal identity numbers
 go to the audit and to the export the operator asked for, never to the application log.
 """
 
@@ -26,6 +27,7 @@ import structlog
 from direkt.queue.keys import RegionKeys, case_region
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.care.bookingdata import TIME_FIELDS, BookingData, booking_time
 from direkt.server.care.casefile import PHONE_FIELD, CaseFile
 from direkt.server.care.retention import file_time, photo_key_time, queue_record_time, stream_time
 from direkt.server.care.transcript import REPLAY_PAGE
@@ -46,10 +48,11 @@ class Held:
     raw_files: dict[str, bytes] = field(default_factory=dict)
     triage: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> the stored session
     audit: list[AuditRecord] = field(default_factory=list)
+    bookings: list[dict[str, str]] = field(default_factory=list)  # each booking's stored fields
 
     @property
     def empty(self) -> bool:
-        return not (self.files or self.triage or self.audit)
+        return not (self.files or self.triage or self.audit or self.bookings)
 
 
 def json_ready(value: Any) -> Any:
@@ -75,10 +78,11 @@ class PatientData:
 
     def __init__(self, client: RedisClient, rules: RetentionRules, audit: AuditLog, batch: int = BATCH) -> None:
         self.client, self.rules, self.audit, self.batch = client, rules, audit, batch
+        self.bookings = BookingData(client, batch)
 
     async def held(self, pnr: str) -> Held:
-        """Every case file, triage session and audit record about ``pnr`` (as patient or guardian)."""
-        found = Held(audit=await self.audit.for_patient(pnr))
+        """Every case file, booking, triage session and audit record about ``pnr`` (as patient or guardian)."""
+        found = Held(audit=await self.audit.for_patient(pnr), bookings=await self.bookings.of_patient(pnr))
         async for _, raw in self._scan_values(keys.case_file_pattern(), "hget", "f"):
             file = CaseFile(**msgpack.unpackb(raw)) if raw is not None else None
             if file is not None and pnr in (file.patient_pnr, file.guardian_pnr):
@@ -128,7 +132,7 @@ class PatientData:
         """
         held = await self.held(pnr)
         cases = [await self._case_export(file, pnr) for file in held.files]
-        await self._record(now_ms, actor, "export", held, f"cases:{len(cases)}")
+        await self._record(now_ms, actor, "export", held, f"cases:{len(cases)}/bookings:{len(held.bookings)}")
         if held.empty:
             raise NotFound("nothing is held about this patient")
         log.info("patient_export", cases=len(cases), triage_sessions=len(held.triage), audit=len(held.audit))
@@ -136,6 +140,7 @@ class PatientData:
             "patient": pnr,
             "exported_ms": now_ms,
             "cases": cases,
+            "bookings": [{"as": _role(b.get("patient_pnr"), pnr)} | b for b in held.bookings],
             "triage_sessions": [{"id": k.rpartition(":")[2], **json_ready(v)} for k, v in held.triage.items()],
             "audit": [json_ready(rec.to_fields()) | {"ts_ms": rec.ts_ms} for rec in held.audit],
             "retention_days": {kind: self.rules.days(kind) for kind in SOURCES},
@@ -190,16 +195,18 @@ class PatientData:
         """Erase what the retention rules let go now; keep, and say why, what they keep.
 
         Erased: triage sessions naming ``pnr``; finished cases' queue records; record material
-        (case file, transcript, photos) already past its rule. Kept: the rest of the record
-        (Patientdatalagen), a live case's queue record, and the audit log (HSLF-FS 2016:40).
+        (case file, transcript, photos, bookings) already past its rule. Kept: the rest of the
+        record (Patientdatalagen), a live case's queue record, and the audit log (HSLF-FS 2016:40).
 
         Raises:
             NotFound: nothing at all is held about ``pnr`` (the attempt is audited).
             RedisUnavailable: Redis failed.
         """
         held = await self.held(pnr)
-        erased = dict.fromkeys(("triage_sessions", "queue_records", "case_files", "transcripts", "photos"), 0)
-        kept = dict.fromkeys(("case_files", "transcripts", "photos", "queue_records", "audit"), 0)
+        erased = dict.fromkeys(
+            ("triage_sessions", "queue_records", "case_files", "transcripts", "photos", "bookings"), 0
+        )
+        kept = dict.fromkeys(("case_files", "transcripts", "photos", "bookings", "queue_records", "audit"), 0)
         kept["audit"] = len(held.audit)
         plan: list[str] = list(held.triage)
         erased["triage_sessions"] = len(plan)
@@ -208,11 +215,16 @@ class PatientData:
             doomed = await self._case_erasure(file, held.raw_files[file.case_id], now_ms, erased, kept)
             per_case[file.case_id] = doomed
             plan += doomed
+        cutoff = self.rules.cutoff_ms("bookings", now_ms)
+        doomed_bookings = [b for b in held.bookings if booking_time([b.get(f) for f in TIME_FIELDS]) < cutoff]
+        erased["bookings"], kept["bookings"] = len(doomed_bookings), len(held.bookings) - len(doomed_bookings)
         total = sum(erased.values())
         await self._record(now_ms, actor, "erase", held, f"erased:{total}/kept:{sum(kept.values())}", per_case)
         if held.empty:
             raise NotFound("nothing is held about this patient")
         await self._delete(plan)
+        for booking in doomed_bookings:  # each in one step with its slot, calendar and index entries
+            await self.bookings.remove(keys.booking(booking["unit"], booking["id"]), cutoff)
         log.info("patient_erase", **{f"erased_{k}": v for k, v in erased.items()})
         return {"erased": erased, "kept": kept, "why_kept": {k: SOURCES[k] for k in kept if kept[k]}}
 
@@ -264,6 +276,13 @@ class PatientData:
                 AuditRecord(now_ms, actor, ROLE, file.home_unit, f"case.{verb}", file.case_id, file.patient_pnr,
                             file.guardian_pnr, "ok", detail)
             )  # fmt: skip
+        for booking in held.bookings:  # as the booking service audits a booking: its case, else itself
+            booking_id = booking.get("id", "")
+            recs.append(
+                AuditRecord(now_ms, actor, ROLE, booking.get("unit", ""), f"booking.{verb}",
+                            booking.get("case") or booking_id, booking.get("patient_pnr", ""),
+                            booking.get("guardian_pnr", ""), "ok", booking_id)
+            )  # fmt: skip
         await self.audit.record_all(recs)
 
 
@@ -271,3 +290,7 @@ def _count(expired: bool, kind: str, erased: dict[str, int], kept: dict[str, int
     (erased if expired else kept)[kind] += 1
     if expired:
         doomed.extend(k)
+
+
+def _role(patient_pnr: str | None, pnr: str) -> str:
+    return "patient" if patient_pnr == pnr else "guardian"

@@ -2,7 +2,9 @@
 
 Rules per kind (``direkt.server.retentionrules``): a transcript is dated by its
 last message, a case file by its last change, a photo by its upload (the ULID
-in its id; an older id without a time by its case's creation), a finished
+in its id; an older id without a time by its case's creation), a booking by
+its visit's end (``bookingdata.py``: with its slot, calendar, owner-index and
+vaccination-link entries), a finished
 queue record by when it ended, a triage session by its start (the ULID id),
 and the event log and the audit stream per entry (their stream ids are times).
 
@@ -32,6 +34,7 @@ from direkt.queue.ids import ulid_ms
 from direkt.queue.keys import CASE_ID_PATTERN, RegionKeys
 from direkt.queue.scripts import RedisClient, redis_errors
 from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.care.bookingdata import BookingData, booking_pattern
 from direkt.server.care.photos import photo_time
 from direkt.server.errors import DirektError
 from direkt.server.identity.sessions import citizen_uid
@@ -138,6 +141,7 @@ class RetentionJob:
         self.client, self.rules, self.regions, self.audit = client, rules, tuple(regions), audit
         self.pseudonym, self.batch = pseudonym, batch
         self._lock = client.register_script(_LOCK_SCRIPT)
+        self._booking_data = BookingData(client, batch, self._renew)
         self._token = ""
         self._tally = 0  # items of the current kind removed so far (audited even if the run stops)
 
@@ -251,6 +255,19 @@ class RetentionJob:
     async def _photos(self, cutoff: int, dry_run: bool) -> None:
         async for batch in self._batches(keys.photo_pattern(), "string"):
             await self._delete([[key] for key in batch if photo_key_time(key) < cutoff], dry_run)
+
+    async def _bookings(self, cutoff: int, dry_run: bool) -> None:
+        """Expired bookings, each removed in one step with its slot and calendar entries; then the
+        owner-index entries and vaccination links left pointing at no booking."""
+        data = self._booking_data
+        async for batch in self._batches(booking_pattern(), "hash"):
+            expired = await data.expired_in(batch, cutoff)
+            if dry_run:
+                self._tally += len(expired)
+                continue
+            for key in expired:
+                self._tally += await data.remove(key, cutoff)
+        await data.sweep(cutoff, dry_run)
 
     async def _queue_records(self, cutoff: int, dry_run: bool) -> None:
         for region in self.regions:

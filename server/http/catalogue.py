@@ -35,6 +35,7 @@ from direkt.server.wiring import Services
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")  # an <input type=datetime-local>
 _MS = re.compile(r"^\d{1,15}$")
 _HORIZON_MS = 400 * 86_400_000  # a search more than about a year away is a typo
+_YEARS = (2000, 2100)  # a local time outside these is refused before it is turned into an instant
 
 
 class CatalogueQuery(msgspec.Struct):
@@ -142,6 +143,8 @@ def _instant(text: str, now_ms: int) -> int:
             local = dt.datetime.fromisoformat(text)
         except ValueError:
             raise BadRequest("at: not a date and time") from None
+        if not _YEARS[0] <= local.year <= _YEARS[1]:  # far years overflow the time zone's arithmetic
+            raise BadRequest("at: within a year of now")
         at_ms = instant_ms(local.date(), local.hour * 60 + local.minute)
     else:
         raise BadRequest("at: epoch milliseconds or a Stockholm time like 2026-12-25T10:00")

@@ -194,6 +194,9 @@ def vaccination_booking(tid: str) -> str:
 #   dk:{bk:<unit>}:cal       zset    the unit's booked (not cancelled) ids, score = start
 #   dk:ubk:<uid>             zset    booking ids of one citizen account (own and children's), score = created;
 #                                    another slot on a Cluster: written first, entries without a booking skipped
+#   Retention (server/care/bookingdata.py): a booking is record material, removed `retention.bookings` days
+#   after its end_ms with its slot field, calendar and replay entries (one script on the unit's tag), then
+#   its dk:ubk entry; dk:ubk entries and dk:vaccbooking links naming no booking go once past the cutoff.
 
 
 def booking_prefix(unit: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from support import ServerProcess
 from support_browser import axe_check, claim_next, console, login, screenshot, widget_waiting
+from support_dates import SV_SHORT_DAYS, after_christmas, at, next_christmas
 
 from direkt.server.redis.embedded import EmbeddedRedis
 
@@ -49,17 +50,19 @@ def test_a_chat_ends_in_a_referral_the_citizen_reads(open_page: Opener) -> None:
     expect(dialog.get_by_role("status")).to_contain_text("närmast först")
     expect(dialog).to_contain_text("Bara mottagningar som tar emot en patient på 35 år.")
 
-    # at a time: on juldagen the health centre is closed (and opens on Monday the 28th)
+    # at a time: on the next juldagen the health centre is closed (and opens on the first working day after)
     kinds = dialog.get_by_label("Typ av mottagning")
     expect(kinds.get_by_role("option", name="Akutmottagning", exact=True)).to_have_count(1)
     kinds.select_option(label="Vårdcentral")
-    dialog.get_by_label("Tidpunkt", exact=True).fill("2026-12-25T10:00")
+    juldagen = next_christmas()
+    opens = SV_SHORT_DAYS[after_christmas(juldagen).weekday()]
+    dialog.get_by_label("Tidpunkt", exact=True).fill(at(juldagen))
     dialog.get_by_role("button", name="Sök", exact=True).click()
     expect(dialog.get_by_role("status")).to_have_text("Ingen mottagning passar.")
     dialog.get_by_label("Bara öppna vid tidpunkten").uncheck()
     results = dialog.get_by_role("list", name="Mottagningar").get_by_role("button")
     expect(results).to_have_count(1)
-    expect(results.nth(0)).to_have_accessible_description(re.compile(r"Kungsör · 0,1 km Stängd, öppnar mån 08:00"))
+    expect(results.nth(0)).to_have_accessible_description(re.compile(rf"Kungsör · 0,1 km Stängd, öppnar {opens} 08:00"))
     dialog.get_by_label("Tidpunkt", exact=True).fill("")
     dialog.get_by_label("Bara öppna vid tidpunkten").check()
 

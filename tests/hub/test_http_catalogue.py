@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support_dates import SV_DAYS, at, before_christmas, next_christmas
 from support_hub import ERIK, MADE_UP_CASE, audit_of, error_of, refused, waiting_case
 
 from direkt.loadtests.client import Client
@@ -41,9 +42,12 @@ async def test_the_search_lists_units_nearest_first_with_their_opening(nurse: Cl
 
 
 async def test_open_at_a_time_kind_service_and_age_narrow_the_list(nurse: Client) -> None:
-    christmas = await nurse.call("GET", f"{SEARCH}?at=2026-12-25T10:00&open=true")
+    juldagen = next_christmas()
+    christmas = await nurse.call("GET", f"{SEARCH}?at={at(juldagen)}&open=true")
     assert [u["id"] for u in christmas["units"]] == ["akut-sala", "akut-t", "um-t"]  # vc-t is closed on juldagen
-    weekday = await nurse.call("GET", f"{SEARCH}?at=2026-12-22T10:00:00&open=1&kind=primary_care")
+    weekday = await nurse.call(
+        "GET", f"{SEARCH}?at={at(before_christmas(juldagen), '10:00:00')}&open=1&kind=primary_care"
+    )
     assert [u["id"] for u in weekday["units"]] == ["vc-t"]
     assert [u["id"] for u in (await nurse.call("GET", f"{SEARCH}?service=sti_testing"))["units"]] == ["um-t"]
     assert [u["id"] for u in (await nurse.call("GET", f"{SEARCH}?service=sti_testing&age=40"))["units"]] == []
@@ -64,10 +68,13 @@ async def test_the_case_gives_the_patients_age_and_home_and_is_read_audited(
 
 async def test_a_units_card_carries_the_referral_message_in_both_languages(erik: Client, nurse: Client) -> None:
     case = await waiting_case(erik)
-    card = await nurse.call("GET", f"{SEARCH}/akut-t?case={case}&at=2026-12-25T10:00")
+    juldagen = next_christmas()
+    card = await nurse.call("GET", f"{SEARCH}/akut-t?case={case}&at={at(juldagen)}")
     assert card["lang"] == "sv" and card["id"] == "akut-t" and card["open"] is True
     assert card["message"]["sv"].startswith("Jag hänvisar dig till Akuten Testby (akutmottagning).")
-    assert card["day"]["sv"] == "fredag 25 december"  # the time asked about; the message is about today
+    assert (
+        card["day"]["sv"] == f"{SV_DAYS[juldagen.weekday()]} 25 december"
+    )  # the time asked about; the message is about today
     assert re.search(r"^Öppet i dag, \w+dag \d+ \w+( \(.+\))?: dygnet runt$", card["message"]["sv"], re.M)
     assert "Getting there: Entrance 1." in card["message"]["en"]
     assert card["hours"]["sv"] == {"week": "mån–sön dygnet runt", "holidays": "dygnet runt"}
@@ -85,6 +92,9 @@ async def test_a_units_card_carries_the_referral_message_in_both_languages(erik:
         ("at=tomorrow", "at:"),
         ("at=2026-13-45T10:00", "at:"),
         ("at=99999999999999", "within a year"),
+        ("at=0001-01-01T00:00", "within a year"),  # a year the time zone's arithmetic cannot reach: not a 500
+        ("at=9999-12-31T23:59", "within a year"),
+        ("at=1999-12-31T10:00", "within a year"),
         ("age=-1", "invalid query"),
         ("age=ten", "invalid query"),
         ("open=perhaps", "invalid query"),

@@ -24,7 +24,11 @@ from direkt.queue.ids import new_case_id, ulid
 from direkt.queue.keys import RegionKeys
 from direkt.queue.lookup import wall_clock_ms
 from direkt.queue.scripts import RedisClient
+from direkt.server.booking.model import Booking
+from direkt.server.booking.service import new_booking_id
+from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog, AuditRecord
+from direkt.server.care.bookingdata import dedupe_key
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.photos import photo_key_id
 from direkt.server.care.retention import RetentionBusy, RetentionJob
@@ -66,6 +70,8 @@ class Seeded:
         self.expired: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.streams: dict[str, list[str]] = {}  # stream -> the entry ids that must remain
         self.gone_files: list[str] = []  # case files the job removes (and takes out of their indexes)
+        self.gone_bookings: list[Booking] = []  # bookings the job removes, with their slots and entries
+        self.kept_bookings: list[Booking] = []
 
     def item(self, kind: str, expired: bool, *item_keys: str) -> None:
         (self.expired_keys if expired else self.kept_keys).update(item_keys)
@@ -107,6 +113,74 @@ async def seed_queue_record(client: RedisClient, seeded: Seeded, region: str, st
     seeded.item("queue_records", finished and ended < cutoff("queue_records"), key)
 
 
+async def seed_booking(
+    client: RedisClient,
+    seeded: Seeded,
+    unit: str,
+    end: int,
+    *,
+    created: int = 0,
+    cancelled: int = 0,
+    link: bool = False,
+    dedupe: str = "",
+) -> Booking:
+    """A booking as the booking store writes it (its Lua script), at a time long past; cancelled
+    as the store cancels; with a vaccination triage's link to it as server/http/vaccination.py keeps it."""
+    start = end - 15 * 60_000
+    booking = Booking(new_booking_id(unit), unit, "nurse", "physical", start, end, "booked", ERIK, "Test Person",
+                      PSEUDONYM(ERIK), booked_by="self", created_ms=created or start - DAY_MS,
+                      dedupe=dedupe)  # fmt: skip
+    store = BookingStore(client)
+    await store.book(booking, f"nurse:physical:{start}")
+    if cancelled:
+        await store.cancel(booking.id, cancelled, "self")
+    expired = max(end, cancelled, booking.created_ms) < cutoff("bookings")
+    seeded.item("bookings", expired, keys.booking(unit, booking.id))
+    (seeded.gone_bookings if expired else seeded.kept_bookings).append(booking)
+    if link:
+        tid = ulid(start - DAY_MS, os.urandom(10))
+        await client.set(keys.vaccination_booking(tid), f"{booking.id} {unit} {start}")
+        (seeded.expired_keys if expired else seeded.kept_keys).add(keys.vaccination_booking(tid))
+    return booking
+
+
+async def seed_bookings(client: RedisClient, s: Seeded) -> None:
+    """Unit vc-old holds only expired bookings (its slot map and calendar go with them); vc-a1 keeps some."""
+    c = cutoff("bookings")
+    await seed_booking(client, s, "vc-old", c - 1, link=True, dedupe="req-1")  # ended 1 ms past the rule
+    await seed_booking(client, s, "vc-old", c - 3 * DAY_MS, cancelled=c - 5 * DAY_MS)
+    await seed_booking(client, s, "vc-a1", c - 2, link=True, dedupe="req-2")
+    await seed_booking(client, s, "vc-a1", c)  # ended exactly at the cutoff: kept
+    await seed_booking(client, s, "vc-a1", c - 9 * DAY_MS, cancelled=c + 1)  # cancelled after the cutoff: kept
+    await seed_booking(client, s, "vc-a1", NOW + 30 * DAY_MS, created=c - 900 * DAY_MS, link=True)  # ahead
+    s.expired_keys |= {keys.booking_slots("vc-old"), keys.booking_calendar("vc-old")}
+    for unit in ("vc-old", "vc-a1"):  # a replay map, where the store keeps one, held only expired bookings
+        if await client.exists(dedupe_key(unit)):
+            s.expired_keys.add(dedupe_key(unit))
+    s.kept_keys |= {keys.booking_slots("vc-a1"), keys.booking_calendar("vc-a1"), keys.user_bookings(PSEUDONYM(ERIK))}
+    dangling = keys.user_bookings(PSEUDONYM(GUARDIAN))  # a failed booking's id: the index's only other writer
+    await client.zadd(dangling, {new_booking_id("vc-a1"): c - DAY_MS})
+    s.expired_keys.add(dangling)
+    await client.zadd(keys.user_bookings(PSEUDONYM(ELSA)), {new_booking_id("vc-a1"): NOW})  # being booked now
+    s.kept_keys.add(keys.user_bookings(PSEUDONYM(ELSA)))
+
+
+async def booking_traces(client: RedisClient, booking: Booking) -> list[str]:
+    """Where a booking is still named: its hash, slot field, calendar entry, owner-index entry."""
+    found = []
+    if await client.exists(keys.booking(booking.unit, booking.id)):
+        found.append("booking")
+    if await client.hget(keys.booking_slots(booking.unit), f"nurse:physical:{booking.start_ms}") == booking.id.encode():
+        found.append("slot")
+    if await client.zscore(keys.booking_calendar(booking.unit), booking.id) is not None:
+        found.append("calendar")
+    if await client.zscore(keys.user_bookings(booking.owner_uid), booking.id) is not None:
+        found.append("index")
+    if await client.hexists(dedupe_key(booking.unit), booking.id):
+        found.append("replay")
+    return found
+
+
 async def seed(client: RedisClient) -> Seeded:
     s = Seeded()
     c = cutoff("transcripts")
@@ -128,6 +202,7 @@ async def seed(client: RedisClient) -> Seeded:
     legacy = keys.photo(case, "p" + "0" * 16)  # an id without a time: dated by its case (created before the cutoff)
     await client.set(legacy, b"image/png\nPNG")
     s.item("photos", True, legacy)
+    await seed_bookings(client, s)
     c = cutoff("queue_records")
     for region in REGIONS:
         await seed_queue_record(client, s, region, "closed", c - 1)
@@ -186,6 +261,14 @@ async def test_retention_removes_exactly_what_has_expired_and_a_second_run_nothi
             assert await redis_client.zscore(index, cid) is None
     assert await redis_client.zcard(keys.patient_cases(PSEUDONYM(ERIK))) == 2
     assert await redis_client.zcard(keys.patient_cases(PSEUDONYM(ELSA))) == 1
+    assert seeded.expired["bookings"] == 3
+    for booking in seeded.gone_bookings:
+        assert await booking_traces(redis_client, booking) == [], booking
+    assert [await booking_traces(redis_client, b) for b in seeded.kept_bookings] == [
+        ["booking", "slot", "calendar", "index"],
+        ["booking", "index"],  # cancelled: the store freed its slot and calendar entry
+        ["booking", "slot", "calendar", "index"],
+    ]
 
     audit = await runs_audited(redis_client)
     assert audit == [f"{kind}:{seeded.expired[kind]}" for kind in KINDS]

@@ -26,6 +26,9 @@ from support_hub import ELSA, ERIK, GUARDIAN, UNLISTED
 from direkt.queue.ids import new_case_id, ulid
 from direkt.queue.keys import RegionKeys
 from direkt.queue.lookup import wall_clock_ms
+from direkt.server.booking.model import Booking
+from direkt.server.booking.service import new_booking_id
+from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog, AuditRecord
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.photos import photo_key_id
@@ -41,6 +44,7 @@ DIREKT = Path(sys.executable).with_name("direkt")
 NOBODY = "189001019802"  # a test number nothing is held about
 REGION = "vm"  # the demo region file's (the command reads it)
 PHOTO = b"\x89PNG-pixels"
+NO_BOOKING = Booking("", "", "", "", 0, 0, "", "", "", "")
 
 
 @dataclass
@@ -52,6 +56,18 @@ class World:
     other_case: str
     triage_key: str
     photo_key: str
+    old_booking: Booking = NO_BOOKING  # Erik's visit eleven years ago: past its rule
+    booking: Booking = NO_BOOKING  # Erik's visit the day after tomorrow
+    elsa_booking: Booking = NO_BOOKING  # booked by her guardian
+
+
+async def _book(client: Any, start: int, patient: str, owner: str, guardian: str = "") -> Booking:
+    """A booking as the booking store writes it (its Lua script), at any time, past or ahead."""
+    booking = Booking(new_booking_id("vc-skultuna"), "vc-skultuna", "nurse", "physical", start, start + 900_000,
+                      "booked", patient, "Test Person", uid(owner), booked_by="nurse-a1", created_ms=start - DAY_MS,
+                      guardian_pnr=guardian)  # fmt: skip
+    await BookingStore(client).book(booking, f"nurse:physical:{start}")
+    return booking
 
 
 def uid(pnr: str) -> str:
@@ -83,12 +99,15 @@ async def _seed(url: str, audit_file: Path) -> World:
         triage = keys.triage(ulid(now, os.urandom(10)))
         await client.set(triage, msgpack.packb({"owner": uid(ERIK), "patient": ERIK, "guardian": "", "lang": "sv"}))
         await client.set(keys.triage(ulid(now, os.urandom(10))), msgpack.packb({"patient": UNLISTED, "guardian": ""}))
+        old = await _book(client, now - 11 * 365 * DAY_MS, ERIK, ERIK)
+        ahead = await _book(client, now + 2 * DAY_MS, ERIK, ERIK)
+        elsas = await _book(client, now + 3 * DAY_MS, ELSA, GUARDIAN, GUARDIAN)
         audit = AuditLog(client, audit_file)
         await audit.record(AuditRecord(now - 1000, "nurse-a1", "nurse", "vc-skultuna", "case.read", erik, ERIK))
         await audit.record(AuditRecord(now - 999, "nurse-a1", "nurse", "vc-skultuna", "case.read", other, UNLISTED))
     finally:
         await client.aclose()
-    return World(url, audit_file, erik, elsa, other, triage, photo)
+    return World(url, audit_file, erik, elsa, other, triage, photo, old, ahead, elsas)
 
 
 @pytest.fixture
@@ -136,11 +155,19 @@ def test_an_export_holds_everything_about_the_patient_and_is_audited(world: Worl
     assert [t["id"] for t in data["triage_sessions"]] == [world.triage_key.rpartition(":")[2]]
     assert [(r["action"], r["case_id"]) for r in data["audit"]] == [("case.read", world.erik_case)]
     assert world.other_case not in done.stdout and UNLISTED not in done.stdout
+    old, ahead = world.old_booking, world.booking
+    assert [(b["id"], b["as"], b["patient_pnr"], int(b["start_ms"])) for b in data["bookings"]] == [
+        (old.id, "patient", ERIK, old.start_ms),
+        (ahead.id, "patient", ERIK, ahead.start_ms),
+    ]
+    assert world.elsa_booking.id not in done.stdout
 
     trail = audit_trail(world)[2:]
     assert [(r.action, r.case_id, r.patient, r.detail) for r in trail] == [
-        ("data.export", "", "", "cases:1"),
+        ("data.export", "", "", "cases:1/bookings:2"),
         ("case.export", world.erik_case, ERIK, ""),
+        ("booking.export", old.id, ERIK, old.id),
+        ("booking.export", ahead.id, ERIK, ahead.id),
     ]
     assert all(r.actor.startswith("cli:") and r.role == "operator" for r in trail)
 
@@ -151,6 +178,8 @@ def test_a_guardian_export_holds_their_childs_case(world: World) -> None:
     [case] = orjson.loads(done.stdout)["cases"]
     assert (case["case"], case["as"], case["file"]["patient_pnr"]) == (world.elsa_case, "guardian", ELSA)
     assert case["queue_record"]["state"] == "waiting"
+    [booking] = orjson.loads(done.stdout)["bookings"]
+    assert (booking["id"], booking["as"], booking["patient_pnr"]) == (world.elsa_booking.id, "guardian", ELSA)
 
 
 def test_an_export_to_a_file_is_private(world: World, tmp_path: Path) -> None:
@@ -167,18 +196,29 @@ def test_an_erasure_removes_what_the_rules_allow_and_keeps_the_record(world: Wor
     assert ERIK not in done.stderr and ERIK not in done.stdout
     report = orjson.loads(done.stdout)
     assert report["erased"] == {"triage_sessions": 1, "queue_records": 1, "case_files": 0, "transcripts": 0,
-                                "photos": 0}  # fmt: skip
-    assert report["kept"] == {"case_files": 1, "transcripts": 1, "photos": 1, "queue_records": 0, "audit": 1}
+                                "photos": 0, "bookings": 1}  # fmt: skip
+    assert report["kept"] == {"case_files": 1, "transcripts": 1, "photos": 1, "bookings": 1, "queue_records": 0,
+                              "audit": 1}  # fmt: skip
+    assert report["why_kept"]["bookings"] == "Patientdatalagen 3 kap. 17 §"
     assert report["why_kept"]["transcripts"] == "Patientdatalagen 3 kap. 17 §"
     assert report["why_kept"]["audit"] == "HSLF-FS 2016:40 4 kap. 9 §"
     assert redis(world, "exists", world.triage_key, RegionKeys(REGION).case(world.erik_case)) == 0
     kept = (keys.case_file(world.erik_case), keys.chat(world.erik_case), world.photo_key)
     assert redis(world, "exists", *kept) == 3
     assert redis(world, "exists", RegionKeys(REGION).case(world.other_case)) == 1  # another patient's: untouched
+    old, ahead = world.old_booking, world.booking  # the visit past its rule goes with its slot and index entry
+    assert redis(world, "exists", keys.booking(old.unit, old.id)) == 0
+    assert redis(world, "hget", keys.booking_slots(old.unit), f"nurse:physical:{old.start_ms}") is None
+    assert redis(world, "zscore", keys.user_bookings(old.owner_uid), old.id) is None
+    assert redis(world, "zscore", keys.booking_calendar(old.unit), old.id) is None
+    assert redis(world, "exists", keys.booking(ahead.unit, ahead.id)) == 1  # the visit ahead: kept
+    assert redis(world, "zscore", keys.user_bookings(ahead.owner_uid), ahead.id) is not None
     trail = audit_trail(world)[2:]
     assert [(r.action, r.case_id, r.patient, r.detail) for r in trail] == [
-        ("data.erase", "", "", "erased:2/kept:4"),
+        ("data.erase", "", "", "erased:3/kept:5"),
         ("case.erase", world.erik_case, ERIK, "keys:1"),
+        ("booking.erase", old.id, ERIK, old.id),
+        ("booking.erase", ahead.id, ERIK, ahead.id),
     ]
 
 
@@ -219,14 +259,18 @@ def test_retention_on_demand_dry_then_for_real(world: World) -> None:
     dry = direkt(world, "retention", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     assert orjson.loads(dry.stdout) == {"dry_run": True, "removed": {
-        "transcripts": 0, "case_files": 0, "photos": 0, "queue_records": 0, "triage_sessions": 1, "event_log": 0,
-        "audit": 0}}  # fmt: skip
+        "transcripts": 0, "case_files": 0, "photos": 0, "bookings": 1, "queue_records": 0, "triage_sessions": 1,
+        "event_log": 0, "audit": 0}}  # fmt: skip
     assert redis(world, "exists", old) == 1
     done = direkt(world, "retention")
     assert done.returncode == 0, done.stderr
-    assert "triage_sessions  removed 1" in done.stdout
+    assert "triage_sessions  removed 1" in done.stdout and "bookings         removed 1" in done.stdout
     assert redis(world, "exists", old, world.triage_key) == 1  # the old one gone, today's kept
-    assert [r.detail for r in audit_trail(world) if r.action == "retention.remove"][4] == "triage_sessions:1"
+    gone, kept = world.old_booking, world.booking  # the visit eleven years ago: gone; the one ahead: kept
+    assert redis(world, "exists", keys.booking(gone.unit, gone.id), keys.booking(kept.unit, kept.id)) == 1
+    assert redis(world, "zrange", keys.user_bookings(kept.owner_uid), 0, -1) == [kept.id.encode()]
+    details = [r.detail for r in audit_trail(world) if r.action == "retention.remove"]
+    assert (details[3], details[5]) == ("bookings:1", "triage_sessions:1")
 
 
 def test_retention_while_another_run_holds_the_lock_exits_1(world: World) -> None:

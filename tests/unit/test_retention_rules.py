@@ -10,9 +10,11 @@ import msgpack
 import pytest
 
 from direkt.queue.ids import new_case_id, ulid, ulid_ms
+from direkt.server.care.bookingdata import booking_time, link_target, split_key
 from direkt.server.care.photos import photo_key_id, photo_time
 from direkt.server.care.retention import case_created_ms, file_time, photo_key_time, queue_record_time, stream_time
 from direkt.server.errors import ConfigError
+from direkt.server.redis import keys
 from direkt.server.region import DEMO_CONFIG, load_region_config, parse_region_config
 from direkt.server.retentionrules import DAY_MS, FLOORS, KINDS, RetentionRules
 
@@ -41,7 +43,7 @@ def test_a_file_without_retention_gets_the_documented_defaults() -> None:
     config = parse_region_config(BASE.encode(), SOURCE)
     assert config.retention == RetentionRules()
     assert {kind: config.retention.days(kind) for kind in KINDS} == {
-        "transcripts": 3653, "case_files": 3653, "photos": 3653, "queue_records": 90,
+        "transcripts": 3653, "case_files": 3653, "photos": 3653, "bookings": 3653, "queue_records": 90,
         "triage_sessions": 1, "event_log": 400, "audit": 1827,
     }  # fmt: skip
 
@@ -63,6 +65,7 @@ def test_a_region_may_keep_longer_and_the_rest_keep_their_defaults() -> None:
         ("transcripts = 90", "retention.transcripts", "at least 3653 days (Patientdatalagen 3 kap. 17 §)"),
         ("case_files = 3652", "retention.case_files", "at least 3653 days (Patientdatalagen"),
         ("photos = 1", "retention.photos", "at least 3653 days"),
+        ("bookings = 3652", "retention.bookings", "at least 3653 days (Patientdatalagen 3 kap. 17 §)"),
         ("triage_sessions = 0", "retention.triage_sessions", "at least 1 days"),
         ("event_log = -5", "retention.event_log", "at least 1 days"),
         ("queue_records = 99999", "retention.queue_records", "at most 36525 days"),
@@ -127,3 +130,17 @@ def test_a_case_file_is_dated_by_its_last_change_and_an_unreadable_one_by_its_id
     assert file_time(packed, case) == 40
     assert file_time(b"\xc1", case) == 1_700_000_000_000
     assert stream_time(b"1790000000000-3") == 1_790_000_000_000
+
+
+def test_a_booking_is_dated_by_its_latest_time_and_one_without_any_by_zero() -> None:
+    assert booking_time([b"1790000000000", b"1700000000000", None]) == 1_790_000_000_000  # the visit's end
+    assert booking_time([b"100", b"50", b"900"]) == 900  # cancelled after its time (a late record)
+    assert booking_time([None, b"", b"soon"]) == 0  # nothing readable: never kept for ever
+
+
+def test_a_booking_key_names_its_unit_and_id_and_a_link_its_booking() -> None:
+    assert split_key(keys.booking("vc-a1", "vc-a1.AbC123")) == ("vc-a1", "vc-a1.AbC123")
+    assert split_key(keys.booking_slots("vc-a1")) is None
+    assert split_key("dk:{bk:}:b:x") is None
+    assert link_target(b"vc-a1.AbC123 vc-a1 1790000000000") == ("vc-a1.AbC123", "vc-a1", 1_790_000_000_000)
+    assert link_target(b"garbled") is None and link_target(None) is None
