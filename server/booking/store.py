@@ -49,6 +49,8 @@ class BookingStore:
 
     async def _run(self, name: str, unit: str, booking_id: str, args: Sequence[Any]) -> Any:
         route = [keys.booking_slots(unit), keys.booking(unit, booking_id), keys.booking_calendar(unit)]
+        if name == "book":
+            route.append(keys.booking_dedupe(unit))
         try:
             return await self._scripts[name](keys=route, args=list(args))
         except ResponseError as exc:
@@ -65,7 +67,7 @@ class BookingStore:
         with redis_errors():
             await self.client.zadd(keys.user_bookings(booking.owner_uid), {booking.id: booking.created_ms}, nx=True)
         pairs = [x for kv in to_hash(booking).items() for x in kv]
-        args = [keys.booking_prefix(booking.unit), slot_field, booking.id, booking.dedupe, booking.start_ms, *pairs]
+        args = [slot_field, booking.id, booking.dedupe, booking.start_ms, *pairs]
         try:
             outcome, holder = await self._run("book", booking.unit, booking.id, args)
         except SlotTaken:
