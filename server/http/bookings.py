@@ -15,6 +15,7 @@ from direkt.queue.hours import local_time
 from direkt.server.booking.ics import calendar_file
 from direkt.server.booking.model import Booking
 from direkt.server.booking.schedule import MAX_DAYS
+from direkt.server.booking.service import check_day
 from direkt.server.booking.texts import OPEN_BEFORE_MS
 from direkt.server.booking.visits import BookingWorkflow, place
 from direkt.server.errors import BadRequest
@@ -94,7 +95,7 @@ async def booking_units(request: Request, svc: Services, session: Session) -> Re
 
 async def slots_get(request: Request, svc: Services, session: Session) -> Response:
     q = query_of(request, SlotsQuery)
-    start = q.from_ or svc.clock()
+    start = svc.bookings.check_ahead(q.from_ or svc.clock())
     found = await svc.bookings.free_slots(q.unit, q.profession, q.mode, start, start + q.days * DAY_MS)
     slots = [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in found]
     return ok({"unit": q.unit, "profession": q.profession, "mode": q.mode, "from": start,
@@ -120,6 +121,7 @@ async def staff_visits(request: Request, svc: Services, session: Session) -> Res
         day = dt.date.fromisoformat(q.day) if q.day else local_time(svc.clock()).date()
     except ValueError:
         raise BadRequest(f"{q.day!r} is not a date") from None
+    check_day(day)
     visits = await wf.visits_on(staff, day)
     return ok({"day": day.isoformat(), "visits": [view(svc, b, session.principal) for b in visits]})
 

@@ -265,11 +265,18 @@ async def test_bad_bodies_queries_and_ids_get_clear_errors(people: dict[str, Cli
     other = await held_case(people["stranger"], nurse)
     await book(nurse, other, slots[14])
     await refused(book(nurse, case, slots[14]), 409, "slot_taken")  # another patient's time
+    mine = (await book(nurse, case, slots[15]))["booking"]["id"]
+    for far in (2**53, 253_402_300_800_000, slots[0] + 401 * 86_400_000):  # past year 9999; over 400 days ahead
+        error_of(await post_raw(nurse, path, {"unit": "vc-t", "profession": "nurse", "mode": "video",
+                                              "start_ms": far}), 400, "bad_request")  # fmt: skip
+        error_of(await post_raw(erik, f"/api/bookings/{mine}/rebook", {"start_ms": far}), 400, "bad_request")
+        error_of(await erik.http.get(f"/api/slots?unit=vc-t&profession=nurse&mode=video&from={far}"), 400,
+                 "bad_request")  # fmt: skip
     nurse_video = "unit=vc-t&profession=nurse&mode=video"
     for query in (f"{nurse_video}&days=1000", "profession=nurse&mode=video", f"{nurse_video}&from=yesterday",
                   "unit=vc-t&profession=nurse&mode=phone"):  # fmt: skip
         error_of(await erik.http.get(f"/api/slots?{query}"), 400, "bad_request")
-    for day in ("2026-13-45", "tomorrow"):
+    for day in ("2026-13-45", "tomorrow", "0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01"):
         error_of(await nurse.http.get(f"/api/staff/visits?day={day}"), 400, "bad_request")
     for bad in ("nothing", "vc-t.", "x" * 300, "vc-t.doesnotexist"):
         error_of(await erik.http.get(f"/api/bookings/{bad}"), 404, "not_found")
