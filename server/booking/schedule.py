@@ -213,9 +213,13 @@ def _check_staff_overlaps(sessions: Sequence[Session], extras: Sequence[Extra], 
     """
     for i, a in enumerate(sessions):
         for j, b in enumerate(sessions[:i]):
-            if a.staff and a.staff == b.staff and (
-                any(_overlap(x, y) for x, y in zip(a.hours.days, b.hours.days, strict=True))
-                or _overlap(a.hours.on_holidays, b.hours.on_holidays)
+            if (
+                a.staff
+                and a.staff == b.staff
+                and (
+                    any(_overlap(x, y) for x, y in zip(a.hours.days, b.hours.days, strict=True))
+                    or _overlap(a.hours.on_holidays, b.hours.on_holidays)
+                )
             ):
                 raise ConfigError(where, f"schedule[{i}].staff", f"{a.staff} is also booked then in schedule[{j}]")
     for i, e in enumerate(extras):
