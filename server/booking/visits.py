@@ -22,7 +22,7 @@ from direkt.server.care.notices import Notice
 from direkt.server.care.transcript import system_body
 from direkt.server.care.triageflow import stockholm_date
 from direkt.server.care.workflow import Workflow
-from direkt.server.errors import BadRequest, Forbidden, NotFound, QueueError, Unavailable, UnknownCase
+from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound, QueueError, Unavailable, UnknownCase
 from direkt.server.identity.access import may_act_for
 from direkt.server.identity.sessions import Principal
 from direkt.server.wiring import Services
@@ -176,7 +176,10 @@ class BookingWorkflow(Workflow):
         return case_id
 
     async def _visit_case(self, booking: Booking) -> str:
-        region = self.s.config.directory.units[booking.unit].region
+        unit = self.s.config.directory.units.get(booking.unit)
+        if unit is None:  # a catalogue unit without a chat queue: the visit cannot be opened here
+            raise Conflict("this unit has no chat queue here: its video visit is not opened in direkt")
+        region = unit.region
         case_id = f"{region}.{booking.id.rpartition('.')[2]}"  # one per booking, whoever opens it first
         case_id = await self.s.bookings.set_visit_case(booking, case_id)
         try:

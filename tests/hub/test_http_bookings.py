@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -23,6 +24,7 @@ from direkt.queue.scripts import RedisClient
 
 pytestmark = pytest.mark.slow
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PHONE = "+46701740606"
 CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
 # Round the clock, so that a slot is always near: nurse video visits in 5-minute slots with nurse-1,
@@ -42,6 +44,13 @@ profession = "doctor"
 mode = "physical"
 hours = { daily = "00:00-24:00", holidays = "00:00-24:00" }
 slot_minutes = 30
+
+[[schedule]]
+unit = "vc-kungsor"
+profession = "nurse"
+mode = "video"
+hours = { daily = "00:00-24:00", holidays = "00:00-24:00" }
+slot_minutes = 5
 """
 
 
@@ -109,6 +118,11 @@ async def sms_saying(sms: SmsReceiver, text: str) -> dict[str, Any]:
         if not [m for m in sms.received if text in m["message"]]:
             await asyncio.to_thread(sms.arrived.wait, max(0.0, deadline - asyncio.get_running_loop().time()))
     raise AssertionError(f"no SMS saying {text!r} arrived; got {len(sms.received)}")
+
+
+def stockholm_day(start_ms: int) -> str:
+    """The Stockholm date a time falls on (the day /api/staff/visits lists it under)."""
+    return dt.datetime.fromtimestamp(start_ms / 1000, STOCKHOLM).date().isoformat()
 
 
 def book(nurse: Client, case: str, start_ms: int, **body: Any) -> Any:
@@ -294,12 +308,15 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     erik, nurse = people["erik"], people["nurse"]
     case = await held_case(erik, nurse)
     slots = await free(nurse)
-    now = (await book(nurse, case, slots[0]))["booking"]["id"]  # starts within five minutes
-    later = (await book(nurse, case, slots[5]))["booking"]["id"]  # over ten minutes ahead
+    # slots[1] starts 5-10 minutes ahead: open now, and still ahead when booked (slots[0] may start
+    # before the request lands); slots[5] 25-30 minutes ahead. Near midnight they may be on two days.
+    now = (await book(nurse, case, slots[1]))["booking"]["id"]
+    later = (await book(nurse, case, slots[5]))["booking"]["id"]
     await refused(nurse.call("POST", f"/api/bookings/{later}/open"), 409, "booking_closed")
     await refused(erik.call("POST", f"/api/bookings/{later}/open"), 409, "booking_closed")
 
-    visits = (await nurse.call("GET", "/api/staff/visits"))["visits"]
+    days = sorted({stockholm_day(slots[1]), stockholm_day(slots[5])})
+    visits = [v for day in days for v in (await nurse.call("GET", f"/api/staff/visits?day={day}"))["visits"]]
     assert {v["id"]: v["can_open"] for v in visits} == {now: True, later: False}
     opened = await nurse.call("POST", f"/api/bookings/{now}/open")
     assert opened["case"] != case
@@ -310,6 +327,8 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "claimed"
     await refused(people["colleague"].call("POST", f"/api/bookings/{now}/open"), 403, "forbidden")
     await refused(people["stranger"].call("POST", f"/api/bookings/{now}/open"), 404, "not_found")
+    elsewhere = (await book(nurse, case, (await free(nurse, "vc-kungsor"))[1], unit="vc-kungsor"))["booking"]
+    await refused(erik.call("POST", f"/api/bookings/{elsewhere['id']}/open"), 409, "conflict")  # no chat queue there
     audited = {(r["actor"], r["action"], r["outcome"]) for r in await audit_log(redis)}
     done = {("nurse-1", "booking.create", "ok"), ("nurse-1", "booking.list", "ok"), ("nurse-1", "booking.open", "ok"),
             ("nurse-2", "booking.open", "denied")}  # fmt: skip
