@@ -132,10 +132,15 @@ class BookingWorkflow(Workflow):
         booking = await self.visible(who, booking_id, "booking.rebook")
         return await self.s.bookings.rebook(booking.id, start_ms, self.actor(who))
 
-    async def visits_on(self, staff: Staff, day: dt.date) -> list[Booking]:
+    async def visits_on(self, staff: Staff, day: dt.date, *, opening_by_ms: int = 0) -> list[Booking]:
         """The day's booked visits that are hers: named for her, or for anyone of a unit she serves
-        in that profession. Each listed visit is audited (the list shows the patient)."""
+        in that profession. Each listed visit is audited (the list shows the patient). With
+        ``opening_by_ms``: also the next day's that open by then (late in the evening, a video visit
+        just after midnight can be opened already)."""
         found = await self.s.bookings.of_units_on(staff.units, day)
+        if opening_by_ms:
+            nxt = await self.s.bookings.of_units_on(staff.units, day + dt.timedelta(days=1))
+            found += [b for b in nxt if b.start_ms - OPEN_BEFORE_MS <= opening_by_ms]
         mine = [b for b in found if self.is_hers(staff, b)]
         for booking in mine:
             await self.audit_booking(staff, booking, "booking.list")

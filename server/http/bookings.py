@@ -113,7 +113,8 @@ async def staff_book(request: Request, svc: Services, session: Session) -> Respo
 
 
 async def staff_visits(request: Request, svc: Services, session: Session) -> Response:
-    """My booked visits of a day (default today): named for me, or for my profession at my units."""
+    """My booked visits of a day (default today, and after midnight's that open now): named for me, or
+    for my profession at my units."""
     wf = _wf(svc)
     staff = wf.staff_of(session.principal)
     q = query_of(request, VisitsQuery)
@@ -122,7 +123,7 @@ async def staff_visits(request: Request, svc: Services, session: Session) -> Res
     except ValueError:
         raise BadRequest(f"{q.day!r} is not a date") from None
     check_day(day)
-    visits = await wf.visits_on(staff, day)
+    visits = await wf.visits_on(staff, day, opening_by_ms=0 if q.day else svc.clock())
     return ok({"day": day.isoformat(), "visits": [view(svc, b, session.principal) for b in visits]})
 
 
