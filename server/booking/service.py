@@ -182,6 +182,8 @@ class Bookings:
             raise BookingClosed("the booking is cancelled")
         if booking.start_ms <= self.clock():
             raise BookingClosed("the visit has started; it can no longer be moved")
+        if booking.visit_case:  # checked again in the script, atomically with an open
+            raise BookingClosed("the video visit has been opened; it can no longer be moved")
         slot = self.slot(booking.unit, booking.profession, booking.mode, start_ms)
         await self.store.rebook(booking_id, slot.start_ms, slot.end_ms, slot.staff or booking.staff)
         return await self.get(booking_id)

@@ -27,6 +27,7 @@ _REFUSALS: dict[str, tuple[type[DirektError], str]] = {
     "slot_taken": (SlotTaken, "the time is no longer free; choose another"),
     "no_booking": (NotFound, "no such booking"),
     "booking_closed": (BookingClosed, "the booking is cancelled"),
+    "visit_opened": (BookingClosed, "the video visit has been opened; it can no longer be moved"),
 }
 
 

@@ -221,6 +221,29 @@ async def test_the_citizen_moves_her_booking_and_the_old_time_is_free(people: di
     assert slots[9] in now_free and slots[11] not in now_free
 
 
+async def test_a_nurse_moving_or_cancelling_is_told_in_the_chat_and_by_sms(
+    people: dict[str, Client], sms: SmsReceiver
+) -> None:
+    erik, nurse = people["erik"], people["nurse"]
+    case = await held_case(erik, nurse)
+    slots = await free(nurse)
+    booking = (await book(nurse, case, slots[16]))["booking"]["id"]
+    moved = await nurse.call("POST", f"/api/bookings/{booking}/rebook", {"start_ms": slots[17]})
+    assert moved["start_ms"] == slots[17]
+    message = await sms_saying(sms, "Din tid är flyttad")
+    assert message["to"] == PHONE and "videobesök" in message["message"]
+    assert (await nurse.call("DELETE", f"/api/bookings/{booking}"))["status"] == "cancelled"
+    assert (await sms_saying(sms, "Din tid är avbokad"))["to"] == PHONE
+    messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
+    told = {m["code"]: m for m in messages if m.get("code", "").startswith("booking")}
+    assert told["booking_moved"]["booking"]["start_ms"] == slots[17] and "flyttad" in told["booking_moved"]["text"]
+    assert (
+        told["booking_cancelled"]["booking"]["status"] == "cancelled"
+        and "patient_pnr" not in told["booking_cancelled"]["booking"]
+    )
+    assert "cancelled" in told["booking_cancelled"]["text_en"]
+
+
 async def test_other_citizens_and_staff_elsewhere_get_nothing(people: dict[str, Client]) -> None:
     erik, nurse, stranger = people["erik"], people["nurse"], people["stranger"]
     case = await held_case(erik, nurse)
@@ -327,12 +350,16 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "claimed"
     await refused(people["colleague"].call("POST", f"/api/bookings/{now}/open"), 403, "forbidden")
     await refused(people["stranger"].call("POST", f"/api/bookings/{now}/open"), 404, "not_found")
+    await refused(erik.call("POST", f"/api/bookings/{now}/rebook", {"start_ms": slots[7]}), 409, "booking_closed")
     elsewhere = (await book(nurse, case, (await free(nurse, "vc-kungsor"))[1], unit="vc-kungsor"))["booking"]
     await refused(erik.call("POST", f"/api/bookings/{elsewhere['id']}/open"), 409, "conflict")  # no chat queue there
     audited = {(r["actor"], r["action"], r["outcome"]) for r in await audit_log(redis)}
     done = {("nurse-1", "booking.create", "ok"), ("nurse-1", "booking.list", "ok"), ("nurse-1", "booking.open", "ok"),
             ("nurse-2", "booking.open", "denied")}  # fmt: skip
     assert done <= audited, audited
+    await erik.call("DELETE", f"/api/bookings/{now}")  # the opened visit's case ends with it
+    assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "abandoned"
+    assert (await nurse.call("GET", f"/api/staff/cases/{opened['case']}"))["state"] == "abandoned"
 
 
 async def test_a_physical_visit_has_no_call_and_a_guardian_sees_her_childs_booking(
