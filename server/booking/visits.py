@@ -153,21 +153,19 @@ class BookingWorkflow(Workflow):
     async def tell_changed(self, booking: Booking, *, cancelled: bool) -> None:
         """In the chat it was booked from (if any) and by SMS to the number given there with consent."""
         unit = self.unit_name(booking.unit)
+        sv, en = (cancelled_message if cancelled else moved_message)(booking, unit)
+        kind = "booking_cancelled" if cancelled else "booking_moved"
         phone = None
         if booking.case:
             try:
                 file = await self.s.files.get(booking.case)
-            except NotFound:
+            except NotFound:  # the chat is gone (retention): the SMS and the notice still go
                 file = None
             if file is not None:
                 phone = file.phone or None
-                sv, en = (cancelled_message if cancelled else moved_message)(booking, unit)
-                code = "booking_cancelled" if cancelled else "booking_moved"
-                await self.append(booking.case, system_body(code, sv, en, booking=booking.public_view()))
+                await self.append(booking.case, system_body(kind, sv, en, booking=booking.public_view()))
         text = changed_sms(booking, unit, self.s.config.brand.short_name, cancelled=cancelled)
-        _, en = (cancelled_message if cancelled else moved_message)(booking, unit)
-        ref = f"{booking.id}.{booking.changes}" if not cancelled else booking.id  # each move its own SMS
-        kind = "booking_cancelled" if cancelled else "booking_moved"
+        ref = booking.id if cancelled else f"{booking.id}.{booking.changes}"  # each move its own SMS
         await self.s.notifier.notify(Notice(booking.owner_uid, ref, kind, text, en, phone))
 
     async def end_visit_case(self, booking: Booking) -> None:
@@ -176,7 +174,7 @@ class BookingWorkflow(Workflow):
             return
         try:
             ended = await self.s.waitroom.abandon(booking.visit_case)
-        except (UnknownCase, QueueError):
+        except QueueError:  # UnknownCase included
             return  # never made, or closed already by the nurse
         if ended:
             await self.s.files.update(booking.visit_case, closed_ms=self.s.clock(), outcome="abandoned")
