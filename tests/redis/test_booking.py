@@ -164,3 +164,13 @@ async def test_cancel_and_rebook_at_once_leave_no_slot_to_the_cancelled(
     assert [(await bookings.get(b.id)).status for b in mine] == ["cancelled"] * 10
     assert await _holders_are_consistent(bookings, redis_client) == {}  # every slot free again
     assert len(await bookings.free_slots("vc-a", "nurse", "video", MONDAY, MONDAY + 86_400_000)) == 20
+
+
+async def test_an_opened_video_visit_is_not_moved_even_by_a_rebook_already_under_way(bookings: Bookings) -> None:
+    booked = (await bookings.book(request(at("2026-12-07 08:30"), 1))).booking
+    assert await bookings.set_visit_case(booked, "vm.visit1") == "vm.visit1"
+    with pytest.raises(BookingClosed):
+        await bookings.rebook(booked.id, at("2026-12-07 08:35"), "self")
+    with pytest.raises(BookingClosed):  # the script's own check: a rebook that read the booking before the open
+        await bookings.store.rebook(booked.id, at("2026-12-07 08:35"), at("2026-12-07 08:40"), "nurse-1")
+    assert (await bookings.get(booked.id)).start_ms == at("2026-12-07 08:30")
