@@ -195,8 +195,41 @@ def parse_schedules(doc: Mapping[str, Any], units: frozenset[str], where: str = 
     unknown = set(doc) - {"schedule", "extra", "closed"}
     if unknown:
         raise ConfigError(where, sorted(unknown)[0], "unknown section; use schedule, extra and closed")
+    _check_staff_overlaps(sessions, extras, where)
     named = {s.unit for s in sessions} | {e.unit for e in extras}
     return Schedules(sessions, extras, closures, frozenset(named))
+
+
+def _overlap(a: Iterable[Interval], b: Iterable[Interval]) -> bool:
+    return any(x.start < y.end and y.start < x.end for x in a for y in b)
+
+
+def _check_staff_overlaps(sessions: Sequence[Session], extras: Sequence[Extra], where: str) -> None:
+    """One person is in one place at a time: sessions (at any units, in any modes) of the same named
+    staff member must not overlap, or she could be booked twice for the same minutes.
+
+    Raises:
+        ConfigError: naming the two entries.
+    """
+    for i, a in enumerate(sessions):
+        for j, b in enumerate(sessions[:i]):
+            if (
+                a.staff
+                and a.staff == b.staff
+                and (
+                    any(_overlap(x, y) for x, y in zip(a.hours.days, b.hours.days, strict=True))
+                    or _overlap(a.hours.on_holidays, b.hours.on_holidays)
+                )
+            ):
+                raise ConfigError(where, f"schedule[{i}].staff", f"{a.staff} is also booked then in schedule[{j}]")
+    for i, e in enumerate(extras):
+        for j, s in enumerate(sessions):
+            weekday = s.hours.days[e.day.weekday()] + s.hours.on_holidays  # a holiday or not: either may apply
+            if e.staff and e.staff == s.staff and _overlap(e.intervals, weekday):
+                raise ConfigError(where, f"extra[{i}].staff", f"{e.staff} is also booked then in schedule[{j}]")
+        for j, f in enumerate(extras[:i]):
+            if e.staff and e.staff == f.staff and e.day == f.day and _overlap(e.intervals, f.intervals):
+                raise ConfigError(where, f"extra[{i}].staff", f"{e.staff} is also booked then in extra[{j}]")
 
 
 def _list(doc: Mapping[str, Any], name: str, where: str) -> Sequence[Mapping[str, Any]]:

@@ -21,6 +21,19 @@ from direkt.server.errors import BadRequest, NotFound
 
 _ALPHABET = string.ascii_letters + string.digits
 DAY_MS = 86_400_000
+AHEAD_DAYS = 400  # the furthest ahead a time may be asked for or booked
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days a question may name
+
+
+def check_day(day: dt.date) -> dt.date:
+    """``day`` when it is in the years a calendar question may name.
+
+    Raises:
+        BadRequest: outside 2000-2100.
+    """
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadRequest(f"ask for a day in {FIRST_YEAR}-{LAST_YEAR}")
+    return day
 
 
 def new_booking_id(unit: str) -> str:
@@ -72,6 +85,17 @@ class Bookings:
     def offers(self, unit: str) -> list[tuple[str, str]]:
         return self.schedules.offers(unit)
 
+    def check_ahead(self, at_ms: int) -> int:
+        """``at_ms`` when it is at most ``AHEAD_DAYS`` days ahead (a time far off is a mistake, and past
+        year 9999 the calendar arithmetic fails).
+
+        Raises:
+            BadRequest: further ahead.
+        """
+        if at_ms > self.clock() + AHEAD_DAYS * DAY_MS:
+            raise BadRequest(f"ask for a time at most {AHEAD_DAYS} days ahead")
+        return at_ms
+
     def _check(self, unit: str, profession: str, mode: str) -> None:
         if mode not in MODES:
             raise BadRequest(f"mode is one of {list(MODES)}")
@@ -81,6 +105,7 @@ class Bookings:
     async def free_slots(self, unit: str, profession: str, mode: str, from_ms: int, to_ms: int) -> list[Slot]:
         """The free slots ahead (starting after now) in [from_ms, to_ms), at most ``MAX_DAYS`` days."""
         self._check(unit, profession, mode)
+        self.check_ahead(from_ms)
         if to_ms - from_ms > MAX_DAYS * DAY_MS:
             raise BadRequest(f"ask for at most {MAX_DAYS} days at a time")
         start = max(from_ms, self.clock())
@@ -95,6 +120,7 @@ class Bookings:
             NotInSchedule: no such slot; BookingClosed: it has started.
         """
         self._check(unit, profession, mode)
+        self.check_ahead(start_ms)
         slot = find_slot(self.schedules, self._calendar(), unit, profession, mode, start_ms)
         if slot is None:
             raise NotInSchedule("there is no such time in the unit's schedule")
@@ -156,6 +182,8 @@ class Bookings:
             raise BookingClosed("the booking is cancelled")
         if booking.start_ms <= self.clock():
             raise BookingClosed("the visit has started; it can no longer be moved")
+        if booking.visit_case:  # checked again in the script, atomically with an open
+            raise BookingClosed("the video visit has been opened; it can no longer be moved")
         slot = self.slot(booking.unit, booking.profession, booking.mode, start_ms)
         await self.store.rebook(booking_id, slot.start_ms, slot.end_ms, slot.staff or booking.staff)
         return await self.get(booking_id)
@@ -170,7 +198,8 @@ class Bookings:
         return await self.store.of_owner(uid)
 
     async def of_units_on(self, units: Iterable[str], day: dt.date) -> list[Booking]:
-        """The booked visits of ``units`` on a Stockholm day, by start."""
+        """The booked visits of ``units`` on a Stockholm day, by start (Raises: BadRequest, see ``check_day``)."""
+        check_day(day)
         start, end = instant_ms(day, 0), instant_ms(day, 24 * 60)
         found = [b for unit in dict.fromkeys(units) for b in await self.store.of_unit(unit, start, end)]
         return sorted(found, key=lambda b: (b.start_ms, b.id))

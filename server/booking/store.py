@@ -27,6 +27,7 @@ _REFUSALS: dict[str, tuple[type[DirektError], str]] = {
     "slot_taken": (SlotTaken, "the time is no longer free; choose another"),
     "no_booking": (NotFound, "no such booking"),
     "booking_closed": (BookingClosed, "the booking is cancelled"),
+    "visit_opened": (BookingClosed, "the video visit has been opened; it can no longer be moved"),
 }
 
 
@@ -49,6 +50,8 @@ class BookingStore:
 
     async def _run(self, name: str, unit: str, booking_id: str, args: Sequence[Any]) -> Any:
         route = [keys.booking_slots(unit), keys.booking(unit, booking_id), keys.booking_calendar(unit)]
+        if name == "book":
+            route.append(keys.booking_dedupe(unit))
         try:
             return await self._scripts[name](keys=route, args=list(args))
         except ResponseError as exc:
@@ -65,7 +68,7 @@ class BookingStore:
         with redis_errors():
             await self.client.zadd(keys.user_bookings(booking.owner_uid), {booking.id: booking.created_ms}, nx=True)
         pairs = [x for kv in to_hash(booking).items() for x in kv]
-        args = [keys.booking_prefix(booking.unit), slot_field, booking.id, booking.dedupe, booking.start_ms, *pairs]
+        args = [slot_field, booking.id, booking.dedupe, booking.start_ms, *pairs]
         try:
             outcome, holder = await self._run("book", booking.unit, booking.id, args)
         except SlotTaken:

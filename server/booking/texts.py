@@ -56,3 +56,26 @@ def video_instructions(base_url: str) -> str:
         f"Videobesök: logga in på {base_url}/ och öppna besöket under Mina bokningar, tidigast tio minuter före. "
         f"Video visit: log in at {base_url}/ and open the visit under My bookings, from ten minutes before."
     )
+
+
+def cancelled_message(booking: Booking, unit_name: str) -> tuple[str, str]:
+    (what_sv, what_en), (at_sv, at_en) = what(booking), when(booking.start_ms)
+    return (
+        f"Din tid är avbokad: {what_sv} på {unit_name}, {at_sv}.",
+        f"Your appointment is cancelled: {what_en} at {unit_name}, {at_en}.",
+    )
+
+
+def moved_message(booking: Booking, unit_name: str) -> tuple[str, str]:
+    (what_sv, what_en), (at_sv, at_en) = what(booking), when(booking.start_ms)
+    return (
+        f"Din tid är flyttad: {what_sv} på {unit_name}, nu {at_sv}.",
+        f"Your appointment is moved: {what_en} at {unit_name}, now {at_en}.",
+    )
+
+
+def changed_sms(booking: Booking, unit_name: str, brand: str, *, cancelled: bool) -> str:
+    (what_sv, _), (at_sv, _) = what(booking), when(booking.start_ms)
+    if cancelled:
+        return f"{brand}: Din tid är avbokad, {what_sv} på {unit_name}, {at_sv}."
+    return f"{brand}: Din tid är flyttad, {what_sv} på {unit_name}, nu {at_sv}. Avboka eller ändra i {brand}."

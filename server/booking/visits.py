@@ -10,19 +10,27 @@ as denied. Booking ids name their unit, so another citizen's booking is answered
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from direkt.queue.model import Skill, Staff
 from direkt.queue.urgency import Urgency
 from direkt.server.booking.model import Booking, BookingClosed
 from direkt.server.booking.service import Booked, NewBooking
-from direkt.server.booking.texts import OPEN_BEFORE_MS, booked_message, sms_text
+from direkt.server.booking.texts import (
+    OPEN_BEFORE_MS,
+    booked_message,
+    cancelled_message,
+    changed_sms,
+    moved_message,
+    sms_text,
+)
 from direkt.server.care.audit import AuditRecord
 from direkt.server.care.casefile import CaseFile
 from direkt.server.care.notices import Notice
 from direkt.server.care.transcript import system_body
 from direkt.server.care.triageflow import stockholm_date
 from direkt.server.care.workflow import Workflow
-from direkt.server.errors import BadRequest, Forbidden, NotFound, QueueError, Unavailable, UnknownCase
+from direkt.server.errors import BadRequest, Conflict, Forbidden, NotFound, QueueError, Unavailable, UnknownCase
 from direkt.server.identity.access import may_act_for
 from direkt.server.identity.sessions import Principal
 from direkt.server.wiring import Services
@@ -125,17 +133,64 @@ class BookingWorkflow(Workflow):
         return who.staff_id if who.is_staff else "self"
 
     async def cancel(self, who: Principal, booking_id: str) -> Booking:
+        """Cancel; an opened video visit's case ends with it; staff's cancel is told to the patient."""
         booking = await self.visible(who, booking_id, "booking.cancel")
-        return await self.s.bookings.cancel(booking.id, self.actor(who))
+        done = await self.s.bookings.cancel(booking.id, self.actor(who))
+        if booking.status == "booked" and done.status == "cancelled":
+            await self.end_visit_case(done)
+            if who.is_staff:
+                await self.tell_changed(done, cancelled=True)
+        return done
 
     async def rebook(self, who: Principal, booking_id: str, start_ms: int) -> Booking:
+        """Move (refused once its video visit is opened); staff's move is told to the patient."""
         booking = await self.visible(who, booking_id, "booking.rebook")
-        return await self.s.bookings.rebook(booking.id, start_ms, self.actor(who))
+        moved = await self.s.bookings.rebook(booking.id, start_ms, self.actor(who))
+        if who.is_staff and moved.changes != booking.changes:
+            await self.tell_changed(moved, cancelled=False)
+        return moved
 
-    async def visits_on(self, staff: Staff, day: dt.date) -> list[Booking]:
+    async def tell_changed(self, booking: Booking, *, cancelled: bool) -> None:
+        """In the chat it was booked from (if any) and by SMS to the number given there with consent."""
+        unit = self.unit_name(booking.unit)
+        sv, en = (cancelled_message if cancelled else moved_message)(booking, unit)
+        kind = "booking_cancelled" if cancelled else "booking_moved"
+        phone = None
+        if booking.case:
+            try:
+                file = await self.s.files.get(booking.case)
+            except NotFound:  # the chat is gone (retention): the SMS and the notice still go
+                file = None
+            if file is not None:
+                phone = file.phone or None
+                await self.append(booking.case, system_body(kind, sv, en, booking=booking.public_view()))
+        text = changed_sms(booking, unit, self.s.config.brand.short_name, cancelled=cancelled)
+        ref = booking.id if cancelled else f"{booking.id}.{booking.changes}"  # each move its own SMS
+        await self.s.notifier.notify(Notice(booking.owner_uid, ref, kind, text, en, phone))
+
+    async def end_visit_case(self, booking: Booking) -> None:
+        """A cancelled video visit's case (opened already) ends: it leaves the queue or the nurse's chats."""
+        if not booking.visit_case:
+            return
+        try:
+            ended = await self.s.waitroom.abandon(booking.visit_case)
+        except QueueError:  # UnknownCase included
+            return  # never made, or closed already by the nurse
+        if ended:
+            await self.s.files.update(booking.visit_case, closed_ms=self.s.clock(), outcome="abandoned")
+            await self.append(booking.visit_case, system_body("visit_cancelled", "Besöket är avbokat.",
+                                                              "The visit is cancelled."))  # fmt: skip
+            await self.publish_case(booking.visit_case, {"state": "abandoned"})
+
+    async def visits_on(self, staff: Staff, day: dt.date, *, opening_by_ms: int = 0) -> list[Booking]:
         """The day's booked visits that are hers: named for her, or for anyone of a unit she serves
-        in that profession. Each listed visit is audited (the list shows the patient)."""
+        in that profession. Each listed visit is audited (the list shows the patient). With
+        ``opening_by_ms``: also the next day's that open by then (late in the evening, a video visit
+        just after midnight can be opened already)."""
         found = await self.s.bookings.of_units_on(staff.units, day)
+        if opening_by_ms:
+            nxt = await self.s.bookings.of_units_on(staff.units, day + dt.timedelta(days=1))
+            found += [b for b in nxt if b.start_ms - OPEN_BEFORE_MS <= opening_by_ms]
         mine = [b for b in found if self.is_hers(staff, b)]
         for booking in mine:
             await self.audit_booking(staff, booking, "booking.list")
@@ -176,7 +231,10 @@ class BookingWorkflow(Workflow):
         return case_id
 
     async def _visit_case(self, booking: Booking) -> str:
-        region = self.s.config.directory.units[booking.unit].region
+        unit = self.s.config.directory.units.get(booking.unit)
+        if unit is None:  # a catalogue unit without a chat queue: the visit cannot be opened here
+            raise Conflict("this unit has no chat queue here: its video visit is not opened in direkt")
+        region = unit.region
         case_id = f"{region}.{booking.id.rpartition('.')[2]}"  # one per booking, whoever opens it first
         case_id = await self.s.bookings.set_visit_case(booking, case_id)
         try:
@@ -191,6 +249,9 @@ class BookingWorkflow(Workflow):
             case_id, booking.unit, Skill(booking.profession), Urgency.DAYS, self.s.clock(),
             new_problem=False, meta=meta,
         )  # fmt: skip
+        if (await self.s.bookings.get(booking.id)).status != "booked":  # cancelled while it was being opened
+            await self.end_visit_case(replace(booking, visit_case=case_id))
+            raise BookingClosed("the booking is cancelled")
         return case_id
 
     def _visit_file(self, booking: Booking, case_id: str) -> CaseFile:

@@ -15,6 +15,7 @@ from direkt.queue.hours import local_time
 from direkt.server.booking.ics import calendar_file
 from direkt.server.booking.model import Booking
 from direkt.server.booking.schedule import MAX_DAYS
+from direkt.server.booking.service import check_day
 from direkt.server.booking.texts import OPEN_BEFORE_MS
 from direkt.server.booking.visits import BookingWorkflow, place
 from direkt.server.errors import BadRequest
@@ -94,7 +95,7 @@ async def booking_units(request: Request, svc: Services, session: Session) -> Re
 
 async def slots_get(request: Request, svc: Services, session: Session) -> Response:
     q = query_of(request, SlotsQuery)
-    start = q.from_ or svc.clock()
+    start = svc.bookings.check_ahead(q.from_ or svc.clock())
     found = await svc.bookings.free_slots(q.unit, q.profession, q.mode, start, start + q.days * DAY_MS)
     slots = [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in found]
     return ok({"unit": q.unit, "profession": q.profession, "mode": q.mode, "from": start,
@@ -112,7 +113,8 @@ async def staff_book(request: Request, svc: Services, session: Session) -> Respo
 
 
 async def staff_visits(request: Request, svc: Services, session: Session) -> Response:
-    """My booked visits of a day (default today): named for me, or for my profession at my units."""
+    """My booked visits of a day (default today, and after midnight's that open now): named for me, or
+    for my profession at my units."""
     wf = _wf(svc)
     staff = wf.staff_of(session.principal)
     q = query_of(request, VisitsQuery)
@@ -120,7 +122,8 @@ async def staff_visits(request: Request, svc: Services, session: Session) -> Res
         day = dt.date.fromisoformat(q.day) if q.day else local_time(svc.clock()).date()
     except ValueError:
         raise BadRequest(f"{q.day!r} is not a date") from None
-    visits = await wf.visits_on(staff, day)
+    check_day(day)
+    visits = await wf.visits_on(staff, day, opening_by_ms=0 if q.day else svc.clock())
     return ok({"day": day.isoformat(), "visits": [view(svc, b, session.principal) for b in visits]})
 
 

@@ -192,6 +192,7 @@ def vaccination_booking(tid: str) -> str:
 #   dk:{bk:<unit>}:slots     hash    "<profession>:<mode>:<start_ms>" -> the booking id holding that slot
 #   dk:{bk:<unit>}:b:<id>    hash    a booking (server/booking/model.py); kept when cancelled (status)
 #   dk:{bk:<unit>}:cal       zset    the unit's booked (not cancelled) ids, score = start
+#   dk:{bk:<unit>}:dedupe    hash    booking id -> the dedupe of the request that made it (a replay finds it)
 #   dk:ubk:<uid>             zset    booking ids of one citizen account (own and children's), score = created;
 #                                    another slot on a Cluster: written first, entries without a booking skipped
 #   Retention (server/care/bookingdata.py): a booking is record material, removed `retention.bookings` days
@@ -213,6 +214,10 @@ def booking(unit: str, booking_id: str) -> str:
 
 def booking_calendar(unit: str) -> str:
     return f"{booking_prefix(unit)}cal"
+
+
+def booking_dedupe(unit: str) -> str:
+    return f"{booking_prefix(unit)}dedupe"
 
 
 def user_bookings(uid: str) -> str:

@@ -1,8 +1,8 @@
 """A nurse's chat that ends in a booked video visit (issue 24), against a real server: Erik in the
 widget, the nurse in the console. She opens "Boka", sees the free times of her unit's nurse video
-visits by day, books the nearest one; Erik's chat shows the booking; she closes the case as visit
-booked, naming the booking. At the visit's time (the test schedule runs round the clock in
-5-minute slots, so the time booked is within ten minutes) she opens it from "Dagens besök": the
+visits by day, books one 5-10 minutes ahead; Erik's chat shows the booking; she closes the case as visit
+booked, naming the booking. At the visit's time (an extra session of 5-minute slots from
+the test's start: the time booked is within ten minutes) she opens it from "Dagens besök": the
 visit's own chat opens, held by her, and she proposes video. One server and one browser.
 """
 
@@ -49,11 +49,16 @@ slot_minutes = 30
 """
 
 
-def extra_sessions_now(minutes: int = 30) -> str:
-    """Extra nurse video sessions from the current five minutes on, in 5-minute slots (split at midnight):
-    the first slot ahead starts within five minutes, so its visit can be opened at once."""
+def visit_time() -> dt.datetime:
+    """The time the nurse books (Stockholm wall time): 5 to 10 minutes ahead, on a 5-minute step. It is
+    still ahead when she books (she has five minutes) and can be opened at once (ten minutes before).
+    Late in the evening it may be after midnight: the test finds it by its day, not by "today"."""
     now = dt.datetime.now(STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
-    start = now - dt.timedelta(minutes=now.minute % 5)
+    return now - dt.timedelta(minutes=now.minute % 5) + dt.timedelta(minutes=10)
+
+
+def extra_sessions(start: dt.datetime, minutes: int = 30) -> str:
+    """Extra nurse video sessions from ``start`` on, in 5-minute slots (split at midnight)."""
     starts = [start + dt.timedelta(minutes=m) for m in range(0, minutes, 5)]
     days: dict[dt.date, list[dt.datetime]] = {}
     for slot in starts:
@@ -68,9 +73,14 @@ def extra_sessions_now(minutes: int = 30) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
+def visit_at() -> dt.datetime:
+    return visit_time()
+
+
+@pytest.fixture(scope="module")
+def server(standalone_redis: EmbeddedRedis, visit_at: dt.datetime) -> Iterator[ServerProcess]:
     path = short_tmpdir("dk-bkb-") / "schedules.toml"
-    path.write_text(SCHEDULES + extra_sessions_now())
+    path.write_text(SCHEDULES + extra_sessions(visit_at))
     process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="0.5", DIREKT_SCHEDULES=str(path))
     yield process
     process.stop()
@@ -80,7 +90,9 @@ def no_violations(page: Page, name: str) -> None:
     assert axe_check(page, name) == [], f"axe: violations on {name}, see var/axe/{name}.json"
 
 
-def test_a_chat_ends_in_a_booked_video_visit_the_nurse_opens_at_its_time(open_page: Opener) -> None:
+def test_a_chat_ends_in_a_booked_video_visit_the_nurse_opens_at_its_time(
+    open_page: Opener, visit_at: dt.datetime
+) -> None:
     citizen = open_page("/chat/", name="citizen")
     login(citizen)
     case = widget_waiting(citizen)
@@ -99,12 +111,11 @@ def test_a_chat_ends_in_a_booked_video_visit_the_nurse_opens_at_its_time(open_pa
     expect(dialog.get_by_label("Yrke")).to_have_value("nurse")
     expect(dialog.get_by_role("radio", name="Videobesök")).to_be_checked()
     expect(dialog.get_by_role("status")).to_have_text(re.compile(r"^\d+ lediga tider de närmaste 7 dagarna\.$"))
-    days = dialog.locator(".bk-day")
-    today = dt.datetime.now(STOCKHOLM)
-    month = MONTHS[today.month - 1]
-    expect(days.nth(0).get_by_role("heading")).to_contain_text(f"{today.day} {month}")  # the extra session now
-    first = days.nth(0).get_by_role("button").nth(0)
-    expect(first).to_have_accessible_name(re.compile(r"^Boka \d\d:\d\d, \S+ \d+ \S+$"))
+    month = MONTHS[visit_at.month - 1]
+    name = re.compile(rf"^Boka {visit_at:%H:%M}, \S+ {visit_at.day} {month}$")
+    day = dialog.locator(".bk-day").filter(has=nurse.get_by_role("button", name=name))
+    first = day.get_by_role("button", name=name)
+    expect(day.get_by_role("heading")).to_contain_text(f"{visit_at.day} {month}")  # listed under its own day
     no_violations(nurse, "console-booking")
     screenshot(nurse, "console-booking")
 

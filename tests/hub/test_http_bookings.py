@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -23,6 +24,7 @@ from direkt.queue.scripts import RedisClient
 
 pytestmark = pytest.mark.slow
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PHONE = "+46701740606"
 CHILD_FEVER = {"fever": True, "temperature": 38.5, "fever_days": 1}
 # Round the clock, so that a slot is always near: nurse video visits in 5-minute slots with nurse-1,
@@ -42,6 +44,13 @@ profession = "doctor"
 mode = "physical"
 hours = { daily = "00:00-24:00", holidays = "00:00-24:00" }
 slot_minutes = 30
+
+[[schedule]]
+unit = "vc-kungsor"
+profession = "nurse"
+mode = "video"
+hours = { daily = "00:00-24:00", holidays = "00:00-24:00" }
+slot_minutes = 5
 """
 
 
@@ -109,6 +118,11 @@ async def sms_saying(sms: SmsReceiver, text: str) -> dict[str, Any]:
         if not [m for m in sms.received if text in m["message"]]:
             await asyncio.to_thread(sms.arrived.wait, max(0.0, deadline - asyncio.get_running_loop().time()))
     raise AssertionError(f"no SMS saying {text!r} arrived; got {len(sms.received)}")
+
+
+def stockholm_day(start_ms: int) -> str:
+    """The Stockholm date a time falls on (the day /api/staff/visits lists it under)."""
+    return dt.datetime.fromtimestamp(start_ms / 1000, STOCKHOLM).date().isoformat()
 
 
 def book(nurse: Client, case: str, start_ms: int, **body: Any) -> Any:
@@ -207,6 +221,29 @@ async def test_the_citizen_moves_her_booking_and_the_old_time_is_free(people: di
     assert slots[9] in now_free and slots[11] not in now_free
 
 
+async def test_a_nurse_moving_or_cancelling_is_told_in_the_chat_and_by_sms(
+    people: dict[str, Client], sms: SmsReceiver
+) -> None:
+    erik, nurse = people["erik"], people["nurse"]
+    case = await held_case(erik, nurse)
+    slots = await free(nurse)
+    booking = (await book(nurse, case, slots[16]))["booking"]["id"]
+    moved = await nurse.call("POST", f"/api/bookings/{booking}/rebook", {"start_ms": slots[17]})
+    assert moved["start_ms"] == slots[17]
+    message = await sms_saying(sms, "Din tid är flyttad")
+    assert message["to"] == PHONE and "videobesök" in message["message"]
+    assert (await nurse.call("DELETE", f"/api/bookings/{booking}"))["status"] == "cancelled"
+    assert (await sms_saying(sms, "Din tid är avbokad"))["to"] == PHONE
+    messages = (await erik.call("GET", f"/api/cases/{case}/transcript"))["messages"]
+    told = {m["code"]: m for m in messages if m.get("code", "").startswith("booking")}
+    assert told["booking_moved"]["booking"]["start_ms"] == slots[17] and "flyttad" in told["booking_moved"]["text"]
+    assert (
+        told["booking_cancelled"]["booking"]["status"] == "cancelled"
+        and "patient_pnr" not in told["booking_cancelled"]["booking"]
+    )
+    assert "cancelled" in told["booking_cancelled"]["text_en"]
+
+
 async def test_other_citizens_and_staff_elsewhere_get_nothing(people: dict[str, Client]) -> None:
     erik, nurse, stranger = people["erik"], people["nurse"], people["stranger"]
     case = await held_case(erik, nurse)
@@ -265,11 +302,18 @@ async def test_bad_bodies_queries_and_ids_get_clear_errors(people: dict[str, Cli
     other = await held_case(people["stranger"], nurse)
     await book(nurse, other, slots[14])
     await refused(book(nurse, case, slots[14]), 409, "slot_taken")  # another patient's time
+    mine = (await book(nurse, case, slots[15]))["booking"]["id"]
+    for far in (2**53, 253_402_300_800_000, slots[0] + 401 * 86_400_000):  # past year 9999; over 400 days ahead
+        error_of(await post_raw(nurse, path, {"unit": "vc-t", "profession": "nurse", "mode": "video",
+                                              "start_ms": far}), 400, "bad_request")  # fmt: skip
+        error_of(await post_raw(erik, f"/api/bookings/{mine}/rebook", {"start_ms": far}), 400, "bad_request")
+        error_of(await erik.http.get(f"/api/slots?unit=vc-t&profession=nurse&mode=video&from={far}"), 400,
+                 "bad_request")  # fmt: skip
     nurse_video = "unit=vc-t&profession=nurse&mode=video"
     for query in (f"{nurse_video}&days=1000", "profession=nurse&mode=video", f"{nurse_video}&from=yesterday",
                   "unit=vc-t&profession=nurse&mode=phone"):  # fmt: skip
         error_of(await erik.http.get(f"/api/slots?{query}"), 400, "bad_request")
-    for day in ("2026-13-45", "tomorrow"):
+    for day in ("2026-13-45", "tomorrow", "0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01"):
         error_of(await nurse.http.get(f"/api/staff/visits?day={day}"), 400, "bad_request")
     for bad in ("nothing", "vc-t.", "x" * 300, "vc-t.doesnotexist"):
         error_of(await erik.http.get(f"/api/bookings/{bad}"), 404, "not_found")
@@ -287,12 +331,15 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     erik, nurse = people["erik"], people["nurse"]
     case = await held_case(erik, nurse)
     slots = await free(nurse)
-    now = (await book(nurse, case, slots[0]))["booking"]["id"]  # starts within five minutes
-    later = (await book(nurse, case, slots[5]))["booking"]["id"]  # over ten minutes ahead
+    # slots[1] starts 5-10 minutes ahead: open now, and still ahead when booked (slots[0] may start
+    # before the request lands); slots[5] 25-30 minutes ahead. Near midnight they may be on two days.
+    now = (await book(nurse, case, slots[1]))["booking"]["id"]
+    later = (await book(nurse, case, slots[5]))["booking"]["id"]
     await refused(nurse.call("POST", f"/api/bookings/{later}/open"), 409, "booking_closed")
     await refused(erik.call("POST", f"/api/bookings/{later}/open"), 409, "booking_closed")
 
-    visits = (await nurse.call("GET", "/api/staff/visits"))["visits"]
+    days = sorted({stockholm_day(slots[1]), stockholm_day(slots[5])})
+    visits = [v for day in days for v in (await nurse.call("GET", f"/api/staff/visits?day={day}"))["visits"]]
     assert {v["id"]: v["can_open"] for v in visits} == {now: True, later: False}
     opened = await nurse.call("POST", f"/api/bookings/{now}/open")
     assert opened["case"] != case
@@ -303,10 +350,16 @@ async def test_a_video_visit_opens_at_its_time_as_a_case_the_booked_nurse_holds(
     assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "claimed"
     await refused(people["colleague"].call("POST", f"/api/bookings/{now}/open"), 403, "forbidden")
     await refused(people["stranger"].call("POST", f"/api/bookings/{now}/open"), 404, "not_found")
+    await refused(erik.call("POST", f"/api/bookings/{now}/rebook", {"start_ms": slots[7]}), 409, "booking_closed")
+    elsewhere = (await book(nurse, case, (await free(nurse, "vc-kungsor"))[1], unit="vc-kungsor"))["booking"]
+    await refused(erik.call("POST", f"/api/bookings/{elsewhere['id']}/open"), 409, "conflict")  # no chat queue there
     audited = {(r["actor"], r["action"], r["outcome"]) for r in await audit_log(redis)}
     done = {("nurse-1", "booking.create", "ok"), ("nurse-1", "booking.list", "ok"), ("nurse-1", "booking.open", "ok"),
             ("nurse-2", "booking.open", "denied")}  # fmt: skip
     assert done <= audited, audited
+    await erik.call("DELETE", f"/api/bookings/{now}")  # the opened visit's case ends with it
+    assert (await erik.call("GET", f"/api/cases/{opened['case']}"))["state"] == "abandoned"
+    assert (await nurse.call("GET", f"/api/staff/cases/{opened['case']}"))["state"] == "abandoned"
 
 
 async def test_a_physical_visit_has_no_call_and_a_guardian_sees_her_childs_booking(

@@ -18,6 +18,7 @@ from direkt.server.booking.schedule import parse_schedules
 from direkt.server.booking.service import Bookings, NewBooking
 from direkt.server.booking.store import BookingStore
 from direkt.server.errors import NotFound
+from direkt.server.redis import keys
 
 SCHEDULES = parse_schedules(
     tomllib.loads(
@@ -111,3 +112,65 @@ async def test_times_outside_the_schedule_or_past_are_refused(bookings: Bookings
         await bookings.get("vc-a.nosuchbooking")
     with pytest.raises(NotFound):
         await bookings.cancel("not a booking id", "self")
+
+
+async def _holders_are_consistent(bookings: Bookings, redis_client: RedisClient) -> dict[str, str]:
+    """Every slot field is held by one booked booking that starts there; every booked one holds its slot."""
+    raw = await redis_client.hgetall(keys.booking_slots("vc-a"))
+    held = {_text(f): _text(i) for f, i in raw.items()}
+    assert len(set(held.values())) == len(held)  # no booking holds two slots
+    for field, holder in held.items():
+        booking = await bookings.get(holder)
+        assert booking.status == "booked", f"{field} is held by a cancelled booking"
+        assert field == f"nurse:video:{booking.start_ms}"
+    return held
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_rebook_and_book_of_the_same_slot_at_once_give_it_to_one(
+    bookings: Bookings, redis_client: RedisClient
+) -> None:
+    free = await bookings.free_slots("vc-a", "nurse", "video", MONDAY, MONDAY + 86_400_000)
+    movers = [(await bookings.book(request(s.start_ms, n))).booking for n, s in enumerate(free[:10])]
+    targets = [s.start_ms for s in free[10:20]]
+    results = await asyncio.gather(
+        *(op for m, (n, t) in zip(movers, enumerate(targets, 100), strict=True)
+          for op in (bookings.rebook(m.id, t, "self"), bookings.book(request(t, n)))),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert all(isinstance(r, SlotTaken) for r in results if isinstance(r, BaseException))
+    held = await _holders_are_consistent(bookings, redis_client)
+    assert all(f"nurse:video:{t}" in held for t in targets)  # each target went to exactly one of the two
+    assert sum(not isinstance(r, BaseException) for r in results) == 10
+    for m in movers:  # a mover that lost still holds its old slot
+        assert held[f"nurse:video:{(await bookings.get(m.id)).start_ms}"] == m.id
+
+
+async def test_cancel_and_rebook_at_once_leave_no_slot_to_the_cancelled(
+    bookings: Bookings, redis_client: RedisClient
+) -> None:
+    free = await bookings.free_slots("vc-a", "nurse", "video", MONDAY, MONDAY + 86_400_000)
+    mine = [(await bookings.book(request(s.start_ms, n))).booking for n, s in enumerate(free[:10])]
+    targets = [s.start_ms for s in free[10:20]]
+    results = await asyncio.gather(
+        *(op for b, t in zip(mine, targets, strict=True)
+          for op in (bookings.cancel(b.id, "self"), bookings.rebook(b.id, t, "self"))),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert all(isinstance(r, BookingClosed) for r in results if isinstance(r, BaseException))
+    assert [(await bookings.get(b.id)).status for b in mine] == ["cancelled"] * 10
+    assert await _holders_are_consistent(bookings, redis_client) == {}  # every slot free again
+    assert len(await bookings.free_slots("vc-a", "nurse", "video", MONDAY, MONDAY + 86_400_000)) == 20
+
+
+async def test_an_opened_video_visit_is_not_moved_even_by_a_rebook_already_under_way(bookings: Bookings) -> None:
+    booked = (await bookings.book(request(at("2026-12-07 08:30"), 1))).booking
+    assert await bookings.set_visit_case(booked, "vm.visit1") == "vm.visit1"
+    with pytest.raises(BookingClosed):
+        await bookings.rebook(booked.id, at("2026-12-07 08:35"), "self")
+    with pytest.raises(BookingClosed):  # the script's own check: a rebook that read the booking before the open
+        await bookings.store.rebook(booked.id, at("2026-12-07 08:35"), at("2026-12-07 08:40"), "nurse-1")
+    assert (await bookings.get(booked.id)).start_ms == at("2026-12-07 08:30")

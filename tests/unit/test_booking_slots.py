@@ -138,3 +138,25 @@ def test_the_demo_schedules_load_against_the_demo_region() -> None:
     demo = load_schedules(DEFAULT_SCHEDULES, units)
     assert {"vc-kungsor", "vc-viksang", "vc-sala", "vc-gottsunda", "vacc-vm", "vacc-up"} <= demo.units
     assert ("nurse", "video") in demo.offers("vc-kungsor") and ("vaccination", "physical") in demo.offers("vacc-vm")
+
+
+def _session(unit: str, mode: str, hours: dict[str, str], staff: str) -> dict[str, object]:
+    return {"unit": unit, "profession": "doctor", "mode": mode, "hours": hours, "slot_minutes": 30, "staff": staff}
+
+
+def test_one_named_clinician_cannot_have_two_sessions_at_once_at_any_units_or_modes() -> None:
+    units = frozenset({"vc-a", "vc-b"})
+    physical = _session("vc-a", "physical", {"mon-fri": "13:00-16:00"}, "bo.ek")
+    clash = _session("vc-b", "video", {"wed": "15:30-17:00"}, "bo.ek")  # Wednesday 15:30-16:00 twice
+    with pytest.raises(ConfigError) as refused:
+        parse_schedules({"schedule": [physical, clash]}, units)
+    assert refused.value.key == "schedule[1].staff" and "schedule[0]" in str(refused.value)
+    extra = {"unit": "vc-b", "profession": "doctor", "mode": "video", "date": dt.date(2026, 12, 9),
+             "times": "12:00-13:30", "slot_minutes": 30, "staff": "bo.ek"}  # fmt: skip
+    with pytest.raises(ConfigError) as refused:
+        parse_schedules({"schedule": [physical], "extra": [extra]}, units)
+    assert refused.value.key == "extra[0].staff"
+    after = _session("vc-b", "video", {"wed": "16:00-17:00"}, "bo.ek")  # back to back is fine
+    someone_else = _session("vc-b", "video", {"wed": "13:00-16:00"}, "cecilia.berg")
+    anyone = _session("vc-b", "physical", {"wed": "13:00-16:00"}, "")
+    assert len(parse_schedules({"schedule": [physical, after, someone_else, anyone]}, units).sessions) == 4
