@@ -17,14 +17,19 @@ from typing import Any
 
 import httpx
 import pytest
-from support import ServerProcess, at
-from support_hub import ERIK, citizen, refused, staff
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from support import ServerProcess, at, free_port, serve_in_thread
+from support_hub import ELSA, ERIK, citizen, refused, staff
 
 from direkt.loadtests.client import ApiError, Client
 from direkt.server.redis.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 DAY_MS = 86_400_000
+TOKEN = "register-test-token"
 
 DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
 GOSTA = "194101012393"  # 85, home unit vc-gottsunda (Uppsala): pneumococcus is recommended all year
@@ -64,8 +69,9 @@ def vaccination_answers(vaccine: str, *, fever: str = "no", reaction: str = "no"
 
 # Pneumococcus and TBE are given all year, so what these tests see does not depend on today's date;
 # the season of influenza and covid-19 is tested by the visit day (next January, next July).
-async def vaccination_triage(client: Client, vaccine: str = "pneumococcal", **answers: str) -> str:
-    view = await client.triage("vaccination", vaccination_answers(vaccine, **answers))
+async def vaccination_triage(client: Client, vaccine: str = "pneumococcal", child: str = "", **answers: str) -> str:
+    start = {"child": child} if child else {}
+    view = await client.triage("vaccination", vaccination_answers(vaccine, **answers), **start)
     assert view["result"] is not None, view["question"]
     return str(view["id"])
 
@@ -298,3 +304,54 @@ async def test_the_influenza_season_is_judged_by_the_visit_day_not_today(people:
     march = await offer(gosta, tid, f"?start={at(f'{next_date(3).replace(day=25)} 00:00')}&days=14")
     days = {dt.datetime.fromtimestamp(s["start_ms"] / 1000).month for u in march["units"] for s in u["slots"]}
     assert march["eligible"] and days and days <= {3}  # the slots of April are left out
+
+
+async def test_a_guardian_books_tbe_for_a_child_and_nothing_else(people: Any) -> None:
+    maja = await people(MAJA)
+    tid = await vaccination_triage(maja, "tbe", child=ELSA)  # Elsa, 8
+    found = await offer(maja, tid)
+    assert (found["eligible"], found["code"], found["patient"]["for_child"]) == (True, "ok", True)
+    booking = await maja.call("POST", f"/api/vaccination/{tid}/booking", first_slot(found), expect=(201,))
+    assert booking["vaccine"] == "tbe" and booking["patient_name"] == found["patient"]["name"]
+    for vaccine in ("influenza", "covid19", "pneumococcal"):  # under 18: a person, whatever the date
+        other = await offer(maja, await vaccination_triage(maja, vaccine, child=ELSA))
+        assert (other["eligible"], other["code"]) == (False, "needs_person"), vaccine
+    await maja.call("DELETE", f"/api/bookings/{booking['id']}")
+
+
+@pytest.fixture(scope="module")
+def register() -> Iterator[dict[str, list[dict[str, str]]]]:
+    """A stand-in guardian register (as in test_guardian_register.py): children by guardian."""
+    children: dict[str, list[dict[str, str]]] = {}
+
+    async def handle(request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return JSONResponse({"children": children.get(request.query_params.get("guardian", ""), [])})
+
+    port = free_port()
+    with serve_in_thread(Starlette(routes=[Route("/guardians", handle)]), port, "guardian register"):
+        children["url"] = [{"url": f"http://127.0.0.1:{port}/guardians"}]
+        yield children
+
+
+async def test_the_guardians_right_is_asked_again_when_booking(
+    standalone_redis: EmbeddedRedis, register: dict[str, list[dict[str, str]]]
+) -> None:
+    site = ServerProcess(
+        standalone_redis.url, config=DEMO_REGION, DIREKT_GUARDIANS_URL=register["url"][0]["url"],
+        DIREKT_GUARDIANS_TTL_SECONDS="0", DIREKT_GUARDIANS_TOKEN=TOKEN,
+    )  # fmt: skip
+    register[MAJA] = [{"pnr": ELSA, "name": "Elsa Registersson"}]
+    maja = await citizen(site.base, MAJA)
+    try:
+        tid = await vaccination_triage(maja, "tbe", child=ELSA)
+        found = await offer(maja, tid)
+        assert found["eligible"], found
+        register[MAJA] = []  # custody changed after the questions
+        await refused(maja.call("POST", f"/api/vaccination/{tid}/booking", first_slot(found)), 403, "forbidden")
+        register[MAJA] = [{"pnr": ELSA, "name": "Elsa Registersson"}]
+        await maja.call("POST", f"/api/vaccination/{tid}/booking", first_slot(found), expect=(201,))
+    finally:
+        await maja.aclose()
+        site.stop()
