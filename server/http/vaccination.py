@@ -154,13 +154,14 @@ class Link:
     """The booking made with a triage, as its link says: the request it answered, and the booking now."""
 
     raw: str  # the stored value "<booking id> <unit> <start asked for>"
+    booking_id: str
     unit: str
     start_ms: int
-    booking: Booking
+    booking: Booking | None  # None: removed since (retention), which releases the triage as a cancel does
 
     @property
     def live(self) -> bool:
-        return self.booking.status != "cancelled"
+        return self.booking is not None and self.booking.status != "cancelled"
 
 
 async def _link(svc: Services, tid: str) -> Link | None:
@@ -171,7 +172,11 @@ async def _link(svc: Services, tid: str) -> Link | None:
         return None
     raw = stored.decode() if isinstance(stored, bytes) else str(stored)
     booking_id, unit, start = raw.split(" ")
-    return Link(raw, unit, int(start), await svc.bookings.get(booking_id))
+    try:
+        booking: Booking | None = await svc.bookings.get(booking_id)
+    except NotFound:
+        booking = None
+    return Link(raw, booking_id, unit, int(start), booking)
 
 
 async def _check_guardian(svc: Services, session: Session, state: TriageState) -> None:
@@ -210,7 +215,7 @@ async def vaccination_offer(request: Request, svc: Services, session: Session, a
             ]
             units.append(_unit_view(fit.unit, fit.km) | {"slots": slots})
     link = await _link(svc, state.id)
-    booking = link.booking.public_view() if link and link.live else None
+    booking = link.booking.public_view() if link and link.booking and link.live else None
     places = sorted({p.name for p in svc.catalogue.places}, key=swedish_order)
     return ok({
         "triage": state.id, "eligible": verdict.eligible, "code": verdict.code, "vaccine": verdict.vaccine or None,
@@ -230,7 +235,7 @@ async def vaccination_book(request: Request, svc: Services, session: Session, ah
         raise NotSelfBookable("this vaccination cannot be booked here; send your answers to the vaccination service")
     await _check_guardian(svc, session, state)
     link = await _link(svc, state.id)
-    if link is not None and link.live:
+    if link is not None and link.booking is not None and link.live:
         if (link.unit, link.start_ms) != (body.unit, body.start_ms):
             raise AlreadyBooked("a time is already booked with these answers; rebook it under My bookings")
         return ok(link.booking.public_view(), 200)
@@ -246,7 +251,7 @@ def _new_booking(
 ) -> NewBooking:
     """The booking asked for; after a cancelled one, its dedupe names that one too (a new booking, not a replay)."""
     who = session.principal
-    dedupe = f"vaccination.{state.id}" + (f".after.{cancelled.booking.id}" if cancelled else "")
+    dedupe = f"vaccination.{state.id}" + (f".after.{cancelled.booking_id}" if cancelled else "")
     return NewBooking(
         unit=body.unit, profession=PROFESSION, mode=MODE, start_ms=body.start_ms,
         patient_pnr=state.patient_pnr, patient_name=state.child_name if state.guardian_pnr else who.name,
@@ -270,7 +275,7 @@ async def _keep_link(
     if kept:
         return ok(booking.public_view(), 201 if created else 200)
     link = await _link(svc, tid)
-    if link is not None and link.booking.id == booking.id:
+    if link is not None and link.booking_id == booking.id:
         return ok(booking.public_view(), 200)
     if created:
         await svc.bookings.cancel(booking.id, "self")
