@@ -34,10 +34,16 @@ SUMMER = dt.date(2026, 6, 15)
 
 
 def triage(
-    age: int, vaccine: str, *, reaction: str = "no", fever: str = "no", health: tuple[str, ...] = ("none",)
+    age: int,
+    vaccine: str,
+    *,
+    reaction: str = "no",
+    fever: str = "no",
+    health: tuple[str, ...] = ("none",),
+    respondent: Respondent = Respondent.SELF,
 ) -> tuple[TriageOutcome, Patient]:
-    """Walk the vaccination triage for an adult with these answers: (outcome, patient)."""
-    session = engine.start(KB, Entry.VACCINATION, TriagePatient(age * 12, "female", Respondent.SELF))
+    """Walk the vaccination triage for a patient with these answers: (outcome, patient)."""
+    session = engine.start(KB, Entry.VACCINATION, TriagePatient(age * 12, "female", respondent))
     answers = {
         "reason": "vaccination", "vaccination.which": vaccine, "vaccination.other_which": "gula febern",
         "vaccination.reaction": reaction, "vaccination.fever": fever, "vaccination.health": list(health),
@@ -48,7 +54,15 @@ def triage(
     walked = walk(KB, session)
     result = outcome(KB, walked)
     read = read_triage(result.reason_code, result.profession.value, result.rules, walked.facts)
-    return read, patient_of(age, False, walked.facts)
+    return read, patient_of(age, respondent == Respondent.GUARDIAN, walked.facts)
+
+
+@pytest.mark.parametrize(
+    ("vaccine", "code"), [("tbe", "ok"), ("influenza", "needs_person"), ("covid19", "needs_person")]
+)
+def test_a_guardian_walks_the_vaccination_triage_for_a_child_of_one(vaccine: str, code: str) -> None:
+    read, patient = triage(1, vaccine, health=("immunosuppressed",), respondent=Respondent.GUARDIAN)
+    assert eligibility(read, patient, WINTER).code == code
 
 
 @pytest.mark.parametrize(
