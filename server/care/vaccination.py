@@ -183,6 +183,16 @@ _CHILD = Text(
         " Send the answers to the vaccination service and a person will help you."
     ),
 )
+_OK_CHILD = Text(  # only TBE is self-booked for a child (under 18 anything else goes to a person)
+    (
+        "Du kan boka en tid för barnets vaccination mot TBE själv. Vaccinet rekommenderas barn från ett års ålder"
+        " som bor i eller besöker ett område där TBE finns och vistas i naturen."
+    ),
+    (
+        "You can book a time for the child's vaccination against TBE yourself. The vaccine is recommended for "
+        "children from one year of age who live in or visit an area where TBE occurs and spend time outdoors."
+    ),
+)
 _TBE_YOUNG = Text(
     "TBE-vaccin ges från ett års ålder.",
     "TBE vaccine is given from one year of age.",
@@ -238,7 +248,7 @@ def eligibility(triage: TriageOutcome, patient: Patient, day: dt.date) -> Eligib
     if refused is not None:
         code, text = refused
         return Eligibility(False, code, vaccine, text)
-    return Eligibility(True, "ok", vaccine, _OK[vaccine])
+    return Eligibility(True, "ok", vaccine, _OK_CHILD if patient.for_child else _OK[vaccine])
 
 
 def in_season(vaccine: str, day: dt.date) -> bool:

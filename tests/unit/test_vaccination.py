@@ -62,7 +62,9 @@ def triage(
 )
 def test_a_guardian_walks_the_vaccination_triage_for_a_child_of_one(vaccine: str, code: str) -> None:
     read, patient = triage(1, vaccine, health=("immunosuppressed",), respondent=Respondent.GUARDIAN)
-    assert eligibility(read, patient, WINTER).code == code
+    verdict = eligibility(read, patient, WINTER)
+    assert verdict.code == code
+    assert ("barnets vaccination" in verdict.text.sv) is (code == "ok")  # the guardian reads about the child
 
 
 @pytest.mark.parametrize(
