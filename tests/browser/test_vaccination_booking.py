@@ -5,6 +5,7 @@ one server of the demo region (its catalogue and booking schedules), one browser
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from direkt.loadtests.client import JSON
 from direkt.server.redis.embedded import EmbeddedRedis
 
 DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
+MAJA = "198105102381"  # guardian of Elsa (born 2018)
 GOSTA = "194101012393"  # 85: pneumococcal vaccination is recommended for him, all year
 # Pneumococcus is given all year: what these tests see does not depend on today's date (the season
 # of influenza and covid-19 is tested in tests/unit/test_vaccination.py and tests/hub/test_http_vaccination.py).
@@ -58,6 +60,36 @@ def server(standalone_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFac
     process = ServerProcess(standalone_redis.url, config=DEMO_REGION, DIREKT_SCHEDULES=str(schedules))
     yield process
     process.stop()
+
+
+def test_a_guardian_books_tbe_for_her_child(open_page: Any) -> None:
+    page = open_page("/chat/", name="maja-vaccination")
+    citizen_login(page, MAJA)
+    page.get_by_label(re.compile(r"^Elsa .*, \d+ år$")).check()
+    page.get_by_role("button", name="Vaccination", exact=True).click()
+    page.get_by_label("Vaccination", exact=True).check()
+    next_question(page, 2)
+    expect(page.get_by_text("Vilken vaccination gäller det för Elsa?")).to_be_visible()  # the guardian form
+    page.get_by_label("TBE (fästingburen hjärninflammation)", exact=True).check()
+    next_question(page, 3)
+    page.get_by_label("Nej", exact=True).check()
+    next_question(page, 4)
+    expect(page.get_by_text("Är Elsa sjuk med feber just nu?")).to_be_visible()
+    page.get_by_label("Nej", exact=True).check()
+    next_question(page, 5)
+    page.get_by_label("Inget av detta", exact=True).check()
+    next_question(page, 6)
+    page.get_by_role("button", name="Nästa").click()
+    offer = page.locator(".vaccination-offer")
+    expect(offer).to_contain_text("Du kan boka en tid för barnets vaccination mot TBE själv.")
+    offer.get_by_role("button", name="Boka tid själv").click()
+    expect(page.get_by_role("heading", name="Boka vaccination mot TBE för Elsa")).to_be_focused()
+    page.locator(".vacc-unit").first.locator(".slot label").first.click()
+    page.get_by_role("button", name="Boka vald tid").click()
+    expect(page.get_by_role("heading", name="Din tid är bokad")).to_be_focused()
+    [booked] = bookings(page)
+    assert booked["vaccine"] == "tbe" and booked["patient_name"].startswith("Elsa")
+    page.request.delete(f"/api/bookings/{booked['id']}")
 
 
 def next_question(page: Page, number: int) -> None:
