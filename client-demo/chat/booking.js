@@ -37,7 +37,9 @@ export function calendarUrl(booking) {
 
 // A booking as a card: unit, time, video or physical, address; the calendar file to download.
 // The unit's name and address arrive a moment later (unitCard): the card fills them in.
-export function bookingCard(app, booking, { heading = "h3" } = {}) {
+// ``open``: the chat's card offers "Open the video visit" in the visit's window, as the booking
+// message promises ("from the chat or My bookings"); My bookings has its own button.
+export function bookingCard(app, booking, { heading = "h3", open = false } = {}) {
   const { t, i18n } = app;
   const lang = i18n.lang;
   const where = h("dd", { class: "booking-unit" }, booking.unit_name || booking.unit);
@@ -76,7 +78,48 @@ export function bookingCard(app, booking, { heading = "h3" } = {}) {
     cancelled
       ? null
       : h("p", {}, h("a", { class: "calendar-file", href: calendarUrl(booking), download: "" }, t("booking.calendar"))),
+    open && !cancelled && booking.mode === "video" ? openControl(app, booking) : null,
   );
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit (about 24 days)
+
+// The chat card's "Open the video visit": shown from ten minutes before the start to the end by the
+// page's clock (the server decides: a refusal, for a moved or cancelled visit, is shown in the card).
+function openControl(app, booking) {
+  const box = h("div", { class: "actions booking-open" });
+  const show = () => {
+    const error = h("p", { class: "banner danger", role: "alert", hidden: true });
+    const button = h("button", {
+      type: "button",
+      class: "primary",
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await openVideoVisit(app, booking);
+        } catch (err) {
+          error.hidden = false;
+          clear(error, app.errorText(err));
+        }
+        button.disabled = false;
+      },
+    }, app.t("bookings.open"));
+    clear(box, button, error);
+  };
+  const at = (ms, then) => ms - Date.now() < MAX_TIMER_MS && setTimeout(then, Math.max(0, ms - Date.now()));
+  const now = Date.now();
+  if (now >= booking.end_ms) return null;
+  if (now >= booking.start_ms - OPEN_BEFORE_MS) show();
+  else at(booking.start_ms - OPEN_BEFORE_MS, show);
+  at(booking.end_ms, () => clear(box));
+  return box;
+}
+
+// Open a video visit at its time: the server makes (once) the case its call comes in, and the chat opens it.
+export async function openVideoVisit(app, booking) {
+  const { case: caseId } = await app.api.call("POST", `/api/bookings/${encodeURIComponent(booking.id)}/open`);
+  const status = await app.api.call("GET", `/api/cases/${encodeURIComponent(caseId)}`);
+  app.openCase(status);
 }
 
 export function vaccineText(t, code) {
@@ -255,9 +298,7 @@ export class MyBookingsScreen {
 
   async openVisit(booking) {
     try {
-      const { case: caseId } = await this.app.api.call("POST", `/api/bookings/${encodeURIComponent(booking.id)}/open`);
-      const status = await this.app.api.call("GET", `/api/cases/${encodeURIComponent(caseId)}`);
-      this.app.openCase(status);
+      await openVideoVisit(this.app, booking);
     } catch (err) {
       this.error = this.app.errorText(err);
       this.render();

@@ -167,7 +167,7 @@ export class ChatLog {
       ),
       photo,
       text ? h("p", { class: "text" }, text) : null,
-      system && f.code === "booking" && f.booking ? bookingCard(this.app, f.booking, { heading: "h4" }) : null,
+      system && f.code === "booking" && f.booking ? bookingCard(this.app, f.booking, { heading: "h4", open: true }) : null,
       item.own ? h("p", { class: "status" }, this.statusText(item)) : null,
     );
   }

@@ -9,13 +9,33 @@ person must look at the answers first; this module only reads its result:
   than ``vaccination``: a person helps (the vaccination queue);
 - a vaccine outside the four the source pages offer (covid-19, influenza, TBE,
   pneumococcus): a person helps;
-- otherwise the recommendation for the patient's age, the season and the risk
-  groups the triage knows about decides (``RULES`` below, in our own words).
+- a child or young person under 18 wanting anything but TBE: a person helps
+  (``needs_person``). Influenza is never given under 6 months, the nasal
+  influenza vaccine for children 2-17 is live (not for a weakened immune
+  system), covid-19 for children needs a doctor's assessment and pneumococcal
+  vaccination of children belongs to child health care or a specialist: none
+  of that is for a self-booked adult vaccination clinic. TBE is self-booked
+  from one year of age (a guardian books for the child);
+- otherwise the recommendation for the patient's age, the season of the day of
+  the visit and the risk groups the triage knows about decides (``RULES``
+  below, in our own words).
+
+Age limits, on the conservative side (a higher limit sends more to a person), as
+Folkhälsomyndigheten recommends them (checked December 2026):
+
+- influenza: 65 and older, or a medical risk group; the season October to March;
+- covid-19: 75 and older (the recommendations valid from 1 September 2025 raised
+  the limit from 65), or an adult with a weakened immune system; the same season
+  (the regions vaccinate against covid-19 once a year, from the autumn);
+- pneumococcus: 75 and older (the special vaccination programme offers it the year
+  a person turns 75; we ask for completed years, so a little later), or an adult
+  with a weakened immune system; all year;
+- TBE: from one year of age, all year.
 
 The triage does not ask about chronic illness (heart, lung, kidney disease,
-diabetes …), so below 65 the only risk group it can see is a weakened immune
-system. Anyone else who believes they belong to a risk group is helped by a
-person, never refused.
+diabetes …), so below those ages the only risk group it can see is a weakened
+immune system. Anyone else who believes they belong to a risk group is helped by
+a person, never refused.
 """
 
 from __future__ import annotations
@@ -28,8 +48,9 @@ from typing import Generic, Protocol, TypeVar
 
 SOURCES = (
     "Folkhälsomyndigheten: Rekommendationer om vaccination mot influensa (riskgrupper, säsong)",
-    "Folkhälsomyndigheten: Rekommendationer om vaccination mot covid-19",
-    "Folkhälsomyndigheten: Vaccination mot pneumokocker för riskgrupper och äldre",
+    "Folkhälsomyndigheten: Rekommendationer om vaccination mot covid-19 (gäller från 1 september 2025)",
+    "Folkhälsomyndigheten: Pneumokockvaccination som ett särskilt vaccinationsprogram för personer 75 år "
+    "och äldre och för riskgrupper",
     "Folkhälsomyndigheten: Vaccination mot TBE (fästingburen hjärninflammation)",
     "1177.se (Inera): Vaccinationer",
 )
@@ -42,7 +63,8 @@ SERVICE = {
     "pneumococcal": "vaccine:pneumococcus",
 }
 PROFESSION = "vaccination"  # the triage's profession when no rule sent the case to a nurse
-ELDERLY = 65  # influenza, covid-19 and pneumococcus are recommended from this age
+INFLUENZA_FROM = 65  # influenza is recommended to everyone from this age
+ELDERLY = 75  # covid-19 and pneumococcus are recommended to everyone from this age
 TBE_FROM = 1  # TBE vaccination is given from one year of age
 ADULT = 18
 # The autumn and winter campaign for influenza and covid-19: the regions start it in October
@@ -122,18 +144,23 @@ _SEASON = Text(
         "you."
     ),
 )
-_RISK = Text(
-    (
-        "Vaccinationen rekommenderas dig som är 65 år eller äldre och dig som tillhör en riskgrupp, till "
-        "exempel med hjärt- eller lungsjukdom, diabetes eller nedsatt immunförsvar. Tror du att du tillhör en"
-        " riskgrupp? Skicka dina svar till vaccinationsmottagningen, så hjälper en person dig."
-    ),
-    (
-        "The vaccination is recommended if you are 65 or older or belong to a risk group, for example with "
-        "heart or lung disease, diabetes or a weakened immune system. Do you think you belong to a risk "
-        "group? Send your answers to the vaccination service and a person will help you."
-    ),
-)
+
+
+def _risk(age: int) -> Text:
+    return Text(
+        (
+            f"Vaccinationen rekommenderas dig som är {age} år eller äldre och dig som tillhör en riskgrupp, till "
+            "exempel med hjärt- eller lungsjukdom, diabetes eller nedsatt immunförsvar. Tror du att du tillhör "
+            "en riskgrupp? Skicka dina svar till vaccinationsmottagningen, så hjälper en person dig."
+        ),
+        (
+            f"The vaccination is recommended if you are {age} or older or belong to a risk group, for example "
+            "with heart or lung disease, diabetes or a weakened immune system. Do you think you belong to a risk"
+            " group? Send your answers to the vaccination service and a person will help you."
+        ),
+    )
+
+
 _PREGNANT = Text(
     (
         "Under graviditet beror rekommendationen på graviditetsveckan. Skicka dina svar till "
@@ -144,14 +171,26 @@ _PREGNANT = Text(
         "vaccination service and a person will help you."
     ),
 )
-_CHILD_COVID = Text(
+_CHILD = Text(
     (
-        "Barn och unga under 18 år vaccineras mot covid-19 bara efter en läkares bedömning. Skicka dina svar "
-        "till vaccinationsmottagningen, så hjälper en person er."
+        "Barn och unga under 18 år vaccineras mot influensa, covid-19 och pneumokocker efter en bedömning av "
+        "vårdpersonal (i barnhälsovården, elevhälsan eller hos en läkare). Skicka svaren till "
+        "vaccinationsmottagningen, så hjälper en person er."
     ),
     (
-        "Children and young people under 18 are vaccinated against covid-19 only after a doctor's assessment."
-        " Send your answers to the vaccination service and a person will help you."
+        "Children and young people under 18 are vaccinated against influenza, covid-19 and pneumococcal "
+        "disease after an assessment by health care staff (child health care, school health care or a doctor)."
+        " Send the answers to the vaccination service and a person will help you."
+    ),
+)
+_OK_CHILD = Text(  # only TBE is self-booked for a child (under 18 anything else goes to a person)
+    (
+        "Du kan boka en tid för barnets vaccination mot TBE själv. Vaccinet rekommenderas barn från ett års ålder"
+        " som bor i eller besöker ett område där TBE finns och vistas i naturen."
+    ),
+    (
+        "You can book a time for the child's vaccination against TBE yourself. The vaccine is recommended for "
+        "children from one year of age who live in or visit an area where TBE occurs and spend time outdoors."
     ),
 )
 _TBE_YOUNG = Text(
@@ -186,13 +225,15 @@ _OK = {
 }
 
 
-def eligibility(triage: TriageOutcome, patient: Patient, today: dt.date) -> Eligibility:
-    """Whether ``patient`` may book the vaccination of ``triage`` herself on ``today``.
+def eligibility(triage: TriageOutcome, patient: Patient, day: dt.date) -> Eligibility:
+    """Whether ``patient`` may book the vaccination of ``triage`` herself for a visit on ``day``
+    (the day of the slot; for an offer, the first day it shows).
 
     Returns:
         ``eligible`` with ``code`` "ok", or why not: "not_vaccination" (another contact reason),
-        "needs_person" (a rule held or the triage chose a nurse), "other_vaccine", "season"
-        (influenza or covid-19 outside the campaign) or "not_recommended" (age or risk group).
+        "needs_person" (a rule held, the triage chose a nurse, or a patient under 18 wants
+        anything but TBE), "other_vaccine", "season" (influenza or covid-19 outside the campaign)
+        or "not_recommended" (age or risk group).
     """
     vaccine = triage.vaccine
     if triage.reason != "vaccination":
@@ -201,46 +242,54 @@ def eligibility(triage: TriageOutcome, patient: Patient, today: dt.date) -> Elig
         return Eligibility(False, "needs_person", vaccine, _PERSON)
     if vaccine not in SERVICE:
         return Eligibility(False, "other_vaccine", vaccine, _OTHER)
-    refused = RULES[vaccine](patient, today)
+    if patient.age < ADULT and vaccine != "tbe":
+        return Eligibility(False, "needs_person", vaccine, _CHILD)
+    refused = RULES[vaccine](patient, day)
     if refused is not None:
         code, text = refused
         return Eligibility(False, code, vaccine, text)
-    return Eligibility(True, "ok", vaccine, _OK[vaccine])
+    return Eligibility(True, "ok", vaccine, _OK_CHILD if patient.for_child else _OK[vaccine])
 
+
+def in_season(vaccine: str, day: dt.date) -> bool:
+    """Whether ``vaccine`` is given on ``day``: influenza and covid-19 only in the campaign."""
+    return vaccine not in SEASONAL or day.month in SEASON_MONTHS
+
+
+SEASONAL = frozenset({"influenza", "covid19"})
 
 Refusal = tuple[str, Text] | None
 
 
-def _risk_or_elderly(patient: Patient) -> Refusal:
-    if patient.age >= ELDERLY or patient.immunosuppressed:
+def _risk_or_age(patient: Patient, from_age: int) -> Refusal:
+    # Only adults get here (``eligibility`` sends every child but TBE's to a person).
+    if patient.age >= from_age or (patient.immunosuppressed and patient.age >= ADULT):
         return None
-    return ("not_recommended", _PREGNANT if patient.pregnant else _RISK)
+    return ("not_recommended", _PREGNANT if patient.pregnant else _risk(from_age))
 
 
-def _influenza(patient: Patient, today: dt.date) -> Refusal:
-    # Folkhälsomyndigheten: 65 and older and medical risk groups (from 6 months of age), and
-    # pregnant women from a week of pregnancy the triage does not ask: those go to a person.
-    if today.month not in SEASON_MONTHS:
+def _influenza(patient: Patient, day: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: 65 and older and medical risk groups, and pregnant women from a week of
+    # pregnancy the triage does not ask: those go to a person.
+    if not in_season("influenza", day):
         return ("season", _SEASON)
-    return _risk_or_elderly(patient)
+    return _risk_or_age(patient, INFLUENZA_FROM)
 
 
-def _covid19(patient: Patient, today: dt.date) -> Refusal:
-    # Folkhälsomyndigheten: 65 and older and adults in risk groups; children only after a doctor's assessment.
-    if today.month not in SEASON_MONTHS:
+def _covid19(patient: Patient, day: dt.date) -> Refusal:
+    # Folkhälsomyndigheten (from 1 September 2025): 75 and older, adults with a weakened immune
+    # system (and others with risk conditions from 50, which the triage does not ask: a person).
+    if not in_season("covid19", day):
         return ("season", _SEASON)
-    if patient.age < ADULT:
-        return ("not_recommended", _CHILD_COVID)
-    return _risk_or_elderly(patient)
+    return _risk_or_age(patient, ELDERLY)
 
 
-def _pneumococcal(patient: Patient, today: dt.date) -> Refusal:
-    # Folkhälsomyndigheten: older people and risk groups, all year. Children get it in the child
-    # vaccination programme (child health care); a child outside a risk group is helped by a person.
-    return _risk_or_elderly(patient)
+def _pneumococcal(patient: Patient, day: dt.date) -> Refusal:
+    # Folkhälsomyndigheten: the special programme for those turning 75 and for risk groups, all year.
+    return _risk_or_age(patient, ELDERLY)
 
 
-def _tbe(patient: Patient, today: dt.date) -> Refusal:
+def _tbe(patient: Patient, day: dt.date) -> Refusal:
     # Folkhälsomyndigheten: for those who live in or visit a risk area, from one year of age,
     # all year (the basic doses are best begun in winter or spring, before the tick season).
     return None if patient.age >= TBE_FROM else ("not_recommended", _TBE_YOUNG)

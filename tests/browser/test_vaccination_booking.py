@@ -5,6 +5,7 @@ one server of the demo region (its catalogue and booking schedules), one browser
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ from direkt.loadtests.client import JSON
 from direkt.server.redis.embedded import EmbeddedRedis
 
 DEMO_REGION = Path(__file__).parents[2] / "server" / "data" / "region.toml"
-GOSTA = "194101012393"  # 85: influenza vaccination is recommended for him
+MAJA = "198105102381"  # guardian of Elsa (born 2018)
+GOSTA = "194101012393"  # 85: pneumococcal vaccination is recommended for him, all year
+# Pneumococcus is given all year: what these tests see does not depend on today's date (the season
+# of influenza and covid-19 is tested in tests/unit/test_vaccination.py and tests/hub/test_http_vaccination.py).
 
 
 # The demo's vaccination sessions (Västerås and Uppsala), and video visits with Erik's nurse every five
@@ -58,17 +62,47 @@ def server(standalone_redis: EmbeddedRedis, tmp_path_factory: pytest.TempPathFac
     process.stop()
 
 
+def test_a_guardian_books_tbe_for_her_child(open_page: Any) -> None:
+    page = open_page("/chat/", name="maja-vaccination")
+    citizen_login(page, MAJA)
+    page.get_by_label(re.compile(r"^Elsa .*, \d+ år$")).check()
+    page.get_by_role("button", name="Vaccination", exact=True).click()
+    page.get_by_label("Vaccination", exact=True).check()
+    next_question(page, 2)
+    expect(page.get_by_text("Vilken vaccination gäller det för Elsa?")).to_be_visible()  # the guardian form
+    page.get_by_label("TBE (fästingburen hjärninflammation)", exact=True).check()
+    next_question(page, 3)
+    page.get_by_label("Nej", exact=True).check()
+    next_question(page, 4)
+    expect(page.get_by_text("Är Elsa sjuk med feber just nu?")).to_be_visible()
+    page.get_by_label("Nej", exact=True).check()
+    next_question(page, 5)
+    page.get_by_label("Inget av detta", exact=True).check()
+    next_question(page, 6)
+    page.get_by_role("button", name="Nästa").click()
+    offer = page.locator(".vaccination-offer")
+    expect(offer).to_contain_text("Du kan boka en tid för barnets vaccination mot TBE själv.")
+    offer.get_by_role("button", name="Boka tid själv").click()
+    expect(page.get_by_role("heading", name="Boka vaccination mot TBE för Elsa")).to_be_focused()
+    page.locator(".vacc-unit").first.locator(".slot label").first.click()
+    page.get_by_role("button", name="Boka vald tid").click()
+    expect(page.get_by_role("heading", name="Din tid är bokad")).to_be_focused()
+    [booked] = bookings(page)
+    assert booked["vaccine"] == "tbe" and booked["patient_name"].startswith("Elsa")
+    page.request.delete(f"/api/bookings/{booked['id']}")
+
+
 def next_question(page: Page, number: int) -> None:
     page.get_by_role("button", name="Nästa").click()
     expect(page.get_by_text(f"Fråga {number}", exact=True)).to_be_visible()
 
 
-def vaccination_triage(page: Page) -> None:
+def vaccination_triage(page: Page, vaccine: str = "Pneumokocker") -> None:
     page.get_by_role("button", name="Vaccination", exact=True).click()
     expect(page.get_by_text("Fråga 1", exact=True)).to_be_visible()
     page.get_by_label("Vaccination", exact=True).check()
     next_question(page, 2)
-    page.get_by_label("Influensa", exact=True).check()
+    page.get_by_label(vaccine, exact=True).check()
     next_question(page, 3)
     page.get_by_label("Nej", exact=True).check()  # no severe reaction before
     next_question(page, 4)
@@ -104,13 +138,13 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     expect(offer).to_be_visible()
     expect(page.get_by_role("heading", name="Vår bedömning")).to_be_focused()  # kept when the offer arrives
     expect(offer.get_by_role("heading", name="Boka tid själv")).to_be_visible()
-    expect(offer).to_contain_text("Du kan boka en tid för vaccination mot influensa själv.")
+    expect(offer).to_contain_text("Du kan boka en tid för vaccination mot pneumokocker själv.")
     expect(page.get_by_role("button", name="Jag har frågor – skicka till vaccinationsmottagningen")).to_be_visible()
     assert axe_check(page, "widget-vaccination-offer") == []
     offer.get_by_role("button", name="Boka tid själv").click()
 
     # the nearest units with their free times by day; choose the first time
-    expect(page.get_by_role("heading", name="Boka vaccination mot influensa")).to_be_focused()
+    expect(page.get_by_role("heading", name="Boka vaccination mot pneumokocker")).to_be_focused()
     expect(page.get_by_label("Var vill du vaccinera dig? Välj kommun")).to_have_value("Uppsala")
     times = page.locator(".vacc-unit").first.locator("input[type=radio]")
     times.first.focus()  # by keyboard: the arrow keys move through a day's times and choose one
@@ -125,7 +159,7 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     # the confirmation: the booking card and its calendar file
     expect(page.get_by_role("heading", name="Din tid är bokad")).to_be_focused()
     card = page.locator(".booking-card")
-    expect(card).to_contain_text("Vaccination: influensa")
+    expect(card).to_contain_text("Vaccination: pneumokocker")
     expect(card).to_contain_text("På plats")
     expect(card.locator(".booking-address")).not_to_have_text("…")
     assert axe_check(page, "widget-vaccination-booked") == []
@@ -134,7 +168,7 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     ics = Path(download.value.path()).read_text()
     assert "BEGIN:VCALENDAR" in ics and "BEGIN:VEVENT" in ics and "DTSTART" in ics
     [first] = bookings(page)
-    assert first["vaccine"] == "influenza" and first["booked_by"] == "self"
+    assert first["vaccine"] == "pneumococcus" and first["booked_by"] == "self"
     assert not slot_is_free(page, first)
 
     # through the administrative entry: My bookings
@@ -146,7 +180,7 @@ def test_book_download_rebook_and_cancel_a_vaccination(open_page: Any) -> None:
     screenshot(page, "widget-my-bookings")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
-    expect(page.locator(".booking-card")).to_contain_text("Vaccination: influenza")
+    expect(page.locator(".booking-card")).to_contain_text("Vaccination: pneumococcus")
     expect(page.get_by_role("button", name="Rebook:")).to_be_visible()
     page.get_by_role("button", name="Svenska").click()
 
@@ -197,7 +231,17 @@ def test_a_video_visit_booked_in_the_chat_shows_as_a_card_and_opens_at_its_time(
         expect(card.locator(".booking-mode")).to_have_text("Video")
         link = card.get_by_role("link", name="Spara i kalendern (.ics)")
         expect(link).to_have_attribute("href", f"/api/bookings/{booked['id']}/calendar.ics")
+        expect(card.get_by_role("button", name="Öppna videobesöket")).to_be_visible()  # within its window
         assert axe_check(page, "widget-chat-booking") == []
+
+        # as the booking message promises, the visit opens from the chat's card too (a second tab)
+        tab = open_page("/chat/", name="erik-card")
+        citizen_login(tab, ERIK)
+        tab.locator(".msg.system .booking-card").get_by_role("button", name="Öppna videobesöket").click()
+        expect(tab.locator("#chat-heading")).to_be_visible()
+        expect(tab.locator(".msg.system .booking-card")).to_have_count(0)  # the visit's own chat, not the old one
+        from_card = tab.evaluate("() => window.direkt.app.screen.caseId")
+        assert from_card != case
 
         # the nurse closes with the booked video visit; at its time Erik opens it from My bookings
         close = {"outcome": "video_consultation", "note": "Videobesök bokat.", "booking": booked["id"]}
@@ -207,7 +251,7 @@ def test_a_video_visit_booked_in_the_chat_shows_as_a_card_and_opens_at_its_time(
         page.get_by_role("button", name="Öppna videobesöket").click()
         expect(page.locator("#chat-heading")).to_be_visible()
         visit = page.evaluate("() => window.direkt.app.screen.caseId")
-        assert visit != case
+        assert visit == from_card  # one visit, from the card or from My bookings
         assert erik.bg.run(erik.client.call("GET", f"/api/bookings/{booked['id']}"))["visit_case"] == visit
     finally:
         erik.bg.run(sock.close())
@@ -216,12 +260,12 @@ def test_a_video_visit_booked_in_the_chat_shows_as_a_card_and_opens_at_its_time(
 
 def test_who_may_not_book_herself_reads_why_and_joins_the_vaccination_queue(open_page: Any) -> None:
     page = open_page("/chat/", name="erik-vaccination")
-    citizen_login(page, ERIK)  # 35, no risk group the questions show: influenza is for a person to discuss
+    citizen_login(page, ERIK)  # 35, no risk group the questions show: pneumococcus is for a person to discuss
     expect(page.get_by_role("heading", name="Vad gäller det?")).to_be_visible()
     vaccination_triage(page)
     offer = page.locator(".vaccination-offer")
     expect(offer.get_by_role("heading", name="En person hjälper dig")).to_be_visible()
-    expect(offer).to_contain_text("65 år eller äldre")
+    expect(offer).to_contain_text("75 år eller äldre")
     expect(page.get_by_role("button", name="Boka tid själv")).to_have_count(0)
     assert axe_check(page, "widget-vaccination-person") == []
     page.get_by_role("button", name="Skicka till väntrummet").click()

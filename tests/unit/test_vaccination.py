@@ -16,6 +16,7 @@ from direkt.server.care.vaccination import (
     TriageOutcome,
     eligibility,
     fitting_units,
+    in_season,
     municipalities,
     patient_of,
     place_of,
@@ -33,10 +34,16 @@ SUMMER = dt.date(2026, 6, 15)
 
 
 def triage(
-    age: int, vaccine: str, *, reaction: str = "no", fever: str = "no", health: tuple[str, ...] = ("none",)
+    age: int,
+    vaccine: str,
+    *,
+    reaction: str = "no",
+    fever: str = "no",
+    health: tuple[str, ...] = ("none",),
+    respondent: Respondent = Respondent.SELF,
 ) -> tuple[TriageOutcome, Patient]:
-    """Walk the vaccination triage for an adult with these answers: (outcome, patient)."""
-    session = engine.start(KB, Entry.VACCINATION, TriagePatient(age * 12, "female", Respondent.SELF))
+    """Walk the vaccination triage for a patient with these answers: (outcome, patient)."""
+    session = engine.start(KB, Entry.VACCINATION, TriagePatient(age * 12, "female", respondent))
     answers = {
         "reason": "vaccination", "vaccination.which": vaccine, "vaccination.other_which": "gula febern",
         "vaccination.reaction": reaction, "vaccination.fever": fever, "vaccination.health": list(health),
@@ -47,25 +54,40 @@ def triage(
     walked = walk(KB, session)
     result = outcome(KB, walked)
     read = read_triage(result.reason_code, result.profession.value, result.rules, walked.facts)
-    return read, patient_of(age, False, walked.facts)
+    return read, patient_of(age, respondent == Respondent.GUARDIAN, walked.facts)
+
+
+@pytest.mark.parametrize(
+    ("vaccine", "code"), [("tbe", "ok"), ("influenza", "needs_person"), ("covid19", "needs_person")]
+)
+def test_a_guardian_walks_the_vaccination_triage_for_a_child_of_one(vaccine: str, code: str) -> None:
+    read, patient = triage(1, vaccine, health=("immunosuppressed",), respondent=Respondent.GUARDIAN)
+    verdict = eligibility(read, patient, WINTER)
+    assert verdict.code == code
+    assert ("barnets vaccination" in verdict.text.sv) is (code == "ok")  # the guardian reads about the child
 
 
 @pytest.mark.parametrize(
     ("age", "vaccine", "health", "today", "code"),
     [
         (70, "influenza", ("none",), WINTER, "ok"),
-        (65, "covid19", ("none",), WINTER, "ok"),
+        (65, "influenza", ("none",), WINTER, "ok"),
+        (75, "covid19", ("none",), WINTER, "ok"),
+        (74, "covid19", ("none",), WINTER, "not_recommended"),  # from 75 (Folkhälsomyndigheten, 2025)
+        (40, "covid19", ("immunosuppressed",), WINTER, "ok"),
         (64, "influenza", ("none",), WINTER, "not_recommended"),  # no risk group the triage can see
         (40, "influenza", ("immunosuppressed",), WINTER, "ok"),  # a risk group
         (30, "influenza", ("pregnant",), WINTER, "not_recommended"),  # the week decides: a person
         (70, "influenza", ("none",), SUMMER, "season"),
-        (70, "covid19", ("none",), SUMMER, "season"),
-        (70, "pneumococcal", ("none",), SUMMER, "ok"),  # all year
+        (80, "covid19", ("none",), SUMMER, "season"),
+        (75, "pneumococcal", ("none",), SUMMER, "ok"),  # all year
+        (74, "pneumococcal", ("none",), WINTER, "not_recommended"),  # from 75
         (50, "pneumococcal", ("none",), WINTER, "not_recommended"),
         (50, "pneumococcal", ("immunosuppressed",), SUMMER, "ok"),
         (30, "tbe", ("none",), SUMMER, "ok"),
         (13, "tbe", ("none",), WINTER, "ok"),
-        (16, "covid19", ("immunosuppressed",), WINTER, "not_recommended"),  # children: a doctor's assessment
+        (16, "covid19", ("immunosuppressed",), WINTER, "needs_person"),  # children: a doctor's assessment
+        (17, "influenza", ("immunosuppressed",), WINTER, "needs_person"),  # under 18: a person
         (40, "other", ("none",), WINTER, "other_vaccine"),
     ],
 )
@@ -113,17 +135,30 @@ def test_another_contact_reason_is_not_a_vaccination() -> None:
     ("age", "vaccine", "immuno", "code"),
     [
         (5, "tbe", False, "ok"),  # from one year, a guardian books for the child
+        (1, "tbe", True, "ok"),  # not live: a weakened immune system does not stop it
         (0, "tbe", False, "not_recommended"),
-        (8, "influenza", True, "ok"),  # a child in a risk group
-        (8, "influenza", False, "not_recommended"),
-        (8, "covid19", True, "not_recommended"),
-        (8, "pneumococcal", False, "not_recommended"),  # the child programme, not self-booking
+        (0, "influenza", True, "needs_person"),  # never under 6 months: a person, whatever the risk group
+        (8, "influenza", True, "needs_person"),  # a child in a risk group: child health care or a person
+        (8, "influenza", False, "needs_person"),  # nor the live nasal vaccine for a child 2-17
+        (8, "covid19", True, "needs_person"),
+        (8, "pneumococcal", True, "needs_person"),  # child health care or a specialist
+        (17, "pneumococcal", False, "needs_person"),
     ],
 )
 def test_a_child_through_a_guardian(age: int, vaccine: str, immuno: bool, code: str) -> None:
     read = TriageOutcome("vaccination", "vaccination", (), vaccine)
     verdict = eligibility(read, Patient(age, True, immuno, False), WINTER)
     assert verdict.code == code
+
+
+@pytest.mark.parametrize("vaccine", ["influenza", "covid19"])
+def test_the_season_is_that_of_the_visit_day(vaccine: str) -> None:
+    read = TriageOutcome("vaccination", "vaccination", (), vaccine)
+    elderly = Patient(80, False, False, False)
+    days = {dt.date(2027, m, 15): m in (10, 11, 12, 1, 2, 3) for m in range(1, 13)}
+    assert {d: eligibility(read, elderly, d).code == "ok" for d in days} == days
+    assert in_season(vaccine, dt.date(2027, 3, 31)) and not in_season(vaccine, dt.date(2027, 4, 1))
+    assert in_season("tbe", SUMMER) and in_season("pneumococcal", SUMMER)
 
 
 @dataclass(frozen=True)
