@@ -38,7 +38,8 @@ oidcprovider:
 screenshots:
 	mkdir -p docs/screenshots
 	for f in widget-phone-triage widget-reason-search widget-waiting widget-chat widget-112 console-queue console-chat call-console call-consent console-earlier-transcript \
-	  supervisor-board supervisor-steering widget-waiting-intake-closed stats-page admin-staff admin-unit console-phrases; do \
+	  supervisor-board supervisor-steering widget-waiting-intake-closed stats-page admin-staff admin-unit console-phrases \
+	  console-chat-referred console-referral console-chat-booked console-booking console-guidance widget-vaccination-booking; do \
 	  cp var/screenshots/$$f.png docs/screenshots/; done
 
 lint: $(STAMP)

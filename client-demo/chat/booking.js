@@ -48,7 +48,7 @@ export function bookingCard(app, booking, { heading = "h3", open = false } = {})
     if (!unit) return clear(address, booking.mode === "video" ? t("booking.video.where") : "–");
     clear(where, unit.name);
     const line = [unit.address, [unit.postcode, unit.city].filter(Boolean).join(" ")].filter(Boolean).join(", ");
-    clear(address, booking.mode === "video" ? t("booking.video.where") : line);
+    clear(address, booking.mode === "video" ? t("booking.video.where") : line || "–");
   });
   const cancelled = booking.status === "cancelled";
   const titleKey = booking.vaccine ? "booking.title.vaccine" : `booking.title.${booking.mode}`;

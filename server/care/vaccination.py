@@ -52,7 +52,7 @@ SOURCES = (
     "Folkhälsomyndigheten: Pneumokockvaccination som ett särskilt vaccinationsprogram för personer 75 år "
     "och äldre och för riskgrupper",
     "Folkhälsomyndigheten: Vaccination mot TBE (fästingburen hjärninflammation)",
-    "1177.se (Inera): Vaccinationer",
+    "Inera, Vårdguiden (the national health-advice site): Vaccinationer",
 )
 
 # The triage's answer (finding ``vaccine_wanted``) and the catalogue's service for it.

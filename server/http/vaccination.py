@@ -284,10 +284,14 @@ async def _keep_link(
 
 async def unit_card(request: Request, svc: Services, session: Session) -> Response:
     """A care unit's public facts for a booking card: name, address, phone, web, directions."""
-    unit = svc.catalogue.get(request.path_params["unit"])
-    if unit is None:
+    unit_id = request.path_params["unit"]
+    unit = svc.catalogue.get(unit_id)
+    if unit is not None:
+        return ok(_unit_view(unit, None) | {"kind": unit.kind})
+    queue_unit = svc.config.directory.units.get(unit_id)  # a chat unit the catalogue does not list: its name
+    if queue_unit is None:
         raise NotFound("no such unit")
-    return ok(_unit_view(unit, None) | {"kind": unit.kind})
+    return ok({"id": queue_unit.id, "name": queue_unit.name, "kind": str(queue_unit.kind), "directions": {}})
 
 
 ENDPOINTS = [

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,6 +42,10 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
     process = ServerProcess(standalone_redis.url, config=DEMO_REGION)
     yield process
     process.stop()
+    # The next module's server starts on this Redis before its first flush: leave it no demo region.
+    cleared = redis.Redis.from_url(standalone_redis.url)
+    cleared.flushall()
+    cleared.close()
 
 
 @pytest.fixture
