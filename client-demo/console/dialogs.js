@@ -326,6 +326,24 @@ export class Dialogs {
 
   // -- close -----------------------------------------------------------------------------
 
+  // Close ``chat`` with ``fields`` (outcome, note, and the unit of a referral or the booking of a visit):
+  // true when done; otherwise the error is shown in ``error`` and the nurse may try again.
+  async closeCase(chat, fields, confirm, error) {
+    error.textContent = "";
+    chat.ending = true;
+    confirm.setAttribute("aria-disabled", "true");
+    const reply = await this.ctx.hub
+      .request({ t: "close", case: chat.case, ...fields }, "done")
+      .catch((err) => ({ t: "error", message: err.message === "disconnected" ? this.t("no_connection") : err.message }));
+    confirm.removeAttribute("aria-disabled");
+    if (reply.t === "error") {
+      chat.ending = false;
+      error.textContent = this.t("close_failed", { message: reply.message });
+      return false;
+    }
+    return true;
+  }
+
   close(chat, opener) {
     const radios = OUTCOMES.map((outcome) => {
       const id = `out-${outcome}`;
@@ -352,19 +370,7 @@ export class Dialogs {
             form.querySelector("input[name=outcome]").focus();
             return;
           }
-          error.textContent = "";
-          chat.ending = true;
-          confirm.setAttribute("aria-disabled", "true");
-          const reply = await this.ctx.hub
-            .request({ t: "close", case: chat.case, outcome: chosen.value, note: note.value }, "done")
-            .catch((err) => ({ t: "error", message: err.message === "disconnected" ? this.t("no_connection") : err.message }));
-          confirm.removeAttribute("aria-disabled");
-          if (reply.t === "error") {
-            chat.ending = false;
-            error.textContent = this.t("close_failed", { message: reply.message });
-            return;
-          }
-          this.finish();
+          if (await this.closeCase(chat, { outcome: chosen.value, note: note.value }, confirm, error)) this.finish();
         },
       },
       h("fieldset", { class: "outcomes" }, h("legend", {}, this.t("outcome")), radios),

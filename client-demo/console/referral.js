@@ -231,19 +231,7 @@ export class Referral {
         onsubmit: async (event) => {
           event.preventDefault();
           if (chat.ending) return;
-          chat.ending = true;
-          error.textContent = "";
-          confirm.setAttribute("aria-disabled", "true");
-          const frame = { t: "close", case: chat.case, outcome: "referred", unit: card.id, note: note.value };
-          const reply = await this.ctx.hub
-            .request(frame, "done")
-            .catch((err) => ({ t: "error", message: err.message === "disconnected" ? this.t("no_connection") : err.message }));
-          confirm.removeAttribute("aria-disabled");
-          if (reply.t === "error") {
-            chat.ending = false;
-            error.textContent = this.t("close_failed", { message: reply.message });
-            return;
-          }
+          if (!(await this.ctx.dialogs.closeCase(chat, { outcome: "referred", unit: card.id, note: note.value }, confirm, error))) return;
           chat.referral = null;
           this.ctx.dialogs.finish();
         },

@@ -45,7 +45,7 @@ def test_health_and_readiness_with_redis(standalone_redis: EmbeddedRedis) -> Non
 
 def test_while_serving_the_start_up_objects_are_frozen_out_of_collections_and_put_back_after() -> None:
     before = gc.get_threshold()
-    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}"))
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}", triage_validate=False))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         assert gc.get_threshold() == (GC_YOUNG, before[1], GC_OLD)  # rarer full collections too
@@ -56,7 +56,7 @@ def test_while_serving_the_start_up_objects_are_frozen_out_of_collections_and_pu
 
 def test_readiness_names_the_problem_when_redis_is_unreachable() -> None:
     port = free_port()  # nothing listens here
-    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}"))
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}", triage_validate=False))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200  # alive, just not ready
         body = readiness_until(client, lambda body: "cannot reach" in body["problem"])  # a failed attempt
@@ -66,7 +66,7 @@ def test_readiness_names_the_problem_when_redis_is_unreachable() -> None:
 
 def test_readiness_recovers_when_redis_comes_back() -> None:
     port = free_port()
-    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}", reap_interval_seconds=0.1))
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{port}", reap_interval_seconds=0.1, triage_validate=False))
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 503
         with EmbeddedRedis(short_tmpdir("dk-late-"), port=port):
