@@ -249,7 +249,7 @@ async def cut(faulty_redis: Faulty, servers: tuple[ServerProcess, ServerProcess]
             assert not sender.sock.closed.is_set(), f"{sender.tag}: closed with {sender.sock.close_code}"
             await sender.retry_pending()
         for sender, reader in pairs(senders):
-            await messages_with(reader.sock, set(sender.acked.values()), 10)
+            await messages_with(reader.sock, set(sender.acked.values()), 30)  # a deadline, not a latency bar
         heard = {s.tag: kinds(s.sock.skipped + await barrier(s.sock), "msg") for s in senders}
         entries = {s.case: await stored(faulty_redis.direct_url, s.case) for s in senders}
     finally:

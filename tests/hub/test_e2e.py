@@ -67,7 +67,15 @@ class Participant:
         self.connections += 1
         await sock.send({"t": "join", "case": self.case_id, "epoch": self.epoch, "after": self.last_id})
         pump = asyncio.create_task(self._pump(sock))
-        await asyncio.wait_for(self._synced.wait(), timeout(5))
+        try:
+            await asyncio.wait_for(self._synced.wait(), timeout(5))
+        except BaseException:
+            # Not synced in time (a busy machine): this socket and its pump go before the next try, or
+            # two sockets would both record the other side's messages (doubled and out of order).
+            pump.cancel()
+            with contextlib.suppress(Exception):
+                await sock.close()
+            raise
         self._synced.clear()
         self.connected.set()
         pump.add_done_callback(lambda _: None)
