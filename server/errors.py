@@ -56,6 +56,7 @@ can see it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
@@ -84,6 +85,19 @@ class ConfigError(DirektError):
         self.path = path
         self.key = key
         self.problem = problem
+
+
+def read_config_file(path: str | os.PathLike[str]) -> bytes:
+    """A configuration file's bytes (the region file, the catalogue).
+
+    Raises:
+        ConfigError: the file cannot be read, with the reason.
+    """
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
 
 
 class RedisUnavailable(DirektError):

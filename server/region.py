@@ -22,7 +22,7 @@ from direkt.queue.hours import SwedishHolidays, WeeklyHours, parse_weekly
 from direkt.queue.keys import ID_PATTERN
 from direkt.queue.model import Directory, OverflowRule, OverflowWhen, Region, Skill, Staff, Unit, UnitKind
 from direkt.server.brand import Brand, BrandProblem, BrandSpec, build_brand, check_logo
-from direkt.server.errors import ConfigError
+from direkt.server.errors import ConfigError, read_config_file
 from direkt.server.retentionrules import KINDS, RetentionProblem, RetentionRules, build_rules
 
 DEMO_CONFIG = Path(__file__).parent / "data" / "region.toml"
@@ -204,12 +204,7 @@ def load_region_config(path: Path | str) -> RegionConfig:
     Raises:
         ConfigError: naming the file, the key and the problem.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
-    return parse_region_config(raw, str(path))
+    return parse_region_config(read_config_file(path), str(path))
 
 
 def check_brand_files(config: RegionConfig, client_dir: Path) -> None:

@@ -51,11 +51,6 @@ def booking_pattern() -> str:
     return f"{keys.booking_prefix('*')}b:*"
 
 
-def dedupe_key(unit: str) -> str:
-    """The unit's replay map (booking id -> the request's dedupe), when the booking store keeps one."""
-    return f"{keys.booking_prefix(unit)}dedupe"
-
-
 def split_key(key: str) -> tuple[str, str] | None:
     """(unit, booking id) of a booking's key, or None when ``key`` is not one."""
     head, sep, booking_id = key.partition("}:b:")
@@ -152,7 +147,7 @@ class BookingData:
         if split is None:
             return False
         unit, booking_id = split
-        route = [keys.booking_slots(unit), key, keys.booking_calendar(unit), dedupe_key(unit)]
+        route = [keys.booking_slots(unit), key, keys.booking_calendar(unit), keys.booking_dedupe(unit)]
         with redis_errors():
             owner = await self._remove(keys=route, args=[booking_id, cutoff])
             if owner is None:

@@ -25,7 +25,7 @@ import msgspec
 
 from direkt.queue.hours import WeeklyHours, parse_weekly
 from direkt.queue.model import UnitKind
-from direkt.server.errors import ConfigError
+from direkt.server.errors import ConfigError, read_config_file
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "catalogue.toml"
 
@@ -201,12 +201,7 @@ def load_catalogue(path: Path | str) -> Catalogue:
     Raises:
         ConfigError: naming the file, the key and the problem.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
-    return parse_catalogue(raw, str(path))
+    return parse_catalogue(read_config_file(path), str(path))
 
 
 def parse_catalogue(raw: bytes, source: str) -> Catalogue:

@@ -28,7 +28,6 @@ from direkt.server.booking.model import Booking
 from direkt.server.booking.service import new_booking_id
 from direkt.server.booking.store import BookingStore
 from direkt.server.care.audit import AuditLog, AuditRecord
-from direkt.server.care.bookingdata import dedupe_key
 from direkt.server.care.casefile import CaseFile, CaseFiles
 from direkt.server.care.photos import photo_key_id
 from direkt.server.care.retention import RetentionBusy, RetentionJob
@@ -155,8 +154,8 @@ async def seed_bookings(client: RedisClient, s: Seeded) -> None:
     await seed_booking(client, s, "vc-a1", NOW + 30 * DAY_MS, created=c - 900 * DAY_MS, link=True)  # ahead
     s.expired_keys |= {keys.booking_slots("vc-old"), keys.booking_calendar("vc-old")}
     for unit in ("vc-old", "vc-a1"):  # a replay map, where the store keeps one, held only expired bookings
-        if await client.exists(dedupe_key(unit)):
-            s.expired_keys.add(dedupe_key(unit))
+        if await client.exists(keys.booking_dedupe(unit)):
+            s.expired_keys.add(keys.booking_dedupe(unit))
     s.kept_keys |= {keys.booking_slots("vc-a1"), keys.booking_calendar("vc-a1"), keys.user_bookings(PSEUDONYM(ERIK))}
     dangling = keys.user_bookings(PSEUDONYM(GUARDIAN))  # a failed booking's id: the index's only other writer
     await client.zadd(dangling, {new_booking_id("vc-a1"): c - DAY_MS})
@@ -176,7 +175,7 @@ async def booking_traces(client: RedisClient, booking: Booking) -> list[str]:
         found.append("calendar")
     if await client.zscore(keys.user_bookings(booking.owner_uid), booking.id) is not None:
         found.append("index")
-    if await client.hexists(dedupe_key(booking.unit), booking.id):
+    if await client.hexists(keys.booking_dedupe(booking.unit), booking.id):
         found.append("replay")
     return found
 
