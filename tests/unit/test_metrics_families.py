@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from direkt.server.errors import NotFound, Unauthenticated
-from direkt.server.metrics import MAX_FRAME_TYPES, OTHER, Metrics, QueueCount, check_scraper
+from direkt.server.metrics import FLUSH_EVERY_S, MAX_FRAME_TYPES, OTHER, Metrics, QueueCount, check_scraper
 
 
 def shown(metrics: Metrics, name: str, label: str) -> set[str]:
@@ -51,3 +53,22 @@ def test_the_scraper_token(header: str, token: str, refusal: type[Exception] | N
     else:
         with pytest.raises(refusal):
             check_scraper(header, token)
+
+
+async def test_frames_counted_under_a_loop_reach_the_families_by_the_flush() -> None:
+    """Counted in plain ints first; a scrape of this process flushes them, and a timer does within the bound."""
+    metrics = Metrics()
+    for _ in range(3):
+        metrics.frame_out("msg")
+    metrics.frame_in("send")
+    assert metrics.frames_out.labels("msg")._value.get() == 0  # not yet in the (shared) counter
+    timer = metrics._flush_at
+    assert timer is not None
+    assert timer.when() - asyncio.get_running_loop().time() <= FLUSH_EVERY_S
+    text = metrics.exposition({}, 0).decode()
+    assert 'direkt_ws_frames_sent_total{type="msg"} 3.0' in text
+    assert 'direkt_ws_frames_received_total{type="send"} 1.0' in text
+    assert metrics._flush_at is None and timer.cancelled()  # the scrape's flush took the timer's place
+    metrics.frame_out("msg")
+    metrics.process_ended()  # a stopping worker flushes what it counted
+    assert metrics.frames_out.labels("msg")._value.get() == 4
