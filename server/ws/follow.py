@@ -19,6 +19,7 @@ from direkt.server.care.transcript import Entry, HistoryLost, decode_published, 
 from direkt.server.errors import Conflict, DirektError
 from direkt.server.identity.sessions import Principal
 from direkt.server.wiring import Services
+from direkt.server.ws import frames as f
 from direkt.server.ws.outlet import Outlet
 from direkt.server.ws.refusals import error_frame
 
@@ -109,17 +110,17 @@ class Follow:
                     return  # nothing more reaches this socket; it resumes from its last id
 
     def on_message(self, channel: str, data: bytes) -> None:
-        if data[:1] == b"~":
+        if data.startswith(b"~"):
             self._on_ephemeral(msgpack.unpackb(data[1:]))
             return
-        epoch, entry = decode_published(data)
-        if epoch != self.epoch and self.epoch:
-            self.out.push({"t": "history_lost", "case": self.case_id, "epoch": epoch})
-            self.epoch, self.last = epoch, (0, 0)
+        published = Published.of(data, self.case_id)
+        if published.epoch != self.epoch and self.epoch:
+            self.out.push({"t": "history_lost", "case": self.case_id, "epoch": published.epoch})
+            self.epoch, self.last = published.epoch, (0, 0)
         if self.live:
-            self._deliver(entry)
+            self._deliver_live(published)
         else:
-            self.buffer.append(entry)
+            self.buffer.append(published.entry)
 
     def on_resync(self) -> None:
         # Pub/sub dropped and is back: entries from now on may follow a gap. Buffer them
@@ -160,6 +161,16 @@ class Follow:
             return
         self.out.push(message_frame(self.case_id, entry))
 
+    def _deliver_live(self, published: Published) -> None:
+        """As ``_deliver``, with the entry's frame encoded once for every follower in this process."""
+        if published.position <= self.last:
+            return
+        self.last = published.position
+        if published.staff_only and not self.staff_view:
+            return
+        out = self.out
+        out.push_encoded("msg", published.frame(out.codec))
+
     def _on_ephemeral(self, event: dict[str, Any]) -> None:
         if event.get("from") == self.owner.who.uid:
             return
@@ -178,6 +189,48 @@ def followed(follows: Mapping[str, Follow], case_id: str) -> Follow:
     if follow is None:
         raise Conflict("join the case first")
     return follow
+
+
+class Published:
+    """One fan-out payload of a case, decoded once and its ``msg`` frame encoded once per codec.
+
+    The fan-out hands the same payload to every follower of the case in this
+    process (the nurse's socket and the citizen's, which gets the echo of her
+    own message): each decoded it, built the frame and encoded it again.
+    """
+
+    __slots__ = ("_json", "_msgpack", "case_id", "data", "entry", "epoch", "position", "staff_only")
+
+    _last: Published | None = None  # the payload being fanned out now (the same bytes for each follower)
+
+    def __init__(self, data: bytes, case_id: str) -> None:
+        epoch, entry = decode_published(data)
+        self.data = data
+        self.case_id = case_id
+        self.epoch = epoch
+        self.entry = entry
+        self.position = parse_id(entry.id)
+        self.staff_only = entry.staff_only
+        self._msgpack: bytes | str | None = None
+        self._json: bytes | str | None = None
+
+    @classmethod
+    def of(cls, data: bytes, case_id: str) -> Published:
+        last = cls._last
+        if last is not None and last.data is data and last.case_id == case_id:
+            return last
+        last = cls._last = cls(data, case_id)
+        return last
+
+    def frame(self, codec: f.Codec) -> bytes | str:
+        """The entry's ``msg`` frame in ``codec``'s encoding."""
+        if codec.binary:
+            if self._msgpack is None:
+                self._msgpack = codec.encode(message_frame(self.case_id, self.entry))
+            return self._msgpack
+        if self._json is None:
+            self._json = codec.encode(message_frame(self.case_id, self.entry))
+        return self._json
 
 
 def message_frame(case_id: str, entry: Entry) -> dict[str, Any]:

@@ -90,6 +90,14 @@ class Outlet:
         if not self.outbox.put(self.codec.encode(frame)):
             self._too_slow()
 
+    def push_encoded(self, kind: str, data: bytes | str) -> None:
+        """As ``push``, for a frame already encoded in this socket's codec (one encoding for many sockets)."""
+        if self.closing:
+            return
+        self.metrics.frame_out(kind)
+        if not self.outbox.put(data):
+            self._too_slow()
+
     async def room(self) -> None:
         """Wait until the send queue is under half full.
 
