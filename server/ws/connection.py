@@ -28,6 +28,7 @@ from direkt.server.wiring import Services
 from direkt.server.ws import frames as f
 from direkt.server.ws.chat import CHAT_FRAMES, Chat
 from direkt.server.ws.desk import DESK_FRAMES, StaffDesk
+from direkt.server.ws.inbox import reader_for
 from direkt.server.ws.keepalive import Wheel
 from direkt.server.ws.listeners import UserListener
 from direkt.server.ws.outlet import Outlet
@@ -198,13 +199,10 @@ class Connection:
     # -- receiving -----------------------------------------------------------------------
 
     async def _receive_loop(self) -> None:
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
-            if data is not None:
-                await self._handle(data)
+        """Each frame is handled before the next is read (the socket's frames keep their order)."""
+        receive = reader_for(self.ws).receive
+        while (data := await receive()) is not None:
+            await self._handle(data)
 
     async def _handle(self, data: bytes | str) -> None:
         if not self.bucket.take():

@@ -1,0 +1,99 @@
+"""Frames arrive through uvicorn's own websockets protocol object under the server we ship.
+
+A real uvicorn (the ``websockets-sansio`` implementation ``direkt serve``
+runs) serves a small app that reads with the reader ``reader_for`` picks and
+echoes each frame. A client sees every frame echoed once, in order, text and
+binary alike; a client that sends far more than the app reads has its
+reading paused once ``INBOX_FRAMES`` wait (the frames of the read under way
+still join them, as under uvicorn's own queue), and loses nothing; the reader ends when the client closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+from support import free_port, serve_in_thread, timeout
+from websockets.asyncio.client import connect
+
+from direkt.server.serve import WS_IMPLEMENTATION
+from direkt.server.ws.inbox import INBOX_FRAMES, SansioReader, reader_for
+from direkt.server.ws.outbox import RecordServerSend
+
+SEEN: list[str] = []
+
+
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    reader = reader_for(websocket)
+    await websocket.send_text(type(reader).__name__)
+    while (data := await reader.receive()) is not None:
+        if data == "hold":
+            if isinstance(reader, SansioReader):  # let frames pile up before reading on
+                for _ in range(int(timeout(5) / 0.01)):
+                    if len(reader._frames) >= INBOX_FRAMES:
+                        break
+                    await asyncio.sleep(0.01)  # polling with a deadline
+                SEEN.append(f"paused {reader.proto.read_paused}")
+            continue
+        if isinstance(data, bytes):
+            await websocket.send_bytes(data)
+        else:
+            await websocket.send_text(data)
+    SEEN.append("ended")
+
+
+APP = Starlette(routes=[WebSocketRoute("/w", echo)], middleware=[Middleware(RecordServerSend)])
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    chosen = free_port()
+    with serve_in_thread(APP, chosen, "wsin app", ws=WS_IMPLEMENTATION, ws_max_size=2**20):
+        yield chosen
+
+
+async def until_seen(text: str) -> None:
+    deadline = time.monotonic() + timeout(5)
+    while text not in SEEN:
+        assert time.monotonic() < deadline, SEEN
+        await asyncio.sleep(0.02)  # polling with a deadline
+
+
+async def test_frames_arrive_once_in_order_and_a_flood_pauses_reading(port: int) -> None:
+    SEEN.clear()
+    sent: list[str | bytes] = [f"t{n}" if n % 2 else b"b%d" % n for n in range(3 * INBOX_FRAMES)]
+    async with connect(f"ws://127.0.0.1:{port}/w", max_size=2**20, proxy=None) as ws:
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader"
+        await ws.send("hold")
+        for data in sent:
+            await ws.send(data)
+        got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in sent]
+    assert got == sent
+    await until_seen("ended")
+    assert SEEN == ["paused True", "ended"]  # bounded: reading paused once INBOX_FRAMES waited
+
+
+async def test_the_reader_ends_when_the_client_closes(port: int) -> None:
+    SEEN.clear()
+    async with connect(f"ws://127.0.0.1:{port}/w", proxy=None) as ws:
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader"
+        await ws.send(b"\x01")
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == b"\x01"
+    await until_seen("ended")
+
+
+def test_other_servers_get_the_asgi_reader() -> None:
+    with TestClient(APP) as client, client.websocket_connect("/w") as ws:
+        assert ws.receive_text() == "AsgiReader"
+        ws.send_text("hold")
+        ws.send_bytes(b"\x02")
+        ws.send_text("x")
+        assert (ws.receive_bytes(), ws.receive_text()) == (b"\x02", "x")
