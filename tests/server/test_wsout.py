@@ -31,7 +31,8 @@ async def batches(websocket: WebSocket) -> None:
     await websocket.accept()
     writer = writer_for(websocket)
     await writer.write([type(writer).__name__])
-    await writer.write([b"\x01ack", "msg", b"\x02" * 70_000])  # one batch; the last one past a socket buffer
+    # one batch: the frame lengths of one, two and eight bytes; the last one past a socket buffer
+    await writer.write([b"\x01ack", "msg", "å" * 200, b"\x03" * 125, b"\x04" * 65_535, b"\x02" * 70_000])
     assert (await websocket.receive())["type"] == "websocket.disconnect"
     await asyncio.sleep(0.05)
     try:
@@ -54,8 +55,8 @@ def port() -> Iterator[int]:
 async def test_a_batch_arrives_whole_and_in_order_through_the_sansio_writer(port: int) -> None:
     OUTCOMES.clear()
     async with connect(f"ws://127.0.0.1:{port}/w", max_size=2**20, proxy=None) as ws:
-        got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in range(4)]
-    assert got == ["SansioWriter", b"\x01ack", "msg", b"\x02" * 70_000]
+        got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in range(7)]
+    assert got == ["SansioWriter", b"\x01ack", "msg", "å" * 200, b"\x03" * 125, b"\x04" * 65_535, b"\x02" * 70_000]
     for _ in range(100):
         if OUTCOMES:
             break
@@ -66,4 +67,6 @@ async def test_a_batch_arrives_whole_and_in_order_through_the_sansio_writer(port
 def test_other_servers_get_the_asgi_writer() -> None:
     with TestClient(APP) as client, client.websocket_connect("/w") as ws:
         assert ws.receive_text() == "AsgiWriter"
-        assert [ws.receive_bytes(), ws.receive_text(), ws.receive_bytes()] == [b"\x01ack", "msg", b"\x02" * 70_000]
+        got = [ws.receive_bytes(), ws.receive_text(), ws.receive_text(), ws.receive_bytes(), ws.receive_bytes()]
+        assert got == [b"\x01ack", "msg", "å" * 200, b"\x03" * 125, b"\x04" * 65_535]
+        assert ws.receive_bytes() == b"\x02" * 70_000

@@ -1,12 +1,13 @@
-"""The per-connection outbox (``direkt.server.ws.outbox.Outbox``): bounded, taken whole, race-free room."""
+"""The per-connection outbox (``ws.outbox.Outbox``): bounded, taken whole, race-free room; frame headers."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from websockets.frames import Frame, Opcode
 
-from direkt.server.ws.outbox import Outbox
+from direkt.server.ws.outbox import BINARY, TEXT, Outbox, frame_header
 
 
 async def test_the_sender_takes_everything_queued_at_once_in_order() -> None:
@@ -57,3 +58,10 @@ async def test_wake_lets_a_room_waiter_go_when_the_connection_closes() -> None:
     assert len(box) == 0
     with pytest.raises(TimeoutError):  # nothing queued: a sender waits
         await asyncio.wait_for(box.take(), 0.05)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+@pytest.mark.parametrize(("first", "opcode"), [(BINARY, Opcode.BINARY), (TEXT, Opcode.TEXT)])
+def test_our_frame_header_is_the_one_websockets_makes(size: int, first: int, opcode: Opcode) -> None:
+    payload = b"a" * size
+    assert frame_header(payload, first) + payload == Frame(opcode, payload).serialize(mask=False)
