@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,10 +44,11 @@ Data = bytes | str
 class Outbox:
     """Queued frames of one connection; ``None`` marks the end (the sender stops there)."""
 
-    __slots__ = ("_frames", "_room", "_waiter", "limit")
+    __slots__ = ("_frames", "_room", "_waiter", "limit", "on_ready")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.on_ready: Callable[[], None] | None = None  # told when a frame lands in an empty outbox no sender awaits
         self._frames: list[Data | None] = []
         self._waiter: asyncio.Future[None] | None = None  # the sender, waiting for frames
         self._room: asyncio.Future[None] | None = None  # a replay, waiting for room
@@ -58,9 +60,12 @@ class Outbox:
         """Queue a frame (or the end); False when the outbox is full."""
         if data is not None and len(self._frames) >= self.limit:
             return False
-        self._frames.append(data)
+        frames = self._frames
+        frames.append(data)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+        elif len(frames) == 1 and self.on_ready is not None:
+            self.on_ready()
         return True
 
     async def take(self) -> list[Data | None]:
@@ -71,6 +76,12 @@ class Outbox:
                 await self._waiter
             finally:
                 self._waiter = None
+        frames, self._frames = self._frames, []
+        self._wake_room()
+        return frames
+
+    def take_now(self) -> list[Data | None]:
+        """Everything queued, oldest first (perhaps nothing), without waiting."""
         frames, self._frames = self._frames, []
         self._wake_room()
         return frames
@@ -137,10 +148,18 @@ class SansioWriter:
         self.proto.request = None
         self.proto.response = None
 
+    def writable(self) -> bool:
+        """False while the transport's buffer is over its high-water mark (flow control)."""
+        return bool(self.proto.writable.is_set())
+
     async def write(self, frames: list[Data]) -> None:
+        if not self.proto.writable.is_set():
+            await self.proto.writable.wait()
+        self.write_now(frames)
+
+    def write_now(self, frames: list[Data]) -> None:
+        """As ``write``, once ``writable``."""
         proto = self.proto
-        if not proto.writable.is_set():
-            await proto.writable.wait()
         if proto.disconnected or proto.close_sent or proto.transport.is_closing():
             raise WebSocketDisconnect(1006)
         conn = proto.conn
