@@ -65,3 +65,17 @@ async def test_wake_lets_a_room_waiter_go_when_the_connection_closes() -> None:
 def test_our_frame_header_is_the_one_websockets_makes(size: int, first: int, opcode: Opcode) -> None:
     payload = b"a" * size
     assert frame_header(payload, first) + payload == Frame(opcode, payload).serialize(mask=False)
+
+
+async def test_on_ready_is_told_once_per_batch_and_never_while_a_sender_waits() -> None:
+    outbox, told = Outbox(8), []
+    outbox.on_ready = lambda: told.append(len(outbox))
+    outbox.put(b"a")
+    outbox.put(b"b")  # the batch is already announced
+    assert told == [1] and outbox.take_now() == [b"a", b"b"]
+    outbox.put(None)  # the end marker starts a batch too
+    assert told == [1, 1] and outbox.take_now() == [None]
+    sender = asyncio.create_task(outbox.take())
+    await asyncio.sleep(0)  # the sender now waits for a frame
+    outbox.put(b"c")
+    assert await sender == [b"c"] and told == [1, 1]  # the waiting sender took it: no callback
