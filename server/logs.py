@@ -54,7 +54,10 @@ def drop_personal_data(_logger: Any, _method: str, event: MutableMapping[str, An
 
 def _scrub(value: Any, depth: int) -> Any:
     if isinstance(value, str):
-        return URL_SECRET.sub(r"\1=[secret]", PERSONNUMMER.sub(MASK, value))
+        value = PERSONNUMMER.sub(MASK, value)
+        # A secret in a URL has an "="; the substitution with a group reference runs through
+        # re's Python-level template code (about 4.5 µs a string), so only where one may be.
+        return URL_SECRET.sub(r"\1=[secret]", value) if "=" in value else value
     if depth >= _MAX_DEPTH:
         return value if isinstance(value, int | float | bool) or value is None else "[nested]"
     if isinstance(value, dict):
@@ -150,12 +153,14 @@ def configure_logging(level: str = "info", stream: BinaryIO | None = None) -> No
     """Set up structlog and the standard library's root logger; idempotent."""
     stream = stream or sys.stdout.buffer
     numeric = logging.getLevelName(level.upper())
+    # The level and the timestamp are added after the filter: they are ours, and the
+    # personnummer pattern took 3 µs on a digit-rich timestamp in every line.
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         drop_personal_data,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
         processors=[*shared, _render_bytes],

@@ -30,7 +30,7 @@ LOGIN_TTL_S = 600
 Clock = Callable[[], int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who is logged in. ``uid`` is a pseudonym safe for logs and key names.
 
@@ -52,7 +52,7 @@ class Principal:
         return self.role == "staff"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     sid: str
     principal: Principal

@@ -59,7 +59,36 @@ class Host(Protocol):
     connections: set[Connection]
 
 
+class SocketLog:
+    """The socket's log lines, each with its id, role and user.
+
+    A bound structlog logger per socket held a context dict and a logger
+    object for the socket's whole life; the socket writes two lines (open,
+    close), so the fields are added per line instead.
+    """
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def info(self, event: str, **fields: Any) -> None:
+        conn = self.conn
+        log.info(event, conn_id=conn.id, role=conn.who.role, uid=conn.who.uid, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        conn = self.conn
+        log.warning(event, conn_id=conn.id, role=conn.who.role, uid=conn.who.uid, **fields)
+
+
 class Connection:
+    """One socket's state; slotted (no instance dict), as every open socket holds one."""
+
+    __slots__ = (
+        "_desk", "_session_end", "bucket", "chat", "codec", "flood_allowance", "hub", "id", "log", "out", "s",
+        "session", "staff", "user_listener", "who", "ws",
+    )  # fmt: skip
+
     def __init__(self, hub: Host, websocket: WebSocket, codec: f.Codec, session: Session) -> None:
         self.hub = hub
         self.s = hub.s
@@ -67,7 +96,7 @@ class Connection:
         self.session = session
         self.who = session.principal
         self.id = secrets.token_hex(8)
-        self.log = log.bind(conn_id=self.id, role=self.who.role, uid=self.who.uid)
+        self.log = SocketLog(self)
         self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None

@@ -23,6 +23,8 @@ from direkt.server.ws.refusals import CLOSE_SESSION_ENDED
 class UserListener:
     """A user's channel: in-app notices and session revocations."""
 
+    __slots__ = ("out", "sid")
+
     def __init__(self, out: Outlet, sid: str) -> None:
         self.out = out
         self.sid = sid

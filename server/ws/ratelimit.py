@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    """``rate`` tokens per second up to ``burst``; ``take`` spends one if there is one."""
+    """``rate`` tokens per second up to ``burst``; ``take`` spends one if there is one.
+
+    Slotted: every socket holds two (memory per socket, issue 25).
+    """
+
+    __slots__ = ("burst", "clock_ms", "rate", "stamp", "tokens")
 
     def __init__(self, rate: float, burst: float, clock_ms: Callable[[], int]) -> None:
         self.rate = rate
