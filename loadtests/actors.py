@@ -21,14 +21,15 @@ import time
 from collections import Counter
 from typing import Any
 
+import aiohttp
 import orjson
-from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from direkt.loadtests.client import ApiError
 from direkt.loadtests.fleet import enter_citizen, login_nurse
 from direkt.loadtests.hist import Latency, Timeline
 from direkt.loadtests.ledger import Ledger
 from direkt.loadtests.wire import Frame, Http, Session, Wire
+from direkt.loadtests.wsclient import Refused
 
 ACK_TIMEOUT_S = 30.0
 
@@ -334,18 +335,18 @@ async def guarded(probe: Probe, what: str, coro: Any) -> Any:
     except ApiError as exc:
         probe.error(f"{what}_{exc.code}")
         probe.examples.setdefault(f"{what}_{exc.code}", exc.message[:300])
-    except InvalidStatus as exc:
+    except Refused as exc:
         probe.error(f"{what}_{refusal_code(exc)}")
-    except (ConnectionError, OSError, TimeoutError, InvalidHandshake) as exc:
+    except (ConnectionError, OSError, TimeoutError, aiohttp.ClientError) as exc:
         probe.error(f"{what}_{type(exc).__name__}")
         cause = f" ({exc.__cause__!r})" if exc.__cause__ is not None else ""
         probe.examples.setdefault(f"{what}_{type(exc).__name__}", (str(exc) + cause)[:300])
     return None
 
 
-def refusal_code(exc: InvalidStatus) -> str:
+def refusal_code(exc: Refused) -> str:
     """The error code of a refused WebSocket handshake (its JSON body), or the HTTP status."""
     try:
-        return str(orjson.loads(exc.response.body or b"")["error"]["code"])
+        return str(orjson.loads(exc.body)["error"]["code"])
     except (ValueError, KeyError, TypeError):
-        return f"http_{exc.response.status_code}"
+        return f"http_{exc.status}"

@@ -11,15 +11,13 @@ the ratio to this app says how much.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from direkt.loadtests.relay import OnReceive, UvicornProcess
+from direkt.loadtests.wsclient import LeanSocket
 
 SEQ_BYTES = 8
 MAX_FRAME = 2**16
@@ -63,16 +61,11 @@ app = Starlette(routes=[WebSocketRoute("/relay/{pair:int}/b", receiver), WebSock
 
 
 class BarePair:
-    def __init__(self, a: ClientConnection, b: ClientConnection, on_receive: OnReceive, payload_bytes: int) -> None:
+    """A sends, B receives; a dropped connection shows as lost messages."""
+
+    def __init__(self, a: LeanSocket, b: LeanSocket, payload_bytes: int) -> None:
         self.a, self.b = a, b
         self.padding = b"x" * max(payload_bytes - SEQ_BYTES, 0)
-        self.reader = asyncio.create_task(self._read(on_receive))
-
-    async def _read(self, on_receive: OnReceive) -> None:
-        with contextlib.suppress(ConnectionClosed):  # a dropped connection shows as lost messages
-            while True:
-                message = await self.b.recv(decode=False)
-                on_receive(int.from_bytes(message[:SEQ_BYTES], "big"))
 
     async def send(self, seq: int) -> None:
         await self.a.send(seq.to_bytes(SEQ_BYTES, "big") + self.padding)
@@ -80,7 +73,10 @@ class BarePair:
     async def close(self) -> None:
         await self.a.close()
         await self.b.close()
-        self.reader.cancel()
+
+
+def _ignore(_data: bytes) -> None:
+    """Side A receives nothing."""
 
 
 class BareTarget:
@@ -97,9 +93,11 @@ class BareTarget:
 
     async def open_pair(self, index: int, on_receive: OnReceive, payload_bytes: int) -> BarePair:
         base = f"{self.server.ws_url}/relay/{index}"
-        b = await connect(f"{base}/b", compression=None, max_size=MAX_FRAME, proxy=None)
-        a = await connect(f"{base}/a", compression=None, max_size=MAX_FRAME, proxy=None)
-        pair = BarePair(a, b, on_receive, payload_bytes)
+        b = await LeanSocket.open(
+            f"{base}/b", lambda data: on_receive(int.from_bytes(data[:SEQ_BYTES], "big")), max_size=MAX_FRAME
+        )
+        a = await LeanSocket.open(f"{base}/a", _ignore, max_size=MAX_FRAME)
+        pair = BarePair(a, b, payload_bytes)
         self.pairs.append(pair)
         return pair
 

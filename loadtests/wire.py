@@ -21,12 +21,15 @@ from typing import Any
 import aiohttp
 import msgpack
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Origin, Subprotocol
 
 from direkt.loadtests.client import MSGPACK, ApiError
+from direkt.loadtests.wsclient import LeanSocket
 
 SESSION_COOKIE = "direkt_session"
+# uvicorn closes an idle keep-alive connection after 5 s (its default, which `direkt serve` keeps); aiohttp's
+# default keeps one pooled for 15 s, so a request could go out on a connection the server is just closing
+# (ServerDisconnectedError). The pool lets go of idle connections first.
+IDLE_KEEPALIVE_S = 3.0
 Frame = dict[str, Any]
 
 
@@ -50,9 +53,10 @@ class Http:
     @property
     def client(self) -> aiohttp.ClientSession:
         if self._client is None:  # made inside the running loop
+            connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=IDLE_KEEPALIVE_S)
             self._client = aiohttp.ClientSession(
                 self.base_url, cookie_jar=aiohttp.DummyCookieJar(), headers={"Origin": self.base_url},
-                connector=aiohttp.TCPConnector(limit=self.connections), timeout=aiohttp.ClientTimeout(total=60),
+                connector=connector, timeout=aiohttp.ClientTimeout(total=60),
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
             )  # fmt: skip
         return self._client
@@ -82,7 +86,17 @@ class Http:
             return Session(response.cookies[SESSION_COOKIE].value, me["csrf"], me.get("uid", ""))
 
     async def ticket_url(self, session: Session) -> str:
-        ticket = (await self.call(session, "POST", "/api/tickets"))["ticket"]
+        """A WebSocket URL with a fresh ticket.
+
+        The POST is retried once when the server closed the connection under it: asking for a ticket is safe
+        to repeat (an unused ticket just expires), and the race with a closing keep-alive connection is the
+        load client's, not the server's, so it must not count as the server's error.
+        """
+        try:
+            reply = await self.call(session, "POST", "/api/tickets")
+        except aiohttp.ServerDisconnectedError:
+            reply = await self.call(session, "POST", "/api/tickets")
+        ticket = reply["ticket"]
         return self.base_url.replace("http", "ws", 1) + f"/ws?ticket={ticket}"
 
 
@@ -98,51 +112,53 @@ class Wire:
     """A direkt WebSocket (msgpack) whose frames go to ``on_frame`` as they arrive.
 
     ``request`` sends a frame with a fresh ``ref`` and returns its reply (or the
-    error for it); replies go to the waiting caller, not to ``on_frame``.
+    error for it); replies go to the waiting caller, not to ``on_frame``. The
+    socket is a ``LeanSocket`` (picows): frames are decoded in the transport's
+    callback, with no reader task. ``open`` raises ``wsclient.Refused`` when the
+    server refuses the handshake (its HTTP status and JSON body).
     """
 
     _refs = itertools.count(1)
 
-    def __init__(self, ws: ClientConnection, on_frame: Callable[[Frame], None]) -> None:
-        self.ws = ws
+    def __init__(self, on_frame: Callable[[Frame], None]) -> None:
         self.on_frame = on_frame
         self.pending: dict[str, tuple[str, asyncio.Future[Frame]]] = {}
+        self.socket: LeanSocket | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
-        self._reader = asyncio.create_task(self._read())
 
     @classmethod
     async def open(cls, url: str, origin: str, on_frame: Callable[[Frame], None]) -> Wire:
-        # proxy=None: the server is on loopback, and no proxy look-up in the environment per socket
-        ws = await connect(
-            url, origin=Origin(origin), subprotocols=[Subprotocol(MSGPACK)], compression=None,
-            max_size=2**20, open_timeout=30, ping_interval=None, proxy=None,
-        )  # fmt: skip
-        return cls(ws, on_frame)
+        wire = cls(on_frame)
+        wire.socket = await LeanSocket.open(
+            url, wire._on_message, headers={"Origin": origin}, subprotocol=MSGPACK, max_size=2**20, timeout=30
+        )
+        asyncio.get_running_loop().create_task(wire._watch(wire.socket))
+        return wire
 
-    async def _read(self) -> None:
-        try:
-            async for data in self.ws:
-                frame = msgpack.unpackb(data)
-                waiting = self.pending.get(frame.get("ref", ""))
-                if waiting is not None and frame.get("t") in (waiting[0], "error"):
-                    del self.pending[frame["ref"]]
-                    if not waiting[1].done():
-                        waiting[1].set_result(frame)
-                    continue
-                self.on_frame(frame)
-        except Exception:  # noqa: BLE001, S110 - the socket died; close_code says how
-            pass
-        finally:
-            self.close_code = self.ws.close_code
-            for _, future in self.pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionError(f"socket closed ({self.close_code})"))
-            self.pending.clear()
-            self.closed.set()
+    def _on_message(self, data: bytes) -> None:
+        frame = msgpack.unpackb(data)
+        waiting = self.pending.get(frame.get("ref", ""))
+        if waiting is not None and frame.get("t") in (waiting[0], "error"):
+            del self.pending[frame["ref"]]
+            if not waiting[1].done():
+                waiting[1].set_result(frame)
+            return
+        self.on_frame(frame)
+
+    async def _watch(self, socket: LeanSocket) -> None:
+        """When the socket is gone: fail the waiting requests with its close code, then set ``closed``."""
+        await socket.closed.wait()
+        self.close_code = socket.close_code
+        for _, future in self.pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(f"socket closed ({self.close_code})"))
+        self.pending.clear()
+        self.closed.set()
 
     async def send(self, frame: Frame) -> None:
-        await self.ws.send(msgpack.packb(frame))
+        assert self.socket is not None
+        await self.socket.send(msgpack.packb(frame))
 
     async def request(self, frame: Frame, reply: str, timeout: float = 30.0) -> Frame:
         ref = f"w{next(self._refs)}"
@@ -156,10 +172,10 @@ class Wire:
 
     def drop(self) -> None:
         """Lose the connection abruptly, as a phone leaving Wi-Fi does: no closing handshake."""
-        transport = self.ws.transport
-        if transport is not None:
-            transport.abort()
+        if self.socket is not None:
+            self.socket.drop()
 
     async def close(self) -> None:
-        await self.ws.close()
+        if self.socket is not None:
+            await self.socket.close()
         await self.closed.wait()
