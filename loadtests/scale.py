@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
 import random
 import socket
@@ -154,11 +155,18 @@ class SpreadTarget(DirektTarget):
         nurses = math.ceil(self.pairs / CHATS_PER_NURSE)
         self.fleet = RedisFleet(self.setup.shards)
         await asyncio.to_thread(self.fleet.start)
-        for _ in range(self.setup.processes):  # one at a time: each writes the region to Redis at start
-            self.servers.append(await asyncio.to_thread(
-                LocalServer.start, nurses=nurses, max_chats=CHATS_PER_NURSE, citizens=self.pairs,
-                DIREKT_MESSAGE_RATE="1000000", REDIS_URL=self.fleet.url,
-            ))  # fmt: skip
+        # side by side: the first to reach Redis seeds the live configuration, the other loads it
+        options = {"DIREKT_MESSAGE_RATE": "1000000", "REDIS_URL": self.fleet.url}
+        start = functools.partial(
+            LocalServer.start, nurses=nurses, max_chats=CHATS_PER_NURSE, citizens=self.pairs, **options
+        )
+        started = await asyncio.gather(
+            *(asyncio.to_thread(start) for _ in range(self.setup.processes)), return_exceptions=True
+        )
+        self.servers = [s for s in started if isinstance(s, LocalServer)]
+        for failure in started:
+            if isinstance(failure, BaseException):
+                raise failure  # close() stops the servers that did start
         self.https = [Http(server.url) for server in self.servers]
         numbers = adult_numbers()
         self.cases = list(
