@@ -21,6 +21,7 @@ command, the commit and the machine to ``loadtests/results/`` (``--results``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import queue
 import subprocess
@@ -186,6 +187,10 @@ class Shard:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
 
     def go(self, t0: float) -> None:
         assert self.process.stdin is not None

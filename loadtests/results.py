@@ -99,6 +99,41 @@ def scale_headline(rows: Sequence[Mapping[str, Any]], ratios: Mapping[str, float
     return figures
 
 
+def cpu_ms_per_message(cpu_pct: Mapping[str, float], msg_s: float) -> dict[str, float | None]:
+    """CPU milliseconds per relayed message, servers and Redis apart, from CPU % of one core by process name.
+
+    The unit a capacity estimate scales by: it does not depend on how much
+    of the machine the load clients took, only on what a message cost.
+    """
+    if msg_s <= 0:
+        return {"server": None, "redis": None}
+    server = sum(v for k, v in cpu_pct.items() if not k.startswith("redis"))
+    redis = sum(v for k, v in cpu_pct.items() if k.startswith("redis"))
+    return {"server": 10 * server / msg_s, "redis": 10 * redis / msg_s}  # (pct / 100) / msg_s * 1000
+
+
+PEAK_MSG_S = 50_000  # the national peak the issue asks about: 50k msg/s over 100k sockets
+PEAK_SOCKETS = 100_000
+
+
+def peak_estimate(
+    server_ms: float, redis_ms: float, *, msg_s: float = PEAK_MSG_S, busy: float = 0.6, cores_per_node: int = 2
+) -> dict[str, float]:
+    """Cores, nodes and Redis shards for ``msg_s`` at ``busy`` load, by proportion (a paper estimate).
+
+    A Redis shard is one core (Redis runs commands on one thread); a node has
+    ``cores_per_node`` server processes. Assumes the cost per message stays
+    as measured, which the scale run's ratios check as far as one machine can.
+    """
+    server_cores = msg_s * server_ms / 1000 / busy
+    redis_cores = msg_s * redis_ms / 1000 / busy
+    return {
+        "server_cores": server_cores,
+        "nodes": math.ceil(server_cores / cores_per_node),
+        "redis_shards": max(1, math.ceil(redis_cores)),
+    }
+
+
 def summarise(runs: Sequence[Figures]) -> dict[str, dict[str, float | int | None]]:
     """Per figure: median, min, max over the runs that measured it, and how many did.
 

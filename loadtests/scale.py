@@ -46,6 +46,7 @@ import orjson
 import psutil
 import uvloop
 
+from direkt.loadtests import results
 from direkt.loadtests.fleet import LocalServer, adult_numbers, enter_citizen, free_port, unit_id
 from direkt.loadtests.relay import measure_relay
 from direkt.loadtests.relay_direkt import CHATS_PER_NURSE, DirektTarget
@@ -156,10 +157,10 @@ class SpreadTarget(DirektTarget):
         self.fleet = RedisFleet(self.setup.shards)
         await asyncio.to_thread(self.fleet.start)
         # side by side: the first to reach Redis seeds the live configuration, the other loads it
-        options = {"DIREKT_MESSAGE_RATE": "1000000", "REDIS_URL": self.fleet.url}
         start = functools.partial(
-            LocalServer.start, nurses=nurses, max_chats=CHATS_PER_NURSE, citizens=self.pairs, **options
-        )
+            LocalServer.start, nurses=nurses, max_chats=CHATS_PER_NURSE, citizens=self.pairs,
+            DIREKT_MESSAGE_RATE="1000000", REDIS_URL=self.fleet.url,
+        )  # fmt: skip
         started = await asyncio.gather(
             *(asyncio.to_thread(start) for _ in range(self.setup.processes)), return_exceptions=True
         )
@@ -227,6 +228,7 @@ async def measure_setup(setup: Setup, args: argparse.Namespace) -> dict[str, Any
         await target.close()
     row["setup"] = {"processes": setup.processes, "redis_shards": setup.shards}
     row["cpu_pct"] = cpu_by_process(labels, row["server_cpu_pct_each"])
+    row["cpu_ms_per_msg"] = results.cpu_ms_per_message(row["cpu_pct"], row["throughput_msg_s"])
     return row
 
 
@@ -238,20 +240,35 @@ def _print(report: dict[str, Any], args: argparse.Namespace) -> None:
     rows = report["rows"]
     print(f"relay citizen → nurse: {args.pairs} pairs, window {args.window}, {args.payload} B, {args.seconds:g} s each")
     head = f"{'set-up':<18} {'msg/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'lost':>5} {'dup':>4} {'client':>7}"
-    print(head + "  CPU % by process")
+    print(head + "  CPU ms/msg server, redis  CPU % by process")
     for r in rows:
         cpu = "  ".join(f"{name} {pct:.0f}" for name, pct in r["cpu_pct"].items())
         latency = r["latency_ms"]
         print(
             f"{r['target']:<18} {r['throughput_msg_s']:>8.0f} {latency['p50']:>7.2f} {latency['p99']:>7.2f}"
-            f" {r['lost'] + r['lost_warmup']:>5} {r['duplicated']:>4} {r['client_cpu_pct']:>6.0f}%  {cpu}"
+            f" {r['lost'] + r['lost_warmup']:>5} {r['duplicated']:>4} {r['client_cpu_pct']:>6.0f}%"
+            f"  {_ms(r['cpu_ms_per_msg']['server']):>6} {_ms(r['cpu_ms_per_msg']['redis']):>6}  {cpu}"
         )
     for name, value in report["ratios"].items():
         print(f"{name:<28} {'n/a' if value is None else f'{value:.2f}'}")
+    print(
+        f"paper estimate for {results.PEAK_MSG_S:,} msg/s with every core at 60 %, from each set-up's cost per message:"
+    )
+    for r in rows:
+        cost = r["cpu_ms_per_msg"]
+        if cost["server"] is None or cost["redis"] is None:
+            continue
+        e = results.peak_estimate(cost["server"], cost["redis"])
+        print(f"  {r['target']:<18} {e['server_cores']:.0f} server cores ({e['nodes']} nodes of 2), "
+              f"{e['redis_shards']} Redis shards")  # fmt: skip
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from direkt.loadtests import record, results
+    from direkt.loadtests import record
     from direkt.loadtests.load import add_record_options, repeat
 
     argv = list(sys.argv[1:] if argv is None else argv)
