@@ -99,7 +99,7 @@ def _print_report(rows: list[dict[str, Any]], result: dict[str, float | None], a
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from direkt.loadtests import record, results
+    from direkt.loadtests import record, summary
     from direkt.loadtests.load import add_record_options, repeat
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -118,12 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"rows": rows, "ratios": ratios(rows), "goals": GOALS}
 
     reports = repeat(args.runs, once, lambda r: _print_report(r["rows"], r["ratios"], args))
-    figures = [results.compare_headline(r["rows"], r["ratios"]) for r in reports]
-    summary = results.summarise(figures)
+    figures = [summary.compare_headline(r["rows"], r["ratios"]) for r in reports]
+    stats = summary.summarise(figures)
     if args.runs > 1:
-        print("\n".join(results.summary_lines(summary)))
+        print("\n".join(summary.summary_lines(stats)))
     if args.json:
-        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": summary, "goals": GOALS}
+        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats, "goals": GOALS}
         args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
     if args.record:
         record.write(args.results, scenario="compare", argv=["compare", *argv], runs=reports, figures=figures)

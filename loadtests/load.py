@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from direkt.loadtests import record, results
+from direkt.loadtests import record, summary
 from direkt.loadtests.fleet import LocalServer, region_toml, unit_id
 from direkt.loadtests.report import merge, plot, print_report
 from direkt.loadtests.sampler import Sampler
@@ -320,12 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShardDied as exc:
         print(f"direkt load: stopped: {exc}", file=sys.stderr)
         return 2
-    figures = [results.scenario_headline(r) for r in reports]
-    summary = results.summarise(figures)
+    figures = [summary.scenario_headline(r) for r in reports]
+    stats = summary.summarise(figures)
     if args.runs > 1:
-        print("\n".join(results.summary_lines(summary)))
+        print("\n".join(summary.summary_lines(stats)))
     if args.json:
-        written: Any = reports[0] if args.runs == 1 else {"runs": reports, "summary": summary}
+        written: Any = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats}
         args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
     if args.plot:
         plot(reports[-1], args.plot)

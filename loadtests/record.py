@@ -1,6 +1,6 @@
 """Writing a load run's record: the machine, the commit, the JSON file and the results table.
 
-The thin I/O around ``direkt.loadtests.results`` (which builds the record
+The thin I/O around ``direkt.loadtests.summary`` (which builds the record
 itself). A record names the exact command, the commit (and whether the work
 tree had uncommitted changes: then the commit alone does not reproduce it)
 and the machine, because a figure from a 2-core laptop and one from a
@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from direkt.loadtests import results
+from direkt.loadtests import summary
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "results"  # loadtests/results/ of the checkout (editable install)
 REPO = Path(__file__).resolve().parent.parent
@@ -85,21 +85,21 @@ def machine_info() -> dict[str, Any]:
 
 
 def write(
-    directory: Path, *, scenario: str, argv: Sequence[str], runs: Sequence[Any], figures: Sequence[results.Figures]
+    directory: Path, *, scenario: str, argv: Sequence[str], runs: Sequence[Any], figures: Sequence[summary.Figures]
 ) -> Path:
     """Write the record as ``<UTC time>-<scenario>.json`` and add its line to the directory's README.md."""
     when = dt.datetime.now(dt.UTC)
-    rec = results.record(
+    rec = summary.record(
         scenario=scenario, command=command_line(argv), when=when, git=git_info(), machine=machine_info(),
         runs=runs, figures=figures,
     )  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
-    path: Path = directory / results.record_name(when, scenario)
+    path: Path = directory / summary.record_name(when, scenario)
     path.write_bytes(orjson.dumps(rec, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     readme = directory / "README.md"
     if not readme.exists():
-        readme.write_text(results.README_HEADER, encoding="utf-8")
+        readme.write_text(summary.README_HEADER, encoding="utf-8")
     with readme.open("a", encoding="utf-8") as table:
-        table.write(results.readme_row(rec, path.name))
+        table.write(summary.readme_row(rec, path.name))
     print(f"recorded in {path}", file=sys.stderr)
     return path

@@ -46,7 +46,7 @@ import orjson
 import psutil
 import uvloop
 
-from direkt.loadtests import results
+from direkt.loadtests import summary
 from direkt.loadtests.fleet import LocalServer, adult_numbers, enter_citizen, free_port, unit_id
 from direkt.loadtests.relay import measure_relay
 from direkt.loadtests.relay_direkt import CHATS_PER_NURSE, DirektTarget
@@ -228,7 +228,7 @@ async def measure_setup(setup: Setup, args: argparse.Namespace) -> dict[str, Any
         await target.close()
     row["setup"] = {"processes": setup.processes, "redis_shards": setup.shards}
     row["cpu_pct"] = cpu_by_process(labels, row["server_cpu_pct_each"])
-    row["cpu_ms_per_msg"] = results.cpu_ms_per_message(row["cpu_pct"], row["throughput_msg_s"])
+    row["cpu_ms_per_msg"] = summary.cpu_ms_per_message(row["cpu_pct"], row["throughput_msg_s"])
     return row
 
 
@@ -252,13 +252,13 @@ def _print(report: dict[str, Any], args: argparse.Namespace) -> None:
     for name, value in report["ratios"].items():
         print(f"{name:<28} {'n/a' if value is None else f'{value:.2f}'}")
     print(
-        f"paper estimate for {results.PEAK_MSG_S:,} msg/s with every core at 60 %, from each set-up's cost per message:"
+        f"paper estimate for {summary.PEAK_MSG_S:,} msg/s with every core at 60 %, from each set-up's cost per message:"
     )
     for r in rows:
         cost = r["cpu_ms_per_msg"]
         if cost["server"] is None or cost["redis"] is None:
             continue
-        e = results.peak_estimate(cost["server"], cost["redis"])
+        e = summary.peak_estimate(cost["server"], cost["redis"])
         print(f"  {r['target']:<18} {e['server_cores']:.0f} server cores ({e['nodes']} nodes of 2), "
               f"{e['redis_shards']} Redis shards")  # fmt: skip
 
@@ -287,15 +287,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def once() -> dict[str, Any]:
         rows = uvloop.run(measure_all(args))
-        return {"rows": rows, "ratios": results.scale_ratios(rows, BASELINE)}
+        return {"rows": rows, "ratios": summary.scale_ratios(rows, BASELINE)}
 
     reports = repeat(args.runs, once, lambda r: _print(r, args))
-    figures = [results.scale_headline(r["rows"], r["ratios"]) for r in reports]
-    summary = results.summarise(figures)
+    figures = [summary.scale_headline(r["rows"], r["ratios"]) for r in reports]
+    stats = summary.summarise(figures)
     if args.runs > 1:
-        print("\n".join(results.summary_lines(summary)))
+        print("\n".join(summary.summary_lines(stats)))
     if args.json:
-        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": summary}
+        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats}
         args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
     if args.record:
         record.write(args.results, scenario="scale", argv=["scale", *argv], runs=reports, figures=figures)

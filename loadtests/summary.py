@@ -88,11 +88,14 @@ def scale_ratios(rows: Sequence[Mapping[str, Any]], baseline: str) -> dict[str, 
 
 
 def scale_headline(rows: Sequence[Mapping[str, Any]], ratios: Mapping[str, float | None]) -> Figures:
-    """msg/s and p99 of every set-up, the ratios against the first, and what must stay zero."""
+    """msg/s, p99 and CPU per message of every set-up, the ratios against the first, and what must stay zero."""
     figures: Figures = {}
     for row in rows:
         figures[f"{row['target']} msg/s"] = float(row["throughput_msg_s"])
         figures[f"{row['target']} p99 ms"] = float(row["latency_ms"]["p99"])
+        cost = row.get("cpu_ms_per_msg") or {}  # steadier than msg/s on a shared machine: the estimate's input
+        figures[f"{row['target']} server CPU ms/msg"] = cost.get("server")
+        figures[f"{row['target']} Redis CPU ms/msg"] = cost.get("redis")
     figures |= dict(ratios)
     figures["lost"] = float(sum(row["lost"] + row["lost_warmup"] for row in rows))
     figures["duplicated"] = float(sum(row["duplicated"] for row in rows))
