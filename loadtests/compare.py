@@ -94,7 +94,7 @@ def _print_report(rows: list[dict[str, Any]], result: dict[str, float | None], a
             print(f"note: other processes used {r['other_cpu_pct']:.0f}% CPU while {r['target']} was measured")
     for name, value in result.items():
         goal = GOALS[name]
-        verdict = "n/a" if value is None else f"{value:.2f}  ({'met' if value >= goal else 'NOT met'})"
+        verdict = "n/a" if value is None else f"{value:.3f}  ({'met' if value >= goal else 'NOT met'})"
         print(f"{name:<24} {verdict}   goal ≥ {goal:g}")
 
 

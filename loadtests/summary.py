@@ -73,9 +73,16 @@ def compare_headline(rows: Sequence[Mapping[str, Any]], ratios: Mapping[str, flo
     """msg/s of every target of ``direkt load compare`` and the ratios between them."""
     figures: Figures = {f"{row['target']} msg/s": float(row["throughput_msg_s"]) for row in rows}
     figures |= {name: value for name, value in ratios.items()}
-    figures["lost"] = float(sum(row["lost"] + row["lost_warmup"] for row in rows))
-    figures["duplicated"] = float(sum(row["duplicated"] for row in rows))
-    return figures
+    return figures | _relay_checks(rows)
+
+
+def _relay_checks(rows: Sequence[Mapping[str, Any]]) -> Figures:
+    """What must be zero, and how busy the rest of the machine was (a run beside other work proves little)."""
+    return {
+        "lost": float(sum(row["lost"] + row["lost_warmup"] for row in rows)),
+        "duplicated": float(sum(row["duplicated"] for row in rows)),
+        "other processes CPU % (max)": max((float(row.get("other_cpu_pct", 0.0)) for row in rows), default=0.0),
+    }
 
 
 def scale_ratios(rows: Sequence[Mapping[str, Any]], baseline: str) -> dict[str, float | None]:
@@ -97,9 +104,7 @@ def scale_headline(rows: Sequence[Mapping[str, Any]], ratios: Mapping[str, float
         figures[f"{row['target']} server CPU ms/msg"] = cost.get("server")
         figures[f"{row['target']} Redis CPU ms/msg"] = cost.get("redis")
     figures |= dict(ratios)
-    figures["lost"] = float(sum(row["lost"] + row["lost_warmup"] for row in rows))
-    figures["duplicated"] = float(sum(row["duplicated"] for row in rows))
-    return figures
+    return figures | _relay_checks(rows)
 
 
 def cpu_ms_per_message(cpu_pct: Mapping[str, float], msg_s: float) -> dict[str, float | None]:

@@ -71,12 +71,20 @@ def test_chat_and_waiting_room_headlines() -> None:
 
 def test_compare_headline_has_every_target_and_ratio() -> None:
     rows = [
-        {"target": "bare", "throughput_msg_s": 46331.0, "lost": 0, "lost_warmup": 0, "duplicated": 0},
+        {
+            "target": "bare",
+            "throughput_msg_s": 46331.0,
+            "lost": 0,
+            "lost_warmup": 0,
+            "duplicated": 0,
+            "other_cpu_pct": 12.5,
+        },
         {"target": "direkt", "throughput_msg_s": 13637.0, "lost": 1, "lost_warmup": 2, "duplicated": 0},
     ]
     figures = summary.compare_headline(rows, {"direkt / bare": 0.29, "direkt / socketio-redis": None})
     assert figures == {"bare msg/s": 46331.0, "direkt msg/s": 13637.0, "direkt / bare": 0.29,
-                       "direkt / socketio-redis": None, "lost": 3.0, "duplicated": 0.0}  # fmt: skip
+                       "direkt / socketio-redis": None, "lost": 3.0, "duplicated": 0.0,
+                       "other processes CPU % (max)": 12.5}  # fmt: skip
 
 
 def test_scale_ratios_against_the_first_set_up() -> None:
