@@ -98,6 +98,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--procs", type=positive(int), help="client processes (default: one per 6,000 sockets)")
     p.add_argument("--concurrency", type=positive(int), default=200, help="set-up steps in flight per process")
     p.add_argument("--server-workers", type=positive(int), default=1, help="self-started server: uvicorn workers")
+    p.add_argument(
+        "--redis", choices=("embedded", "cluster"), default="embedded",
+        help="self-started server: its embedded Redis, or a 3-master Redis Cluster from the same binary "
+        "(its CPU is not sampled)",
+    )  # fmt: skip
     p.add_argument("--server-pid", type=int, help="with --url: the server's pid, to sample its CPU and memory")
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--plot", type=Path, help="write a PNG of latency, throughput, CPU and memory over time")
@@ -203,13 +208,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sockets = o["citizens"] + o["nurses"]
     procs = args.procs or max(1, math.ceil(sockets / SOCKETS_PER_PROCESS))
     server = None
-    if args.url is None:
-        print(f"starting direkt serve (embedded Redis, {o['nurses']} load nurses, {procs} units)", file=sys.stderr)
-        server = LocalServer.start(
-            nurses=o["nurses"], max_chats=o["chats"], citizens=o["citizens"], units=procs, workers=args.server_workers
-        )
+    fleet = cluster(args)
     shards: list[Shard] = []
     try:
+        if args.url is None:
+            where = "a 3-master Redis Cluster" if fleet else "embedded Redis"
+            print(f"starting direkt serve ({where}, {o['nurses']} load nurses, {procs} units)", file=sys.stderr)
+            env = {"REDIS_URL": fleet.url} if fleet else {}
+            server = LocalServer.start(
+                nurses=o["nurses"], max_chats=o["chats"], citizens=o["citizens"], units=procs,
+                workers=args.server_workers, **env,
+            )  # fmt: skip
         url = args.url or server.url  # type: ignore[union-attr]
         sampler = Sampler(server.process.pid if server else args.server_pid)
         idle = sampler.snapshot()
@@ -228,8 +237,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             s.go(t0)
         time.sleep(max(0.0, t0 - time.monotonic()))
         sampler.start()
+        cluster_before = (time.monotonic(), fleet.usage()) if fleet else None
         results = parallel([lambda s=s: s.read("RESULT") for s in shards])
         samples = sampler.stop()
+        cluster_cpu = cluster_figures(cluster_before, fleet.usage()) if fleet and cluster_before else None
         for s in shards:
             s.process.wait(30)
     except BaseException:
@@ -239,6 +250,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if server is not None:
             server.stop()
+        if fleet is not None:
+            fleet.stop()
     open_sockets = sum(r["sockets"] for r in ready)
     memory = {
         "sockets": open_sockets,
@@ -250,10 +263,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     report = merge(args.scenario, results, samples, memory)
     report["setup_errors"] = sum(sum(r["errors"].values()) for r in ready)
+    if cluster_cpu is not None:
+        report |= cluster_cpu
     report["setup"]["settle_s"] = settled
     report["config"] = {**o, "procs": procs, "size": args.size, "url": args.url or "self-started",
-                        "server_workers": args.server_workers}  # fmt: skip
+                        "server_workers": args.server_workers, "redis": args.redis}  # fmt: skip
     return report
+
+
+def cluster_figures(
+    before: tuple[float, list[tuple[float, float]]], after: list[tuple[float, float]]
+) -> dict[str, Any]:
+    """The cluster's CPU over the measured phase and RSS at its end, per node and in all (the sampler's
+    ``redis_*`` figures cover only a Redis that is the server's child)."""
+    wall = max(time.monotonic() - before[0], 1e-9)
+    each = [round(100 * (cpu1 - cpu0) / wall, 1) for (cpu0, _), (cpu1, _) in zip(before[1], after, strict=False)]
+    rss = round(sum(r for _, r in after), 1)
+    return {"redis_cpu_pct": round(sum(each), 1), "redis_cpu_pct_each": each, "redis_rss_mb": rss}
+
+
+def cluster(args: argparse.Namespace) -> Any:
+    """The started 3-master cluster for ``--redis cluster`` (a self-started server only), else None."""
+    if args.redis != "cluster":
+        return None
+    if args.url is not None:
+        raise SystemExit("direkt load: --redis cluster is for the server it starts itself, not with --url")
+    from direkt.loadtests.scale import RedisFleet
+
+    fleet = RedisFleet(3)
+    fleet.start()
+    return fleet
 
 
 def settle(sampler: Sampler, quiet_pct: float = 40.0, longest_s: float = 120.0) -> float:

@@ -129,6 +129,19 @@ class RedisFleet:
     def pids(self) -> list[int]:
         return [n.process.pid for n in self.nodes if n.process is not None]
 
+    def usage(self) -> list[tuple[float, float]]:
+        """Per node: CPU seconds so far and RSS in MB (for a run whose sampler sees only the server's processes)."""
+        out = []
+        for pid in self.pids():
+            try:
+                process = psutil.Process(pid)
+                with process.oneshot():
+                    times, rss = process.cpu_times(), process.memory_info().rss
+            except psutil.Error:
+                continue
+            out.append((times.user + times.system, rss / 2**20))
+        return out
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
