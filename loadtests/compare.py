@@ -1,6 +1,7 @@
 """direkt's chat relay against its baselines, in one run, one after another.
 
     direkt load compare [--pairs 100] [--window 4] [--seconds 10] [--payload 64] [--json FILE] [--url URL]
+                        [--runs N] [--record] [--results DIR]
 
 ``bare`` is a Starlette relay with no Redis (the ceiling of the Python stack);
 ``socketio-redis`` is python-socketio relaying through its Redis manager (what
@@ -8,12 +9,14 @@ a Python team would otherwise pick); ``direkt`` is our chat relay (its own
 server, or ``--url``). All run under uvicorn with direkt's options and are
 driven by the same closed-loop client (``direkt.loadtests.relay``). Ratios are
 of msg/s; the goals are direkt ≥ 0.5 × bare and ≥ 2 × socketio-redis. Exit
-status 1 if any target lost or duplicated a message.
+status 1 if any target lost or duplicated a message. ``--runs N``: N whole
+runs (every target each time), then the median and spread of msg/s and ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -91,11 +94,15 @@ def _print_report(rows: list[dict[str, Any]], result: dict[str, float | None], a
             print(f"note: other processes used {r['other_cpu_pct']:.0f}% CPU while {r['target']} was measured")
     for name, value in result.items():
         goal = GOALS[name]
-        verdict = "n/a" if value is None else f"{value:.2f}  ({'met' if value >= goal else 'NOT met'})"
+        verdict = "n/a" if value is None else f"{value:.3f}  ({'met' if value >= goal else 'NOT met'})"
         print(f"{name:<24} {verdict}   goal ≥ {goal:g}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from direkt.loadtests import record, summary
+    from direkt.loadtests.load import add_record_options, repeat
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="direkt load compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--window", type=int, default=4, help="messages in flight per pair")
@@ -103,14 +110,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--payload", type=int, default=64, help="payload bytes per message")
     parser.add_argument("--json", type=Path, help="write the rows and ratios here")
     parser.add_argument("--url", help="a running direkt server (default: start one)")
+    add_record_options(parser)
     args = parser.parse_args(argv)
-    rows = uvloop.run(_measure_all(_targets(args), args))
-    result = ratios(rows)
-    _print_report(rows, result, args)
+
+    def once() -> dict[str, Any]:
+        rows = uvloop.run(_measure_all(_targets(args), args))
+        return {"rows": rows, "ratios": ratios(rows), "goals": GOALS}
+
+    reports = repeat(args.runs, once, lambda r: _print_report(r["rows"], r["ratios"], args))
+    figures = [summary.compare_headline(r["rows"], r["ratios"]) for r in reports]
+    stats = summary.summarise(figures)
+    if args.runs > 1:
+        print("\n".join(summary.summary_lines(stats)))
     if args.json:
-        report = {"rows": rows, "ratios": result, "goals": GOALS}
-        args.json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    failed = [r["target"] for r in rows if r["lost"] or r["lost_warmup"] or r["duplicated"]]
+        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats, "goals": GOALS}
+        args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
+    if args.record:
+        record.write(args.results, scenario="compare", argv=["compare", *argv], runs=reports, figures=figures)
+    failed = [r["target"] for rep in reports for r in rep["rows"] if r["lost"] or r["lost_warmup"] or r["duplicated"]]
     if failed:
         print(f"lost or duplicated messages: {', '.join(failed)}")
     return 1 if failed else 0
