@@ -11,10 +11,16 @@ once the socket is gone:
   a tenth of the hub's CPU in ``direkt load compare``. The list is bounded
   (``INBOX_FRAMES``): past it, reading pauses until the loop catches up, so a
   client that sends faster than it is served fills its own TCP window, not
-  the server's memory. Everything else stays uvicorn's: the handshake, the
-  frame size limit, ping and pong, the close handshake and its codes (a
-  disconnect still arrives as the ASGI message, put in the protocol's queue,
-  which this reader takes over).
+  the server's memory. Whole, unfragmented, masked text and binary frames
+  within the size limit are also parsed here (``frame_at``; websockets'
+  generator-based parser was a twentieth of the hub's CPU); every other
+  frame goes to uvicorn and websockets as before, whole, so their parser
+  stays at a frame boundary: pings, pongs and closes are answered by them,
+  and a fragmented, compressed, unmasked, oversized or otherwise bad frame
+  hands them the socket's bytes for good (they refuse it with its close
+  code). Everything else stays uvicorn's: the handshake, keepalive pings,
+  the close handshake (a disconnect still arrives as the ASGI message, put
+  in the protocol's queue, which this reader takes over).
 * ``AsgiReader`` everywhere else (any ASGI server, Starlette's TestClient):
   ``websocket.receive``.
 """
@@ -22,15 +28,23 @@ once the socket is gone:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketState
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
 
 from direkt.server.ws.outbox import SERVER_SEND, Data
 
 INBOX_FRAMES = 16  # frames read but not yet handled, per socket, before reading pauses
 CLOSE_INVALID_DATA = 1007
+MORE = 1 << 62  # "ends past any data": a frame whose header is still to come
 
 
 class Reader(Protocol):
@@ -58,7 +72,7 @@ class AsgiReader:
 class SansioReader:
     """Takes over the protocol's queue (``put_nowait``, ``get``, ``empty``) and its per-frame hand-off."""
 
-    __slots__ = ("_ended", "_frames", "_waiter", "proto", "ws")
+    __slots__ = ("_ended", "_frames", "_parse", "_partial", "_waiter", "proto", "ws")
 
     def __init__(self, proto: Any, ws: WebSocket) -> None:
         self.proto = proto
@@ -66,12 +80,62 @@ class SansioReader:
         self._frames: list[Data] = []
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
+        self._partial = b""  # the start of a data frame whose rest has not come yet
+        self._parse: Callable[[bytes], None] = proto.data_received  # uvicorn's and websockets' way
         queued = proto.queue
         proto.queue = self
         proto.send_receive_event_to_app = self._on_frame  # an instance attribute: this protocol only
+        pending = getattr(getattr(proto.conn, "reader", None), "buffer", None)
+        if pending is not None and not pending:  # websockets holds no partial frame: frames are ours from here on
+            proto.data_received = self._on_data
+            proto.transport.set_protocol(proto)  # the transport looks up data_received again
         while not queued.empty():  # frames that came while the socket registered
             self.put_nowait(queued.get_nowait())
         self._resume_reading()
+
+    def _on_data(self, data: bytes) -> None:
+        """Whole client data frames are read here; anything else goes to websockets' parser (``frame_at``)."""
+        if self._partial:
+            data, self._partial = self._partial + data, b""
+        proto, pos, end = self.proto, 0, len(data)
+        while pos < end:
+            if proto.close_sent or proto.conn.state is not State.OPEN:
+                self._parse(data[pos:] if pos else data)
+                return
+            if end - pos < 2:  # not even the first two bytes of a frame
+                self._partial = data[pos:]
+                return
+            found = frame_at(data, pos, proto.conn.max_message_size)
+            if found is None:  # not a whole, plain data frame: a control frame, or one websockets must refuse
+                whole = control_frame_end(data, pos)
+                if whole is None:  # not even a whole control frame: websockets parses from here on
+                    proto.data_received = self._parse
+                    proto.transport.set_protocol(proto)
+                    self._parse(data[pos:] if pos else data)
+                    return
+                if whole > end:
+                    self._partial = data[pos:]
+                    return
+                self._parse(data[pos:whole])  # a ping, pong or close: uvicorn answers it
+                pos = whole
+                continue
+            text, start, stop = found
+            if stop > end:
+                self._partial = data[pos:]
+                return
+            payload = apply_mask(data[start:stop], data[start - 4 : start])
+            self._deliver(payload, text)
+            pos = stop
+
+    def _deliver(self, payload: bytes, text: bool) -> None:
+        if not text:
+            self._push(payload)
+            return
+        try:
+            self._push(payload.decode())
+        except UnicodeDecodeError:
+            self.proto.conn.send_close(CLOSE_INVALID_DATA)  # as uvicorn answers invalid UTF-8
+            self.proto.handle_parser_exception()
 
     # -- the protocol's side (uvicorn calls these) ------------------------------------------
 
@@ -149,6 +213,39 @@ class SansioReader:
         if proto.read_paused and not proto.close_sent and len(self._frames) < INBOX_FRAMES:
             proto.read_paused = False
             proto.transport.resume_reading()
+
+
+def frame_at(data: bytes, pos: int, max_size: int | None) -> tuple[bool, int, int] | None:
+    """The whole masked data frame (RFC 6455 §5.2) starting at ``pos``: (text?, payload start, payload end).
+
+    The end may lie past the data (the rest is still to come; ``MORE`` while
+    the header itself is not all here). None for anything else: a control or
+    continuation frame, a fragment, reserved bits, an unmasked frame, a
+    payload over ``max_size``. Needs the frame's first two bytes.
+    """
+    end = len(data)
+    first, second = data[pos], data[pos + 1]
+    if first not in (0x81, 0x82) or second < 0x80:  # FIN, no reserved bits, text or binary; masked
+        return None
+    size, head = second & 0x7F, pos + 2
+    if size >= 126:
+        head += 2 if size == 126 else 8
+        if head > end:
+            return False, 0, MORE
+        size = int.from_bytes(data[pos + 2 : head], "big")
+    if max_size is not None and size > max_size:
+        return None
+    return first == 0x81, head + 4, head + 4 + size  # past the data if the mask or payload is still to come
+
+
+def control_frame_end(data: bytes, pos: int) -> int | None:
+    """Where a ping, pong or close frame starting at ``pos`` ends (perhaps past the data), else None."""
+    if len(data) - pos < 2 or data[pos] not in (0x88, 0x89, 0x8A):
+        return None
+    size = data[pos + 1]
+    if size < 0x80 or size & 0x7F > 125:  # unmasked or too long: websockets refuses it
+        return None
+    return pos + 2 + 4 + (size & 0x7F)
 
 
 _SANSIO_NEEDS = ("queue", "frames", "curr_msg_data_type", "read_paused", "close_sent", "transport", "conn")

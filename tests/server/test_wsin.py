@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 from support import free_port, serve_in_thread, timeout
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from direkt.server.serve import WS_IMPLEMENTATION
 from direkt.server.ws.inbox import INBOX_FRAMES, SansioReader, reader_for
@@ -41,7 +42,8 @@ async def echo(websocket: WebSocket) -> None:
                     if len(reader._frames) >= INBOX_FRAMES:
                         break
                     await asyncio.sleep(0.01)  # polling with a deadline
-                SEEN.append(f"paused {reader.proto.read_paused}")
+                ours = reader.proto.data_received == reader._on_data  # frames parsed by the reader itself
+                SEEN.append(f"paused {reader.proto.read_paused} ours {ours}")
             continue
         if isinstance(data, bytes):
             await websocket.send_bytes(data)
@@ -56,7 +58,8 @@ APP = Starlette(routes=[WebSocketRoute("/w", echo)], middleware=[Middleware(Reco
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     chosen = free_port()
-    with serve_in_thread(APP, chosen, "wsin app", ws=WS_IMPLEMENTATION, ws_max_size=2**20):
+    options = {"ws": WS_IMPLEMENTATION, "ws_max_size": 2**16, "ws_per_message_deflate": False}  # as direkt serve
+    with serve_in_thread(APP, chosen, "wsin app", **options):
         yield chosen
 
 
@@ -78,7 +81,7 @@ async def test_frames_arrive_once_in_order_and_a_flood_pauses_reading(port: int)
         got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in sent]
     assert got == sent
     await until_seen("ended")
-    assert SEEN == ["paused True", "ended"]  # bounded: reading paused once INBOX_FRAMES waited
+    assert SEEN == ["paused True ours True", "ended"]  # bounded: reading paused once INBOX_FRAMES waited
 
 
 async def test_the_reader_ends_when_the_client_closes(port: int) -> None:
@@ -97,3 +100,37 @@ def test_other_servers_get_the_asgi_reader() -> None:
         ws.send_bytes(b"\x02")
         ws.send_text("x")
         assert (ws.receive_bytes(), ws.receive_text()) == (b"\x02", "x")
+
+
+async def test_pings_fragments_and_frames_split_across_reads_all_arrive(port: int) -> None:
+    """Whole data frames are read by the reader; pings, fragments and partial frames still work."""
+    big = b"\x05" * 60_000  # more than one read: the frame's start waits for its rest
+    async with connect(f"ws://127.0.0.1:{port}/w", max_size=2**20, proxy=None) as ws:
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader"
+        await ws.send(b"one")
+        await asyncio.wait_for(await ws.ping(), timeout(5))  # answered by uvicorn between data frames
+        await ws.send(big)
+        await ws.send(["frag", "mented"])  # a fragmented message: websockets' parser from here on
+        await ws.send("two")
+        await asyncio.wait_for(await ws.ping(), timeout(5))
+        got = [await asyncio.wait_for(ws.recv(), timeout(5)) for _ in range(4)]
+    assert got == [b"one", big, "fragmented", "two"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\x82\xff" + (70_000).to_bytes(8, "big") + b"\x00" * 4, 1009),  # over ws_max_size (2**16 here)
+        (b"\x81\x82\x00\x00\x00\x00\xff\xfe", 1007),  # text that is not UTF-8
+        (b"\x82\x03abc", 1002),  # a client frame must be masked
+    ],
+)
+async def test_a_bad_frame_closes_with_its_code(port: int, frame: bytes, code: int) -> None:
+    async with connect(f"ws://127.0.0.1:{port}/w", proxy=None) as ws:
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader"
+        await ws.send(b"fine")
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == b"fine"
+        ws.transport.write(frame)  # raw bytes past the client's own framing
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout(5))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code
