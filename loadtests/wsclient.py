@@ -36,6 +36,7 @@ ABNORMAL_CLOSURE = 1006  # RFC 6455: the connection ended without a closing hand
 NO_STATUS_RECEIVED = 1005  # a close frame without a code (picows says 0)
 CLOSE_WAIT_S = 5.0
 OnMessage = Callable[[bytes], None]
+OnClose = Callable[[int], None]  # called once with the close code when the connection is gone
 
 
 class Refused(ConnectionError):
@@ -56,8 +57,9 @@ class LeanSocket(WSListener):
     callback always sees whole messages whatever the server's frame size.
     """
 
-    def __init__(self, on_message: OnMessage) -> None:
+    def __init__(self, on_message: OnMessage, on_close: OnClose | None = None) -> None:
         self.on_message = on_message
+        self.on_close = on_close
         self.transport: WSTransport | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
@@ -67,8 +69,8 @@ class LeanSocket(WSListener):
 
     @classmethod
     async def open(
-        cls, url: str, on_message: OnMessage, *, headers: dict[str, str] | None = None, max_size: int = 2**20,
-        subprotocol: str | None = None, timeout: float = 30.0,
+        cls, url: str, on_message: OnMessage, *, on_close: OnClose | None = None, headers: dict[str, str] | None = None,
+        max_size: int = 2**20, subprotocol: str | None = None, timeout: float = 30.0,
     ) -> LeanSocket:  # fmt: skip
         """Connect, or raise ``Refused`` (the server's HTTP status and body) or an ``OSError``."""
         extra = dict(headers or {})
@@ -76,7 +78,7 @@ class LeanSocket(WSListener):
             extra["Sec-WebSocket-Protocol"] = subprotocol
         try:
             transport, listener = await ws_connect(
-                lambda: cls(on_message), url, websocket_handshake_timeout=timeout, max_frame_size=max_size,
+                lambda: cls(on_message, on_close), url, websocket_handshake_timeout=timeout, max_frame_size=max_size,
                 extra_headers=extra, max_redirects=0, enable_auto_pong=True,
             )  # fmt: skip
         except WSInvalidStatusError as exc:
@@ -118,6 +120,8 @@ class LeanSocket(WSListener):
             self.close_code = (received.code.value or NO_STATUS_RECEIVED) if received is not None else ABNORMAL_CLOSURE
         self._writable.set()  # a sender waiting for the buffer to drain finds the socket closed
         self.closed.set()
+        if self.on_close is not None:
+            self.on_close(self.close_code)
 
     def pause_writing(self) -> None:
         self._writable.clear()
