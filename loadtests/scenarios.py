@@ -214,7 +214,7 @@ async def take_one(world: World, nurse: Nurse, by_case: dict[str, Citizen], rid:
 async def storm(world: World, at: float) -> None:
     """Every socket drops at ``at`` and resumes at once."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
-    dropped = time.monotonic()
+    dropped, cpu = time.monotonic(), time.process_time()
     actors = [a for a in world.actors() if a.wire is not None and not a.leaving]
     for actor in actors:
         actor.drop()
@@ -227,6 +227,9 @@ async def storm(world: World, at: float) -> None:
     await asyncio.gather(*(guarded(world.probe, "resume", resume(a)) for a in actors))
     world.setup["storm_clients"] = len(actors)
     world.setup["storm_s"] = round(time.monotonic() - dropped, 3)
+    # this client process's CPU from the drop to the last resume (its chat traffic too, which is small beside
+    # it): summed over the processes, divided by storm_clients it is the load client's CPU per resume
+    world.setup["storm_client_cpu_ms"] = round(1000 * (time.process_time() - cpu))
 
 
 # -- scenarios ---------------------------------------------------------------------------

@@ -131,9 +131,9 @@ class Wire:
     async def open(cls, url: str, origin: str, on_frame: Callable[[Frame], None]) -> Wire:
         wire = cls(on_frame)
         wire.socket = await LeanSocket.open(
-            url, wire._on_message, headers={"Origin": origin}, subprotocol=MSGPACK, max_size=2**20, timeout=30
-        )
-        asyncio.get_running_loop().create_task(wire._watch(wire.socket))
+            url, wire._on_message, on_close=wire._on_close, headers={"Origin": origin}, subprotocol=MSGPACK,
+            max_size=2**20, timeout=30,
+        )  # fmt: skip
         return wire
 
     def _on_message(self, data: bytes) -> None:
@@ -146,10 +146,9 @@ class Wire:
             return
         self.on_frame(frame)
 
-    async def _watch(self, socket: LeanSocket) -> None:
-        """When the socket is gone: fail the waiting requests with its close code, then set ``closed``."""
-        await socket.closed.wait()
-        self.close_code = socket.close_code
+    def _on_close(self, code: int) -> None:
+        """The socket is gone: fail the waiting requests with its close code, then set ``closed``."""
+        self.close_code = code
         for _, future in self.pending.values():
             if not future.done():
                 future.set_exception(ConnectionError(f"socket closed ({self.close_code})"))
