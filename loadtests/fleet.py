@@ -33,6 +33,7 @@ from direkt.server.identity.personnummer import Personnummer, test_numbers
 
 # Loopback only: never through a proxy named in the environment.
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+PENDING_HEADS = 1_000_000  # connections of one address still sending their head (real users: many addresses)
 UNIT = "1177-load"  # one unit per client process: each process's nurses serve its own citizens
 PASSWORD = "load"
 TEMPLATE = "load-greeting"
@@ -140,6 +141,8 @@ class LocalServer:
         environ |= {
             "DIREKT_REGION_CONFIG": str(base / "region.toml"), "DIREKT_DATA_DIR": str(base / "data"),
             "DIREKT_MAX_SOCKETS_PER_USER": str(sockets_per_user(citizens)), "PYTHONSAFEPATH": "1",
+            # every simulated user comes from 127.0.0.1: a storm's reconnects would hit the per-address guard
+            "DIREKT_PENDING_HEADS_PER_ADDRESS": str(PENDING_HEADS),
             "DIREKT_TRIAGE_VALIDATE": "0", **env,  # a throwaway server: `direkt triage check` walks the paths
         }  # fmt: skip
         command = [sys.executable, "-m", "direkt.server.cli", "serve", "--port", str(port), "--no-demo"]

@@ -57,7 +57,6 @@ class Fanout:
         self._confirm: dict[str, asyncio.Future[None]] = {}
         self._wire: PushWire | None = None
         self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
         self._node = 0
         self.reconnects = 0
@@ -85,30 +84,31 @@ class Fanout:
             raise RedisUnavailable("Redis is unavailable: a subscription was not confirmed in time") from None
 
     async def _subscribe(self, channel: str, listener: Listener) -> None:
-        async with self._lock:
-            first = channel not in self._listeners
-            self._listeners[channel].add(listener)
-            if not first:
-                return
-            waiter = asyncio.get_running_loop().create_future()
-            self._confirm[channel] = waiter
-        await asyncio.wait_for(self._connected.wait(), CONFIRM_TIMEOUT_S)
-        # If the connection fails now, the reader reconnects and subscribes every
-        # channel again; the waiter resolves with that confirmation.
-        if self._wire is not None:
-            self._wire.subscribe(channel)
-        await asyncio.wait_for(asyncio.shield(waiter), CONFIRM_TIMEOUT_S)
+        # No lock: nothing below awaits between reading and changing the tables.
+        first = channel not in self._listeners
+        self._listeners[channel].add(listener)
+        if not first:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._confirm[channel] = waiter
+        async with asyncio.timeout(CONFIRM_TIMEOUT_S):
+            if not self._connected.is_set():  # a resume storm subscribes thousands of channels: no task each
+                await self._connected.wait()
+            # If the connection fails now, the reader reconnects and subscribes every
+            # channel again; the waiter resolves with that confirmation.
+            if self._wire is not None:
+                self._wire.subscribe(channel)
+            await asyncio.shield(waiter)
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
-        async with self._lock:
-            listeners = self._listeners.get(channel)
-            if listeners is None:
-                return
-            listeners.discard(listener)
-            if listeners:
-                return
-            del self._listeners[channel]
-            self._confirm.pop(channel, None)
+        listeners = self._listeners.get(channel)
+        if listeners is None:
+            return
+        listeners.discard(listener)
+        if listeners:
+            return
+        del self._listeners[channel]
+        self._confirm.pop(channel, None)
         if self._wire is not None:
             self._wire.unsubscribe(channel)
 
