@@ -91,7 +91,8 @@ class LeanSocket(WSListener):
             raise Refused(status, exc.raw_body or b"") from exc
         except WSHandshakeError as exc:  # a malformed or non-WebSocket answer
             raise ConnectionError(f"handshake failed: {exc}") from exc
-        assert isinstance(listener, LeanSocket)
+        if not isinstance(listener, LeanSocket):  # picows: the connection ended as the handshake completed
+            raise ConnectionError("the connection ended during the WebSocket handshake")
         if subprotocol is not None and transport.response.headers.get("Sec-WebSocket-Protocol") != subprotocol:
             transport.disconnect(graceful=False)
             raise ConnectionError(f"the server did not accept subprotocol {subprotocol!r}")
