@@ -27,6 +27,7 @@ from direkt.triage.model import (
     Question,
     QuestionKind,
     Reason,
+    Rule,
     Text,
 )
 from direkt.triage.session import (
@@ -58,13 +59,33 @@ class Walk:
     level: Level = Level.SELF_CARE
     cursor: int = 0  # where ``step`` looks for the next question
 
+    _context: tuple[Session, dict[str, FactValue], Context] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def fork(self) -> Walk:
         """A copy that can be answered differently (the path walk of ``direkt.triage.paths``)."""
-        return replace(self, facts=dict(self.facts), notes=dict(self.notes), answered=list(self.answered))
+        return Walk(
+            self.kb,
+            self.session,
+            dict(self.facts),
+            dict(self.notes),
+            list(self.answered),
+            self.pending,
+            self.reason,
+            self.level,
+            self.cursor,
+        )
 
     def context(self) -> Context:
+        """The facts and the patient, made once per walk: it reads ``facts`` live, as answers add to it."""
+        made = self._context
+        if made is not None and made[0] is self.session and made[1] is self.facts:
+            return made[2]
         patient = self.session.patient
-        return Context(self.facts, patient.age, patient.age_months, patient.sex, self.session.entry.value)
+        ctx = Context(self.facts, patient.age, patient.age_months, patient.sex, self.session.entry.value)
+        self._context = (self.session, self.facts, ctx)
+        return ctx
 
     @property
     def done(self) -> bool:
@@ -254,14 +275,30 @@ def _elsewhere_level(kb: KnowledgeBase, reason: Reason | None, ctx: Context) -> 
 
     Only these change what is asked (a 112 ends the questions; elsewhere, only
     what can raise it is asked), so the walk evaluates only them; the result
-    evaluates every rule.
+    evaluates every rule. Highest level first: a rule that cannot raise the
+    level found so far is not evaluated.
     """
-    key = ("elsewhere", reason.code if reason else "")
-    rules = kb.memo.get(key)
-    if not isinstance(rules, tuple):
-        rules = tuple(r for r in kb.rules(reason) if r.level in ELSEWHERE)
-        kb.memo[key] = rules
-    return max((r.level for r in rules if ex.holds(r.when, ctx)), default=Level.SELF_CARE)
+    key = ("elsewhere tests", reason.code if reason else "")
+    tests = kb.memo.get(key)
+    if not isinstance(tests, tuple):
+        elsewhere = sorted((r for r in kb.rules(reason) if r.level in ELSEWHERE), key=lambda r: -r.level)
+        tests = tuple((r.level, ex.compiled(r.when)) for r in elsewhere)
+        kb.memo[key] = tests
+    level = Level.SELF_CARE
+    for rule_level, test in tests:
+        if rule_level > level and test(ctx):
+            level = rule_level
+    return level
+
+
+def rule_tests(kb: KnowledgeBase, reason: Reason | None) -> tuple[tuple[Rule, ex.Test], ...]:
+    """``kb.rules(reason)`` in reading order, each with its compiled condition (memoised per reason)."""
+    key = ("rule tests", reason.code if reason else "")
+    found = kb.memo.get(key)
+    if not isinstance(found, tuple):
+        found = tuple((r, ex.compiled(r.when)) for r in kb.rules(reason))
+        kb.memo[key] = found
+    return found
 
 
 def check_version(kb: KnowledgeBase, session: Session) -> None:
