@@ -11,7 +11,7 @@ department, 1177) only questions that can still raise the level are asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from direkt.triage import expr as ex
@@ -58,6 +58,8 @@ class Walk:
     reason: Reason | None = None
     level: Level = Level.SELF_CARE
     cursor: int = 0  # where ``step`` looks for the next question
+    # Which rules that send elsewhere hold now (indexes into ``_elsewhere_rules``; None: not evaluated yet).
+    elsewhere: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     _context: tuple[Session, dict[str, FactValue], Context] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -75,6 +77,7 @@ class Walk:
             self.reason,
             self.level,
             self.cursor,
+            self.elsewhere,
         )
 
     def context(self) -> Context:
@@ -263,32 +266,58 @@ def apply(state: Walk, asked: Asked, value: Answer) -> None:
     state.answered.append((asked, value))
     if asked.id == REASON_QUESTION:
         state.reason = state.kb.reasons.get(str(value))
+        state.elsewhere = None  # another reason: other rules
+        changed: dict[str, FactValue] = {}
     else:
-        state.facts.update(facts_of(asked, value))
+        changed = facts_of(asked, value)
+        state.facts.update(changed)
         if asked.kind in (QuestionKind.TEXT, QuestionKind.PHOTO):
             state.notes[asked.id] = str(value)
-    state.level = _elsewhere_level(state.kb, state.reason, state.context())
+    state.level = _elsewhere_level(state, changed)
 
 
-def _elsewhere_level(kb: KnowledgeBase, reason: Reason | None, ctx: Context) -> Level:
+def _elsewhere_level(state: Walk, changed: Mapping[str, FactValue]) -> Level:
     """The walk's level: the highest holding rule that sends the patient elsewhere, else self-care.
 
     Only these change what is asked (a 112 ends the questions; elsewhere, only
     what can raise it is asked), so the walk evaluates only them; the result
-    evaluates every rule. Highest level first: a rule that cannot raise the
-    level found so far is not evaluated.
+    evaluates every rule. A condition reads only the patient and the findings
+    it names, and an answer only adds findings: after the first evaluation,
+    only the rules that read a finding just set are evaluated again.
     """
-    key = ("elsewhere tests", reason.code if reason else "")
-    tests = kb.memo.get(key)
-    if not isinstance(tests, tuple):
-        elsewhere = sorted((r for r in kb.rules(reason) if r.level in ELSEWHERE), key=lambda r: -r.level)
-        tests = tuple((r.level, ex.compiled(r.when)) for r in elsewhere)
-        kb.memo[key] = tests
-    level = Level.SELF_CARE
-    for rule_level, test in tests:
-        if rule_level > level and test(ctx):
-            level = rule_level
-    return level
+    levels, tests, reading = _elsewhere_rules(state.kb, state.reason)
+    ctx, held = state.context(), state.elsewhere
+    if held is None:
+        held = frozenset(i for i, test in enumerate(tests) if test(ctx))
+    else:
+        again = {i for finding in changed for i in reading.get(finding, ())}
+        if again:
+            held = (held - again) | {i for i in again if tests[i](ctx)}
+    state.elsewhere = held
+    return max((levels[i] for i in held), default=Level.SELF_CARE)
+
+
+def _elsewhere_rules(
+    kb: KnowledgeBase, reason: Reason | None
+) -> tuple[tuple[Level, ...], tuple[ex.Test, ...], dict[str, tuple[int, ...]]]:
+    """The rules that send ``reason``'s patients elsewhere: levels, compiled conditions, and per
+    finding the rules that read it (memoised per reason)."""
+    key = ("elsewhere rules", reason.code if reason else "")
+    found = kb.memo.get(key)
+    if isinstance(found, tuple):
+        return found
+    rules = [r for r in kb.rules(reason) if r.level in ELSEWHERE]
+    reading: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for finding in sorted(ex.findings(rule.when)):
+            reading.setdefault(finding, []).append(i)
+    made = (
+        tuple(r.level for r in rules),
+        tuple(ex.compiled(r.when) for r in rules),
+        {f: tuple(ids) for f, ids in reading.items()},
+    )
+    kb.memo[key] = made
+    return made
 
 
 def rule_tests(kb: KnowledgeBase, reason: Reason | None) -> tuple[tuple[Rule, ex.Test], ...]:
