@@ -208,17 +208,25 @@ def present(kb: KnowledgeBase, state: Walk, question: Question) -> Asked | None:
     patient = state.session.patient
     if question.kind in (QuestionKind.TEXT, QuestionKind.PHOTO):
         return None if question.id in state.notes or state.level in ELSEWHERE else Asked(question)
-    open_ = [
-        kb.findings[f]
-        for f in question.asks
-        if f not in state.facts and kb.findings[f].applies_to(patient.age, patient.sex)
-    ]
+    open_ = tuple(
+        f for f in question.asks if f not in state.facts and kb.findings[f].applies_to(patient.age, patient.sex)
+    )
     if not open_:
         return None
+    if question.kind is not QuestionKind.CHECKLIST:
+        open_ = open_[:1]  # a yes/no, choice or number question asks its first open finding
+    key = ("asked", question.id, open_)
+    known = kb.memo.get(key)
+    if isinstance(known, Asked) and known.question is question:
+        return known  # the same question about the same findings: one Asked, its asks computed once
     if question.kind is QuestionKind.CHECKLIST:
-        options = (*(Option(f.id, f.lay) for f in open_), Option(NONE, WORDS[NONE], exclusive=True))
-        return Asked(question, options)
-    return _about_one(question, open_[0])
+        findings = [kb.findings[f] for f in open_]
+        options = (*(Option(f.id, f.lay) for f in findings), Option(NONE, WORDS[NONE], exclusive=True))
+        made = Asked(question, options)
+    else:
+        made = _about_one(question, kb.findings[open_[0]])
+    kb.memo[key] = made
+    return made
 
 
 def _about_one(question: Question, finding: Finding) -> Asked:
