@@ -19,13 +19,19 @@ such as Centor). ``age`` (years), ``age_months``, ``sex`` and ``entry`` describe
 and the session. Two-valued: a finding that was never asked is not present.
 
 Pure: parsing gives an ``Expr`` tree; ``holds`` evaluates it over known facts.
+Each node's ``holds`` method is the definition; ``holds`` runs the same
+condition compiled once into nested closures (the path walk of every reason
+evaluates each condition millions of times).
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 UNKNOWN = "?"  # the patient answered "don't know"
 NOT_MEASURED = "-"  # a measurement the patient has not taken
@@ -39,8 +45,16 @@ class ExprError(ValueError):
     """A condition that cannot be parsed; the message says where."""
 
 
+class _Node:
+    """What every node shares: its condition compiled once (kept on the frozen node, not a field)."""
+
+    @cached_property
+    def _test(self) -> Test:  # private: JSON encoders of dataclasses skip it, as they skip any "_" name
+        return _compile(self)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class Has:
+class Has(_Node):
     finding: str
 
     def holds(self, ctx: Context) -> bool:
@@ -48,7 +62,7 @@ class Has:
 
 
 @dataclass(frozen=True)
-class Func:
+class Func(_Node):
     name: str  # unknown / absent / known / asked
     finding: str
 
@@ -64,7 +78,7 @@ class Func:
 
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(_Node):
     subject: str  # a number finding, age or age_months
     op: str
     number: float
@@ -75,7 +89,7 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class OneOf:
+class OneOf(_Node):
     subject: str  # a choice finding, sex or entry
     values: tuple[str, ...]
 
@@ -84,7 +98,7 @@ class OneOf:
 
 
 @dataclass(frozen=True)
-class Not:
+class Not(_Node):
     operand: Expr
 
     def holds(self, ctx: Context) -> bool:
@@ -92,7 +106,7 @@ class Not:
 
 
 @dataclass(frozen=True)
-class All:
+class All(_Node):
     operands: tuple[Expr, ...]
 
     def holds(self, ctx: Context) -> bool:
@@ -100,7 +114,7 @@ class All:
 
 
 @dataclass(frozen=True)
-class Any_:
+class Any_(_Node):
     operands: tuple[Expr, ...]
 
     def holds(self, ctx: Context) -> bool:
@@ -108,7 +122,7 @@ class Any_:
 
 
 @dataclass(frozen=True)
-class AtLeast:
+class AtLeast(_Node):
     count: int
     operands: tuple[Expr, ...]
 
@@ -302,7 +316,136 @@ def parse(text: str) -> Expr:
 
 def holds(expr: Expr, ctx: Context) -> bool:
     """Whether ``expr`` is true of the patient and the facts known so far."""
-    return expr.holds(ctx)
+    return expr._test(ctx)
+
+
+def compiled(expr: Expr) -> Test:
+    """``expr`` as one function of a context (for loops that evaluate many conditions)."""
+    return expr._test
+
+
+# -- compiling -----------------------------------------------------------------------
+# The same semantics as the nodes' ``holds`` methods, without re-reading the tree:
+# each node becomes one closure over its children's closures (and over the operator,
+# the subject and the values it reads). ``tests/triage/test_expr.py`` checks that both
+# agree on random trees and facts.
+
+Test = Callable[["Context"], bool]
+_UNSURE = (UNKNOWN, NOT_MEASURED)
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+def _compile(expr: Expr) -> Test:
+    return _COMPILERS[type(expr)](expr)
+
+
+_COMPILERS: dict[type, Callable[[Any], Test]] = {
+    Has: lambda e: _has(e.finding),
+    Func: lambda e: _func(e.name, e.finding),
+    Compare: lambda e: _compare(e.subject, _OPERATORS[e.op], e.number),
+    OneOf: lambda e: _one_of(e.subject, e.values),
+    Not: lambda e: _not(e.operand._test),
+    All: lambda e: _all(tuple(o._test for o in e.operands)),
+    Any_: lambda e: _any(tuple(o._test for o in e.operands)),
+    AtLeast: lambda e: _at_least(e.count, tuple(o._test for o in e.operands)),
+}
+
+
+def _has(finding: str) -> Test:
+    def test(ctx: Context) -> bool:
+        return ctx.facts.get(finding) is True
+
+    return test
+
+
+def _func(name: str, finding: str) -> Test:
+    def asked(ctx: Context) -> bool:
+        return ctx.facts.get(finding) is not None
+
+    def unknown(ctx: Context) -> bool:
+        return ctx.facts.get(finding) in _UNSURE
+
+    def absent(ctx: Context) -> bool:
+        return ctx.facts.get(finding) is False
+
+    def known(ctx: Context) -> bool:
+        value = ctx.facts.get(finding)
+        return value is not None and value not in _UNSURE
+
+    return {"asked": asked, "unknown": unknown, "absent": absent}.get(name, known)
+
+
+def _compare(subject: str, op: Callable[[float, float], bool], number: float) -> Test:
+    def age(ctx: Context) -> bool:
+        return op(float(ctx.age), number)
+
+    def age_months(ctx: Context) -> bool:
+        return op(float(ctx.age_months), number)
+
+    def fact(ctx: Context) -> bool:
+        value = ctx.facts.get(subject)
+        return isinstance(value, float | int) and not isinstance(value, bool) and op(value, number)
+
+    return {"age": age, "age_months": age_months}.get(subject, fact)
+
+
+def _one_of(subject: str, values: tuple[str, ...]) -> Test:
+    def sex(ctx: Context) -> bool:
+        return ctx.sex in values
+
+    def entry(ctx: Context) -> bool:
+        return ctx.entry in values
+
+    def fact(ctx: Context) -> bool:
+        return ctx.facts.get(subject) in values
+
+    return {"sex": sex, "entry": entry}.get(subject, fact)
+
+
+def _not(operand: Test) -> Test:
+    def test(ctx: Context) -> bool:
+        return not operand(ctx)
+
+    return test
+
+
+def _all(operands: tuple[Test, ...]) -> Test:
+    def test(ctx: Context) -> bool:
+        for operand in operands:  # noqa: SIM110 - all(...) would make a generator per evaluation
+            if not operand(ctx):
+                return False
+        return True
+
+    return test
+
+
+def _any(operands: tuple[Test, ...]) -> Test:
+    def test(ctx: Context) -> bool:
+        for operand in operands:  # noqa: SIM110 - any(...) would make a generator per evaluation
+            if operand(ctx):
+                return True
+        return False
+
+    return test
+
+
+def _at_least(count: int, operands: tuple[Test, ...]) -> Test:
+    def test(ctx: Context) -> bool:
+        held = 0
+        for operand in operands:
+            if operand(ctx):
+                held += 1
+                if held >= count:
+                    return True
+        return held >= count  # fewer held (or a count below 1, which the parser refuses)
+
+    return test
 
 
 # -- reading a tree ------------------------------------------------------------------

@@ -36,7 +36,7 @@ from direkt.triage.model import (
     VisitForm,
 )
 from direkt.triage.session import SKIP
-from direkt.triage.walk import Walk
+from direkt.triage.walk import Walk, rule_tests
 
 EMERGENCY_LABEL = Text("Akut tillstånd", "Emergency")
 
@@ -74,18 +74,66 @@ class Result:
     answers: tuple[tuple[Text, Text], ...] = ()  # the questions and answers in the patient's words
 
 
-def outcome(kb: KnowledgeBase, state: Walk) -> Result:
-    """The result of a finished walk."""
+@dataclass(frozen=True)
+class Decision:
+    """What decides a result: the rules that hold, the level, the deciding rule, advice and safety net.
+
+    The path walk checks every outcome for advice and safety-netting; it needs
+    only this, not the findings and answers in words that a ``Result`` adds.
+    """
+
+    reason: Reason | None
+    ctx: Context
+    held: tuple[Rule, ...]  # in reading order
+    level: Level
+    decided_by: Rule | None  # None: the reason's base level decided
+    advice: tuple[Text, ...]
+    safety_net: tuple[Text, ...]
+
+
+def decide(kb: KnowledgeBase, state: Walk) -> Decision:
+    """The deciding part of the result of a finished walk (``outcome`` adds the rest)."""
     reason, ctx = state.reason, state.context()
-    held = [r for r in kb.rules(reason) if ex.holds(r.when, ctx)]
+    held = tuple(r for r, test in rule_tests(kb, reason) if test(ctx))
     if reason is None and not held:  # never silently: a finished session has a reason or a red flag
         raise InvalidAnswer("the chosen contact reason does not exist in this knowledge base")
-    level = level_of(kb, reason, ctx)
-    # At the deciding level the reason's own rule speaks first: it says more than the screen's.
-    own = set(reason.rules) if reason else set()
-    decided = next((r for r in sorted(held, key=lambda r: r not in own) if r.level is level), None)
+    level = max([reason.base if reason is not None else Level.SELF_CARE, *(r.level for r in held)])
+    decided = _deciding(kb, reason, held, level)
+    return Decision(
+        reason,
+        ctx,
+        held,
+        level,
+        decided,
+        _guidance(reason.advice if reason else (), level, ctx, decided.advice if decided else None),
+        _safety_net(kb, reason, level, ctx),
+    )
+
+
+def _deciding(kb: KnowledgeBase, reason: Reason | None, held: Sequence[Rule], level: Level) -> Rule | None:
+    """At the deciding level the reason's own rule speaks first: it says more than the screen's."""
+    at_level = [r for r in held if r.level is level]
+    if not at_level or reason is None:
+        return at_level[0] if at_level else None
+    own = _own_rules(kb, reason)
+    return next((r for r in at_level if id(r) in own), at_level[0])
+
+
+def _own_rules(kb: KnowledgeBase, reason: Reason) -> frozenset[int]:
+    """The identities of ``reason``'s own rules (memoised: no deep hash of every rule per outcome)."""
+    key = ("own rules", reason.code)
+    found = kb.memo.get(key)
+    if not isinstance(found, frozenset):
+        found = frozenset(id(r) for r in reason.rules)
+        kb.memo[key] = found
+    return found
+
+
+def outcome(kb: KnowledgeBase, state: Walk) -> Result:
+    """The result of a finished walk."""
+    decision = decide(kb, state)
+    reason, held, level, decided = decision.reason, decision.held, decision.level, decision.decided_by
     code, label = (reason.code, reason.label) if reason else ("emergency", EMERGENCY_LABEL)
-    profession = _profession(reason, held)
     visit = _visit(reason, held, level)
     return Result(
         reason_code=code,
@@ -93,13 +141,13 @@ def outcome(kb: KnowledgeBase, state: Walk) -> Result:
         level=level,
         care_level=CARE_LEVEL[level],
         urgency=URGENCY[level],
-        profession=profession,
+        profession=_profession(reason, held),
         visit=visit,
         place=_place(reason, held, state.session.entry) if visit is VisitForm.PHYSICAL else None,
         decided_by=decided,
         why=decided.why if decided else None,
-        advice=_guidance(reason.advice if reason else (), level, ctx, decided.advice if decided else None),
-        safety_net=_safety_net(kb, reason, level, ctx),
+        advice=decision.advice,
+        safety_net=decision.safety_net,
         first_aid=_first_aid(kb, held, level),
         findings=summarise(kb, state),
         rules=tuple(r.id for r in held),
@@ -156,11 +204,6 @@ def _first_aid(kb: KnowledgeBase, held: Sequence[Rule], level: Level) -> tuple[T
     if level is Level.CALL_112:
         texts.append(kb.screen.first_aid)
     return tuple(dict.fromkeys(texts))
-
-
-def level_of(kb: KnowledgeBase, reason: Reason | None, ctx: Context) -> Level:
-    base = reason.base if reason is not None else Level.SELF_CARE
-    return max([base, *(r.level for r in kb.rules(reason) if ex.holds(r.when, ctx))])
 
 
 def summarise(kb: KnowledgeBase, state: Walk) -> FindingsSummary:

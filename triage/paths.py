@@ -26,7 +26,7 @@ from direkt.triage.model import (
     Reason,
     Respondent,
 )
-from direkt.triage.outcome import outcome
+from direkt.triage.outcome import decide
 from direkt.triage.session import DONT_KNOW, NO, NONE, SKIP, Asked, Patient, Session
 from direkt.triage.walk import FIRST_QUESTION_AT, REASON_AT, Walk, apply, reason_question, step, walk
 
@@ -165,7 +165,7 @@ def _normal(asked: Asked) -> str:
 
 
 def _record(kb: KnowledgeBase, state: Walk, found: Shapes) -> None:
-    result = outcome(kb, state)
+    result = decide(kb, state)  # not the whole outcome: its words for staff and patient are not checked here
     found.levels.add(result.level)
     found.lengths.append(len(state.answered))
     seen: set[str] = set()

@@ -9,6 +9,7 @@ know, not measured, none of these, skip) are the same in every knowledge base.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from direkt.triage.model import Entry, Finding, Question, QuestionKind, Respondent, Text
 
@@ -82,6 +83,10 @@ class Asked:
     @property
     def asks(self) -> tuple[str, ...]:
         """The findings this question sets: a checklist's shown options, or its one finding."""
+        return self._asks
+
+    @cached_property
+    def _asks(self) -> tuple[str, ...]:  # once per question put: the path walk reads it on every path
         if self.kind is QuestionKind.CHECKLIST:
             return tuple(o.id for o in self.options if not o.exclusive)
         return self.question.asks

@@ -11,7 +11,7 @@ department, 1177) only questions that can still raise the level are asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from direkt.triage import expr as ex
@@ -27,6 +27,7 @@ from direkt.triage.model import (
     Question,
     QuestionKind,
     Reason,
+    Rule,
     Text,
 )
 from direkt.triage.session import (
@@ -57,14 +58,37 @@ class Walk:
     reason: Reason | None = None
     level: Level = Level.SELF_CARE
     cursor: int = 0  # where ``step`` looks for the next question
+    # Which rules that send elsewhere hold now (indexes into ``_elsewhere_rules``; None: not evaluated yet).
+    elsewhere: frozenset[int] | None = field(default=None, repr=False, compare=False)
+
+    _context: tuple[Session, dict[str, FactValue], Context] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def fork(self) -> Walk:
         """A copy that can be answered differently (the path walk of ``direkt.triage.paths``)."""
-        return replace(self, facts=dict(self.facts), notes=dict(self.notes), answered=list(self.answered))
+        return Walk(
+            self.kb,
+            self.session,
+            dict(self.facts),
+            dict(self.notes),
+            list(self.answered),
+            self.pending,
+            self.reason,
+            self.level,
+            self.cursor,
+            self.elsewhere,
+        )
 
     def context(self) -> Context:
+        """The facts and the patient, made once per walk: it reads ``facts`` live, as answers add to it."""
+        made = self._context
+        if made is not None and made[0] is self.session and made[1] is self.facts:
+            return made[2]
         patient = self.session.patient
-        return Context(self.facts, patient.age, patient.age_months, patient.sex, self.session.entry.value)
+        ctx = Context(self.facts, patient.age, patient.age_months, patient.sex, self.session.entry.value)
+        self._context = (self.session, self.facts, ctx)
+        return ctx
 
     @property
     def done(self) -> bool:
@@ -184,17 +208,25 @@ def present(kb: KnowledgeBase, state: Walk, question: Question) -> Asked | None:
     patient = state.session.patient
     if question.kind in (QuestionKind.TEXT, QuestionKind.PHOTO):
         return None if question.id in state.notes or state.level in ELSEWHERE else Asked(question)
-    open_ = [
-        kb.findings[f]
-        for f in question.asks
-        if f not in state.facts and kb.findings[f].applies_to(patient.age, patient.sex)
-    ]
+    open_ = tuple(
+        f for f in question.asks if f not in state.facts and kb.findings[f].applies_to(patient.age, patient.sex)
+    )
     if not open_:
         return None
+    if question.kind is not QuestionKind.CHECKLIST:
+        open_ = open_[:1]  # a yes/no, choice or number question asks its first open finding
+    key = ("asked", question.id, open_)
+    known = kb.memo.get(key)
+    if isinstance(known, Asked) and known.question is question:
+        return known  # the same question about the same findings: one Asked, its asks computed once
     if question.kind is QuestionKind.CHECKLIST:
-        options = (*(Option(f.id, f.lay) for f in open_), Option(NONE, WORDS[NONE], exclusive=True))
-        return Asked(question, options)
-    return _about_one(question, open_[0])
+        findings = [kb.findings[f] for f in open_]
+        options = (*(Option(f.id, f.lay) for f in findings), Option(NONE, WORDS[NONE], exclusive=True))
+        made = Asked(question, options)
+    else:
+        made = _about_one(question, kb.findings[open_[0]])
+    kb.memo[key] = made
+    return made
 
 
 def _about_one(question: Question, finding: Finding) -> Asked:
@@ -242,26 +274,68 @@ def apply(state: Walk, asked: Asked, value: Answer) -> None:
     state.answered.append((asked, value))
     if asked.id == REASON_QUESTION:
         state.reason = state.kb.reasons.get(str(value))
+        state.elsewhere = None  # another reason: other rules
+        changed: dict[str, FactValue] = {}
     else:
-        state.facts.update(facts_of(asked, value))
+        changed = facts_of(asked, value)
+        state.facts.update(changed)
         if asked.kind in (QuestionKind.TEXT, QuestionKind.PHOTO):
             state.notes[asked.id] = str(value)
-    state.level = _elsewhere_level(state.kb, state.reason, state.context())
+    state.level = _elsewhere_level(state, changed)
 
 
-def _elsewhere_level(kb: KnowledgeBase, reason: Reason | None, ctx: Context) -> Level:
+def _elsewhere_level(state: Walk, changed: Mapping[str, FactValue]) -> Level:
     """The walk's level: the highest holding rule that sends the patient elsewhere, else self-care.
 
     Only these change what is asked (a 112 ends the questions; elsewhere, only
     what can raise it is asked), so the walk evaluates only them; the result
-    evaluates every rule.
+    evaluates every rule. A condition reads only the patient and the findings
+    it names, and an answer only adds findings: after the first evaluation,
+    only the rules that read a finding just set are evaluated again.
     """
-    key = ("elsewhere", reason.code if reason else "")
-    rules = kb.memo.get(key)
-    if not isinstance(rules, tuple):
-        rules = tuple(r for r in kb.rules(reason) if r.level in ELSEWHERE)
-        kb.memo[key] = rules
-    return max((r.level for r in rules if ex.holds(r.when, ctx)), default=Level.SELF_CARE)
+    levels, tests, reading = _elsewhere_rules(state.kb, state.reason)
+    ctx, held = state.context(), state.elsewhere
+    if held is None:
+        held = frozenset(i for i, test in enumerate(tests) if test(ctx))
+    else:
+        again = {i for finding in changed for i in reading.get(finding, ())}
+        if again:
+            held = (held - again) | {i for i in again if tests[i](ctx)}
+    state.elsewhere = held
+    return max((levels[i] for i in held), default=Level.SELF_CARE)
+
+
+def _elsewhere_rules(
+    kb: KnowledgeBase, reason: Reason | None
+) -> tuple[tuple[Level, ...], tuple[ex.Test, ...], dict[str, tuple[int, ...]]]:
+    """The rules that send ``reason``'s patients elsewhere: levels, compiled conditions, and per
+    finding the rules that read it (memoised per reason)."""
+    key = ("elsewhere rules", reason.code if reason else "")
+    found = kb.memo.get(key)
+    if isinstance(found, tuple):
+        return found
+    rules = [r for r in kb.rules(reason) if r.level in ELSEWHERE]
+    reading: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for finding in sorted(ex.findings(rule.when)):
+            reading.setdefault(finding, []).append(i)
+    made = (
+        tuple(r.level for r in rules),
+        tuple(ex.compiled(r.when) for r in rules),
+        {f: tuple(ids) for f, ids in reading.items()},
+    )
+    kb.memo[key] = made
+    return made
+
+
+def rule_tests(kb: KnowledgeBase, reason: Reason | None) -> tuple[tuple[Rule, ex.Test], ...]:
+    """``kb.rules(reason)`` in reading order, each with its compiled condition (memoised per reason)."""
+    key = ("rule tests", reason.code if reason else "")
+    found = kb.memo.get(key)
+    if not isinstance(found, tuple):
+        found = tuple((r, ex.compiled(r.when)) for r in kb.rules(reason))
+        kb.memo[key] = found
+    return found
 
 
 def check_version(kb: KnowledgeBase, session: Session) -> None:

@@ -29,7 +29,7 @@ DIREKT = [sys.executable, "-m", "direkt.server.cli"]
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIREKT_") and k != "REDIS_URL"}
-    # Walking every triage path takes half a minute on 2 cores: the first test walks it as
+    # Walking every triage path takes about 15 s of CPU: the first test walks it as
     # `make run` does; the others start on a fresh data directory without the walk.
     return {**env, "DIREKT_DATA_DIR": str(data_dir), "PYTHONSAFEPATH": "1", "DIREKT_TRIAGE_VALIDATE": "0", **extra}
 

@@ -110,3 +110,67 @@ def test_findings_and_bounds_are_read_off_a_condition() -> None:
 def test_any_text_parses_or_raises_a_typed_error(text: str) -> None:
     with contextlib.suppress(ex.ExprError):
         ex.parse(text)
+
+
+# -- the compiled conditions mean what the tree means --------------------------------------
+
+_NAMES = ("a", "b")
+_VALUES: list[object] = [True, False, ex.UNKNOWN, ex.NOT_MEASURED, 0.0, 2.0, 3.0, 38.5, 1, "mild", "severe"]
+_leaves = st.one_of(
+    st.builds(ex.Has, st.sampled_from(_NAMES)),
+    st.builds(ex.Func, st.sampled_from(sorted(ex.FUNCTIONS)), st.sampled_from(_NAMES)),
+    st.builds(
+        ex.Compare,
+        st.sampled_from([*_NAMES, "age", "age_months"]),
+        st.sampled_from(sorted(ex.COMPARE)),
+        st.sampled_from([0.0, 2.0, 3.0, 24.0, 65.0]),
+    ),
+    st.builds(
+        ex.OneOf,
+        st.sampled_from([*_NAMES, "sex", "entry"]),
+        st.lists(st.sampled_from(["mild", "severe", "female", "seek_care"]), min_size=1, max_size=2).map(tuple),
+    ),
+)
+_trees = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(
+        st.builds(ex.Not, inner),
+        st.builds(ex.All, st.lists(inner, min_size=2, max_size=4).map(tuple)),
+        st.builds(ex.Any_, st.lists(inner, min_size=2, max_size=4).map(tuple)),
+        st.lists(inner, min_size=1, max_size=4).flatmap(
+            lambda ops: st.builds(ex.AtLeast, st.integers(1, len(ops)), st.just(tuple(ops)))
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    _trees,
+    st.tuples(*(st.sampled_from([None, *_VALUES]) for _ in _NAMES)).map(
+        lambda values: {n: v for n, v in zip(_NAMES, values, strict=True) if v is not None}
+    ),
+    st.integers(0, 100),
+    st.sampled_from(["female", "male"]),
+    st.sampled_from(["seek_care", "admin"]),
+)
+def test_the_compiled_condition_agrees_with_the_tree(
+    condition: ex.Expr, facts: dict[str, ex.FactValue], age: int, sex: str, entry: str
+) -> None:
+    """``holds`` runs each condition compiled into closures: it must answer as the tree's own ``holds``
+    (the nodes' methods are the definition), for the whole condition and each part of it."""
+    context = ex.Context(facts, age, age * 12, sex, entry)
+    for part in ex.walk(condition):
+        assert ex.holds(part, context) is part.holds(context), part
+
+
+def test_every_kind_of_leaf_compiles_to_what_it_means() -> None:
+    """Every leaf over every kind of fact, exhaustively (the random trees above combine them)."""
+    leaves: list[ex.Expr] = [ex.Has("a"), *(ex.Func(name, "a") for name in sorted(ex.FUNCTIONS))]
+    leaves += [ex.Compare(s, op, n) for s in ("a", "age", "age_months") for op in ex.COMPARE for n in (2.0, 3.0, 36.0)]
+    leaves += [ex.OneOf(s, ("mild", "female", "seek_care")) for s in ("a", "sex", "entry")]
+    for leaf in leaves:
+        for value in [None, *_VALUES]:
+            for age, sex, entry in ((2, "female", "seek_care"), (3, "male", "admin")):
+                context = ex.Context({} if value is None else {"a": value}, age, age * 12, sex, entry)  # type: ignore[dict-item]
+                assert ex.holds(leaf, context) is leaf.holds(context), (leaf, value, age)

@@ -45,7 +45,7 @@ def test_every_rule_decides_at_least_one_golden_case() -> None:
 
 
 def test_the_knowledge_base_is_valid() -> None:
-    # The walk of every path (about 50 s) is made by the server's start in
+    # The walk of every path (about 15 s of CPU) is made by the server's start in
     # tests/server/test_serve.py::test_serve_is_ready_with_demo_data_and_stops_cleanly_on_sigterm.
     assert validate(KB, walk_paths=False) == []
     assert len(KB.reasons) >= 36
