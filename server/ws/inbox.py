@@ -5,14 +5,16 @@ once the socket is gone:
 
 * ``SansioReader``, under uvicorn's ``websockets-sansio`` implementation (what
   ``direkt serve`` runs): the frames go from the protocol's parser into a
-  short list of this socket. Through ASGI every frame was a message dict put
+  short deque of this socket. Through ASGI every frame was a message dict put
   in an ``asyncio.Queue``, reading paused and resumed on the transport (the
   queue held one frame at a time), and Starlette's ``receive`` wrapper: about
-  a tenth of the hub's CPU in ``direkt load compare``. The list is bounded
+  a tenth of the hub's CPU in ``direkt load compare``. The deque is bounded
   (``INBOX_FRAMES``): past it, reading pauses until the loop catches up, so a
   client that sends faster than it is served fills its own TCP window, not
-  the server's memory. Whole, unfragmented, masked text and binary frames
-  within the size limit are also parsed here (``frame_at``; websockets'
+  the server's memory; one read may hold thousands of tiny frames, so
+  parsing stops there too and the rest of the read waits. Whole,
+  unfragmented, masked text and binary frames within the size limit are
+  also parsed here (``frame_at``; websockets'
   generator-based parser was a twentieth of the hub's CPU); every other
   frame goes to uvicorn and websockets as before, whole, so their parser
   stays at a frame boundary: pings, pongs and closes are answered by them,
@@ -28,6 +30,7 @@ once the socket is gone:
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -72,60 +75,79 @@ class AsgiReader:
 class SansioReader:
     """Takes over the protocol's queue (``put_nowait``, ``get``, ``empty``) and its per-frame hand-off."""
 
-    __slots__ = ("_ended", "_frames", "_parse", "_partial", "_waiter", "proto", "ws")
+    __slots__ = ("_ended", "_frames", "_held", "_parse", "_partial", "_waiter", "proto", "ws")
 
     def __init__(self, proto: Any, ws: WebSocket) -> None:
         self.proto = proto
         self.ws = ws
-        self._frames: list[Data] = []
+        self._frames: deque[Data] = deque()
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
-        self._partial = b""  # the start of a data frame whose rest has not come yet
+        self._partial = bytearray()  # read but not parsed: a frame's start, or the frames past a full inbox
+        self._held = False  # parsing stopped at INBOX_FRAMES with whole frames still in ``_partial``
         self._parse: Callable[[bytes], None] = proto.data_received  # uvicorn's and websockets' way
         queued = proto.queue
         proto.queue = self
         proto.send_receive_event_to_app = self._on_frame  # an instance attribute: this protocol only
-        pending = getattr(getattr(proto.conn, "reader", None), "buffer", None)
-        if pending is not None and not pending:  # websockets holds no partial frame: frames are ours from here on
+        if at_message_boundary(proto):  # websockets holds no partial frame or message: frames are ours from here on
             proto.data_received = self._on_data
             proto.transport.set_protocol(proto)  # the transport looks up data_received again
         while not queued.empty():  # frames that came while the socket registered
             self.put_nowait(queued.get_nowait())
         self._resume_reading()
 
-    def _on_data(self, data: bytes) -> None:
-        """Whole client data frames are read here; anything else goes to websockets' parser (``frame_at``)."""
-        if self._partial:
-            data, self._partial = self._partial + data, b""
-        proto, pos, end = self.proto, 0, len(data)
+    def _on_data(self, chunk: bytes) -> None:
+        """Whole client data frames are read here; anything else goes to websockets' parser (``frame_at``).
+
+        At most ``INBOX_FRAMES`` wait: one read (up to 256 KB) may hold
+        thousands of tiny frames, so parsing stops there and the rest stays in
+        ``_partial`` until the inbox drains (``_resume_reading``). ``_partial``
+        is a bytearray that grows in place, so a frame that comes in many small
+        reads costs its length once, not once per read.
+        """
+        kept = self._partial
+        if kept:
+            kept += chunk
+            data: bytes | bytearray = kept
+        else:
+            data = chunk
+        pos = self._parse_frames(data)
+        if data is kept:
+            del kept[:pos]
+        elif pos < len(data):
+            kept += data[pos:]
+
+    def _parse_frames(self, data: bytes | bytearray) -> int:
+        """Parses ``data`` from its start; returns where it stopped (``len(data)`` once all was handed on)."""
+        proto, pos, end, frames = self.proto, 0, len(data), self._frames
+        self._held = False
         while pos < end:
             if proto.close_sent or proto.conn.state is not State.OPEN:
-                self._parse(data[pos:] if pos else data)
-                return
-            if end - pos < 2:  # not even the first two bytes of a frame
-                self._partial = data[pos:]
-                return
+                self._parse(bytes(data[pos:]))
+                return end
+            if len(frames) >= INBOX_FRAMES or end - pos < 2:  # full (reading is paused), or not even 2 bytes of a frame
+                self._held = len(frames) >= INBOX_FRAMES  # the rest waits in ``_partial`` for the inbox to drain
+                return pos
             found = frame_at(data, pos, proto.conn.max_message_size)
             if found is None:  # not a whole, plain data frame: a control frame, or one websockets must refuse
                 whole = control_frame_end(data, pos)
                 if whole is None:  # not even a whole control frame: websockets parses from here on
                     proto.data_received = self._parse
                     proto.transport.set_protocol(proto)
-                    self._parse(data[pos:] if pos else data)
-                    return
+                    self._parse(bytes(data[pos:]))
+                    return end
                 if whole > end:
-                    self._partial = data[pos:]
-                    return
-                self._parse(data[pos:whole])  # a ping, pong or close: uvicorn answers it
+                    return pos
+                self._parse(bytes(data[pos:whole]))  # a ping, pong or close: uvicorn answers it
                 pos = whole
                 continue
             text, start, stop = found
             if stop > end:
-                self._partial = data[pos:]
-                return
+                return pos
             payload = apply_mask(data[start:stop], data[start - 4 : start])
             self._deliver(payload, text)
             pos = stop
+        return end
 
     def _deliver(self, payload: bytes, text: bool) -> None:
         if not text:
@@ -203,19 +225,51 @@ class SansioReader:
                 await self._waiter
             finally:
                 self._waiter = None
-        data = frames.pop(0)
-        if self.proto.read_paused and len(frames) < INBOX_FRAMES // 2:
+        data = frames.popleft()
+        if (self.proto.read_paused or self._held) and len(frames) < INBOX_FRAMES // 2:
             self._resume_reading()
         return data
 
     def _resume_reading(self) -> None:
+        """Reads on, and parses on the frames held back when the inbox was full (the next loop turn)."""
         proto = self.proto
-        if proto.read_paused and not proto.close_sent and len(self._frames) < INBOX_FRAMES:
+        if len(self._frames) >= INBOX_FRAMES:
+            return
+        if self._held:
+            self._held = False
+            asyncio.get_running_loop().call_soon(self._parse_held)
+        if proto.read_paused and not proto.close_sent:
             proto.read_paused = False
             proto.transport.resume_reading()
 
+    def _parse_held(self) -> None:
+        """The held-back frames, unless a read came first (it parsed them) or the socket left our parser."""
+        if self._partial and self.proto.data_received == self._on_data and not self.proto.transport.is_closing():
+            self._on_data(b"")
 
-def frame_at(data: bytes, pos: int, max_size: int | None) -> tuple[bool, int, int] | None:
+
+def at_message_boundary(proto: Any) -> bool:
+    """Whether websockets' parser stands between messages: no partial frame, no fragmented message begun.
+
+    A first fragment that came before the take-over lives in
+    ``conn.current_size`` and uvicorn's ``frames``; a frame whose header was
+    read but whose payload was not leaves the read buffer empty, with the
+    parser inside the frame (between frames it waits in ``at_eof``). In either
+    case the rest must go to the same parser, so websockets keeps parsing for
+    the socket's life. Anything unrecognised (another websockets) counts as
+    not between messages: the safe side.
+    """
+    conn = proto.conn
+    pending = getattr(getattr(conn, "reader", None), "buffer", None)
+    if pending is None or pending or getattr(conn, "current_size", 0) is not None or proto.frames:
+        return False
+    waiting = getattr(conn, "parser", None)
+    while (inner := getattr(waiting, "gi_yieldfrom", None)) is not None:
+        waiting = inner
+    return getattr(getattr(waiting, "gi_code", None), "co_name", None) == "at_eof"
+
+
+def frame_at(data: bytes | bytearray, pos: int, max_size: int | None) -> tuple[bool, int, int] | None:
     """The whole masked data frame (RFC 6455 §5.2) starting at ``pos``: (text?, payload start, payload end).
 
     The end may lie past the data (the rest is still to come; ``MORE`` while
@@ -238,7 +292,7 @@ def frame_at(data: bytes, pos: int, max_size: int | None) -> tuple[bool, int, in
     return first == 0x81, head + 4, head + 4 + size  # past the data if the mask or payload is still to come
 
 
-def control_frame_end(data: bytes, pos: int) -> int | None:
+def control_frame_end(data: bytes | bytearray, pos: int) -> int | None:
     """Where a ping, pong or close frame starting at ``pos`` ends (perhaps past the data), else None."""
     if len(data) - pos < 2 or data[pos] not in (0x88, 0x89, 0x8A):
         return None

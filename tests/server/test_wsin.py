@@ -4,8 +4,9 @@ A real uvicorn (the ``websockets-sansio`` implementation ``direkt serve``
 runs) serves a small app that reads with the reader ``reader_for`` picks and
 echoes each frame. A client sees every frame echoed once, in order, text and
 binary alike; a client that sends far more than the app reads has its
-reading paused once ``INBOX_FRAMES`` wait (the frames of the read under way
-still join them, as under uvicorn's own queue), and loses nothing; the reader ends when the client closes.
+reading paused once ``INBOX_FRAMES`` wait (even inside one read of thousands
+of frames), and loses nothing; the reader ends when the client closes. The
+reader takes a socket over only between messages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from starlette.applications import Starlette
@@ -23,10 +25,12 @@ from starlette.websockets import WebSocket
 from support import free_port, serve_in_thread, timeout
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from direkt.server.serve import WS_IMPLEMENTATION
-from direkt.server.ws.inbox import INBOX_FRAMES, SansioReader, reader_for
-from direkt.server.ws.outbox import RecordServerSend
+from direkt.server.ws.inbox import INBOX_FRAMES, SansioReader, at_message_boundary, reader_for
+from direkt.server.ws.outbox import SERVER_SEND, RecordServerSend
 
 SEEN: list[str] = []
 
@@ -52,7 +56,38 @@ async def echo(websocket: WebSocket) -> None:
     SEEN.append("ended")
 
 
-APP = Starlette(routes=[WebSocketRoute("/w", echo)], middleware=[Middleware(RecordServerSend)])
+async def tally(websocket: WebSocket) -> None:
+    """Takes every frame up to "end", then sends how many waited at most at once, and the frames in order."""
+    await websocket.accept()
+    reader = reader_for(websocket)
+    await websocket.send_text(type(reader).__name__)
+    got: list[str] = []
+    peak = 0
+    while (data := await reader.receive()) is not None and data != "end":
+        assert isinstance(reader, SansioReader) and isinstance(data, str)
+        peak = max(peak, len(reader._frames) + 1)  # frames are only added between two of these looks
+        got.append(data)
+    await websocket.send_text(f"{peak} {','.join(got)}")
+
+
+async def late(websocket: WebSocket) -> None:
+    """Takes the socket over only once websockets holds the first fragment of a message, then echoes."""
+    await websocket.accept()
+    proto = websocket.scope[SERVER_SEND].__self__
+    for _ in range(int(timeout(5) / 0.01)):
+        if proto.conn.current_size is not None:
+            break
+        await asyncio.sleep(0.01)  # polling with a deadline
+    reader = reader_for(websocket)
+    await websocket.send_text(f"{type(reader).__name__} {proto.data_received == getattr(reader, '_on_data', None)}")
+    while (data := await reader.receive()) is not None:
+        await websocket.send_text(data if isinstance(data, str) else data.decode())
+
+
+APP = Starlette(
+    routes=[WebSocketRoute("/w", echo), WebSocketRoute("/tally", tally), WebSocketRoute("/late", late)],
+    middleware=[Middleware(RecordServerSend)],
+)
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +169,57 @@ async def test_a_bad_frame_closes_with_its_code(port: int, frame: bytes, code: i
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout(5))
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+def masked(first: int, payload: bytes) -> bytes:
+    """A client frame with a zero mask (``first``: FIN, opcode), as a client may write it; payloads < 126."""
+    return bytes([first, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
+async def test_one_read_of_thousands_of_frames_queues_at_most_the_bound(port: int) -> None:
+    """A single write of 3000 tiny frames (one or a few reads) never has more than INBOX_FRAMES waiting."""
+    sent = [str(n) for n in range(3000)]
+    async with connect(f"ws://127.0.0.1:{port}/tally", proxy=None) as ws:
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader"
+        ws.transport.write(b"".join(masked(0x81, data.encode()) for data in sent) + masked(0x81, b"end"))
+        peak, got = str(await asyncio.wait_for(ws.recv(), timeout(10))).split(" ")
+    assert got.split(",") == sent  # every frame once, in order
+    assert int(peak) <= INBOX_FRAMES
+
+
+async def test_a_fragment_begun_before_the_take_over_stays_with_websockets(port: int) -> None:
+    """Its continuation completes it; websockets keeps the socket (a new message inside it is refused)."""
+    async with connect(f"ws://127.0.0.1:{port}/late", proxy=None) as ws:
+        ws.transport.write(masked(0x01, b"frag"))  # text, not the last fragment
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader False"  # not parsed by the reader
+        ws.transport.write(masked(0x80, b"mented"))
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "fragmented"
+        await ws.send("whole")
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "whole"
+
+
+async def test_a_new_message_inside_a_fragmented_one_begun_before_the_take_over_is_refused(port: int) -> None:
+    async with connect(f"ws://127.0.0.1:{port}/late", proxy=None) as ws:
+        ws.transport.write(masked(0x01, b"frag"))
+        assert str(await asyncio.wait_for(ws.recv(), timeout(5))).startswith("SansioReader")
+        ws.transport.write(masked(0x81, b"whole"))  # RFC 6455 §5.4: a continuation frame must come first
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout(5))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
+
+
+def test_the_reader_takes_over_only_between_messages() -> None:
+    """Not inside a frame (header read, payload not), nor inside a fragmented message."""
+    conn = ServerProtocol(state=State.OPEN)
+    proto = SimpleNamespace(conn=conn, frames=[])
+    assert at_message_boundary(proto)
+    for chunk, between in [
+        (b"\x82", False),  # half a header: in the read buffer
+        (b"\x85", False),  # the whole header, consumed: the buffer is empty, the payload still to come
+        (b"\0\0\0\0hello", True),
+        (masked(0x01, b"frag"), False),  # a first fragment
+        (masked(0x80, b"ment"), True),
+    ]:
+        conn.receive_data(chunk)
+        conn.events_received()
+        assert at_message_boundary(proto) is between, chunk
