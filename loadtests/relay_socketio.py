@@ -10,10 +10,12 @@ Redis, and its listener receives its own message back, decodes it and drops it
 (same host id). So every message costs a Redis round trip and a JSON round
 trip on the server, but B's latency does not include Redis.
 
-The client is a few lines of Engine.IO v4 / Socket.IO v5 over ``websockets``
-(text frames, no polling, no upgrade), not ``socketio.AsyncClient``: its
-aiohttp and engineio layers would cost the client more than the other
-targets' clients and make this baseline look worse than it is.
+The client is a few lines of Engine.IO v4 / Socket.IO v5 over the same
+picows ``LeanSocket`` the bare and direkt targets use (text frames, no
+polling, no upgrade), not ``socketio.AsyncClient``: its aiohttp and engineio
+layers (or even websockets' asyncio client, about twice picows' CPU per
+message) would cost the client more than the other targets' clients and make
+this baseline look worse than it is on a machine the clients share.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import socketio  # type: ignore[import-untyped]
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from direkt.loadtests.relay import OnReceive, UvicornProcess
+from direkt.loadtests.wsclient import LeanSocket
 from direkt.server.redis.embedded import EmbeddedRedis
 
 REDIS_URL_ENV = "DIREKT_RELAY_REDIS_URL"
@@ -76,48 +78,74 @@ def app_from_env() -> Any:
 # Client side.
 
 
-async def sio_connect(url: str, auth: dict[str, Any] | None = None) -> ClientConnection:
-    """Open a WebSocket-only Engine.IO session and connect the default namespace.
+class SioSocket:
+    """A WebSocket-only Engine.IO session on the load clients' ``LeanSocket``, default namespace only.
 
-    Returns once the server has answered ``40``, i.e. after its connect handler
-    ran (so B is in its room).
+    Frames go to a callback, as on the other targets' clients: during
+    ``connect`` to a queue that the handshake reads, afterwards each event
+    (``42…``) to ``on_event`` and each server ping (``2``) answered at once.
     """
-    ws = await connect(url, compression=None, max_size=MAX_FRAME, proxy=None)
-    opened = await ws.recv(decode=True)
-    if not opened.startswith(EIO_OPEN):
-        raise RuntimeError(f"expected an Engine.IO open packet, got {opened[:80]!r}")
-    await ws.send(SIO_CONNECT + (orjson.dumps(auth).decode() if auth else ""))
-    while (answer := await ws.recv(decode=True)) == EIO_PING:
-        await ws.send(EIO_PONG)
-    if not answer.startswith(SIO_CONNECT):
-        raise RuntimeError(f"Socket.IO connect refused: {answer[:80]!r}")
-    return ws
+
+    def __init__(self, on_event: Callable[[bytes], None]) -> None:
+        self.on_event = on_event
+        self.handshake: asyncio.Queue[bytes] | None = asyncio.Queue()
+        self.ws: LeanSocket | None = None
+
+    async def connect(self, url: str, auth: dict[str, Any] | None = None) -> SioSocket:
+        """Open the session and connect the namespace; returns once the server answered ``40``,
+        i.e. after its connect handler ran (so B is in its room)."""
+        self.ws = await LeanSocket.open(url, self._on_frame, on_close=self._on_close, max_size=MAX_FRAME)
+        opened = await self._next()
+        if not opened.startswith(EIO_OPEN):
+            raise RuntimeError(f"expected an Engine.IO open packet, got {opened[:80]!r}")
+        await self.ws.send_text(SIO_CONNECT + (orjson.dumps(auth).decode() if auth else ""))
+        while (answer := await self._next()) == EIO_PING:
+            await self.ws.send_text(EIO_PONG)
+        if not answer.startswith(SIO_CONNECT):
+            raise RuntimeError(f"Socket.IO connect refused: {answer[:80]!r}")
+        queued, self.handshake = self.handshake, None
+        while queued is not None and not queued.empty():  # whatever came right behind the answer
+            self._on_frame(queued.get_nowait())
+        return self
+
+    async def _next(self) -> str:
+        assert self.handshake is not None
+        message = await self.handshake.get()
+        if not message:
+            raise ConnectionError("the connection ended during the Socket.IO handshake")
+        return message.decode()
+
+    def _on_frame(self, message: bytes) -> None:
+        if self.handshake is not None:
+            self.handshake.put_nowait(message)
+        elif message.startswith(b"42"):
+            self.on_event(message)
+        elif message == b"2" and self.ws is not None:
+            with contextlib.suppress(ConnectionError):  # closing: the lost messages show it
+                self.ws.send_text_now(EIO_PONG)
+
+    def _on_close(self, _code: int) -> None:
+        if self.handshake is not None:
+            self.handshake.put_nowait(b"")
+
+    async def send(self, text: str) -> None:
+        assert self.ws is not None, "connect() first"
+        await self.ws.send_text(text)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+def _ignore(_message: bytes) -> None:
+    """A gets no events (its pings are answered by ``SioSocket``)."""
 
 
 class SocketIOPair:
-    def __init__(
-        self, index: int, a: ClientConnection, b: ClientConnection, on_receive: OnReceive, payload_bytes: int
-    ) -> None:
+    def __init__(self, index: int, a: SioSocket, b: SioSocket, payload_bytes: int) -> None:
         self.a, self.b = a, b
         self.prefix = f'{SIO_EVENT}["relay",{{"pair":{index},"seq":'
         self.suffix = f',"body":"{"x" * payload_bytes}"}}]'
-        self.readers = [asyncio.create_task(self._read_b(on_receive)), asyncio.create_task(self._read_a())]
-
-    async def _read_b(self, on_receive: OnReceive) -> None:
-        with contextlib.suppress(ConnectionClosed):  # a dropped connection shows as lost messages
-            while True:
-                message = await self.b.recv(decode=False)
-                if message.startswith(b"42"):
-                    on_receive(orjson.loads(message[2:])[1]["seq"])
-                elif message == b"2":
-                    await self.b.send(EIO_PONG)
-
-    async def _read_a(self) -> None:
-        """A gets nothing but the server's pings, which must be answered."""
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                if await self.a.recv(decode=False) == b"2":
-                    await self.a.send(EIO_PONG)
 
     async def send(self, seq: int) -> None:
         await self.a.send(f"{self.prefix}{seq}{self.suffix}")
@@ -125,8 +153,6 @@ class SocketIOPair:
     async def close(self) -> None:
         await self.a.close()
         await self.b.close()
-        for task in self.readers:
-            task.cancel()
 
 
 class SocketIOTarget:
@@ -157,9 +183,11 @@ class SocketIOTarget:
         return f"{self.server.ws_url}/socket.io/?EIO=4&transport=websocket"
 
     async def open_pair(self, index: int, on_receive: OnReceive, payload_bytes: int) -> SocketIOPair:
-        b = await sio_connect(self.url, {"join": index})
-        a = await sio_connect(self.url)
-        pair = SocketIOPair(index, a, b, on_receive, payload_bytes)
+        b = await SioSocket(lambda message: on_receive(orjson.loads(message[2:])[1]["seq"])).connect(
+            self.url, {"join": index}
+        )
+        a = await SioSocket(_ignore).connect(self.url)
+        pair = SocketIOPair(index, a, b, payload_bytes)
         self.pairs.append(pair)
         return pair
 

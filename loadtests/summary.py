@@ -231,10 +231,19 @@ README_HEADER = (
 )
 
 
+SAFETY_FIGURES = ("errors", "lost", "duplicated")
+
+
 def readme_row(rec: Mapping[str, Any], file_name: str, limit: int = 6) -> str:
-    """One table line for ``loadtests/results/README.md``: the first ``limit`` headline figures."""
+    """One table line for ``loadtests/results/README.md``: the first ``limit`` headline figures.
+
+    Errors, lost and duplicated (where measured) always follow them, wherever
+    they stand in the headline: a row must never hide a loss.
+    """
     summary: Mapping[str, Mapping[str, float | int | None]] = rec["summary"]
-    figures = "; ".join(f"{name} {median_spread(stat)}" for name, stat in list(summary.items())[:limit])
+    shown = [name for name in summary if name not in SAFETY_FIGURES][:limit]
+    shown += [name for name in SAFETY_FIGURES if name in summary]
+    figures = "; ".join(f"{name} {median_spread(summary[name])}" for name in shown)
     commit = str(rec["git"].get("commit", "?"))[:10] + (" (dirty)" if rec["git"].get("dirty") else "")
     command = str(rec["command"]).replace("|", "\\|")
     return f"| {rec['date']} | {commit} | `{command}` | {len(rec['runs'])} | {figures} | {file_name} |\n"

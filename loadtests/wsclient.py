@@ -146,6 +146,10 @@ class LeanSocket(WSListener):
             await self._writable.wait()
         self._send(WSMsgType.TEXT, text.encode())
 
+    def send_text_now(self, text: str) -> None:
+        """Send one text message from a frame callback, without waiting for the buffer (a protocol's pong)."""
+        self._send(WSMsgType.TEXT, text.encode())
+
     def _send(self, kind: WSMsgType, data: bytes) -> None:
         if self.closed.is_set() or self.transport is None:
             raise ConnectionError(f"socket closed ({self.close_code})")

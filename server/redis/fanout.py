@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any, Protocol
 
 import structlog
@@ -54,7 +54,12 @@ class Fanout:
         self.client = client
         self.reply_timeout = reply_timeout
         self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
+        # The channel's pending confirmation, which later subscribers wait for too.
         self._confirm: dict[str, asyncio.Future[None]] = {}
+        # One entry per SUBSCRIBE written on the current connection and not yet confirmed, in
+        # order: Redis confirms in order, so a confirmation resolves only the waiter registered
+        # before its own SUBSCRIBE was written (not a re-subscription's, after an UNSUBSCRIBE).
+        self._expected: defaultdict[str, deque[asyncio.Future[None] | None]] = defaultdict(deque)
         self._wire: PushWire | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -88,6 +93,10 @@ class Fanout:
         first = channel not in self._listeners
         self._listeners[channel].add(listener)
         if not first:
+            pending = self._confirm.get(channel)
+            if pending is not None and not pending.done():  # subscribed once Redis confirmed the first SUBSCRIBE
+                async with asyncio.timeout(CONFIRM_TIMEOUT_S):
+                    await asyncio.shield(pending)
             return
         waiter = asyncio.get_running_loop().create_future()
         self._confirm[channel] = waiter
@@ -95,8 +104,10 @@ class Fanout:
             if not self._connected.is_set():  # a resume storm subscribes thousands of channels: no task each
                 await self._connected.wait()
             # If the connection fails now, the reader reconnects and subscribes every
-            # channel again; the waiter resolves with that confirmation.
-            if self._wire is not None:
+            # channel again; the waiter resolves with that confirmation. A reconnect
+            # while we waited above has already written this channel's SUBSCRIBE.
+            if self._wire is not None and waiter not in self._expected[channel]:
+                self._expected[channel].append(waiter)
                 self._wire.subscribe(channel)
             await asyncio.shield(waiter)
 
@@ -136,6 +147,9 @@ class Fanout:
         self._node = (self._node + (1 if self.reconnects else 0)) % len(nodes)
         self._wire = await PushWire.open(nodes[self._node], self._on_push, self.reply_timeout)
         channels = list(self._listeners)
+        self._expected.clear()  # the old connection's confirmations will never come
+        for channel in channels:
+            self._expected[channel].append(self._confirm.get(channel))
         self._wire.subscribe(ALIVE_CHANNEL, *channels)
         self._connected.set()
         if self.reconnects or channels:
@@ -156,9 +170,16 @@ class Fanout:
         if kind == b"message":
             self._dispatch(channel, push[2])
         elif kind == b"subscribe":
-            waiter = self._confirm.pop(channel, None)
+            expected = self._expected.get(channel)
+            if not expected:
+                return  # the alive channel
+            waiter = expected.popleft()
+            if not expected:
+                del self._expected[channel]
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+            if waiter is not None and self._confirm.get(channel) is waiter:
+                del self._confirm[channel]
 
     def _dispatch(self, channel: str, data: bytes) -> None:
         for listener in tuple(self._listeners.get(channel, ())):

@@ -147,3 +147,20 @@ def test_peak_estimate_by_proportion() -> None:
     assert estimate["server_cores"] == pytest.approx(5.0)
     assert (estimate["nodes"], estimate["redis_shards"]) == (3, 1)
     assert summary.peak_estimate(0.06, 0.03, busy=0.5)["redis_shards"] == 3
+
+
+def test_readme_row_always_shows_the_safety_figures_after_the_first_ones() -> None:
+    when = dt.datetime(2026, 12, 7, 3, 15, 0, tzinfo=dt.UTC)
+    many = {f"t{i} msg/s": float(i) for i in range(8)}  # a scale run: more figures than the row shows
+    figures = [{**many, "lost": 0.0, "duplicated": 1.0, "other processes CPU % (max)": 5.0}]
+    rec = summary.record(
+        scenario="scale", command="direkt load scale", when=when, git={}, machine={}, runs=[{}], figures=figures
+    )
+    line = summary.readme_row(rec, "f.json", limit=3)
+    assert "t2 msg/s 2" in line and "t3 msg/s" not in line
+    assert line.count("lost 0") == 1 and line.count("duplicated 1") == 1 and "errors" not in line
+    chat = summary.record(
+        scenario="chat", command="direkt load chat", when=when, git={}, machine={}, runs=[{}],
+        figures=[{"msg/s": 1.0, "p50 ms": 2.0, "errors": 0.0, "lost": 0.0, "duplicated": 0.0}],
+    )  # fmt: skip
+    assert summary.readme_row(chat, "f.json", limit=2).count("errors 0; lost 0; duplicated 0 |") == 1
