@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 import uvloop
 
 from direkt.loadtests.relay import RelayTarget, measure_relay
@@ -119,18 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reports = repeat(args.runs, once, lambda r: _print_report(r["rows"], r["ratios"], args))
     figures = [summary.compare_headline(r["rows"], r["ratios"]) for r in reports]
-    stats = summary.summarise(figures)
-    if args.runs > 1:
-        print("\n".join(summary.summary_lines(stats)))
-    if args.json:
-        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats, "goals": GOALS}
-        args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
-    if args.record:
-        record.write(args.results, scenario="compare", argv=["compare", *argv], runs=reports, figures=figures)
-    failed = [r["target"] for rep in reports for r in rep["rows"] if r["lost"] or r["lost_warmup"] or r["duplicated"]]
-    if failed:
-        print(f"lost or duplicated messages: {', '.join(failed)}")
-    return 1 if failed else 0
+    return record.finish_relay(args, reports, figures, "compare", argv, extra={"goals": GOALS})
 
 
 if __name__ == "__main__":

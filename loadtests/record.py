@@ -103,3 +103,23 @@ def write(
         table.write(summary.readme_row(rec, path.name))
     print(f"recorded in {path}", file=sys.stderr)
     return path
+
+
+def finish_relay(
+    args: Any, reports: list[dict[str, Any]], figures: list[dict[str, Any]], scenario: str, argv: Sequence[str],
+    extra: dict[str, Any] | None = None,
+) -> int:  # fmt: skip
+    """The end of a relay command (``compare``, ``scale``): the summary of several runs, ``--json``,
+    ``--record``; exit status 1 if any target lost or duplicated a message."""
+    stats = summary.summarise(figures)
+    if args.runs > 1:
+        print("\n".join(summary.summary_lines(stats)))
+    if args.json:
+        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats, **(extra or {})}
+        args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
+    if args.record:
+        write(args.results, scenario=scenario, argv=[scenario, *argv], runs=reports, figures=figures)
+    failed = [r["target"] for rep in reports for r in rep["rows"] if r["lost"] or r["lost_warmup"] or r["duplicated"]]
+    if failed:
+        print(f"lost or duplicated messages: {', '.join(failed)}")
+    return 1 if failed else 0

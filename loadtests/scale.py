@@ -31,8 +31,6 @@ import argparse
 import asyncio
 import functools
 import math
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psutil
 import uvloop
 
@@ -51,7 +48,7 @@ from direkt.loadtests.fleet import LocalServer, adult_numbers, enter_citizen, fr
 from direkt.loadtests.relay import measure_relay
 from direkt.loadtests.relay_direkt import CHATS_PER_NURSE, DirektTarget
 from direkt.loadtests.wire import Http, Wire
-from direkt.server.redis.embedded import EmbeddedRedis, redis_server_binary
+from direkt.server.redis.embedded import EmbeddedRedis, cluster_port, redis_server_binary
 
 
 @dataclass(frozen=True)
@@ -63,20 +60,6 @@ class Setup:
 
 SETUPS = (Setup("1 proc", 1, 1), Setup("2 procs", 2, 1), Setup("2 procs, cluster", 2, 3))
 BASELINE = SETUPS[0].name
-
-
-def cluster_port() -> int:
-    """A free port p ≤ 55535 whose cluster bus port p + 10000 is free too (as tests/support.py picks them)."""
-    for _ in range(200):
-        port = random.randint(20_000, 30_000)
-        try:
-            for candidate in (port, port + 10_000):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 class RedisFleet:
@@ -304,18 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reports = repeat(args.runs, once, lambda r: _print(r, args))
     figures = [summary.scale_headline(r["rows"], r["ratios"]) for r in reports]
-    stats = summary.summarise(figures)
-    if args.runs > 1:
-        print("\n".join(summary.summary_lines(stats)))
-    if args.json:
-        written = reports[0] if args.runs == 1 else {"runs": reports, "summary": stats}
-        args.json.write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
-    if args.record:
-        record.write(args.results, scenario="scale", argv=["scale", *argv], runs=reports, figures=figures)
-    failed = [r["target"] for rep in reports for r in rep["rows"] if r["lost"] or r["lost_warmup"] or r["duplicated"]]
-    if failed:
-        print(f"lost or duplicated messages: {', '.join(failed)}")
-    return 1 if failed else 0
+    return record.finish_relay(args, reports, figures, "scale", argv)
 
 
 if __name__ == "__main__":

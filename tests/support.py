@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 import uvicorn
 
 from direkt.queue.model import Directory
-from direkt.server.redis.embedded import EmbeddedRedis, redis_server_binary
+from direkt.server.redis.embedded import EmbeddedRedis, cluster_port, redis_server_binary
 from direkt.server.region import parse_region_config
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -31,20 +30,6 @@ TIMEOUT_SCALE = float(os.environ.get("DIREKT_TEST_TIMEOUT_SCALE", "1"))
 
 def timeout(seconds: float) -> float:
     return seconds * TIMEOUT_SCALE
-
-
-def cluster_port() -> int:
-    """A free port p <= 55535 whose cluster bus port p + 10000 is free too."""
-    for _ in range(200):
-        port = random.randint(20_000, 30_000)
-        try:
-            for candidate in (port, port + 10_000):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 def free_port() -> int:

