@@ -13,8 +13,11 @@ out their minute.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -96,13 +99,18 @@ class Coturn:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout(10))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Its whole process group: under faketime, turnserver is faketime's child and outlived it
+        (one stray turnserver after every `make test`)."""
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout(10))
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.process.wait()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)  # start_new_session: the group is the server's own
 
 
 def free_udp_port() -> int:
