@@ -9,7 +9,7 @@ always finds its file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -22,6 +22,8 @@ from direkt.server.redis import keys
 # A case file, its transcript and its photos are patient-record material: they carry no TTL
 # and are kept for the region's retention rules (``direkt.server.care.retention`` removes them).
 PHONE_FIELD = "phone"  # the case file hash's field for a number changed after submission (``set_phone``)
+# What ``CaseFile.citizen_view`` reads of the triage summary: a citizen's join decodes only these.
+CITIZEN_TRIAGE = frozenset({"reason", "care_level"})
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,23 @@ class CaseFiles:
             created = (await pipe.execute())[0]
         return file if created else await self.get(file.case_id)
 
-    async def get(self, case_id: str) -> CaseFile:
-        """Raises NotFound for an unknown case."""
+    async def get(self, case_id: str, triage: Collection[str] | None = None) -> CaseFile:
+        """The case file; with ``triage``, only those keys of its triage summary (and no triage session).
+
+        Decoding the whole summary (some 150 small maps and strings, 5.8 KiB)
+        was most of the cost of a citizen's join, which shows two of its keys
+        (``CITIZEN_TRIAGE``). A file read with ``triage`` is for reading:
+        never write it back (``update`` reads the whole file again).
+
+        Raises:
+            NotFound: an unknown case.
+        """
         with redis_errors():
             found: Any = await self.client.hmget(keys.case_file(case_id), ["f", PHONE_FIELD])
         raw, phone = found
         if raw is None:
             raise NotFound("no such case")
-        file = CaseFile(**msgpack.unpackb(raw))
+        file = CaseFile(**(msgpack.unpackb(raw) if triage is None else _unpacked_lean(raw, triage)))
         return file if phone is None else replace(file, phone=phone.decode())
 
     async def set_phone(self, case_id: str, phone: str) -> None:
@@ -167,6 +178,35 @@ class CaseFiles:
             raws: list[Any] = await pipe.execute()
         files = [CaseFile(**msgpack.unpackb(raw)) for raw in raws if raw is not None]
         return [f for f in files if f.patient_pnr == pnr]
+
+
+def _unpacked_lean(raw: bytes, triage: Collection[str]) -> dict[str, Any]:
+    """The stored map with only the ``triage`` keys of the summary decoded; the rest is skipped
+    by msgpack without making objects, and the triage session is left out (b"")."""
+    reader = msgpack.Unpacker()
+    reader.feed(raw)
+    found: dict[str, Any] = {}
+    for _ in range(reader.read_map_header()):
+        name = reader.unpack()
+        if name == "triage":
+            found[name] = _picked(reader, triage)
+        elif name == "triage_session":
+            reader.skip()
+            found[name] = b""
+        else:
+            found[name] = reader.unpack()
+    return found
+
+
+def _picked(reader: msgpack.Unpacker, wanted: Collection[str]) -> dict[str, Any]:
+    picked: dict[str, Any] = {}
+    for _ in range(reader.read_map_header()):
+        key = reader.unpack()
+        if key in wanted:
+            picked[key] = reader.unpack()
+        else:
+            reader.skip()
+    return picked
 
 
 def _packed(file: CaseFile) -> bytes:

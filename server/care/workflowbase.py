@@ -8,6 +8,7 @@ entry, the case event.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import msgpack
@@ -39,16 +40,19 @@ class WorkflowBase:
 
     # -- who may see a case ----------------------------------------------------------------
 
-    async def citizen_case(self, who: Principal, case_id: str, action: str = "case.read") -> CaseFile:
+    async def citizen_case(
+        self, who: Principal, case_id: str, action: str = "case.read", triage: Collection[str] | None = None
+    ) -> CaseFile:
         """A case ``who`` may see as a citizen: their own, or their child's.
 
         A refusal of an existing case is audited as ``action`` denied before the
         error leaves (TARGETS 16: another citizen's case, a child of 13 or more).
+        ``triage``: read only these keys of the triage summary (``CaseFiles.get``).
 
         Raises:
             NotFound: no such case, or not theirs; Forbidden: a staff login.
         """
-        file = await self.s.files.get(case_id)
+        file = await self.s.files.get(case_id, triage)
         relations = ChildrenOf(who.pnr)  # one's own case asks no register
         try:
             if file.patient_pnr != who.pnr and not who.is_staff:

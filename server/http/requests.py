@@ -161,10 +161,19 @@ async def session_with(request: Request, svc: Services, key: str) -> tuple[Sessi
         check_origin(request, svc)
     session, value = await svc.sessions.get_with(session_id(request), key)
     if request.method not in SAFE_METHODS:
-        token = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(token.encode(), session.csrf.encode()):
-            raise CsrfFailed("the X-CSRF-Token header is missing or wrong")
+        check_csrf(request, session)
     return session, value
+
+
+def check_csrf(request: Request, session: Session) -> None:
+    """A state-changing request carries its session's CSRF token.
+
+    Raises:
+        CsrfFailed.
+    """
+    token = request.headers.get("x-csrf-token", "")
+    if not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        raise CsrfFailed("the X-CSRF-Token header is missing or wrong")
 
 
 def session_id(request: Request) -> str:

@@ -19,10 +19,11 @@ Providers:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import html
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -34,11 +35,20 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from direkt.queue.scripts import redis_errors
 from direkt.server.care.triageflow import stockholm_date
-from direkt.server.errors import BadRequest, DirektError, Forbidden, NotFound, RateLimited, Unauthenticated
+from direkt.server.errors import (
+    BadRequest,
+    CsrfFailed,
+    DirektError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from direkt.server.http.requests import (
     COOKIE,
     EMBED_COOKIE,
     authed,
+    check_csrf,
     check_origin,
     current_session,
     json_body,
@@ -47,6 +57,7 @@ from direkt.server.http.requests import (
     read_body,
     secure_cookies,
     services,
+    session_id,
     set_session_cookie,
     status_of,
 )
@@ -154,9 +165,32 @@ async def logout(request: Request, svc: Services, session: Session) -> Response:
     return response
 
 
-async def ticket(request: Request, svc: Services, session: Session) -> Response:
-    value = await svc.sessions.issue_ticket(session)
+async def ticket(request: Request) -> Response:
+    """A one-time WebSocket ticket, written in the round trip that reads the session (a resume's first step).
+
+    The checks of ``authed`` in its order: the Origin, the session, the CSRF
+    token; a ticket whose request is refused is deleted before the refusal
+    (``SessionStore.get_with_ticket``).
+    """
+    svc = services(request)
+    check_origin(request, svc)
+    session, value = await svc.sessions.get_with_ticket(session_id(request))
+    try:
+        check_csrf(request, session)
+    except CsrfFailed:
+        await svc.sessions.drop_ticket(value)
+        raise
     return ok({"ticket": value, "expires_in_s": 30, "url": f"/ws?ticket={quote(value)}"}, 201)
+
+
+def reads_session(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that checks the session itself, marked as ``authed`` marks one (``__wrapped__``:
+    the OpenAPI document lists it as needing a session)."""
+
+    async def checked(request: Request) -> Response:
+        return await endpoint(request)
+
+    return functools.update_wrapper(checked, endpoint)
 
 
 async def client_config(request: Request) -> Response:
@@ -433,7 +467,7 @@ AUTH_ROUTES = [
     ("GET", "/auth/staff/oidc/callback", oidc_callback("staff"), "OIDC redirect target (staff)", None),
     ("GET", "/api/session", get_session, "Who is logged in (logged_in), and the CSRF token", None),
     ("POST", "/auth/logout", authed(logout), "Log out; this session's sockets close", None),
-    ("POST", "/api/tickets", authed(ticket), "A one-time WebSocket ticket (30 s)", None),
+    ("POST", "/api/tickets", reads_session(ticket), "A one-time WebSocket ticket (30 s)", None),
 ]
 
 TEST_EID_PAGE = """<!doctype html>

@@ -172,11 +172,37 @@ class SessionStore:
 
     # -- WebSocket tickets -------------------------------------------------------------
 
-    async def issue_ticket(self, session: Session) -> str:
+    async def get_with_ticket(self, sid: str) -> tuple[Session, str]:
+        """The live session (its idle timeout slid, as ``get``) and a new ticket for it, in one round trip.
+
+        A resume took two (the session, then the ticket). The ticket is
+        written with the read, so a refused session's ticket is deleted before
+        the refusal; whoever refuses the session later (a CSRF check) calls
+        ``drop_ticket``. It was never shown, and redeeming one reads the
+        session again (``redeem_ticket``).
+
+        Raises:
+            Unauthenticated: unknown, expired or malformed session id.
+        """
+        if not sid or len(sid) > 64:
+            raise Unauthenticated("not logged in")
         ticket = secrets.token_urlsafe(24)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.session(sid))
+        pipe.expire(keys.session(sid), IDLE_TTL_S)  # a no-op for an unknown id
+        pipe.set(keys.ticket(ticket), sid, ex=TICKET_TTL_S)
         with redis_errors():
-            await self.client.set(keys.ticket(ticket), session.sid, ex=TICKET_TTL_S)
-        return ticket
+            raw, *_ = await pipe.execute()
+        try:
+            return self._session(sid, raw), ticket
+        except Unauthenticated:
+            await self.drop_ticket(ticket)
+            raise
+
+    async def drop_ticket(self, ticket: str) -> None:
+        """Delete a ticket that must not be redeemed (its request was refused)."""
+        with redis_errors():
+            await self.client.delete(keys.ticket(ticket))
 
     async def redeem_ticket(self, ticket: str) -> Session:
         """Exchange a ticket for its session; a ticket works once (GETDEL).

@@ -20,7 +20,7 @@ import msgpack
 from direkt.queue.model import Staff
 from direkt.queue.records import CaseRecord
 from direkt.queue.scripts import redis_errors
-from direkt.server.care.casefile import CaseFile
+from direkt.server.care.casefile import CITIZEN_TRIAGE, CaseFile
 from direkt.server.care.transcript import BadPosition, parse_id
 from direkt.server.care.workflow import Workflow
 from direkt.server.care.writeguard import CaseGone, Guard
@@ -110,7 +110,7 @@ class Chat:
     async def _may_follow(self, case_id: str) -> tuple[CaseFile, CaseRecord]:
         if self.staff is not None:
             return await self.workflow.staff_case(self.staff, case_id, "transcript.read")
-        file = await self.workflow.citizen_case(self.who, case_id, "transcript.read")
+        file = await self.workflow.citizen_case(self.who, case_id, "transcript.read", CITIZEN_TRIAGE)
         return file, await self.s.waitroom.get(case_id)
 
     async def on_leave(self, frame: f.Leave) -> None:

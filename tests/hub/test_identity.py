@@ -22,6 +22,7 @@ from support_hub import ERIK, GUARDIAN, UNLISTED, error_of, not_logged_in, refus
 from websockets.exceptions import InvalidStatus
 
 from direkt.loadtests.client import Client, Socket
+from direkt.queue.scripts import RedisClient
 from direkt.server.identity.personnummer import Personnummer, is_test_number
 from direkt.server.redis.embedded import EmbeddedRedis
 
@@ -527,3 +528,19 @@ async def test_a_ticket_opens_the_socket_once(server: ServerProcess) -> None:
 
 async def test_tickets_need_a_session(anonymous: httpx.AsyncClient) -> None:
     error_of(await anonymous.post("/api/tickets"), 401, "unauthenticated")
+
+
+async def test_a_refused_ticket_request_leaves_no_ticket(
+    server: ServerProcess, anonymous: httpx.AsyncClient, redis: RedisClient
+) -> None:
+    """The ticket is written in the session read's round trip: a refusal after it deletes it."""
+    anonymous.cookies.set("direkt_session", "made-up-session-id")
+    error_of(await anonymous.post("/api/tickets"), 401, "unauthenticated")
+    async with Client(server.base) as client:
+        await client.login_citizen(ERIK)
+        token, client.csrf = client.csrf, ""
+        await refused(client.call("POST", "/api/tickets"), 403, "csrf_failed")
+        assert await redis.keys("dk:ticket:*") == []
+        client.csrf = token
+        issued = await client.call("POST", "/api/tickets")
+        assert await redis.keys("dk:ticket:*") == [f"dk:ticket:{issued['ticket']}".encode()]
