@@ -316,8 +316,11 @@ def append_line(path: Path, line: bytes) -> None:
     Raises:
         OSError: the directory or the file cannot be created or written.
     """
-    path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE)
+    try:
+        fd = _open_for_append(path)
+    except FileNotFoundError:  # the first line: the folder is made then, not checked at every line
+        path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        fd = _open_for_append(path)
     try:
         written = os.write(fd, line)
         if written != len(line):
@@ -325,6 +328,10 @@ def append_line(path: Path, line: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _open_for_append(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE)
 
 
 def read_file(path: Path, pnr: str) -> list[AuditRecord]:
