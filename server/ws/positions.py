@@ -34,6 +34,7 @@ log = structlog.get_logger("direkt.hub")
 
 SWEEP_CHUNK = 250  # watched cases per read (one script call of the waiting room)
 NUDGE_SETTLE_S = 0.05  # a queue's change is read this long after it: a burst of changes, one read
+WATCH_SETTLE_S = 0.01  # a new watcher's first position is read with those of the same moment (``watch``)
 NUDGE_GAP_S = 0.8  # a queue's positions are re-read on its changes at most this often: a lag under a second
 # Queue events that move no waiting citizen: a held case's own steps, and warnings.
 UNMOVING_EVENTS = frozenset({"contact", "closed", "stale_refused", "breach"})
@@ -73,6 +74,8 @@ class PositionFeed:
         self.steering = Units()  # each unit's intake closure and notice, as last read (``steering.py``)
         self.steering_changes = SteeringChanges(self)
         self._task: asyncio.Task[None] | None = None
+        self._first: set[str] = set()  # cases watched since the last first read (``watch``)
+        self._first_read: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="direkt-positions")
@@ -83,7 +86,8 @@ class PositionFeed:
                 await self.s.fanout.subscribe(keys.unit_control_channel(region), self.steering_changes)
 
     async def stop(self) -> None:
-        for task in [*self.nudged.values(), *([self._task] if self._task else [])]:
+        first = [self._first_read] if self._first_read else []
+        for task in [*self.nudged.values(), *([self._task] if self._task else []), *first]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -111,8 +115,28 @@ class PositionFeed:
                 self._tell(case_id, pos)
 
     def watch(self, out: Outlet, case_id: str) -> None:
+        """Send ``out`` the case's position now, and whenever it changes until ``unwatch``.
+
+        The first reads of the cases watched within ``WATCH_SETTLE_S`` are one
+        script call per ``SWEEP_CHUNK`` cases: a reconnect storm made one task
+        and one call per waiting citizen's join.
+        """
         self.watchers.setdefault(case_id, set()).add(out)
-        asyncio.get_running_loop().create_task(self._update(case_id))
+        self._first.add(case_id)
+        if self._first_read is None:
+            self._first_read = asyncio.get_running_loop().create_task(self._read_first())
+
+    async def _read_first(self) -> None:
+        await asyncio.sleep(WATCH_SETTLE_S)
+        cases, self._first, self._first_read = list(self._first), set(), None  # later watches: another read
+        for start in range(0, len(cases), SWEEP_CHUNK):
+            try:
+                found = await self.s.waitroom.positions(cases[start : start + SWEEP_CHUNK])
+            except DirektError:
+                continue  # the next pass over every watched case tells them
+            for case_id, pos in found.items():
+                if case_id in self.watchers:  # not one unwatched meanwhile (its smoothed estimate stays gone)
+                    self._tell(case_id, pos)
 
     def unwatch(self, out: Outlet, case_id: str) -> None:
         outs = self.watchers.get(case_id)
@@ -158,13 +182,6 @@ class PositionFeed:
                 continue
             for case_id, pos in found.items():
                 self._tell(case_id, pos)
-
-    async def _update(self, case_id: str) -> None:
-        try:
-            pos = await self.s.waitroom.position(case_id)
-        except DirektError:
-            return
-        self._tell(case_id, pos)
 
     async def _read_staffing(self) -> None:
         """Mark this process's staff as online, then read who answers now (online, not away) in every process."""

@@ -1,0 +1,74 @@
+"""A join's first position (``PositionFeed.watch``): the cases watched at one moment are read together, in
+one script call per chunk, and each watcher gets its frame; a case unwatched before the read gets none."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from direkt.queue.records import Position
+from direkt.server.ws.positions import SWEEP_CHUNK, PositionFeed
+
+
+class Waitroom:
+    """Answers every case as waiting first in line; records each call's cases."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    async def positions(self, case_ids: list[str]) -> dict[str, Position]:
+        self.calls.append(list(case_ids))
+        return {c: Position("waiting", 1, 1, 0, 60_000, unit="vc-t", skill="nurse") for c in case_ids}
+
+
+class Out:
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    def push(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+
+
+def feed(waitroom: Waitroom) -> PositionFeed:
+    services = SimpleNamespace(
+        client=None, waitroom=waitroom, clock=lambda: 1_700_000_000_000,
+        settings=SimpleNamespace(position_interval_seconds=5.0),
+    )  # fmt: skip
+    return PositionFeed(services, set)  # type: ignore[arg-type]
+
+
+async def settled(positions: PositionFeed) -> None:
+    while positions._first_read is not None:
+        await positions._first_read
+
+
+def test_the_joins_of_one_moment_are_one_read_and_each_watcher_is_told() -> None:
+    async def run() -> tuple[Waitroom, list[Out]]:
+        waitroom = Waitroom()
+        positions = feed(waitroom)
+        outs = [Out() for _ in range(SWEEP_CHUNK + 3)]
+        for i, out in enumerate(outs):
+            positions.watch(out, f"case-{i}")  # type: ignore[arg-type]
+        positions.watch(outs[0], "case-1")  # type: ignore[arg-type]  # a second socket on one case
+        await settled(positions)
+        return waitroom, outs
+
+    waitroom, outs = asyncio.run(run())
+    assert [len(call) for call in waitroom.calls] == [SWEEP_CHUNK, 3]  # not one call per join
+    assert sorted(f["case"] for f in outs[0].frames) == ["case-0", "case-1"]
+    assert all(len(out.frames) == 1 and out.frames[0]["t"] == "position" for out in outs[1:])
+
+
+def test_a_case_unwatched_before_its_read_is_not_told() -> None:
+    async def run() -> tuple[Out, PositionFeed]:
+        positions = feed(Waitroom())
+        out = Out()
+        positions.watch(out, "case-0")  # type: ignore[arg-type]
+        positions.unwatch(out, "case-0")  # type: ignore[arg-type]
+        await settled(positions)
+        return out, positions
+
+    out, positions = asyncio.run(run())
+    assert out.frames == []
+    assert positions.smoothed == {} and positions.queue_of == {}
