@@ -10,24 +10,35 @@ from typing import Any
 from direkt.queue.records import Position
 from direkt.server.ws.positions import SWEEP_CHUNK, PositionFeed
 
+WAITING = Position("waiting", 1, 1, 0, 60_000, unit="vc-t", skill="nurse")
+
 
 class Waitroom:
-    """Answers every case as waiting first in line; records each call's cases."""
+    """Answers every case as waiting first in line; records each call's cases (one case: ``position``)."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.answered = asyncio.Event()  # set once a call has answered and its positions were told
 
     async def positions(self, case_ids: list[str]) -> dict[str, Position]:
         self.calls.append(list(case_ids))
-        return {c: Position("waiting", 1, 1, 0, 60_000, unit="vc-t", skill="nurse") for c in case_ids}
+        self.answered.set()  # its waiter runs after the caller's step: the positions were told by then
+        return dict.fromkeys(case_ids, WAITING)
+
+    async def position(self, case_id: str) -> Position:
+        return (await self.positions([case_id]))[case_id]
 
 
 class Out:
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 1) -> None:
         self.frames: list[dict[str, Any]] = []
+        self.expected = expected
+        self.told = asyncio.Event()
 
     def push(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
+        if len(self.frames) >= self.expected:
+            self.told.set()
 
 
 def feed(waitroom: Waitroom) -> PositionFeed:
@@ -38,20 +49,15 @@ def feed(waitroom: Waitroom) -> PositionFeed:
     return PositionFeed(services, set)  # type: ignore[arg-type]
 
 
-async def settled(positions: PositionFeed) -> None:
-    while positions._first_read is not None:
-        await positions._first_read
-
-
 def test_the_joins_of_one_moment_are_one_read_and_each_watcher_is_told() -> None:
     async def run() -> tuple[Waitroom, list[Out]]:
         waitroom = Waitroom()
         positions = feed(waitroom)
-        outs = [Out() for _ in range(SWEEP_CHUNK + 3)]
+        outs = [Out(2), *(Out() for _ in range(SWEEP_CHUNK + 2))]
         for i, out in enumerate(outs):
             positions.watch(out, f"case-{i}")  # type: ignore[arg-type]
         positions.watch(outs[0], "case-1")  # type: ignore[arg-type]  # a second socket on one case
-        await settled(positions)
+        await asyncio.wait_for(asyncio.gather(*(out.told.wait() for out in outs)), 10)
         return waitroom, outs
 
     waitroom, outs = asyncio.run(run())
@@ -62,11 +68,12 @@ def test_the_joins_of_one_moment_are_one_read_and_each_watcher_is_told() -> None
 
 def test_a_case_unwatched_before_its_read_is_not_told() -> None:
     async def run() -> tuple[Out, PositionFeed]:
-        positions = feed(Waitroom())
+        waitroom = Waitroom()
+        positions = feed(waitroom)
         out = Out()
         positions.watch(out, "case-0")  # type: ignore[arg-type]
         positions.unwatch(out, "case-0")  # type: ignore[arg-type]
-        await settled(positions)
+        await asyncio.wait_for(waitroom.answered.wait(), 10)
         return out, positions
 
     out, positions = asyncio.run(run())
