@@ -73,6 +73,7 @@ class Follow:
 
     async def _resync(self, epoch: str, after: str, ref: str, read: str | None = None) -> None:
         self.live = False
+        self.unechoed = None  # what is buffered or replayed now is delivered whole; the set stays small
         buffer, generation = self.buffer, self.generation
         try:
             await self._replay(epoch, after, buffer)
