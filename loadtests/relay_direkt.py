@@ -3,10 +3,8 @@
 Each pair is an open chat: side A is the citizen's socket sending ``send``
 frames, side B the nurse's socket receiving the ``msg``. Every message is
 appended to the case's Redis Stream by a Lua script, acknowledged to the
-citizen, published, and fanned out by the hub to the nurse — what a chat
-message costs in the product. Like the citizen's chat page, the citizen
-sends with ``echo: false``: the ack tells it the message is stored, with its
-id, so its own message does not come back to its socket as well. The
+citizen, published, and fanned out by the hub (to the nurse, and back to
+the citizen's own socket) — what a chat message costs in the product. The
 server is ``direkt serve`` with the embedded Redis, one worker, and the
 per-socket frame limit lifted (a closed-loop relay would otherwise measure
 the limiter, not the relay).
@@ -34,8 +32,7 @@ class DirektPair:
     pad: str
 
     async def send(self, seq: int) -> None:
-        frame = {"t": "send", "case": self.case, "cid": f"r{seq}", "text": f"{seq} {self.pad}", "echo": False}
-        await self.wire.send(frame)
+        await self.wire.send({"t": "send", "case": self.case, "cid": f"r{seq}", "text": f"{seq} {self.pad}"})
 
     async def close(self) -> None:
         await self.wire.close()

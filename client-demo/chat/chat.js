@@ -248,12 +248,10 @@ export class ChatView {
     textarea.focus();
   }
 
-  // A message of the citizen's (text or photo): shown at once, marked sent once stored. The ack
-  // gives it its id (log.addOwn), so it need not come back as a msg too (echo: false): one frame
-  // less for this socket. A replay still brings it, and the log keeps entries by id.
+  // A message of the citizen's (text or photo): shown at once, marked sent once stored.
   sendFrame(fields, shown) {
     const me = this.app.me || {};
-    const { cid, stored } = this.app.hub.send(this.caseId, { ...fields, echo: false });
+    const { cid, stored } = this.app.hub.send(this.caseId, fields);
     const frame = { ...shown, from: me.uid, name: me.name, role: "citizen", ts: Date.now(), cid };
     if (this.log.addOwn(cid, stored, frame)) this.follower.added(true);
   }

@@ -155,17 +155,9 @@ class Chat:
             await self.refresh_write(follow)  # staff: their lease is checked with the write (``fenced``)
         body = await self._message_body(frame)
         dedupe = f"{self.who.uid}:{frame.cid}"
-        if not frame.echo:
-            follow.skip_echo(frame.cid)  # before the append: its publish may come before its reply
-        try:
-            appended = await self.fenced(
-                frame.case, lambda guard: self.workflow.append(frame.case, body, dedupe=dedupe, guard=guard)
-            )
-        except BaseException:
-            follow.echo_after_all(frame.cid)
-            raise
-        if not appended.stored:
-            follow.echo_after_all(frame.cid)  # a retry: nothing was published
+        appended = await self.fenced(
+            frame.case, lambda guard: self.workflow.append(frame.case, body, dedupe=dedupe, guard=guard)
+        )
         self.out.push(
             {
                 "t": "ack",

@@ -23,7 +23,6 @@ from direkt.server.ws import frames as f
 from direkt.server.ws.outlet import Outlet
 from direkt.server.ws.refusals import error_frame
 
-UNECHOED_MAX = 64  # a socket's own messages whose echo it declined, not yet seen on the fan-out
 RESYNC_RETRY_S = 0.1  # a follower whose re-read failed tries again, backing off to RESYNC_RETRY_MAX_S
 RESYNC_RETRY_MAX_S = 2.0
 
@@ -61,7 +60,6 @@ class Follow:
         self.can_write = False
         self.role = "citizen"  # a citizen follower: "guardian" when acting for a child
         self.generation = 0  # counts fan-out reconnects: entries buffered before one may precede a gap
-        self.unechoed: set[str] | None = None  # cids of this socket's sends sent with ``echo: false`` (``skip_echo``)
         # One resync at a time: a join's replay waits for room in the send queue, and a
         # fan-out reconnect's resync must not reset ``last`` under it (duplicates).
         self._resyncing = asyncio.Lock()
@@ -73,7 +71,6 @@ class Follow:
 
     async def _resync(self, epoch: str, after: str, ref: str, read: str | None = None) -> None:
         self.live = False
-        self.unechoed = None  # what is buffered or replayed now is delivered whole; the set stays small
         buffer, generation = self.buffer, self.generation
         try:
             await self._replay(epoch, after, buffer)
@@ -125,31 +122,11 @@ class Follow:
         else:
             self.buffer.append(published.entry)
 
-    def skip_echo(self, cid: str) -> None:
-        """This socket's send ``cid`` is acked to it with its id: its live ``msg`` need not come back here too.
-
-        Only the live echo to this socket is skipped: a replay (join, resync)
-        delivers every entry, and so does a live entry the set has no room
-        for. Skipping is an economy, never a condition of delivery: an echo
-        that does come is only the ack's entry again (clients keep entries by id).
-        """
-        unechoed = self.unechoed
-        if unechoed is None:
-            unechoed = self.unechoed = set()
-        if len(unechoed) < UNECHOED_MAX:
-            unechoed.add(cid)
-
-    def echo_after_all(self, cid: str) -> None:
-        """The send ``cid`` published nothing (a retry, a refusal): forget it."""
-        if self.unechoed:
-            self.unechoed.discard(cid)
-
     def on_resync(self) -> None:
         # Pub/sub dropped and is back: entries from now on may follow a gap. Buffer them
         # at once (delivering one would move ``last`` past the gap) until the stream is re-read.
         self.live = False
         self.buffer = []
-        self.unechoed = None  # their entries come in the replay (the echo is never skipped there)
         self.generation += 1
         asyncio.get_running_loop().create_task(self._safe_resync())
 
@@ -190,8 +167,6 @@ class Follow:
             return
         self.last = published.position
         if published.staff_only and not self.staff_view:
-            return
-        if self.unechoed and published.own(self.owner.who.uid, self.unechoed):
             return
         out = self.out
         out.push_encoded("msg", published.frame(out.codec))
@@ -246,15 +221,6 @@ class Published:
             return last
         last = cls._last = cls(data, case_id)
         return last
-
-    def own(self, uid: str, unechoed: set[str]) -> bool:
-        """Whether this is ``uid``'s send whose cid is in ``unechoed`` (and take it out: one echo per send)."""
-        body = self.entry.body
-        cid = body.get("cid")
-        if cid not in unechoed or body.get("from") != uid:
-            return False
-        unechoed.discard(cid)
-        return True
 
     def frame(self, codec: f.Codec) -> bytes | str:
         """The entry's ``msg`` frame in ``codec``'s encoding."""

@@ -54,14 +54,11 @@ class Leave(_Frame, tag="leave"):
 
 
 class Send(_Frame, tag="send"):
-    """A chat message; ``echo: false``: the sender has it, the ``ack`` is enough (no ``msg`` back to this socket)."""
-
     case: CaseId
     cid: ClientId
     text: Text = ""
     template: Short = ""
     photo: Short = ""
-    echo: bool = True
 
 
 class Typing(_Frame, tag="typing"):
