@@ -37,6 +37,8 @@ from direkt.server.ws.outlet import Outlet
 from direkt.server.ws.positions import PositionFeed
 from direkt.server.ws.ratelimit import TokenBucket
 from direkt.server.ws.refusals import CLOSE_POLICY, CLOSE_SESSION_ENDED, close_code_for, error_frame
+from direkt.server.ws.sessionend import SessionEnds
+from direkt.server.ws.slimproto import slim_protocol
 
 log = structlog.get_logger("direkt.hub")
 
@@ -58,6 +60,7 @@ class Host(Protocol):
     workflow: Workflow
     positions: PositionFeed
     keepalive: Wheel
+    session_ends: SessionEnds
     connections: set[Connection]
 
 
@@ -103,7 +106,7 @@ class Connection:
     """One socket's state; slotted (no instance dict), as every open socket holds one."""
 
     __slots__ = (
-        "_desk", "_session_end", "bucket", "chat", "codec", "flood_allowance", "hub", "id", "log", "out", "s",
+        "_desk", "bucket", "chat", "codec", "flood_allowance", "hub", "id", "log", "out", "s",
         "session", "staff", "user_listener", "who", "ws",
     )  # fmt: skip
 
@@ -116,6 +119,7 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.log = SocketLog(self)
         forget_handshake(websocket)  # before the outlet's writer drops uvicorn's reference to the request
+        slim_protocol(getattr(websocket.scope.get(SERVER_SEND), "__self__", None))
         self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None
@@ -127,7 +131,6 @@ class Connection:
         # Refused frames spend this; it refills at the rate, so only a socket that keeps
         # sending faster than twice the rate runs out (docs/protocol.md §1: closed with 1008).
         self.flood_allowance = TokenBucket(rate, self.s.settings.flood_frames, self.s.clock)
-        self._session_end: asyncio.TimerHandle | None = None
 
     @property
     def desk(self) -> StaffDesk:
@@ -173,7 +176,7 @@ class Connection:
             }
         )
         self.hub.keepalive.add(self)
-        self._close_at_session_end()
+        self.hub.session_ends.add(self, self.session.expires_ms)
         if self.staff is not None:
             await self._staff_start(self.staff)
         self.log.info("ws_open", protocol=self.codec.subprotocol)
@@ -206,25 +209,19 @@ class Connection:
         self._desk = self.chat.desk = StaffDesk(staff, self.s, self.hub.workflow, self.out, self.chat.follows)
         await self._desk.start()
 
-    def _close_at_session_end(self) -> None:
-        """The session's absolute end closes the socket at that moment, however busy it is.
+    def session_ended(self) -> None:
+        """The session's absolute end closes the socket within a second, however busy it is (``SessionEnds``).
 
         The keepalive round runs only every ``CONN_REFRESH_S``, and the session
         key outlives the session's absolute end while its user is active (the
-        idle timeout slides): sockets outlived their session. One timer per
-        socket, smaller than a task; the keepalive round checks the end too.
+        idle timeout slides): sockets outlived their session. The keepalive
+        round checks the end too.
         """
-        delay_s = max(0.0, (self.session.expires_ms - self.s.clock()) / 1000)
-        self._session_end = asyncio.get_running_loop().call_later(delay_s, self._session_ended)
-
-    def _session_ended(self) -> None:
-        self._session_end = None
         asyncio.get_running_loop().create_task(self.out.close(CLOSE_SESSION_ENDED, "the session has ended"))
 
     async def _unregister(self) -> None:
         self.out.stop()
-        if self._session_end is not None:
-            self._session_end.cancel()
+        self.hub.session_ends.remove(self, self.session.expires_ms)
         self.hub.connections.discard(self)
         self.hub.keepalive.remove(self)
         self.hub.positions.forget(self.out, self.chat.follows)
