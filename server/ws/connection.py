@@ -34,6 +34,7 @@ from direkt.server.ws.keepalive import Wheel
 from direkt.server.ws.listeners import UserListener
 from direkt.server.ws.outbox import SERVER_SEND
 from direkt.server.ws.outlet import Outlet
+from direkt.server.ws.pings import PingWheel
 from direkt.server.ws.positions import PositionFeed
 from direkt.server.ws.ratelimit import TokenBucket
 from direkt.server.ws.refusals import CLOSE_POLICY, CLOSE_SESSION_ENDED, close_code_for, error_frame
@@ -60,6 +61,7 @@ class Host(Protocol):
     workflow: Workflow
     positions: PositionFeed
     keepalive: Wheel
+    pings: PingWheel
     session_ends: SessionEnds
     connections: set[Connection]
 
@@ -78,6 +80,11 @@ def forget_handshake(websocket: WebSocket) -> None:
     request = getattr(getattr(websocket.scope.get(SERVER_SEND), "__self__", None), "request", None)
     if isinstance(request, Request):
         request.headers.clear()
+
+
+def server_protocol(websocket: WebSocket) -> Any:
+    """uvicorn's protocol object of the socket (``None`` under another server)."""
+    return getattr(websocket.scope.get(SERVER_SEND), "__self__", None)
 
 
 class SocketLog:
@@ -119,7 +126,9 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.log = SocketLog(self)
         forget_handshake(websocket)  # before the outlet's writer drops uvicorn's reference to the request
-        slim_protocol(getattr(websocket.scope.get(SERVER_SEND), "__self__", None))
+        proto = server_protocol(websocket)
+        slim_protocol(proto)
+        hub.pings.add(proto)
         self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None
@@ -222,6 +231,7 @@ class Connection:
     async def _unregister(self) -> None:
         self.out.stop()
         self.hub.session_ends.remove(self, self.session.expires_ms)
+        self.hub.pings.remove(server_protocol(self.ws))
         self.hub.connections.discard(self)
         self.hub.keepalive.remove(self)
         self.hub.positions.forget(self.out, self.chat.follows)
