@@ -133,9 +133,7 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.log = SocketLog(self)
         forget_handshake(websocket)  # before the outlet's writer drops uvicorn's reference to the request
-        proto = server_protocol(websocket)
-        slim_protocol(proto)
-        hub.pings.add(proto)
+        slim_protocol(server_protocol(websocket))
         self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None
@@ -147,6 +145,7 @@ class Connection:
         # Refused frames spend this; it refills at the rate, so only a socket that keeps
         # sending faster than twice the rate runs out (docs/protocol.md §1: closed with 1008).
         self.flood_allowance = TokenBucket(rate, self.s.settings.flood_frames, self.s.clock)
+        hub.pings.add(server_protocol(websocket))  # last: from here on ``run`` ends with ``_unregister``
 
     @property
     def desk(self) -> StaffDesk:

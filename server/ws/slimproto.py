@@ -1,14 +1,13 @@
 """What uvicorn's websockets-sansio protocol keeps for an open socket's life and the hub does not need.
 
-Each open socket holds uvicorn's protocol object. Two of its parts serve only
-the handshake, or cost more than they need to (tracemalloc, per socket):
-
-- ``writable``, an ``asyncio.Event``: its deque of waiters alone is 760 bytes,
-  and the hub never waits on it (it writes frames to the transport itself,
-  ``outbox``); ``Writable`` has the same four methods and makes a waiter
-  only when someone waits;
-- ``response``, the handshake's response with its headers: read only until
-  the handshake is complete.
+Each open socket holds uvicorn's protocol object. Its ``writable``, an
+``asyncio.Event`` set while the transport takes writes (flow control), holds
+a deque of waiters of 760 bytes from the start (tracemalloc, per socket),
+though a waiter is rare: only a slow consumer's writer waits
+(``outbox.SansioWriter``). ``Writable`` has the same four methods and makes
+a list of waiters only when someone waits. (The handshake's request and
+response are dropped by ``outbox.SansioWriter.after_accept``, its headers by
+``connection.forget_handshake``.)
 """
 
 from __future__ import annotations
@@ -54,11 +53,9 @@ class Writable:
 
 
 def slim_protocol(proto: Any) -> None:
-    """After accept: a lean ``writable``, and no handshake response. Other servers' protocols are left alone."""
+    """After accept: a lean ``writable``. Other servers' protocols are left alone."""
     if not getattr(proto, "handshake_complete", False):
         return
     writable = getattr(proto, "writable", None)
     if type(writable) is asyncio.Event:
         proto.writable = Writable(writable.is_set())
-    if hasattr(proto, "response"):
-        proto.response = None

@@ -1,9 +1,8 @@
-"""After accept, uvicorn's protocol keeps a lean ``writable`` and no handshake response (memory per socket)."""
+"""After accept, uvicorn's protocol keeps a lean ``writable`` (memory per socket)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,6 @@ class Proto:
     def __init__(self, complete: bool) -> None:
         self.handshake_complete = complete
         self.writable = asyncio.Event()
-        self.response: Any = object()
 
 
 async def test_a_waiter_waits_while_clear_and_wakes_on_set_like_an_event() -> None:
@@ -42,19 +40,17 @@ async def test_a_cancelled_waiter_is_forgotten() -> None:
     assert writable.is_set()
 
 
-async def test_after_the_handshake_the_event_becomes_lean_with_its_state_and_the_response_goes() -> None:
+async def test_after_the_handshake_the_event_becomes_lean_with_its_state() -> None:
     proto = Proto(complete=True)
     proto.writable.clear()  # paused at accept: stays paused
     slim_protocol(proto)
     assert isinstance(proto.writable, Writable)
     assert not proto.writable.is_set()
-    assert proto.response is None
 
 
 async def test_before_the_handshake_or_another_server_nothing_changes() -> None:
     proto = Proto(complete=False)
     slim_protocol(proto)
     assert isinstance(proto.writable, asyncio.Event)
-    assert proto.response is not None
     slim_protocol(None)
     slim_protocol(object())
