@@ -55,7 +55,12 @@ def ping_round(proto: Any, now: float) -> None:
 
 
 class PingWheel:
-    """Pings each member once per its protocol's ping interval; members land in slots by hash (no index kept)."""
+    """Pings each member once per its protocol's ping interval.
+
+    Members land in a random slot, so sockets opened together are not pinged
+    in the same instant; no index of member to slot is kept (it would cost
+    every socket a dict entry): ``remove`` tries each slot.
+    """
 
     def __init__(self) -> None:
         self._slots: list[set[Any]] = [set() for _ in range(SLOTS)]
@@ -68,13 +73,14 @@ class PingWheel:
             return False
         proto.stop_keepalive()  # cancels uvicorn's ping timer; with no pong timer it never schedules another
         self._interval = self._interval or float(proto.ping_interval)
-        self._slots[hash(proto) % SLOTS].add(proto)
+        self._slots[random.randrange(SLOTS)].add(proto)  # noqa: S311 - spreading, not secrecy
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="direkt-pings")
         return True
 
     def remove(self, proto: Any) -> None:
-        self._slots[hash(proto) % SLOTS].discard(proto)
+        for slot in self._slots:
+            slot.discard(proto)
 
     def __len__(self) -> int:
         return sum(len(slot) for slot in self._slots)
