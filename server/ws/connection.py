@@ -34,9 +34,12 @@ from direkt.server.ws.keepalive import Wheel
 from direkt.server.ws.listeners import UserListener
 from direkt.server.ws.outbox import SERVER_SEND
 from direkt.server.ws.outlet import Outlet
+from direkt.server.ws.pings import PingWheel
 from direkt.server.ws.positions import PositionFeed
 from direkt.server.ws.ratelimit import TokenBucket
 from direkt.server.ws.refusals import CLOSE_POLICY, CLOSE_SESSION_ENDED, close_code_for, error_frame
+from direkt.server.ws.sessionend import SessionEnds
+from direkt.server.ws.slimproto import slim_protocol
 
 log = structlog.get_logger("direkt.hub")
 
@@ -58,7 +61,17 @@ class Host(Protocol):
     workflow: Workflow
     positions: PositionFeed
     keepalive: Wheel
+    pings: PingWheel
+    session_ends: SessionEnds
     connections: set[Connection]
+
+
+def server_protocol(websocket: WebSocket) -> Any:
+    """uvicorn's protocol object of the socket (``None`` under another server)."""
+    return getattr(websocket.scope.get(SERVER_SEND), "__self__", None)
+
+
+STARLETTE_CACHES = ("_headers", "_query_params", "_url")
 
 
 def forget_handshake(websocket: WebSocket) -> None:
@@ -67,14 +80,18 @@ def forget_handshake(websocket: WebSocket) -> None:
     The ASGI scope keeps uvicorn's list of them for the socket's life, and
     websockets' parser its parsed request (a local of its generator, so
     dropping uvicorn's ``request`` attribute did not free it): together about
-    3.9 KiB of every open socket (tracemalloc).
+    3.9 KiB of every open socket (tracemalloc). Starlette's ``WebSocket``
+    caches its parsed headers and query (the spent ticket) on first read:
+    dropped too, about 0.5 KiB more; a later read parses the scope again.
     """
     headers = websocket.scope.get("headers")
     if isinstance(headers, list):
         headers.clear()
-    request = getattr(getattr(websocket.scope.get(SERVER_SEND), "__self__", None), "request", None)
+    request = getattr(server_protocol(websocket), "request", None)
     if isinstance(request, Request):
         request.headers.clear()
+    for cached in STARLETTE_CACHES:
+        vars(websocket).pop(cached, None)
 
 
 class SocketLog:
@@ -103,7 +120,7 @@ class Connection:
     """One socket's state; slotted (no instance dict), as every open socket holds one."""
 
     __slots__ = (
-        "_desk", "_session_end", "bucket", "chat", "codec", "flood_allowance", "hub", "id", "log", "out", "s",
+        "_desk", "bucket", "chat", "codec", "flood_allowance", "hub", "id", "log", "out", "s",
         "session", "staff", "user_listener", "who", "ws",
     )  # fmt: skip
 
@@ -116,6 +133,7 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.log = SocketLog(self)
         forget_handshake(websocket)  # before the outlet's writer drops uvicorn's reference to the request
+        slim_protocol(server_protocol(websocket))
         self.out = Outlet(websocket, codec, self.log, hub.s.metrics)
         self.ws = websocket
         self.staff: Staff | None = None
@@ -127,7 +145,7 @@ class Connection:
         # Refused frames spend this; it refills at the rate, so only a socket that keeps
         # sending faster than twice the rate runs out (docs/protocol.md §1: closed with 1008).
         self.flood_allowance = TokenBucket(rate, self.s.settings.flood_frames, self.s.clock)
-        self._session_end: asyncio.TimerHandle | None = None
+        hub.pings.add(server_protocol(websocket))  # last: from here on ``run`` ends with ``_unregister``
 
     @property
     def desk(self) -> StaffDesk:
@@ -173,7 +191,7 @@ class Connection:
             }
         )
         self.hub.keepalive.add(self)
-        self._close_at_session_end()
+        self.hub.session_ends.add(self, self.session.expires_ms)
         if self.staff is not None:
             await self._staff_start(self.staff)
         self.log.info("ws_open", protocol=self.codec.subprotocol)
@@ -206,25 +224,20 @@ class Connection:
         self._desk = self.chat.desk = StaffDesk(staff, self.s, self.hub.workflow, self.out, self.chat.follows)
         await self._desk.start()
 
-    def _close_at_session_end(self) -> None:
-        """The session's absolute end closes the socket at that moment, however busy it is.
+    def session_ended(self) -> None:
+        """The session's absolute end closes the socket within a second, however busy it is (``SessionEnds``).
 
         The keepalive round runs only every ``CONN_REFRESH_S``, and the session
         key outlives the session's absolute end while its user is active (the
-        idle timeout slides): sockets outlived their session. One timer per
-        socket, smaller than a task; the keepalive round checks the end too.
+        idle timeout slides): sockets outlived their session. The keepalive
+        round checks the end too.
         """
-        delay_s = max(0.0, (self.session.expires_ms - self.s.clock()) / 1000)
-        self._session_end = asyncio.get_running_loop().call_later(delay_s, self._session_ended)
-
-    def _session_ended(self) -> None:
-        self._session_end = None
         asyncio.get_running_loop().create_task(self.out.close(CLOSE_SESSION_ENDED, "the session has ended"))
 
     async def _unregister(self) -> None:
         self.out.stop()
-        if self._session_end is not None:
-            self._session_end.cancel()
+        self.hub.session_ends.remove(self, self.session.expires_ms)
+        self.hub.pings.remove(server_protocol(self.ws))
         self.hub.connections.discard(self)
         self.hub.keepalive.remove(self)
         self.hub.positions.forget(self.out, self.chat.follows)

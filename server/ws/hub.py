@@ -33,8 +33,10 @@ from direkt.server.ws import frames as f
 from direkt.server.ws.connection import Connection
 from direkt.server.ws.datawatch import DataWatch
 from direkt.server.ws.keepalive import Wheel
+from direkt.server.ws.pings import PingWheel
 from direkt.server.ws.positions import PositionFeed
 from direkt.server.ws.refusals import CLOSE_GOING_AWAY, CLOSE_RIGHTS_CHANGED, CLOSE_SESSION_ENDED, deny
+from direkt.server.ws.sessionend import SessionEnds
 
 log = structlog.get_logger("direkt.hub")
 
@@ -50,6 +52,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self.positions = PositionFeed(services, self.staff_here)
         self.keepalive = Wheel(lambda: min(CONN_REFRESH_S, services.settings.lease_seconds / 3))
+        self.session_ends = SessionEnds(services.clock)
+        self.pings = PingWheel()
         self.datawatch = DataWatch(services.client, services.fanout, self.end_orphaned_sockets)
         self._closing: set[asyncio.Task[None]] = set()
         services.live.follow(self.on_config)
@@ -69,6 +73,8 @@ class Hub:
             await conn.out.close(CLOSE_GOING_AWAY, "server shutting down")
         await self.datawatch.stop()
         await self.keepalive.stop()
+        self.session_ends.stop()
+        await self.pings.stop()
         await self.positions.stop()
         self.s.calls.stop()
         await self.s.calltest.stop_all()

@@ -37,7 +37,6 @@ class Wheel:
     def __init__(self, interval: Callable[[], float]) -> None:
         self.interval = interval
         self._slots: list[set[Member]] = [set() for _ in range(SLOTS)]
-        self._slot_of: dict[Member, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -50,17 +49,15 @@ class Wheel:
                 await self._task
 
     def add(self, member: Member) -> None:
-        slot = random.randrange(SLOTS)  # noqa: S311 - spreading, not secrecy
-        self._slot_of[member] = slot
-        self._slots[slot].add(member)
+        self._slots[random.randrange(SLOTS)].add(member)  # noqa: S311 - spreading, not secrecy
 
     def remove(self, member: Member) -> None:
-        slot = self._slot_of.pop(member, None)
-        if slot is not None:
-            self._slots[slot].discard(member)
+        """Tries each slot: an index of member to slot cost every socket a dict entry (memory per socket)."""
+        for slot in self._slots:
+            slot.discard(member)
 
     def __len__(self) -> int:
-        return len(self._slot_of)
+        return sum(len(slot) for slot in self._slots)
 
     async def _run(self) -> None:
         slot = 0

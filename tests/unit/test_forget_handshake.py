@@ -32,11 +32,15 @@ def test_the_scope_and_the_parsed_request_lose_their_headers() -> None:
     request = Request("/ws?ticket=t", Headers([("Origin", "http://x"), ("Cookie", "sid=secret")]))
     scope = {"type": "websocket", "headers": [(b"origin", b"http://x"), (b"cookie", b"sid=secret")]}
     scope[SERVER_SEND] = FakeProtocol(request).send
+    scope["query_string"] = b"ticket=t"
     websocket = WebSocket(scope, receive, send)
     assert websocket.headers.get("origin") == "http://x"  # read before accept, as the hub does
+    assert websocket.query_params.get("ticket") == "t"
 
     forget_handshake(websocket)
 
+    assert not {"_headers", "_query_params"} & set(vars(websocket))  # Starlette's parsed copies are gone
+    assert websocket.query_params.get("ticket") == "t"  # read again, it is parsed from the scope
     assert scope["headers"] == []
     assert list(request.headers.raw_items()) == []
     assert websocket.headers.get("origin") is None
