@@ -40,6 +40,7 @@ from direkt.loadtests.wire import Http
 
 SCENARIOS = ("waiting-room", "chat", "reconnect-storm", "calls", "flood")
 DRAIN_S = 10.0
+LEFTOVER_PAUSE_S = 0.25  # between leftovers one nurse closes: three frames, well under the hub's 20 a second
 
 
 @dataclass
@@ -164,9 +165,14 @@ async def open_chats(world: World) -> None:
 
 
 async def leftover(world: World, nurse: Nurse, case: str) -> None:
-    """Close a case an earlier run left waiting (counted in ``leftovers_closed``)."""
+    """Close a case an earlier run left waiting (counted in ``leftovers_closed``).
+
+    Paced: a claim, a join and a close are three frames, and the hub's rate limit
+    (``DIREKT_MESSAGE_RATE``, 20 a second) refused a nurse closing many at once.
+    """
     if await guarded(world.probe, "leftover", nurse.close_case(case, "no_contact")):
         world.probe.counters["leftovers_closed"] += 1
+    await asyncio.sleep(LEFTOVER_PAUSE_S)
 
 
 # -- measured phases ---------------------------------------------------------------------
