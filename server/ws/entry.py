@@ -31,7 +31,7 @@ from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from direkt.server.errors import DirektError
 from direkt.server.ws.outbox import SERVER_SEND
@@ -82,6 +82,8 @@ async def open_socket(websocket: WebSocket) -> None:
             await websocket.close(CLOSE_TRY_AGAIN)  # Redis not connected yet: try again later
             return
         await hub.endpoint(websocket)
+    except WebSocketDisconnect:
+        await end_failed(websocket)  # the client left during the handshake: no failure to log or count
     except Exception as exc:  # noqa: BLE001 - one socket's failure must not reach the server
         failed(websocket, backend, exc)
         await end_failed(websocket)

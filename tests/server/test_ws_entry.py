@@ -39,6 +39,8 @@ class FakeHub:
         self.sends.append(websocket.scope.get(SERVER_SEND))
         if self.behaviour == "fail_before_accept":
             raise RuntimeError(f"lookup failed for {SECRET}")
+        if self.behaviour == "client_gone":
+            raise WebSocketDisconnect(1006)
         await websocket.accept()
         if self.behaviour == "fail_after_accept":
             raise KeyError(SECRET)
@@ -122,3 +124,13 @@ def test_before_the_hub_is_up_a_socket_is_told_to_try_again() -> None:
 )
 def test_the_path_is_matched_below_the_root_path(path: str, root: str, found: str) -> None:
     assert route_path({"path": path, "root_path": root}) == found
+
+
+def test_a_client_gone_during_the_handshake_is_no_failure() -> None:
+    app, errors = app_with(FakeHub("client_gone"))
+    with TestClient(app) as client, capture_logs() as logs:
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws") as ws:
+            ws.receive_text()
+        assert client.get("/hello").text == "starlette"
+    assert not [line for line in logs if line["event"] == "ws_failed"]
+    assert errors.counted == []
