@@ -40,6 +40,7 @@ from direkt.loadtests.wire import Http
 
 SCENARIOS = ("waiting-room", "chat", "reconnect-storm", "calls", "flood")
 DRAIN_S = 10.0
+LEFTOVER_PAUSE_S = 0.25  # between leftovers one nurse closes: three frames, well under the hub's 20 a second
 
 
 @dataclass
@@ -133,15 +134,26 @@ async def staff_up(world: World) -> None:
 
 
 async def open_chats(world: World) -> None:
-    """Each nurse claims ``chats`` cases with claim_next and greets with a phrase template."""
+    """Each nurse claims ``chats`` of this run's cases with claim_next.
+
+    A case that is not this run's (a citizen of an earlier run against the same
+    server, ``--runs`` with ``--url``, still waiting in the unit's queue) is
+    closed as a leftover and the nurse claims again, until the queue is empty.
+    """
     by_case = {c.case: c for c in world.citizens}
 
     async def one(nurse: Nurse) -> None:
-        for r in range(world.spec.chats):
-            case = await guarded(world.probe, "claim", nurse.claim(f"load-{nurse.index}-{r}"))
+        claims, chats = 0, 0
+        while chats < world.spec.chats:
+            case = await guarded(world.probe, "claim", nurse.claim(f"load-{nurse.index}-{claims}"))
+            claims += 1
             if not case:
                 return
-            citizen = by_case[case]
+            citizen = by_case.get(case)
+            if citizen is None:
+                await leftover(world, nurse, case)
+                continue
+            chats += 1
             world.pairs.append((nurse, citizen))
             await asyncio.wait_for(nurse.synced[case].wait(), 30)
             await asyncio.wait_for(citizen.ready.wait(), 30)
@@ -150,6 +162,17 @@ async def open_chats(world: World) -> None:
     await bounded(world.spec.concurrency, [guarded(world.probe, "chat", one(n)) for n in world.nurses])
     world.setup["claim_s"] = round(time.monotonic() - started, 2)
     world.setup["chats"] = len(world.pairs)
+
+
+async def leftover(world: World, nurse: Nurse, case: str) -> None:
+    """Close a case an earlier run left waiting (counted in ``leftovers_closed``).
+
+    Paced: a claim, a join and a close are three frames, and the hub's rate limit
+    (``DIREKT_MESSAGE_RATE``, 20 a second) refused a nurse closing many at once.
+    """
+    if await guarded(world.probe, "leftover", nurse.close_case(case, "no_contact")):
+        world.probe.counters["leftovers_closed"] += 1
+    await asyncio.sleep(LEFTOVER_PAUSE_S)
 
 
 # -- measured phases ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ import msgpack
 import orjson
 
 from direkt.loadtests.client import MSGPACK, ApiError
+from direkt.loadtests.leanhttp import LeanHttp
 from direkt.loadtests.wsclient import LeanSocket
 
 SESSION_COOKIE = "direkt_session"
@@ -49,6 +50,7 @@ class Http:
         self.base_url = base_url.rstrip("/")
         self.connections = connections
         self._client: aiohttp.ClientSession | None = None
+        self._tickets: LeanHttp | None = None
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -62,6 +64,8 @@ class Http:
         return self._client
 
     async def aclose(self) -> None:
+        if self._tickets is not None:
+            self._tickets.close()
         if self._client is not None:
             await self._client.close()
 
@@ -86,17 +90,18 @@ class Http:
             return Session(response.cookies[SESSION_COOKIE].value, me["csrf"], me.get("uid", ""))
 
     async def ticket_url(self, session: Session) -> str:
-        """A WebSocket URL with a fresh ticket.
+        """A WebSocket URL with a fresh ticket, asked for through the lean client (``leanhttp``: every resume).
 
         The POST is retried once when the server closed the connection under it: asking for a ticket is safe
         to repeat (an unused ticket just expires), and the race with a closing keep-alive connection is the
         load client's, not the server's, so it must not count as the server's error.
         """
-        try:
-            reply = await self.call(session, "POST", "/api/tickets")
-        except aiohttp.ServerDisconnectedError:
-            reply = await self.call(session, "POST", "/api/tickets")
-        ticket = reply["ticket"]
+        if self._tickets is None:
+            self._tickets = LeanHttp(self.base_url, self.connections)
+        answer = await self._tickets.post("/api/tickets", f"{SESSION_COOKIE}={session.cookie}", session.csrf)
+        if answer.status >= 300:
+            raise error_of(answer.status, answer.body)
+        ticket = orjson.loads(answer.body)["ticket"]
         return self.base_url.replace("http", "ws", 1) + f"/ws?ticket={ticket}"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -40,6 +41,7 @@ from websockets.uri import parse_uri
 ABNORMAL_CLOSURE = 1006  # RFC 6455: the connection ended without a closing handshake
 NO_STATUS_RECEIVED = 1005  # a close frame without a code (picows says 0)
 CLOSE_WAIT_S = 5.0
+PICOWS_LOG = logging.getLogger("picows.client")  # resolved once, not per connect
 OnMessage = Callable[[bytes], None]
 OnClose = Callable[[int], None]  # called once with the close code when the connection is gone
 
@@ -84,7 +86,8 @@ class LeanSocket(WSListener):
         try:
             transport, listener = await ws_connect(
                 lambda: cls(on_message, on_close), url, websocket_handshake_timeout=timeout, max_frame_size=max_size,
-                extra_headers=extra, max_redirects=0, enable_auto_pong=True,
+                extra_headers=extra, max_redirects=0, enable_auto_pong=True, logger_name=PICOWS_LOG,
+                use_aiofastnet=False,  # uvloop's own connect, in C: aiofastnet's Python path cost more per connect
             )  # fmt: skip
         except WSInvalidStatusError as exc:
             status = int(exc.response.status) if exc.response is not None else 0

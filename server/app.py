@@ -1,8 +1,9 @@
 """The Starlette application: routes, lifespan and typed state.
 
-Health, the HTTP API (``api.py``, ``auth.py``), ``/openapi.json``, the
-WebSocket hub (``/ws``) and the browser clients (``static.py``). The triage knowledge base is loaded once per process,
-here, before the first request.
+Health, the HTTP API (``api.py``, ``auth.py``), ``/openapi.json`` and the
+browser clients (``static.py``) are Starlette's; the WebSocket hub (``/ws``) is
+reached in front of it (``ws/entry.py``: a handshake skips Starlette's stack).
+The triage knowledge base is loaded once per process, here, before the first request.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from typing import TypedDict
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.routing import BaseRoute, Mount, Route
 
 from direkt.server.care.catalogue import load_catalogue
 from direkt.server.errors import DirektError, Unauthenticated, as_direkt_errors
@@ -33,7 +32,7 @@ from direkt.server.lifecycle import Backend
 from direkt.server.metrics import CONTENT_TYPE, Metrics, check_scraper
 from direkt.server.region import RegionConfig, check_brand_files, load_region_config
 from direkt.server.settings import Settings
-from direkt.server.ws.outbox import RecordServerSend
+from direkt.server.ws.entry import HubFirst
 from direkt.triage.kbcache import load_for_server
 
 
@@ -68,7 +67,7 @@ async def readyz(request: Request) -> Response:
     return OrjsonResponse({"status": "not_ready", "problem": readiness.problem}, status_code=503)
 
 
-def create_app(settings: Settings, config: RegionConfig | None = None) -> Starlette:
+def create_app(settings: Settings, config: RegionConfig | None = None) -> HubFirst:
     """Build the application; the region configuration is validated here, at start.
 
     Raises:
@@ -95,25 +94,16 @@ def create_app(settings: Settings, config: RegionConfig | None = None) -> Starle
     async def openapi(_: Request) -> Response:
         return Response(document, media_type="application/json")
 
-    async def ws(websocket: WebSocket) -> None:
-        hub = websocket.state.backend.hub
-        if hub is None:
-            await websocket.close(1013)  # try again later: Redis not connected yet
-            return
-        await hub.endpoint(websocket)
-
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/openapi.json", openapi)]
     routes.append(Route("/metrics", metrics_text))
     routes += [Route(path, handler, methods=[method]) for method, path, handler, _, _ in AUTH_ROUTES]
     routes += [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS]
-    routes.append(WebSocketRoute("/ws", ws))
     client = client_app(settings)
     if client is not None:
         check_brand_files(config, settings.client_dir)
         routes.append(Mount("/", app=client, name="client"))  # last: the API's paths win
     handlers = {DirektError: on_direkt_error, HTTPException: on_http_error}
-    middleware = [Middleware(RecordServerSend)]  # outermost: sees the server's own send (direkt.server.ws.outbox)
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
+    return HubFirst(Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers))
 
 
 # The cyclic garbage collector while serving: the young generation's size (CPython's default
@@ -159,6 +149,6 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return OrjsonResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> HubFirst:
     """uvicorn factory for worker processes: settings come from the environment."""
     return create_app(Settings.from_env(os.environ))

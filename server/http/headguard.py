@@ -17,7 +17,13 @@ ticket are in it. Three bounds apply while it arrives:
   is answered 408 and closed; a connection that sent nothing is just closed
   (a browser's unused preconnection is no error). uvicorn's own keep-alive
   timeout covers the idle time between requests, and nothing covered a head
-  that never ends: 300 such connections stayed open for 100 s and more;
+  that never ends: 300 such connections stayed open for 100 s and more.
+  The server's own slowness is not held against a client: when the time is
+  up while bytes the client sent wait unread in the socket (a loop busy with
+  a reconnect storm runs its timers before it reads), the head gets one more
+  ``timeout_s`` (``unread``). Before, ten thousand sockets reconnecting at
+  once lost some of their connections this way, with their heads on time;
+  a slowloris client gains at most that one period per head;
 * number: at most ``HeadLimits.per_address`` connections per client address
   may be waiting for their head at once, per server process. One more is
   answered 429 and closed at once. Connections past their head (requests in
@@ -33,6 +39,9 @@ connection, all of a process sharing one count per address (``Door``).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import struct
+import termios
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +124,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_begun = False  # a byte of the current head has arrived
         self._at_door: str | None = None  # the address this connection is counted under while at the door
         self._head_timer: asyncio.TimerHandle | None = None
+        self._late_once = False  # this head already had its one more period (``unread``)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -182,6 +192,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _wait_for_head(self, counted_as: str) -> None:
         self._at_door = counted_as
+        self._late_once = False
         self._head_timer = self.loop.call_later(self.limits.timeout_s, self._head_too_slow)
 
     def _leave(self) -> None:
@@ -198,13 +209,34 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             # A pipelined head behind a request still being answered: its time starts once that is done.
             self._head_timer = self.loop.call_later(self.limits.timeout_s, self._head_too_slow)
             return
-        self._leave()
         if self.transport.is_closing():
+            self._leave()
             return
+        if not self._late_once and unread(self.transport) > 0:
+            # The client's bytes are here and the server has not read them yet: the delay is ours.
+            self._late_once = True
+            self._head_timer = self.loop.call_later(self.limits.timeout_s, self._head_too_slow)
+            return
+        self._leave()
         if self._head_begun:
             self.logger.info("Request head not complete within %g s: connection closed.", self.limits.timeout_s)
             self.transport.write(HEAD_TOO_SLOW)
         self.transport.close()
+
+
+_INT = struct.Struct("i")
+
+
+def unread(transport: asyncio.BaseTransport) -> int:
+    """Bytes waiting in the socket's receive buffer that the server has not read yet (0 if unknown)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        found: int = _INT.unpack(fcntl.ioctl(sock.fileno(), termios.FIONREAD, bytes(_INT.size)))[0]
+    except OSError:
+        return 0  # closed meanwhile
+    return found
 
 
 class GuardedHttp:

@@ -22,6 +22,7 @@ log = structlog.get_logger("direkt.hub")
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
 CLOSE_SESSION_ENDED = 4001
 CLOSE_RIGHTS_CHANGED = 4002  # the staff member's units or rights changed: reconnect to get the new ones

@@ -115,15 +115,19 @@ async def test_a_ticket_request_on_a_connection_the_server_closed_is_retried_onc
 
     async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal requests
-        while await reader.readuntil(b"\r\n\r\n"):
-            requests += 1
-            if requests == 1:
-                writer.close()
-                return
-            body = b'{"ticket": "t1"}'
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b"
-                         % (len(body), body))  # fmt: skip
-            await writer.drain()
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                requests += 1
+                if requests == 1:
+                    return
+                body = b'{"ticket": "t1"}'
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b"
+                             % (len(body), body))  # fmt: skip
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass  # the client hung up
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(serve_http, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
