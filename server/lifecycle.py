@@ -23,7 +23,7 @@ from direkt.server.care.retention import job_for
 from direkt.server.care.triageflow import keep_knowledge
 from direkt.server.care.workflow import Workflow
 from direkt.server.demo import seed_demo_cases
-from direkt.server.errors import DirektError, RedisUnavailable
+from direkt.server.errors import ConfigError, DirektError, RedisUnavailable
 from direkt.server.liveconfig import ConfigStore, LiveConfig
 from direkt.server.metrics import REDIS_SAMPLE_EVERY, Metrics, WaitingCensus, waiting_census
 from direkt.server.redis.connect import LeanRedis, connect, describe
@@ -63,6 +63,22 @@ class Backend:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="direkt-backend")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A start that failed says why, in the log and in ``/readyz``: it stayed silent, ready never.
+
+        A configuration error (the schedules file, read once Redis holds the
+        live configuration) names file, key and problem; any other error only
+        its type (a message may hold personal data).
+        """
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.problem = (
+            exc.message if isinstance(exc, ConfigError) else f"the server could not start ({type(exc).__name__})"
+        )
+        log.error("backend_failed", problem=self.problem)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -312,7 +312,11 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_http(self.url("/readyz"), 30)
+        try:
+            wait_http(self.url("/readyz"), 30)
+        except AssertionError:  # never ready: stopped here, or the next test of the worker meets it (a ResourceWarning)
+            self.stop()
+            raise
         ServerProcess.running.add(self)
 
     @property

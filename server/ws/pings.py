@@ -44,6 +44,8 @@ def ping_round(proto: Any, now: float) -> None:
     if proto.close_sent or proto.transport.is_closing():
         return
     if proto.pending_ping_payload is not None:
+        if not hasattr(proto, "ping_sent_at"):  # uvicorn's own ping, pending when the wheel took over
+            proto.ping_sent_at = now
         if proto.ping_timeout is not None and now - proto.ping_sent_at >= proto.ping_timeout:
             proto.keepalive_timeout()  # uvicorn's: 1011 "keepalive ping timeout", then the transport closes
         return

@@ -24,15 +24,20 @@ Opener = Callable[..., Page]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")  # fmt: skip
-SCHEDULES = """
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# nurse-1's own weekly video hours fall three days after the visit's: her extra session (the visit's
+# window, any time of day) must never overlap them, or the server refuses the schedule at start
+# (a weekday 08:00-10:00 did, every morning from 07:20).
+NURSE_VIDEO = """
 [[schedule]]
 unit = "vc-t"
 profession = "nurse"
 mode = "video"
-hours = { mon-fri = "08:00-10:00" }
+hours = {{ {day} = "08:00-10:00" }}
 slot_minutes = 20
 staff = "nurse-1"
-
+"""
+SCHEDULES = """
 [[schedule]]
 unit = "vc-t"
 profession = "nurse"
@@ -80,7 +85,8 @@ def visit_at() -> dt.datetime:
 @pytest.fixture(scope="module")
 def server(standalone_redis: EmbeddedRedis, visit_at: dt.datetime) -> Iterator[ServerProcess]:
     path = short_tmpdir("dk-bkb-") / "schedules.toml"
-    path.write_text(SCHEDULES + extra_sessions(visit_at))
+    own_day = WEEKDAYS[(visit_at.weekday() + 3) % 7]
+    path.write_text(NURSE_VIDEO.format(day=own_day) + SCHEDULES + extra_sessions(visit_at))
     process = ServerProcess(standalone_redis.url, DIREKT_POSITION_INTERVAL_SECONDS="0.5", DIREKT_SCHEDULES=str(path))
     yield process
     process.stop()

@@ -171,6 +171,43 @@ def test_unreachable_redis_url_is_reported_by_readyz(data_dir: Path) -> None:
         assert server.stop() == 0
 
 
+OVERLAPPING_SCHEDULES = """
+[[schedule]]
+unit = "vc-kungsor"
+profession = "nurse"
+mode = "video"
+hours = { daily = "08:00-10:00" }
+slot_minutes = 20
+staff = "anna.lind"
+
+[[extra]]
+unit = "vc-kungsor"
+profession = "nurse"
+mode = "physical"
+date = 2026-12-08
+times = "09:00-09:30"
+slot_minutes = 10
+staff = "anna.lind"
+"""
+
+
+def test_a_schedules_file_refused_at_start_is_named_by_readyz_and_the_log(data_dir: Path) -> None:
+    """The schedules file is read once Redis holds the live configuration, after the HTTP server is up:
+    a refused one left the server not ready with an empty problem and nothing in its log."""
+    path = data_dir.parent / f"{data_dir.name}-schedules.toml"
+    path.write_text(OVERLAPPING_SCHEDULES)
+    server = Server(data_dir, DIREKT_SCHEDULES=str(path))
+    try:
+        _, body = wait_http(server.url("/readyz"), 60, status=503)
+        deadline = time.monotonic() + timeout(30)
+        while "also booked" not in (problem := json.loads(body)["problem"]) and time.monotonic() < deadline:
+            _, body = wait_http(server.url("/readyz"), 10, status=503)
+        assert str(path) in problem and "anna.lind is also booked" in problem
+        assert "backend_failed" in server.output() and "Traceback" not in server.output()
+    finally:
+        assert server.stop() == 0
+
+
 def test_queue_status_without_a_server_says_what_to_do(data_dir: Path) -> None:
     done = subprocess.run(
         [*DIREKT, "queue", "status"], env=env_for(data_dir), capture_output=True, text=True, check=False
