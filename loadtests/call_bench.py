@@ -36,8 +36,8 @@ from direkt.loadtests.client import Client, Socket
 from direkt.loadtests.demo_chat import ANSWERS, CITIZEN, claim_until, find_nurse
 from direkt.loadtests.fleet import free_port
 from direkt.server.redis.embedded import EmbeddedRedis
-from direkt.signaling.ice import rtc_configuration
-from direkt.signaling.peer import CallPeer, gather_only_on
+from direkt.signaling.ice import gather_only_on, rtc_configuration
+from direkt.signaling.peer import CallPeer
 
 CANDIDATE = "candidate:3625848226 1 udp 2122260223 127.0.0.1 50421 typ host generation 0"
 

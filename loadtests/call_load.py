@@ -24,7 +24,7 @@ async def prepare(world: World) -> None:
     """Make one real offer and answer with aiortc (audio and video, gathered on loopback)."""
     from aiortc import RTCConfiguration, RTCPeerConnection
 
-    from direkt.signaling.peer import gather_only_on
+    from direkt.signaling.ice import gather_only_on
 
     gather_only_on(["127.0.0.1"])
     offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))

@@ -31,7 +31,7 @@ from direkt.server.region import RegionConfig
 from direkt.server.settings import Settings
 from direkt.server.wiring import Services, build_services
 from direkt.server.ws.hub import Hub
-from direkt.signaling.peer import gather_only_on
+from direkt.signaling.ice import gather_only_on
 from direkt.triage.model import KnowledgeBase
 
 log = structlog.get_logger("direkt.backend")

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 from direkt.server.errors import RateLimited, as_direkt_errors
 from direkt.signaling.ice import rtc_configuration
 from direkt.signaling.sdp import check_sdp
+
+if TYPE_CHECKING:  # aiortc is imported with the first call test, not with the server (ice.py)
+    from aiortc import MediaStreamTrack, RTCPeerConnection
 
 log = structlog.get_logger("direkt.calltest")
 
@@ -39,6 +41,8 @@ class EchoPeers:
         await self.stop(uid)
         if len(self.peers) >= self.max_peers:
             raise RateLimited("too many call tests right now; try again in a minute")
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+
         pc = RTCPeerConnection(rtc_configuration(self.servers))
         self.peers[uid] = pc
         pc.on("track", lambda track: _echo(pc, track))

@@ -7,6 +7,10 @@ configured (right on loopback). TURN credentials follow the TURN REST API
 username ``<expiry unix seconds>:<uid>``, password
 ``base64(HMAC-SHA1(secret, username))``. The hub issues them only to the
 parties of a live call.
+
+aiortc (and PyAV under it) is imported only when a configuration is built:
+it is over half a second of every server start, which needs none of it until
+a call or a call test.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import hmac
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from aiortc import RTCConfiguration, RTCIceServer
+from typing import TYPE_CHECKING, Any
 
 from direkt.server.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aiortc import RTCConfiguration
 
 SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 _URL = re.compile(
@@ -94,8 +99,22 @@ def turn_accepts(secret: str, username: str, credential: str, now_s: int) -> boo
 
 def rtc_configuration(servers: list[dict[str, Any]]) -> RTCConfiguration:
     """An aiortc configuration with exactly these servers (never aiortc's public default)."""
+    from aiortc import RTCConfiguration, RTCIceServer
+
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in servers
         ]
     )
+
+
+def gather_only_on(addresses: list[str]) -> None:
+    """aiortc gathers host candidates on these addresses only (all interfaces when empty)."""
+    if not addresses:
+        return
+    import aioice.ice
+
+    listed = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [
+        a for a in listed if (":" in a and use_ipv6) or (":" not in a and use_ipv4)
+    ]

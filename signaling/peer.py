@@ -8,8 +8,8 @@ candidates from browsers. Media is synthetic (aiortc's silence and test
 pattern) and every received frame is counted, so a test can prove media
 flowed both ways.
 
-``gather_only_on`` restricts which local addresses aiortc gathers on (aioice
-skips loopback by default): tests and load tests use 127.0.0.1 only.
+``ice.gather_only_on`` restricts which local addresses aiortc gathers on
+(aioice skips loopback by default): tests and load tests use 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aioice.ice
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
@@ -28,16 +27,6 @@ from aiortc.sdp import candidate_from_sdp
 from direkt.signaling.ice import rtc_configuration
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def gather_only_on(addresses: list[str]) -> None:
-    """aiortc gathers host candidates on these addresses only (all interfaces when empty)."""
-    if not addresses:
-        return
-    listed = list(addresses)
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [
-        a for a in listed if (":" in a and use_ipv6) or (":" not in a and use_ipv4)
-    ]
 
 
 class CallPeer:

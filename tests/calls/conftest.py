@@ -12,7 +12,7 @@ from support_hub import Chat, open_chat
 
 from direkt.server.redis.connect import connect
 from direkt.server.redis.embedded import EmbeddedRedis
-from direkt.signaling.peer import gather_only_on
+from direkt.signaling.ice import gather_only_on
 
 pytestmark = pytest.mark.slow
 

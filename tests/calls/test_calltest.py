@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
@@ -11,6 +12,7 @@ from support import ServerProcess, timeout
 from support_hub import ERIK, GUARDIAN, LOVA, citizen, refused, staff
 
 from direkt.loadtests.client import Client
+from direkt.server.redis.embedded import EmbeddedRedis
 from direkt.signaling.ice import rtc_configuration
 
 
@@ -91,3 +93,26 @@ async def test_bad_offers_strangers_and_too_many_tests_are_refused(server: Serve
     finally:
         for client in (erik, maja, lova, anonymous):
             await client.aclose()
+
+
+def media_stack_loaded(server: ServerProcess) -> bool:
+    """Whether the server process has mapped PyAV (aiortc's codecs), read from /proc/<pid>/maps."""
+    maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    return "/site-packages/av/" in maps or "libavcodec" in maps
+
+
+async def test_the_media_stack_is_loaded_with_the_first_call_test_not_at_start(
+    standalone_redis: EmbeddedRedis,
+) -> None:
+    """aiortc and PyAV were over half a second of every start (ice.py): a ready server has neither,
+    and the first call test loads them and works."""
+    fresh = ServerProcess(standalone_redis.url, DIREKT_ICE_HOST_ADDRESSES="127.0.0.1")
+    erik = await citizen(fresh.base, ERIK)
+    try:
+        assert not media_stack_loaded(fresh)
+        got = await echo_through(erik, frames=3)
+        assert got["audio"] >= 3 and got["video"] >= 3
+        assert media_stack_loaded(fresh)
+    finally:
+        await erik.aclose()
+        fresh.stop()

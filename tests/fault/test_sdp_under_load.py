@@ -25,8 +25,7 @@ from support_fault import ask, flush
 from support_hub import GUARDIAN, Chat, barrier, frames_until, kinds, open_chat
 
 from direkt.server.redis.embedded import EmbeddedRedis
-from direkt.signaling.ice import rtc_configuration
-from direkt.signaling.peer import gather_only_on
+from direkt.signaling.ice import gather_only_on, rtc_configuration
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,7 @@ from support_hub import ERIK, frames_until
 from direkt.loadtests.calls import set_up_call
 from direkt.loadtests.client import JSON, MSGPACK, Client, Socket
 from direkt.server.redis.embedded import EmbeddedRedis
-from direkt.signaling.ice import rtc_configuration
-from direkt.signaling.peer import gather_only_on
+from direkt.signaling.ice import gather_only_on, rtc_configuration
 from direkt.triage.answerer import MAX_QUESTIONS, choose
 
 pytestmark = pytest.mark.slow
