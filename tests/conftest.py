@@ -12,12 +12,19 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from redis.asyncio import RedisCluster
-from support import Cluster, make_directory, short_tmpdir
+from support import Cluster, make_directory, remove_made_dirs, short_tmpdir
 
 from direkt.queue.model import Directory
 from direkt.queue.scripts import RedisClient
 from direkt.server.redis.connect import connect
 from direkt.server.redis.embedded import EmbeddedRedis
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The session's Redis, server and audit folders go once every test passed: left behind they
+    filled /tmp by gigabytes over many runs (Redis's data files). After a failure they stay, for the logs."""
+    if exitstatus == 0:
+        remove_made_dirs()
 
 
 @pytest.fixture(scope="session")

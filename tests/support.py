@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,9 +39,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+MADE_DIRS: list[Path] = []  # short_tmpdir's folders in this process, removed by ``remove_made_dirs``
+
+
 def short_tmpdir(prefix: str) -> Path:
-    """A short path: unix socket paths are limited to 108 bytes."""
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    """A short path (unix socket paths are limited to 108 bytes), removed after a session that passed."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    MADE_DIRS.append(path)
+    return path
+
+
+def remove_made_dirs() -> None:
+    """Remove every folder ``short_tmpdir`` made in this process (Redis data, server logs, audit files)."""
+    while MADE_DIRS:
+        shutil.rmtree(MADE_DIRS.pop(), ignore_errors=True)
 
 
 class FakeClock:
