@@ -26,6 +26,10 @@ from websockets.exceptions import WebSocketException
 
 log = structlog.get_logger("direkt.pings")
 SLOTS = 20
+# A ping sent at one turn is judged at a later turn exactly one interval on; uvloop's clock has
+# millisecond steps, so 20 s measured is 19.999... about once in forty, and the dead peer got a
+# whole extra turn (40 s, not 20). Slack far below any timeout absorbs that.
+SLACK_S = 0.01
 
 
 def takes_pings(proto: Any) -> bool:
@@ -46,7 +50,7 @@ def ping_round(proto: Any, now: float) -> None:
     if proto.pending_ping_payload is not None:
         if not hasattr(proto, "ping_sent_at"):  # uvicorn's own ping, pending when the wheel took over
             proto.ping_sent_at = now
-        if proto.ping_timeout is not None and now - proto.ping_sent_at >= proto.ping_timeout:
+        if proto.ping_timeout is not None and now - proto.ping_sent_at >= proto.ping_timeout - SLACK_S:
             proto.keepalive_timeout()  # uvicorn's: 1011 "keepalive ping timeout", then the transport closes
         return
     # uvicorn's send_keepalive_ping without its pong timer: a random payload identifies the ping
@@ -76,7 +80,7 @@ class PingWheel:
         proto.stop_keepalive()  # cancels uvicorn's ping timer; with no pong timer it never schedules another
         self._interval = self._interval or float(proto.ping_interval)
         self._slots[random.randrange(SLOTS)].add(proto)  # noqa: S311 - spreading, not secrecy
-        if self._task is None:
+        if self._task is None or self._task.done():  # a wheel that died is started again
             self._task = asyncio.get_running_loop().create_task(self._run(), name="direkt-pings")
         return True
 
@@ -104,4 +108,6 @@ class PingWheel:
                     ping_round(proto, now)
                 except (OSError, RuntimeError, WebSocketException) as exc:  # one socket's failure: no other's
                     log.warning("ping_failed", problem=type(exc).__name__)
+                except Exception as exc:  # noqa: BLE001 - a bug must not end every socket's keepalive
+                    log.error("ping_failed", problem=type(exc).__name__)
             slot = (slot + 1) % SLOTS
