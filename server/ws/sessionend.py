@@ -19,6 +19,10 @@ import heapq
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+import structlog
+
+log = structlog.get_logger("direkt.hub")
+
 GRAIN_MS = 1000
 M = TypeVar("M")
 
@@ -120,6 +124,11 @@ class SessionEnds:
 
     def _tick(self) -> None:
         self._timer = None
-        for member in self._deadlines.due(self.clock_ms()):
-            member.session_ended()
-        self._schedule()
+        try:
+            for member in self._deadlines.due(self.clock_ms()):
+                try:
+                    member.session_ended()
+                except Exception as exc:  # noqa: BLE001 - one socket's failure must not keep the others open
+                    log.error("session_end_failed", problem=type(exc).__name__)
+        finally:
+            self._schedule()

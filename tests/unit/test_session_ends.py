@@ -84,3 +84,24 @@ async def test_each_socket_ends_once_within_a_second_of_its_deadline_and_a_remov
     assert gone.ended_at is None
     assert len(ends) == 0
     ends.stop()
+
+
+class Failing(Socket):
+    def session_ended(self) -> None:
+        super().session_ended()
+        raise RuntimeError("a socket that cannot be closed")
+
+
+async def test_a_socket_that_fails_to_end_leaves_the_others_of_its_second_and_the_later_ones_ended() -> None:
+    ends, ended = SessionEnds(clock_ms), asyncio.Event()
+    now = clock_ms()
+    failing, same_second, later = Failing(ended), Socket(ended), Socket(ended)
+    ends.add(failing, now)
+    ends.add(same_second, now)  # due in the same tick as the failing one: skipped before
+    ends.add(later, now + 1_500)  # the next timer was never set
+    async with asyncio.timeout(timeout(5)):
+        while same_second.ended_at is None or later.ended_at is None:
+            ended.clear()
+            await ended.wait()
+    assert failing.ended_at is not None and len(ends) == 0
+    ends.stop()
