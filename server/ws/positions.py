@@ -75,7 +75,8 @@ class PositionFeed:
         self.steering_changes = SteeringChanges(self)
         self._task: asyncio.Task[None] | None = None
         self._first: set[str] = set()  # cases watched since the last first read (``watch``)
-        self._first_read: asyncio.Task[None] | None = None
+        self._first_read: asyncio.Task[None] | None = None  # the read the next watches join
+        self._first_reads: set[asyncio.Task[None]] = set()  # every first read still running: ``stop`` ends them
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="direkt-positions")
@@ -86,8 +87,7 @@ class PositionFeed:
                 await self.s.fanout.subscribe(keys.unit_control_channel(region), self.steering_changes)
 
     async def stop(self) -> None:
-        first = [self._first_read] if self._first_read else []
-        for task in [*self.nudged.values(), *([self._task] if self._task else []), *first]:
+        for task in [*self.nudged.values(), *([self._task] if self._task else []), *self._first_reads]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -124,7 +124,9 @@ class PositionFeed:
         self.watchers.setdefault(case_id, set()).add(out)
         self._first.add(case_id)
         if self._first_read is None:
-            self._first_read = asyncio.get_running_loop().create_task(self._read_first())
+            read = self._first_read = asyncio.get_running_loop().create_task(self._read_first())
+            self._first_reads.add(read)
+            read.add_done_callback(self._first_reads.discard)
 
     async def _read_first(self) -> None:
         await asyncio.sleep(WATCH_SETTLE_S)

@@ -79,3 +79,29 @@ def test_a_case_unwatched_before_its_read_is_not_told() -> None:
     out, positions = asyncio.run(run())
     assert out.frames == []
     assert positions.smoothed == {} and positions.queue_of == {}
+
+
+class SlowWaitroom(Waitroom):
+    """Holds every read until released: a read is under way when the feed stops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def positions(self, case_ids: list[str]) -> dict[str, Position]:
+        self.calls.append(list(case_ids))
+        self.answered.set()
+        await self.release.wait()
+        return dict.fromkeys(case_ids, WAITING)
+
+
+def test_stop_ends_a_first_read_under_way() -> None:
+    async def run() -> list[asyncio.Task[Any]]:
+        waitroom = SlowWaitroom()
+        positions = feed(waitroom)
+        positions.watch(Out(), "case-0")  # type: ignore[arg-type]
+        await asyncio.wait_for(waitroom.answered.wait(), 10)  # the read is waiting on Redis
+        await positions.stop()  # the hub stops: the read outlived it (and would have told the socket later)
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert asyncio.run(run()) == []
