@@ -75,12 +75,13 @@ class AsgiReader:
 class SansioReader:
     """Takes over the protocol's queue (``put_nowait``, ``get``, ``empty``) and its per-frame hand-off."""
 
-    __slots__ = ("_ended", "_frames", "_held", "_parse", "_partial", "_waiter", "proto", "ws")
+    __slots__ = ("_ended", "_frames", "_head", "_held", "_parse", "_partial", "_waiter", "proto", "ws")
 
     def __init__(self, proto: Any, ws: WebSocket) -> None:
         self.proto = proto
         self.ws = ws
         self._frames: list[Data] = []
+        self._head = 0  # the next frame to hand out: ``_frames[_head:]`` wait (a list's pop(0) is O(n))
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
         self._partial = bytearray()  # read but not parsed: a frame's start, or the frames past a full inbox
@@ -119,14 +120,15 @@ class SansioReader:
 
     def _parse_frames(self, data: bytes | bytearray) -> int:
         """Parses ``data`` from its start; returns where it stopped (``len(data)`` once all was handed on)."""
-        proto, pos, end, frames = self.proto, 0, len(data), self._frames
+        proto, pos, end = self.proto, 0, len(data)
         self._held = False
         while pos < end:
             if proto.close_sent or proto.conn.state is not State.OPEN:
                 self._parse(bytes(data[pos:]))
                 return end
-            if len(frames) >= INBOX_FRAMES or end - pos < 2:  # full (reading is paused), or not even 2 bytes of a frame
-                self._held = len(frames) >= INBOX_FRAMES  # the rest waits in ``_partial`` for the inbox to drain
+            full = self.waiting() >= INBOX_FRAMES
+            if full or end - pos < 2:  # full (reading is paused), or not even 2 bytes of a frame
+                self._held = full  # the rest waits in ``_partial`` for the inbox to drain
                 return pos
             found = frame_at(data, pos, proto.conn.max_message_size)
             if found is None:  # not a whole, plain data frame: a control frame, or one websockets must refuse
@@ -189,7 +191,11 @@ class SansioReader:
             self._push(data if data is not None else message["text"])
 
     def empty(self) -> bool:
-        return not self._frames and not self._ended
+        return not self.waiting() and not self._ended
+
+    def waiting(self) -> int:
+        """How many frames wait to be received."""
+        return len(self._frames) - self._head
 
     async def get(self) -> dict[str, Any]:
         """The ASGI view, for anything that still calls the protocol's ``receive``."""
@@ -199,9 +205,8 @@ class SansioReader:
         return {"type": "websocket.receive", "bytes" if isinstance(data, bytes) else "text": data}
 
     def _push(self, data: Data) -> None:
-        frames = self._frames
-        frames.append(data)
-        if len(frames) >= INBOX_FRAMES and not self.proto.read_paused:
+        self._frames.append(data)
+        if self.waiting() >= INBOX_FRAMES and not self.proto.read_paused:
             self.proto.read_paused = True
             self.proto.transport.pause_reading()
         self._wake()
@@ -215,8 +220,7 @@ class SansioReader:
 
     async def receive(self) -> Data | None:
         """The next frame's data, oldest first; ``None`` once the client is gone and every frame was read."""
-        frames = self._frames
-        while not frames:
+        while not self.waiting():
             if self._ended:
                 self.ws.client_state = WebSocketState.DISCONNECTED
                 return None
@@ -225,15 +229,30 @@ class SansioReader:
                 await self._waiter
             finally:
                 self._waiter = None
-        data = frames.pop(0)
-        if (self.proto.read_paused or self._held) and len(frames) < INBOX_FRAMES // 2:
+        data = self._take()
+        if (self.proto.read_paused or self._held) and self.waiting() < INBOX_FRAMES // 2:
             self._resume_reading()
+        return data
+
+    def _take(self) -> Data:
+        """The oldest waiting frame. Past a fragmented message websockets' parser hands over a whole
+        read at once (tens of thousands of tiny frames in 256 KiB), where pop(0) cost O(n) each."""
+        frames, head = self._frames, self._head
+        data = frames[head]
+        head += 1
+        if head == len(frames):
+            frames.clear()
+            head = 0
+        elif head >= INBOX_FRAMES and 2 * head >= len(frames):  # the taken half goes: O(1) a frame overall
+            del frames[:head]
+            head = 0
+        self._head = head
         return data
 
     def _resume_reading(self) -> None:
         """Reads on, and parses on the frames held back when the inbox was full (the next loop turn)."""
         proto = self.proto
-        if len(self._frames) >= INBOX_FRAMES:
+        if self.waiting() >= INBOX_FRAMES:
             return
         if self._held:
             self._held = False

@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -43,7 +44,7 @@ async def echo(websocket: WebSocket) -> None:
         if data == "hold":
             if isinstance(reader, SansioReader):  # let frames pile up before reading on
                 for _ in range(int(timeout(5) / 0.01)):
-                    if len(reader._frames) >= INBOX_FRAMES:
+                    if reader.waiting() >= INBOX_FRAMES:
                         break
                     await asyncio.sleep(0.01)  # polling with a deadline
                 ours = reader.proto.data_received == reader._on_data  # frames parsed by the reader itself
@@ -65,13 +66,13 @@ async def tally(websocket: WebSocket) -> None:
     peak = 0
     while (data := await reader.receive()) is not None and data != "end":
         assert isinstance(reader, SansioReader) and isinstance(data, str)
-        peak = max(peak, len(reader._frames) + 1)  # frames are only added between two of these looks
+        peak = max(peak, reader.waiting() + 1)  # frames are only added between two of these looks
         got.append(data)
     await websocket.send_text(f"{peak} {','.join(got)}")
 
 
-async def late(websocket: WebSocket) -> None:
-    """Takes the socket over only once websockets holds the first fragment of a message, then echoes."""
+async def take_over_late(websocket: WebSocket) -> Any:
+    """Accepts, and takes the socket over only once websockets holds the first fragment of a message."""
     await websocket.accept()
     proto = websocket.scope[SERVER_SEND].__self__
     for _ in range(int(timeout(5) / 0.01)):
@@ -80,12 +81,32 @@ async def late(websocket: WebSocket) -> None:
         await asyncio.sleep(0.01)  # polling with a deadline
     reader = reader_for(websocket)
     await websocket.send_text(f"{type(reader).__name__} {proto.data_received == getattr(reader, '_on_data', None)}")
+    return reader
+
+
+async def late(websocket: WebSocket) -> None:
+    """Takes the socket over inside a fragmented message, then echoes."""
+    reader = await take_over_late(websocket)
     while (data := await reader.receive()) is not None:
         await websocket.send_text(data if isinstance(data, str) else data.decode())
 
 
+async def late_tally(websocket: WebSocket) -> None:
+    """As ``late``, then the frames up to "end" in order, in one reply."""
+    reader = await take_over_late(websocket)
+    got: list[str] = []
+    while (data := await reader.receive()) is not None and data != "end":
+        got.append(data if isinstance(data, str) else data.decode())
+    await websocket.send_text(",".join(got))
+
+
 APP = Starlette(
-    routes=[WebSocketRoute("/w", echo), WebSocketRoute("/tally", tally), WebSocketRoute("/late", late)],
+    routes=[
+        WebSocketRoute("/w", echo),
+        WebSocketRoute("/tally", tally),
+        WebSocketRoute("/late", late),
+        WebSocketRoute("/late-tally", late_tally),
+    ],
     middleware=[Middleware(RecordServerSend)],
 )
 
@@ -196,6 +217,19 @@ async def test_a_fragment_begun_before_the_take_over_stays_with_websockets(port:
         assert await asyncio.wait_for(ws.recv(), timeout(5)) == "fragmented"
         await ws.send("whole")
         assert await asyncio.wait_for(ws.recv(), timeout(5)) == "whole"
+
+
+async def test_thousands_of_frames_in_one_read_through_websockets_parser_arrive_once_in_order(port: int) -> None:
+    """Past a fragment begun before the take-over, websockets' parser hands over every frame of a read
+    at once (not INBOX_FRAMES at a time): each still arrives once, in order (``SansioReader._take``)."""
+    sent = [str(n) for n in range(3000)]
+    async with connect(f"ws://127.0.0.1:{port}/late-tally", proxy=None) as ws:
+        ws.transport.write(masked(0x01, b"frag"))
+        assert await asyncio.wait_for(ws.recv(), timeout(5)) == "SansioReader False"
+        ws.transport.write(masked(0x80, b"mented") + b"".join(masked(0x81, d.encode()) for d in sent))
+        ws.transport.write(masked(0x81, b"end"))
+        got = str(await asyncio.wait_for(ws.recv(), timeout(10))).split(",")
+    assert got == ["fragmented", *sent]
 
 
 async def test_a_new_message_inside_a_fragmented_one_begun_before_the_take_over_is_refused(port: int) -> None:
