@@ -20,7 +20,7 @@ from typing import Any
 import msgpack
 from faultproxy import FaultProxy, ProxyGroup
 from redis.asyncio import RedisCluster
-from support import Cluster, cluster_port, timeout
+from support import Cluster, cluster_port, reseeded, timeout
 from support_hub import barrier, citizen, frames_until, kinds, staff, waiting_case
 
 from direkt.loadtests.client import Client, Socket
@@ -114,6 +114,15 @@ async def flush(redis_url: str) -> None:
             await client.flushall()
     finally:
         await client.aclose()
+
+
+async def flushed(redis_url: str, served_at: str = "") -> None:
+    """A test's fresh start: ``redis_url`` flushed, and every server on it (on ``served_at``, a proxy in
+    front of it) has seeded its own region file again. Without the wait a login right after the flush
+    met whatever configuration the server held before: another module's, seeded into the same Redis
+    by a server with another region file (staff login refused, 401)."""
+    await flush(redis_url)
+    await asyncio.to_thread(reseeded, served_at or redis_url)
 
 
 @dataclass

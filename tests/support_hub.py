@@ -59,13 +59,21 @@ Login = Callable[..., Awaitable[Client]]
 
 async def citizen(base: str, pnr: str = ERIK) -> Client:
     client = Client(base)
-    await client.login_citizen(pnr)
+    try:
+        await client.login_citizen(pnr)
+    except BaseException:  # a refused login leaves no open connection for a later test's ResourceWarning
+        await client.aclose()
+        raise
     return client
 
 
 async def staff(base: str, username: str = "nurse-1") -> Client:
     client = Client(base)
-    await client.login_staff(username)
+    try:
+        await client.login_staff(username)
+    except BaseException:
+        await client.aclose()
+        raise
     return client
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 from support import Cluster, ServerProcess, free_port, short_tmpdir, timeout
-from support_fault import Heard, Sender, chat, chatting, close_all, flush, join, settle_and_check, until
+from support_fault import Heard, Sender, chat, chatting, close_all, flushed, join, settle_and_check, until
 from support_hub import ERIK, GUARDIAN, kinds
 
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -60,7 +60,7 @@ def two_servers(standalone_redis: EmbeddedRedis) -> Iterator[list[ServerProcess]
 async def test_a_server_killed_under_load_loses_no_acked_message_and_the_apps_resume(
     standalone_redis: EmbeddedRedis, two_servers: list[ServerProcess]
 ) -> None:
-    await flush(standalone_redis.url)
+    await flushed(standalone_redis.url)
     citizens_server, nurses_server = two_servers
     senders = [
         *await chat(citizens_server.base, nurses_server.base, ERIK, "nurse-1"),

@@ -28,7 +28,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 from support import ServerProcess, timeout
-from support_fault import Faulty, Sender, Stored, ask, check_stored_once, flush, stored
+from support_fault import Faulty, Sender, Stored, ask, check_stored_once, flushed, stored
 from support_hub import ERIK, barrier, citizen, frames_until, kinds, staff, waiting_case
 
 from direkt.loadtests.client import Client, Socket
@@ -215,7 +215,7 @@ class Cut:
 async def cut(faulty_redis: Faulty, servers: tuple[ServerProcess, ServerProcess]) -> Cut:
     """Chat and claim load on both processes; Redis cut off for CUT_S; load again after healing."""
     a, b = servers
-    await flush(faulty_redis.direct_url)
+    await flushed(faulty_redis.direct_url, served_at=faulty_redis.url)
     events = QueueEvents(faulty_redis.direct_url)
     await events.start()
     clients: list[Client] = []

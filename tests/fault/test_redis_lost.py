@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from support import ServerProcess, free_port, short_tmpdir, timeout
-from support_fault import flush
+from support_fault import flush, flushed
 from support_hub import GUARDIAN, citizen, frames_until, joined_again, open_chat, staff, welcomed
 
 from direkt.loadtests.client import Client, Socket
@@ -88,9 +88,9 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
 async def test_a_flushed_redis_ends_every_socket_of_the_lost_sessions_and_acks_no_write(
     standalone_redis: EmbeddedRedis, server: ServerProcess
 ) -> None:
-    await flush(standalone_redis.url)
+    await flushed(standalone_redis.url)
     async with scene(server.base) as s:
-        await flush(standalone_redis.url)
+        await flush(standalone_redis.url)  # the fault
         citizen_said = await reply_or_close(
             s.chat_citizen, {"t": "send", "case": s.case, "cid": "after-flush-c", "text": "Hallå?", "ref": "c1"}
         )

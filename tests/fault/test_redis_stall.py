@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from support import ServerProcess, timeout
-from support_fault import Faulty, flush, stored
+from support_fault import Faulty, flushed, stored
 from support_hub import Chat, barrier, kinds, open_chat
 
 from direkt.loadtests.client import Socket
@@ -33,7 +33,7 @@ def server(faulty_redis: Faulty) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 async def chat(faulty_redis: Faulty, server: ServerProcess) -> AsyncIterator[Chat]:
-    await flush(faulty_redis.direct_url)
+    await flushed(faulty_redis.direct_url, served_at=faulty_redis.url)
     try:
         async with open_chat(server.base) as opened:
             yield opened

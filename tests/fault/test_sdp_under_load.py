@@ -21,7 +21,7 @@ import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from support import ServerProcess, timeout
-from support_fault import ask, flush
+from support_fault import ask, flushed
 from support_hub import GUARDIAN, Chat, barrier, frames_until, kinds, open_chat
 
 from direkt.server.redis.embedded import EmbeddedRedis
@@ -49,7 +49,7 @@ def server(standalone_redis: EmbeddedRedis) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 async def chats(standalone_redis: EmbeddedRedis, server: ServerProcess) -> AsyncIterator[tuple[Chat, Chat]]:
-    await flush(standalone_redis.url)
+    await flushed(standalone_redis.url)
     async with open_chat(server.base) as calling, open_chat(server.base, pnr=GUARDIAN, nurse="nurse-2") as beside:
         yield calling, beside
 
