@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from direkt.triage import tomldecode
 from direkt.triage.loader import TextSpec
 from direkt.triage.model import ELSEWHERE, KnowledgeBase, Level, Place, Reason, Rule, Text, VisitForm
 from direkt.triage.plain import rule_text
@@ -162,7 +163,7 @@ def _specs(files: Mapping[str, bytes], problems: list[str]) -> dict[str, Article
     seen: dict[str, str] = {}
     for name in sorted(n for n in files if n.startswith(GUIDANCE_DIR)):
         try:
-            spec = msgspec.toml.decode(files[name], type=ArticleSpec)
+            spec = tomldecode.decode(files[name], ArticleSpec)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             problems.append(f"{name}: {exc}")
             continue

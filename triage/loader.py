@@ -24,6 +24,7 @@ import msgspec
 
 from direkt.queue.model import Skill
 from direkt.triage import expr as ex
+from direkt.triage import tomldecode
 from direkt.triage.errors import KnowledgeBaseError
 from direkt.triage.model import (
     SEXES,
@@ -516,7 +517,7 @@ def _decode(files: Mapping[str, bytes], name: str, kind: type[_T], problems: lis
         problems.append(f"{name}: missing")
         return None
     try:
-        return msgspec.toml.decode(raw, type=kind)
+        return tomldecode.decode(raw, kind)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         problems.append(f"{name}: {exc}")
     return None
