@@ -3,12 +3,12 @@ who may answer, what is asked and never asked again, plausible numbers, plain re
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import msgpack
 import pytest
+from support import short_tmpdir
 from support_kb import small_kb
 
 from direkt.triage import engine
@@ -19,7 +19,7 @@ from direkt.triage.model import Entry, Level, QuestionKind, Respondent
 from direkt.triage.plain import Reader, question_view, result_view
 from direkt.triage.session import REASON_QUESTION, Patient, Session
 
-KB = small_kb(Path(tempfile.mkdtemp(prefix="dk-kb-")))
+KB = small_kb(short_tmpdir("dk-kb-"))
 ADULT = Patient.aged(30, "female")
 CHILD = Patient.aged(4, "male", Respondent.GUARDIAN)
 SCREEN = KB.screen.question.id

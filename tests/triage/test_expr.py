@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import short_tmpdir
 from support_kb import small_kb
 
 from direkt.triage import expr as ex
 from direkt.triage.loader import check_condition
 
-KB = small_kb(Path(tempfile.mkdtemp(prefix="dk-kb-")))
+KB = small_kb(short_tmpdir("dk-kb-"))
 
 
 def ctx(age: int = 30, sex: str = "female", entry: str = "seek_care", **facts: object) -> ex.Context:
