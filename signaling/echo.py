@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from direkt.server.background import spawn
 from direkt.server.errors import RateLimited, as_direkt_errors
 from direkt.signaling.ice import rtc_configuration
 from direkt.signaling.sdp import check_sdp
@@ -72,11 +73,11 @@ class EchoPeers:
 
     def _on_state(self, uid: str, pc: RTCPeerConnection) -> None:
         if pc.connectionState in ("failed", "closed") and self.peers.get(uid) is pc:
-            asyncio.get_running_loop().create_task(self.stop(uid))
+            spawn(self.stop(uid))
 
     def _expire(self, uid: str, pc: RTCPeerConnection) -> None:
         if self.peers.get(uid) is pc:
-            asyncio.get_running_loop().create_task(self.stop(uid))
+            spawn(self.stop(uid))
 
 
 def _echo(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:

@@ -23,6 +23,7 @@ import msgpack
 import structlog
 
 from direkt.queue.scripts import REDIS_FAILURES, RedisClient, redis_errors
+from direkt.server.background import spawn
 from direkt.server.care.transcript import system_body
 from direkt.server.care.writeguard import Guard
 from direkt.server.errors import DirektError, as_direkt_errors
@@ -216,7 +217,7 @@ class Calls:
 
     def _tick(self, case_id: str) -> None:
         self._timers.pop(case_id, None)
-        asyncio.get_running_loop().create_task(self._safe_tick(case_id))
+        spawn(self._safe_tick(case_id))
 
     async def _safe_tick(self, case_id: str) -> None:
         try:

@@ -10,7 +10,6 @@ with the socket's ``Chat``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ import msgpack
 from direkt.queue.model import Staff
 from direkt.queue.records import CaseRecord
 from direkt.queue.scripts import redis_errors
+from direkt.server.background import spawn
 from direkt.server.care.casefile import CITIZEN_TRIAGE, CaseFile
 from direkt.server.care.transcript import BadPosition, parse_id
 from direkt.server.care.workflow import Workflow
@@ -133,7 +133,7 @@ class Chat:
         if state == "ready":
             follow.can_write = True
             self.positions.unwatch(self.out, follow.case_id)
-            asyncio.get_running_loop().create_task(self._joined(follow.case_id))
+            spawn(self._joined(follow.case_id))
         elif state in ("waiting",):
             follow.can_write = False
             self.positions.watch(self.out, follow.case_id)

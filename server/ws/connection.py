@@ -10,7 +10,6 @@ call frames (``calls.Calls``). Every refusal is an ``error`` frame
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from typing import Any, Protocol, get_args
@@ -21,6 +20,7 @@ from websockets.http11 import Request
 
 from direkt.queue.model import Staff
 from direkt.queue.scripts import REDIS_FAILURES, redis_errors
+from direkt.server.background import spawn
 from direkt.server.care.workflow import Workflow
 from direkt.server.errors import DirektError, Forbidden, RateLimited, Unauthenticated
 from direkt.server.identity.sessions import Session
@@ -232,7 +232,7 @@ class Connection:
         idle timeout slides): sockets outlived their session. The keepalive
         round checks the end too.
         """
-        asyncio.get_running_loop().create_task(self.out.close(CLOSE_SESSION_ENDED, "the session has ended"))
+        spawn(self.out.close(CLOSE_SESSION_ENDED, "the session has ended"))
 
     async def _unregister(self) -> None:
         self.out.stop()

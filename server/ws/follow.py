@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import msgpack
 
+from direkt.server.background import spawn
 from direkt.server.care.transcript import Entry, HistoryLost, decode_published, parse_id
 from direkt.server.errors import Conflict, DirektError
 from direkt.server.identity.sessions import Principal
@@ -128,7 +129,7 @@ class Follow:
         self.live = False
         self.buffer = []
         self.generation += 1
-        asyncio.get_running_loop().create_task(self._safe_resync())
+        spawn(self._safe_resync())
 
     async def _safe_resync(self) -> None:
         """Re-read the stream after a fan-out reconnect, again and again until it works.

@@ -8,12 +8,12 @@ Each is one subscriber of ``Fanout``: ``on_message`` for a published message,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any, Protocol
 
 import msgpack
 
+from direkt.server.background import spawn
 from direkt.server.errors import DirektError
 from direkt.server.ws import frames as f
 from direkt.server.ws.outlet import Outlet
@@ -33,7 +33,7 @@ class UserListener:
         event = msgpack.unpackb(data)
         if event.get("t") == "revoked":
             if event.get("sid") in ("*", self.sid):
-                asyncio.get_running_loop().create_task(self.out.close(CLOSE_SESSION_ENDED, "logged out"))
+                spawn(self.out.close(CLOSE_SESSION_ENDED, "logged out"))
             return
         self.out.push(event)
 
@@ -62,7 +62,7 @@ class QueueListener:
         self.desk.on_queue_event(event, token if isinstance(token, int) else None)
 
     def on_resync(self) -> None:  # events may have been missed: send a fresh snapshot
-        asyncio.get_running_loop().create_task(self._snapshot())
+        spawn(self._snapshot())
 
     async def _snapshot(self) -> None:
         with contextlib.suppress(DirektError):

@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from direkt.server.background import spawn
 from direkt.server.metrics import Metrics
 from direkt.server.ws import frames as f
 from direkt.server.ws.outbox import Data, Outbox, SansioWriter, writer_for
@@ -136,7 +137,7 @@ class Outlet:
     def _too_slow(self) -> None:
         self.log.warning("slow_consumer_closed")
         self.closing = True
-        asyncio.get_running_loop().create_task(self._close_slow())
+        spawn(self._close_slow())
 
     async def _close_slow(self) -> None:
         self.closing = False

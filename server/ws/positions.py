@@ -22,6 +22,7 @@ from direkt.queue.keys import events_channel
 from direkt.queue.model import Skill
 from direkt.queue.records import Position
 from direkt.queue.waitinfo import Smoothed, smooth, staffed_queues
+from direkt.server.background import spawn
 from direkt.server.care.presence import StaffPresence, online_ttl_ms
 from direkt.server.care.queueviews import position_view
 from direkt.server.care.steering import SteeringStore, Units
@@ -280,7 +281,7 @@ class SteeringChanges:
     def on_message(self, channel: str, data: bytes) -> None:
         unit = data.decode(errors="replace")
         if unit in self.feed.s.config.directory.units:
-            asyncio.get_running_loop().create_task(self.feed.read_steering(unit))
+            spawn(self.feed.read_steering(unit))
 
     def on_resync(self) -> None:
         pass  # changes missed while pub/sub was down: the next pass reads every unit's steering
