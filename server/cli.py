@@ -344,6 +344,10 @@ def _bench(args: argparse.Namespace) -> int:
         from direkt.loadtests import call_bench
 
         return call_bench.main(args.rest)
+    if args.name == "start":
+        from direkt.loadtests import start_bench
+
+        return start_bench.main(args.rest)
     from direkt.loadtests import ws_bench
 
     return ws_bench.main(args.rest)
@@ -351,7 +355,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _load_commands(commands: Any) -> None:
     bench = commands.add_parser("bench", help="benchmarks (loadtests/)")
-    bench.add_argument("name", choices=("queue", "ws", "calls"))
+    bench.add_argument("name", choices=("queue", "ws", "calls", "start"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_bench)
     load = commands.add_parser(
