@@ -127,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--phases", choices=sorted(PHASE_TABLES))
     args = parser.parse_args(argv)
-    profile = load(args.file)
+    try:
+        profile = load(args.file)
+    except OSError as exc:
+        parser.error(f"{args.file}: {exc.strerror or exc}")
     if not profile.total:
         parser.error(f"{args.file}: no samples")
     print(f"{args.file}: {profile.total} samples")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import icalendar
-
 from direkt.server.booking.model import Booking
 from direkt.server.booking.texts import video_instructions, what
 
@@ -16,6 +14,8 @@ PRODID = "-//direkt//booking//SV"
 def calendar_file(booking: Booking, unit_name: str, location: str, base_url: str, now_ms: int) -> bytes:
     """One VEVENT: UID = the booking id, DTSTART/DTEND in UTC; a cancelled booking says STATUS:CANCELLED
     (METHOD:CANCEL), so a calendar that imported it removes it."""
+    import icalendar  # here, not at the top: about 35 ms of every server start, for a rare download
+
     cancelled = booking.status == "cancelled"
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)

@@ -60,3 +60,10 @@ def test_an_empty_profile_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
         main([str(path)])
     assert stop.value.code == 2
     assert "no samples" in capsys.readouterr().err
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "nope.txt.gz")])
+    assert stop.value.code == 2
+    assert "No such file" in capsys.readouterr().err
