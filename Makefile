@@ -20,8 +20,8 @@ browser:
 	@scripts/ensure-chromium
 
 # The suite starts about 150 server processes. Where PYTHONDONTWRITEBYTECODE is set (as on our
-# machines) none of them writes bytecode, so each compiled every module of ours again: 0.2 s of
-# CPU per start. compileall writes it once (and again only for files that changed).
+# machines) none of them writes bytecode, so each compiled every module of ours again: 0.1-0.3 s
+# of CPU per start (direkt bench start). compileall writes it once (and again only for files that changed).
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 server queue triage signaling loadtests tests >/dev/null
 

@@ -80,13 +80,15 @@ def start_once(target: str, base: Path, redis_url: str, *, triage_check: bool = 
     }  # fmt: skip
     command = direkt_command(port) if target == "direkt" else bare_command(port)
     url = f"http://127.0.0.1:{port}" + ("/readyz" if target == "direkt" else "/")
+    log = base / f"{target}.log"  # a file, not a pipe: a pipe nobody reads can fill and stall the server
     began = time.monotonic()
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            command, env=env, stdout=subprocess.DEVNULL, stderr=output, start_new_session=True
+        )
     try:
         proc = psutil.Process(process.pid)
-        wait_for_answer(process, url, began + READY_WITHIN_S)
+        wait_for_answer(process, url, began + READY_WITHIN_S, log)
         ready = time.monotonic() - began
         times, rss = proc.cpu_times(), proc.memory_info().rss
         return Start(target, ready, times.user + times.system, rss / 2**20)
@@ -99,11 +101,11 @@ def start_once(target: str, base: Path, redis_url: str, *, triage_check: bool = 
             process.wait()
 
 
-def wait_for_answer(process: subprocess.Popen[bytes], url: str, deadline: float) -> None:
+def wait_for_answer(process: subprocess.Popen[bytes], url: str, deadline: float, log: Path) -> None:
     """Until ``url`` answers (any HTTP status but 503); raises if the server died or took too long."""
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
+            error = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the server exited ({process.returncode}) before answering:\n{error}")
         try:
             with DIRECT.open(url, timeout=2):

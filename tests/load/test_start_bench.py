@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from direkt.loadtests.start_bench import Start, report, summary
+from direkt.loadtests.start_bench import Start, report, start_once, summary
 
 pytestmark = pytest.mark.slow
 
@@ -47,3 +47,10 @@ def test_the_summary_takes_medians_and_spreads_and_divides_the_medians() -> None
     assert table["direkt / bare"]["cpu_s"] == pytest.approx(2.5)
     text = report(table, 3)
     assert "direkt / bare" in text and "2.50" in text and "5.00 (4.00-6.00)" in text
+
+
+def test_a_server_that_dies_before_answering_is_a_clear_error_with_its_output(tmp_path: Path) -> None:
+    # No region file: direkt serve refuses to start and says why on stderr.
+    with pytest.raises(RuntimeError, match=r"exited \(\d+\) before answering") as failed:
+        start_once("direkt", tmp_path, "redis://127.0.0.1:1", triage_check=False)
+    assert "region.toml" in str(failed.value)
