@@ -245,7 +245,7 @@ def _cpu_seconds(process: psutil.Process) -> float:
 
 # Serving an ASGI app the way `direkt serve` does, for the baselines.
 
-_SERVER = """
+SERVE_APP = """
 import sys, uvicorn
 from direkt.server.serve import uvicorn_options
 from direkt.server.settings import Settings
@@ -253,6 +253,11 @@ options = uvicorn_options(Settings(port=int(sys.argv[1])))
 options.update(log_level="warning", factory=sys.argv[3] == "factory")
 uvicorn.run(sys.argv[2], **options)
 """
+
+
+def uvicorn_command(port: int, app: str, *, factory: bool = False) -> list[str]:
+    """A uvicorn process serving ``app`` (``module:attribute``) on ``port`` as ``direkt serve`` would."""
+    return [sys.executable, "-c", SERVE_APP, str(port), app, "factory" if factory else "app"]
 
 
 class UvicornProcess:
@@ -276,7 +281,7 @@ class UvicornProcess:
         if self.process is not None:
             return
         self.process = await asyncio.create_subprocess_exec(
-            *[sys.executable, "-c", _SERVER, str(self.port), self.app, "factory" if self.factory else "app"],
+            *uvicorn_command(self.port, self.app, factory=self.factory),
             env=os.environ | {"PYTHONSAFEPATH": "1"} | self.env,
             stdin=asyncio.subprocess.DEVNULL,
             preexec_fn=die_with_parent,  # never outlive the benchmark

@@ -38,19 +38,11 @@ import orjson
 import psutil
 
 from direkt.loadtests.fleet import DIRECT, free_port, region_toml
+from direkt.loadtests.relay import uvicorn_command
 from direkt.server.redis.embedded import EmbeddedRedis
 
 READY_WITHIN_S = 60.0
 POLL_S = 0.01  # the poller's own CPU is not the server's: psutil reads the server process alone
-
-BARE = """
-import sys, uvicorn
-from direkt.server.serve import uvicorn_options
-from direkt.server.settings import Settings
-options = uvicorn_options(Settings(port=int(sys.argv[1])))
-options.update(log_level="warning")
-uvicorn.run("direkt.loadtests.echo_app:app", **options)
-"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ class Start:
 
 
 def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-c", BARE, str(port)]
+    return uvicorn_command(port, "direkt.loadtests.echo_app:app")
 
 
 def direkt_command(port: int) -> list[str]:
